@@ -1,0 +1,1 @@
+"""The local CodeCommit: git-backed repositories with AWS\x27s API."""

@@ -1,0 +1,12 @@
+"""CodeCommit's errors, one class per error shape of the botocore model.
+
+Use as `exceptions.RepositoryDoesNotExistException("...")`.
+"""
+
+from ..core import error_classes
+
+globals().update(error_classes("codecommit"))
+
+
+def __getattr__(name: str):  # pragma: no cover - only reached for a misspelt error name
+    raise AttributeError(f"CodeCommit has no error named {name}")

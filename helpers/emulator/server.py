@@ -1,0 +1,97 @@
+"""The local AWS server: moto plus what the kit adds, on one loopback port.
+
+Used three ways: `python -m helpers.emulator` (a server until stopped), start_local_server()
+(inside a notebook kernel, on a free port), and, without any server, moto's mock_aws in
+tests (install() alone).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import urllib.request
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+from . import install, routes
+
+log = logging.getLogger("helpers.emulator")
+
+
+class LabServerApp:
+    """WSGI app: the kit's own routes first (git, webhooks), then moto's AWS API."""
+
+    def __init__(self) -> None:
+        install()
+        self.aws = DomainDispatcherApplication(create_backend_app)
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/_lab/health":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"codepipeline-lab-kit local AWS\n"]
+        app = routes.find(path)
+        if app is None:
+            return self.aws(environ, start_response)
+        try:
+            return app(environ, start_response)
+        except Exception:  # a bug in a kit route: log it and answer 500, keep serving
+            log.exception("%s %s failed", environ.get("REQUEST_METHOD"), path)
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
+                           sys.exc_info())
+            return [b"The lab kit's local server failed on this request; see its log.\n"]
+
+
+class QuietRequestHandler(MotoRequestHandler):
+    """No access log: inside a notebook every request would print a line into the cell."""
+
+    def log_request(self, code="-", size="-") -> None:
+        pass
+
+
+class LocalServer:
+    """A local AWS server running in a background thread of this process."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False) -> None:
+        handler = MotoRequestHandler if verbose else QuietRequestHandler
+        self._server = make_server(host, port, LabServerApp(), threaded=True,
+                                   request_handler=handler)
+        self.host, self.port = self._server.server_address[:2]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="lab-local-aws", daemon=True
+        )
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> LocalServer:
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def start_local_server(host: str = "127.0.0.1", port: int = 0) -> LocalServer:
+    """Start a server in this process; port 0 picks a free port (no clash between learners)."""
+    return LocalServer(host, port).start()
+
+
+def is_lab_server(endpoint: str, timeout: float = 2.0) -> bool:
+    """True when endpoint answers as the kit's local server."""
+    try:
+        with urllib.request.urlopen(f"{endpoint.rstrip('/')}/_lab/health", timeout=timeout) as r:
+            return r.status == 200 and b"lab-kit" in r.read()
+    except OSError:
+        return False

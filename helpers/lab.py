@@ -1,0 +1,155 @@
+"""The one entry point of every notebook: mode, region, session, clients, names and tags.
+
+    from helpers import lab
+    kit = lab.setup()
+
+Offline (the default, even when AWS credentials exist on the machine) the kit talks to a
+local AWS: the server at AWS_ENDPOINT_URL when one is configured, else one it starts
+inside this process on a free port. LAB_MODE=aws talks to a real account, after showing
+it and getting it confirmed (typed, or LAB_CONFIRM_ACCOUNT=<account id>).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import boto3
+
+from . import settings
+
+OFFLINE = "offline"
+AWS = "aws"
+DEFAULT_REGION = "us-east-1"
+OFFLINE_ACCOUNT_ID = "123456789012"
+
+# Variables that would point an offline kit at a real account; offline mode removes them.
+_REAL_ACCOUNT_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
+                           "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                           "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                           "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+
+_local_server = None  # the in-process server, when this process started one
+
+
+class LabSetupError(RuntimeError):
+    """The chosen mode cannot be used; the message says what to do."""
+
+
+@dataclass
+class Kit:
+    """What a notebook needs: the session and clients for the current mode, names, tags."""
+
+    mode: str
+    region: str
+    prefix: str
+    session: boto3.Session
+    endpoint_url: str | None = None
+    account_id: str = ""
+    _clients: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def offline(self) -> bool:
+        return self.mode == OFFLINE
+
+    def client(self, service: str):
+        """A boto3 client for service in the current mode (cached)."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(
+                service, region_name=self.region, endpoint_url=self.endpoint_url
+            )
+        return self._clients[service]
+
+    def name(self, suffix: str) -> str:
+        """A resource name of this learner's: '<prefix>-<suffix>'."""
+        return f"{self.prefix}-{suffix}"
+
+    def tags(self) -> dict[str, str]:
+        """The kit's tags as a map ({key: value}), as CodeCommit and CodeDeploy... take them."""
+        return settings.kit_tags(self.prefix)
+
+    def tag_list(self, key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
+        """The kit's tags as a list of pairs; CodePipeline wants key='key', value='value'."""
+        return [{key: k, value: v} for k, v in self.tags().items()]
+
+    def describe(self) -> str:
+        where = self.endpoint_url if self.offline else f"account {self.account_id}"
+        return f"mode={self.mode} region={self.region} prefix={self.prefix} ({where})"
+
+
+def current_mode() -> str:
+    mode = os.environ.get("LAB_MODE", OFFLINE).strip().lower() or OFFLINE
+    if mode not in (OFFLINE, AWS):
+        raise LabSetupError(f"LAB_MODE={mode!r} is not a mode: use 'offline' (default) or 'aws'.")
+    return mode
+
+
+def setup(confirm=input, quiet: bool = False) -> Kit:
+    """Prepare the current mode and return the Kit. Safe to call again (same result)."""
+    mode = current_mode()
+    prefix = settings.learner_prefix()
+    kit = _setup_offline(prefix) if mode == OFFLINE else _setup_aws(prefix, confirm)
+    if not quiet:
+        print(f"Lab kit ready: {kit.describe()}")
+    return kit
+
+
+def _setup_offline(prefix: str) -> Kit:
+    global _local_server
+    from .emulator.server import is_lab_server
+
+    region = os.environ.get("LAB_REGION") or DEFAULT_REGION
+    for name in _REAL_ACCOUNT_VARIABLES:
+        os.environ.pop(name, None)
+    # Fake credentials and a region, for boto3 and for `aws` commands run from the notebook.
+    os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+    os.environ["AWS_DEFAULT_REGION"] = region
+    os.environ["AWS_REGION"] = region
+    os.environ["AWS_PAGER"] = ""
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and (_local_server is None or endpoint != _local_server.endpoint):
+        if not is_lab_server(endpoint):
+            raise LabSetupError(
+                f"AWS_ENDPOINT_URL={endpoint} does not answer as the lab kit's local server. "
+                "Start it with `python -m helpers.emulator`, or unset AWS_ENDPOINT_URL to let "
+                "the notebook start its own."
+            )
+    elif _local_server is None:
+        from .emulator import start_local_server
+
+        _local_server = start_local_server()
+        endpoint = _local_server.endpoint
+    else:
+        endpoint = _local_server.endpoint
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                            region_name=region)
+    return Kit(OFFLINE, region, prefix, session, endpoint_url=endpoint,
+               account_id=OFFLINE_ACCOUNT_ID)
+
+
+def _setup_aws(prefix: str, confirm) -> Kit:
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        raise LabSetupError("LAB_MODE=aws but AWS_ENDPOINT_URL is set (a local server). "
+                            "Unset it to use a real account.")
+    session = boto3.Session(region_name=os.environ.get("LAB_REGION") or None)
+    region = session.region_name
+    if not region:
+        raise LabSetupError("No AWS region configured: set LAB_REGION (e.g. us-east-1).")
+    try:
+        identity = session.client("sts", region_name=region).get_caller_identity()
+    except Exception as error:  # no credentials, expired token, no network
+        raise LabSetupError(f"Cannot reach your AWS account: {error}. "
+                            "Configure credentials (aws configure) or use offline mode.") from error
+    account = identity["Account"]
+    print("Real AWS mode: the labs will create resources that cost money.")
+    print(f"  account: {account}\n  region:  {region}\n  caller:  {identity['Arn']}")
+    print(f"  prefix:  {prefix} (every resource name starts with it and is tagged with it)")
+    answer = os.environ.get("LAB_CONFIRM_ACCOUNT")
+    if answer is None:
+        answer = confirm("Type the account id to confirm: ")
+    if answer.strip() != account:
+        raise LabSetupError(f"Not confirmed: expected account id {account}. Nothing was created.")
+    return Kit(AWS, region, prefix, session, account_id=account)

@@ -1,0 +1,65 @@
+"""Where the kit keeps things: the repository root, the state folder, the learner prefix."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import string
+from pathlib import Path
+
+KIT_TAG_KEY = "lab:kit"
+KIT_TAG_VALUE = "codepipeline-lab-kit"
+OWNER_TAG_KEY = "lab:owner"
+
+# Short, lower case, starting with a letter: valid in S3 bucket, IAM, CodeCommit,
+# CodeBuild, CodeDeploy and CodePipeline names alike.
+PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9]{2,11}$")
+PREFIX_FILE_NAME = ".lab-prefix"
+
+
+def repo_root() -> Path:
+    """The kit's checkout: helpers/ is installed in place (pip install -e .)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def state_dir() -> Path:
+    """The one folder for what the kit keeps on disk (git repositories, workspaces...).
+
+    LAB_STATE_DIR overrides it; the default, .lab-state/ in the checkout, is git-ignored.
+    """
+    configured = os.environ.get("LAB_STATE_DIR")
+    path = Path(configured).expanduser() if configured else repo_root() / ".lab-state"
+    path.mkdir(parents=True, exist_ok=True)
+    return path.resolve()
+
+
+def learner_prefix() -> str:
+    """The learner's prefix: LAB_PREFIX if set, else the one saved in .lab-prefix (made once)."""
+    configured = os.environ.get("LAB_PREFIX")
+    if configured:
+        return validate_prefix(configured)
+    prefix_file = repo_root() / PREFIX_FILE_NAME
+    if prefix_file.exists():
+        return validate_prefix(prefix_file.read_text().strip())
+    prefix = new_prefix()
+    prefix_file.write_text(prefix + "\n")
+    return prefix
+
+
+def new_prefix() -> str:
+    alphabet = string.ascii_lowercase + string.digits
+    return "lab" + "".join(secrets.choice(alphabet) for _ in range(5))
+
+
+def validate_prefix(prefix: str) -> str:
+    if not PREFIX_PATTERN.match(prefix):
+        raise ValueError(
+            f"Learner prefix {prefix!r} is not valid: use 3-12 lower-case letters and digits, "
+            "starting with a letter (it becomes part of every resource name)."
+        )
+    return prefix
+
+
+def kit_tags(prefix: str) -> dict[str, str]:
+    return {KIT_TAG_KEY: KIT_TAG_VALUE, OWNER_TAG_KEY: prefix}

@@ -1,0 +1,66 @@
+"""Shared fixtures: a state folder per test run, the local server, mock_aws, checked clients."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+# Before helpers is imported anywhere: keep test state out of the checkout and
+# never let a test reach a real account.
+# Each process (and each pytest-xdist worker) gets a state folder of its own.
+os.environ["LAB_STATE_DIR"] = tempfile.mkdtemp(prefix="lab-kit-tests-")
+os.environ.setdefault("LAB_PREFIX", "labtest")
+for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "LAB_MODE"):
+    os.environ.pop(_name, None)
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+
+import boto3  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from helpers.emulator import install  # noqa: E402
+from helpers.emulator.server import LocalServer  # noqa: E402
+from tests.shapes import check_replies  # noqa: E402
+
+install()
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def local_server():
+    """One local server (moto + the kit) for the test session, on a free loopback port."""
+    server = LocalServer("127.0.0.1", 0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server_client(local_server):
+    """Factory: a shape-checked boto3 client talking HTTP to the local server."""
+
+    def make(service: str, region: str = REGION):
+        return check_replies(boto3.client(service, region_name=region,
+                                          endpoint_url=local_server.endpoint))
+
+    return make
+
+
+@pytest.fixture
+def mocked():
+    """moto's in-process mock with the kit's additions installed (no HTTP)."""
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def client(mocked):
+    """Factory: a shape-checked boto3 client under mock_aws."""
+
+    def make(service: str, region: str = REGION):
+        return check_replies(boto3.client(service, region_name=region))
+
+    return make
