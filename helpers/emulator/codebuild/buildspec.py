@@ -1,0 +1,209 @@
+"""Reading a buildspec: YAML in, a checked BuildSpec out, or a BuildSpecError naming the problem.
+
+A BuildSpecError fails the build in DOWNLOAD_SOURCE with status code YAML_FILE_ERROR, as
+in AWS. Only what the runner uses is modelled; other keys (cache, proxy, batch...) are
+accepted and ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+PHASE_KEYS = {"install": "INSTALL", "pre_build": "PRE_BUILD", "build": "BUILD",
+              "post_build": "POST_BUILD"}
+ON_FAILURE_VALUES = ("ABORT", "CONTINUE")
+SUPPORTED_VERSIONS = ("0.1", "0.2")
+
+
+class BuildSpecError(Exception):
+    pass
+
+
+@dataclass
+class PhaseSpec:
+    commands: list[str] = field(default_factory=list)
+    finally_commands: list[str] = field(default_factory=list)
+    on_failure: str | None = None  # None: the default phase transitions
+    runtime_versions: dict = field(default_factory=dict)
+
+
+@dataclass
+class ArtifactSpec:
+    files: list[str]
+    name: str | None = None
+    base_directory: str | None = None
+    discard_paths: bool = False
+    exclude_paths: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReportSpec:
+    files: list[str]
+    base_directory: str | None = None
+    discard_paths: bool = False
+    file_format: str = "JUNITXML"
+
+
+@dataclass
+class BuildSpec:
+    version: str
+    phases: dict[str, PhaseSpec]  # by API phase type: INSTALL, PRE_BUILD, BUILD, POST_BUILD
+    variables: dict[str, str] = field(default_factory=dict)
+    parameter_store: dict[str, str] = field(default_factory=dict)
+    secrets_manager: dict[str, str] = field(default_factory=dict)
+    exported_variables: list[str] = field(default_factory=list)
+    artifacts: ArtifactSpec | None = None
+    secondary_artifacts: dict[str, ArtifactSpec] = field(default_factory=dict)
+    reports: dict[str, ReportSpec] = field(default_factory=dict)
+
+
+def parse(text: str) -> BuildSpec:
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise BuildSpecError(f"Invalid YAML: {_one_line(error)}") from None
+    if not isinstance(document, dict):
+        raise BuildSpecError("Invalid buildspec: expected a YAML mapping at the top level")
+    if "version" not in document:
+        raise BuildSpecError("Invalid buildspec: missing required key 'version'")
+    version = _version(document["version"])
+    if version not in SUPPORTED_VERSIONS:
+        raise BuildSpecError(
+            f"Unknown buildspec version {version!r}: use version 0.2 (or the older 0.1)")
+    env = _mapping(document.get("env"), "env")
+    artifacts = _mapping(document.get("artifacts"), "artifacts")
+    spec = BuildSpec(
+        version=version,
+        phases=_phases(document.get("phases")),
+        variables=_strings(env.get("variables"), "env/variables"),
+        parameter_store=_strings(env.get("parameter-store"), "env/parameter-store"),
+        secrets_manager=_strings(env.get("secrets-manager"), "env/secrets-manager"),
+        exported_variables=_commands(env.get("exported-variables"), "env/exported-variables"),
+        artifacts=_artifact(artifacts, "artifacts") if artifacts else None,
+        secondary_artifacts={
+            str(key): _artifact(_mapping(value, f"artifacts/secondary-artifacts/{key}"),
+                                f"artifacts/secondary-artifacts/{key}")
+            for key, value in _mapping(artifacts.get("secondary-artifacts"),
+                                       "artifacts/secondary-artifacts").items()
+        },
+        reports={
+            str(key): _report(_mapping(value, f"reports/{key}"), f"reports/{key}")
+            for key, value in _mapping(document.get("reports"), "reports").items()
+        },
+    )
+    return spec
+
+
+def _version(value) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    return str(value).strip()
+
+
+def _phases(value) -> dict[str, PhaseSpec]:
+    phases = {}
+    for key, body in _mapping(value, "phases").items():
+        if key not in PHASE_KEYS:
+            raise BuildSpecError(
+                f"Invalid buildspec: unknown phase {key!r}; phases are "
+                + ", ".join(PHASE_KEYS))
+        body = _mapping(body, f"phases/{key}")
+        on_failure = body.get("on-failure")
+        if on_failure is not None:
+            on_failure = str(on_failure).upper()
+            if on_failure not in ON_FAILURE_VALUES:
+                raise BuildSpecError(
+                    f"Invalid buildspec: phases/{key}/on-failure must be ABORT or CONTINUE, "
+                    f"not {body.get('on-failure')!r}")
+        phases[PHASE_KEYS[key]] = PhaseSpec(
+            commands=_commands(body.get("commands"), f"phases/{key}/commands"),
+            finally_commands=_commands(body.get("finally"), f"phases/{key}/finally"),
+            on_failure=on_failure,
+            runtime_versions=_mapping(body.get("runtime-versions"),
+                                      f"phases/{key}/runtime-versions"),
+        )
+    return phases
+
+
+def _artifact(body: dict, where: str) -> ArtifactSpec:
+    if "files" not in body:
+        raise BuildSpecError(f"Invalid buildspec: {where}/files is required")
+    name = body.get("name")
+    return ArtifactSpec(
+        files=_commands(body.get("files"), f"{where}/files"),
+        name=None if name is None else str(name),
+        base_directory=_optional_str(body.get("base-directory")),
+        discard_paths=_yes(body.get("discard-paths")),
+        exclude_paths=_commands(body.get("exclude-paths"), f"{where}/exclude-paths")
+        if isinstance(body.get("exclude-paths"), list)
+        else ([str(body["exclude-paths"])] if body.get("exclude-paths") else []),
+    )
+
+
+def _report(body: dict, where: str) -> ReportSpec:
+    if "files" not in body:
+        raise BuildSpecError(f"Invalid buildspec: {where}/files is required")
+    return ReportSpec(
+        files=_commands(body.get("files"), f"{where}/files"),
+        base_directory=_optional_str(body.get("base-directory")),
+        discard_paths=_yes(body.get("discard-paths")),
+        file_format=str(body.get("file-format") or "JUNITXML").upper(),
+    )
+
+
+def _mapping(value, where: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BuildSpecError(f"Invalid buildspec: expected {where} to be a mapping, "
+                             f"found {type(value).__name__}")
+    return value
+
+
+def _commands(value, where: str) -> list[str]:
+    """A sequence of scalars; a mapping here is the usual unquoted ': ' mistake."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise BuildSpecError(f"Invalid buildspec: expected {where} to be a sequence")
+    commands = []
+    for index, item in enumerate(value):
+        if isinstance(item, (dict, list)):
+            raise BuildSpecError(
+                f"Expected {where}[{index}] to be of string type: found subkeys instead; "
+                "check indentation or use quotes to escape a colon followed by a space")
+        if item is None:
+            continue
+        commands.append(_scalar(item))
+    return commands
+
+
+def _strings(value, where: str) -> dict[str, str]:
+    result = {}
+    for key, item in _mapping(value, where).items():
+        if isinstance(item, (dict, list)):
+            raise BuildSpecError(f"Invalid buildspec: {where}/{key} must be a single value")
+        result[str(key)] = "" if item is None else _scalar(item)
+    return result
+
+
+def _scalar(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _optional_str(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _yes(value) -> bool:
+    return value is True or str(value).lower() in ("yes", "true")
+
+
+def _one_line(error: yaml.YAMLError) -> str:
+    return " ".join(str(error).split())

@@ -1,0 +1,128 @@
+"""DOWNLOAD_SOURCE: putting a build's source into its workspace.
+
+NO_SOURCE (nothing), S3 (a zip, or a folder prefix ending in /, from moto's S3), CODECOMMIT
+(the kit's git-backed repositories) and CODEPIPELINE (an input artifact handed over by the
+pipeline engine: a local folder or a zip in S3). Other types cannot be reached offline.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+
+class SourceError(Exception):
+    """Fails DOWNLOAD_SOURCE with CLIENT_ERROR and this message."""
+
+
+@dataclass
+class FetchedSource:
+    resolved_version: str | None = None  # a commit id, an S3 object version id
+
+
+@dataclass
+class PipelineArtifact:
+    """An input artifact from the pipeline engine: a local folder or an S3 zip."""
+
+    directory: Path | None = None
+    bucket: str | None = None
+    key: str | None = None
+    revision: str | None = None  # the source revision, for CODEBUILD_RESOLVED_SOURCE_VERSION
+
+
+def fetch(account: str, region: str, source: dict, version: str | None, dest: Path,
+          pipeline_input: PipelineArtifact | None = None) -> FetchedSource:
+    dest.mkdir(parents=True, exist_ok=True)
+    kind = source.get("type")
+    if kind == "NO_SOURCE":
+        return FetchedSource()
+    if kind == "S3":
+        bucket, key = split_s3_location(source.get("location") or "")
+        return FetchedSource(fetch_s3(account, bucket, key, version, dest))
+    if kind == "CODECOMMIT":
+        return FetchedSource(fetch_codecommit(account, region, source.get("location") or "",
+                                              version, dest))
+    if kind == "CODEPIPELINE":
+        if pipeline_input is None:
+            raise SourceError("CODEPIPELINE source: no input artifact was given to this build")
+        if pipeline_input.directory is not None:
+            shutil.copytree(pipeline_input.directory, dest, dirs_exist_ok=True, symlinks=True)
+        else:
+            fetch_s3(account, pipeline_input.bucket or "", pipeline_input.key or "", None, dest)
+        return FetchedSource(pipeline_input.revision)
+    raise SourceError(f"{kind} sources cannot be reached offline; use CODECOMMIT, S3, "
+                      "NO_SOURCE or CODEPIPELINE in the lab")
+
+
+def split_s3_location(location: str) -> tuple[str, str]:
+    """'bucket/path/to/source.zip' or 'arn:aws:s3:::bucket/path/to/source.zip'."""
+    if location.startswith("arn:"):
+        location = location.split(":::", 1)[-1]
+    bucket, _, key = location.partition("/")
+    if not bucket or not key:
+        raise SourceError(f"invalid S3 source location {location!r}: use bucket/key")
+    return bucket, key
+
+
+def fetch_s3(account: str, bucket: str, key: str, version: str | None, dest: Path) -> str | None:
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[account]["global"]
+    try:
+        if key.endswith("/"):  # a folder: every object under the prefix
+            for item in list(backend.get_bucket(bucket).keys.values()):
+                name = getattr(item, "name", "")
+                if name.startswith(key) and not name.endswith("/"):
+                    _write_inside(dest, name[len(key):], item.value)
+            return None
+        item = backend.get_object(bucket, key, version_id=version)
+    except Exception as error:
+        raise SourceError(f"failed to download source s3://{bucket}/{key}: "
+                          f"{type(error).__name__}") from None
+    if item is None:
+        raise SourceError(f"NoSuchKey: s3://{bucket}/{key} does not exist")
+    try:
+        unzip(item.value, dest)
+    except zipfile.BadZipFile:
+        raise SourceError(f"s3://{bucket}/{key} is not a zip file") from None
+    return None  # AWS sets no resolved source version for S3 sources
+
+
+def fetch_codecommit(account: str, region: str, location: str, version: str | None,
+                     dest: Path) -> str:
+    from ..codecommit.models import codecommit_backends
+
+    repository = location.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        return codecommit_backends[account][region].checkout(repository, version, dest)
+    except Exception as error:
+        reason = getattr(error, "message", None) or str(error)
+        raise SourceError(f"repository not found for primary source and source version "
+                          f"{version or 'default branch'}: {repository} ({reason})") from None
+
+
+def unzip(data: bytes, dest: Path) -> None:
+    """Extract a zip, keeping executable bits and refusing paths that leave dest."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            target = _write_inside(dest, info.filename, archive.read(info))
+            mode = (info.external_attr >> 16) & 0o777
+            if mode & 0o111:
+                target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def _write_inside(dest: Path, relative: str, data: bytes) -> Path:
+    parts = [p for p in PurePosixPath(relative.replace("\\", "/")).parts
+             if p not in ("", ".", "..", "/")]
+    if not parts:
+        raise SourceError(f"invalid file name {relative!r} in source")
+    target = dest.joinpath(*parts)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
