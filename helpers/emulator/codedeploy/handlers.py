@@ -1,0 +1,438 @@
+"""CodeDeploy API operations: thin methods that read the request, call the backend, and
+shape the reply. `self` is moto's CodeDeployResponse (see core.install_handlers)."""
+
+from __future__ import annotations
+
+from moto.codedeploy.responses import CodeDeployResponse
+
+from ..core import InvalidNextTokenError, install_handlers, paginate, to_epoch
+from . import exceptions as errors
+from .models import CodeDeployLabBackend, codedeploy_lab_backends
+
+BATCH_LIMIT = 100
+DEPLOYMENT_BATCH_LIMIT = 25
+
+
+def _page(items: list, params: dict, token_key: str = "nextToken", **kwargs
+          ) -> tuple[list, str | None]:
+    try:
+        return paginate(items, params, token_key=token_key, **kwargs)
+    except InvalidNextTokenError:
+        raise errors.InvalidNextTokenException("The next token was specified in an invalid "
+                                               "format.") from None
+
+
+def _with_token(reply: dict, token: str | None, key: str = "nextToken") -> dict:
+    if token:
+        reply[key] = token
+    return reply
+
+
+def _tags(tag_list: list[dict] | None) -> dict[str, str]:
+    return {tag["Key"]: tag.get("Value", "") for tag in tag_list or []}
+
+
+def _batch(names: list, limit: int = BATCH_LIMIT) -> list:
+    if len(names) > limit:
+        raise errors.BatchLimitExceededException(f"The maximum number of names or IDs allowed "
+                                                 f"for this request ({limit}) was exceeded.")
+    return names
+
+
+def _started_deployment(lab: CodeDeployLabBackend, deployment_id: str | None):
+    if not deployment_id:
+        raise errors.DeploymentIdRequiredException("The deployment ID is required.")
+    return lab.get_deployment(deployment_id)
+
+
+def _deployment_target(deployment, target_id: str) -> dict:
+    target = _target(deployment, target_id, errors.DeploymentTargetDoesNotExistException)
+    return {"deploymentTargetType": "InstanceTarget",
+            "instanceTarget": target.instance_target(deployment.deployment_id)}
+
+def _target(deployment, target_id: str, error: type):
+    """A target by its id or ARN."""
+    target = deployment.targets.get(target_id)
+    if target is None:
+        target = next((item for item in deployment.targets.values()
+                       if item.arn == target_id), None)
+    if target is None:
+        raise error(f"The target {target_id} is not part of deployment "
+                    f"{deployment.deployment_id}.")
+    return target
+
+
+def _tagged_resource(lab: CodeDeployLabBackend, arn: str | None):
+    if not arn:
+        raise errors.ResourceArnRequiredException("The ARN of a resource is required.")
+    parts = arn.split(":", 6)
+    if len(parts) != 7 or parts[2] != "codedeploy":
+        raise errors.InvalidArnException(f"The ARN {arn} is not a valid CodeDeploy ARN.")
+    kind, name = parts[5], parts[6]
+    if kind == "application":
+        return lab.get_application(name)
+    if kind == "deploymentgroup" and "/" in name:
+        application_name, group_name = name.split("/", 1)
+        return lab.get_group(application_name, group_name)
+    if kind == "deploymentconfig":
+        return lab.get_config(name)
+    raise errors.ArnNotSupportedException(f"Tags are not supported for {arn}.")
+
+
+def _known_revision_shape(lab: CodeDeployLabBackend, revision: dict, application) -> dict:
+    """Registered revisions follow the application's platform rules."""
+    if application.compute_platform == "Server":
+        return lab.check_server_revision(revision)
+    return revision
+
+
+def _lab(handler) -> CodeDeployLabBackend:
+    return codedeploy_lab_backends[handler.current_account][handler.region]
+
+
+class CodeDeployHandlers:
+    """Only public methods are copied onto moto's response class: helpers are functions."""
+
+    # --- applications ---------------------------------------------------------------------
+    def create_application(self, params: dict) -> dict:
+        application = _lab(self).create_application(
+            params["applicationName"], params.get("computePlatform"), _tags(params.get("tags")))
+        return {"applicationId": application.application_id}
+
+    def get_application(self, params: dict) -> dict:
+        return {"application": _lab(self).get_application(params.get("applicationName")).info()}
+
+    def batch_get_applications(self, params: dict) -> dict:
+        names = _batch(params.get("applicationNames") or [])
+        return {"applicationsInfo": [_lab(self).get_application(name).info() for name in names]}
+
+    def list_applications(self, params: dict) -> dict:
+        page, token = _page(sorted(_lab(self).applications), params)
+        return _with_token({"applications": page}, token)
+
+    def update_application(self, params: dict) -> dict:
+        _lab(self).rename_application(params.get("applicationName"),
+                                    params.get("newApplicationName"))
+        return {}
+
+    def delete_application(self, params: dict) -> dict:
+        _lab(self).delete_application(params["applicationName"])
+        return {}
+
+    # --- deployment groups ----------------------------------------------------------------
+    def create_deployment_group(self, params: dict) -> dict:
+        return {"deploymentGroupId": _lab(self).create_group(params).group_id}
+
+    def get_deployment_group(self, params: dict) -> dict:
+        group = _lab(self).get_group(params["applicationName"], params["deploymentGroupName"])
+        return {"deploymentGroupInfo": group.info()}
+
+    def batch_get_deployment_groups(self, params: dict) -> dict:
+        application = _lab(self).get_application(params["applicationName"])
+        found, missing = [], []
+        for name in _batch(params.get("deploymentGroupNames") or []):
+            group = _lab(self).groups.get((application.application_id, name))
+            if group is None:
+                missing.append(name)
+            else:
+                found.append(group.info())
+        reply = {"deploymentGroupsInfo": found}
+        if missing:
+            reply["errorMessage"] = "Deployment groups do not exist: " + ", ".join(missing)
+        return reply
+
+    def list_deployment_groups(self, params: dict) -> dict:
+        application = _lab(self).get_application(params["applicationName"])
+        names = sorted(group.name for group in _lab(self).groups_of(application))
+        page, token = _page(names, params)
+        return _with_token({"applicationName": application.name, "deploymentGroups": page},
+                           token)
+
+    def update_deployment_group(self, params: dict) -> dict:
+        _lab(self).update_group(params)
+        return {"hooksNotCleanedUp": []}
+
+    def delete_deployment_group(self, params: dict) -> dict:
+        _lab(self).delete_group(params["applicationName"], params["deploymentGroupName"])
+        return {"hooksNotCleanedUp": []}
+
+    # --- deployment configurations --------------------------------------------------------
+    def create_deployment_config(self, params: dict) -> dict:
+        return {"deploymentConfigId": _lab(self).create_config(params).config_id}
+
+    def get_deployment_config(self, params: dict) -> dict:
+        config = _lab(self).get_config(params.get("deploymentConfigName"))
+        return {"deploymentConfigInfo": config.info()}
+
+    def delete_deployment_config(self, params: dict) -> dict:
+        _lab(self).delete_config(params["deploymentConfigName"])
+        return {}
+
+    def list_deployment_configs(self, params: dict) -> dict:
+        page, token = _page(sorted(_lab(self).configs), params)
+        return _with_token({"deploymentConfigsList": page}, token)
+
+    # --- revisions ------------------------------------------------------------------------
+    def register_application_revision(self, params: dict) -> dict:
+        application = _lab(self).get_application(params["applicationName"])
+        revision = _known_revision_shape(_lab(self), params["revision"], application)
+        _lab(self).register_revision(application, revision, params.get("description"))
+        return {}
+
+    def get_application_revision(self, params: dict) -> dict:
+        application = _lab(self).get_application(params["applicationName"])
+        record = _lab(self).find_revision(application, params["revision"])
+        if record is None:
+            raise errors.RevisionDoesNotExistException(
+                "No application revision found for the given location.")
+        return {"applicationName": application.name, "revision": record.location,
+                "revisionInfo": record.info()}
+
+    def batch_get_application_revisions(self, params: dict) -> dict:
+        application = _lab(self).get_application(params["applicationName"])
+        found, missing = [], 0
+        for revision in _batch(params.get("revisions") or [], 25):
+            record = _lab(self).find_revision(application, revision)
+            if record is None:
+                missing += 1
+                continue
+            found.append({"revisionLocation": record.location,
+                          "genericRevisionInfo": record.info()})
+        reply = {"applicationName": application.name, "revisions": found}
+        if missing:
+            reply["errorMessage"] = f"{missing} of the revisions were not found."
+        return reply
+
+    def list_application_revisions(self, params: dict) -> dict:
+        application = _lab(self).get_application(params["applicationName"])
+        if params.get("s3KeyPrefix") and not params.get("s3Bucket"):
+            raise errors.BucketNameFilterRequiredException(
+                "A bucket name is required when a key prefix is given.")
+        records = list(application.revisions.values())
+        if params.get("s3Bucket"):
+            records = [record for record in records
+                       if (record.location.get("s3Location") or {}).get("bucket")
+                       == params["s3Bucket"]
+                       and (record.location["s3Location"].get("key", "")
+                            .startswith(params.get("s3KeyPrefix") or ""))]
+        deployed = params.get("deployed") or "ignore"
+        if deployed == "include":
+            records = [record for record in records if record.first_used_time]
+        elif deployed == "exclude":
+            records = [record for record in records if not record.first_used_time]
+        sort_by = params.get("sortBy")
+        if sort_by:
+            attribute = {"registerTime": "register_time", "firstUsedTime": "first_used_time",
+                         "lastUsedTime": "last_used_time"}[sort_by]
+            records.sort(key=lambda record: to_epoch(getattr(record, attribute)) or 0,
+                         reverse=params.get("sortOrder") == "descending")
+        elif params.get("sortOrder") == "descending":
+            records.reverse()
+        page, token = _page([record.location for record in records], params)
+        return _with_token({"revisions": page}, token)
+
+    # --- deployments ----------------------------------------------------------------------
+    def create_deployment(self, params: dict) -> dict:
+        return {"deploymentId": _lab(self).create_deployment(params).deployment_id}
+
+    def get_deployment(self, params: dict) -> dict:
+        with _lab(self).lock:
+            return {"deploymentInfo": _lab(self).get_deployment(params["deploymentId"]).info()}
+
+    def batch_get_deployments(self, params: dict) -> dict:
+        ids = _batch(params.get("deploymentIds") or [], DEPLOYMENT_BATCH_LIMIT)
+        with _lab(self).lock:
+            infos = [_lab(self).deployments[deployment_id].info() for deployment_id in ids
+                     if deployment_id in _lab(self).deployments]
+        return {"deploymentsInfo": infos}
+
+    def list_deployments(self, params: dict) -> dict:
+        application_name = params.get("applicationName")
+        group_name = params.get("deploymentGroupName")
+        if group_name and not application_name:
+            raise errors.ApplicationNameRequiredException(
+                "An application name is required with a deployment group name.")
+        if application_name and not group_name:
+            raise errors.DeploymentGroupNameRequiredException(
+                "A deployment group name is required with an application name.")
+        group = _lab(self).get_group(application_name, group_name) if application_name else None
+        statuses = params.get("includeOnlyStatuses")
+        time_range = params.get("createTimeRange") or {}
+        start, end = time_range.get("start"), time_range.get("end")
+        if start is not None and end is not None and start > end:
+            raise errors.InvalidTimeRangeException("The start time is after the end time.")
+        with _lab(self).lock:
+            deployments = sorted(_lab(self).deployments.values(),
+                                 key=lambda deployment: deployment.create_time, reverse=True)
+            ids = [deployment.deployment_id for deployment in deployments
+                   if (group is None or deployment.group is group)
+                   and (not statuses or deployment.status in statuses)
+                   and (start is None or deployment.create_time.timestamp() >= start)
+                   and (end is None or deployment.create_time.timestamp() <= end)]
+        page, token = _page(ids, params)
+        return _with_token({"deployments": page}, token)
+
+    def stop_deployment(self, params: dict) -> dict:
+        return _lab(self).stop_deployment(params["deploymentId"], params.get("autoRollbackEnabled"))
+
+    def continue_deployment(self, params: dict) -> dict:
+        _lab(self).get_deployment(params.get("deploymentId"))
+        raise errors.UnsupportedActionForDeploymentTypeException(
+            "ContinueDeployment applies to blue/green deployments only; this deployment is "
+            "in-place.")
+
+    # --- instances and targets of a deployment --------------------------------------------
+    def list_deployment_instances(self, params: dict) -> dict:
+        deployment = _started_deployment(_lab(self), params.get("deploymentId"))
+        statuses = params.get("instanceStatusFilter")
+        with _lab(self).lock:
+            ids = [target.target_id for target in deployment.targets.values()
+                   if not statuses or target.status in statuses]
+        page, token = _page(ids, params)
+        return _with_token({"instancesList": page}, token)
+
+    def get_deployment_instance(self, params: dict) -> dict:
+        deployment = _started_deployment(_lab(self), params.get("deploymentId"))
+        if not params.get("instanceId"):
+            raise errors.InstanceIdRequiredException("The instance ID is required.")
+        with _lab(self).lock:
+            target = _target(deployment, params["instanceId"],
+                                  errors.InstanceDoesNotExistException)
+            return {"instanceSummary": target.instance_summary(deployment.deployment_id)}
+
+    def batch_get_deployment_instances(self, params: dict) -> dict:
+        deployment = _started_deployment(_lab(self), params.get("deploymentId"))
+        found, missing = [], []
+        with _lab(self).lock:
+            for instance_id in _batch(params.get("instanceIds") or []):
+                target = deployment.targets.get(instance_id)
+                if target is None:
+                    missing.append(instance_id)
+                else:
+                    found.append(target.instance_summary(deployment.deployment_id))
+        reply = {"instancesSummary": found}
+        if missing:
+            reply["errorMessage"] = "Instances not in the deployment: " + ", ".join(missing)
+        return reply
+
+    def list_deployment_targets(self, params: dict) -> dict:
+        deployment = _started_deployment(_lab(self), params.get("deploymentId"))
+        filters = params.get("targetFilters") or {}
+        unknown = set(filters) - {"TargetStatus", "ServerInstanceLabel"}
+        if unknown:
+            raise errors.InvalidTargetFilterNameException(
+                f"The target filter name {sorted(unknown)[0]} is not valid.")
+        statuses = filters.get("TargetStatus")
+        with _lab(self).lock:
+            ids = [target.target_id for target in deployment.targets.values()
+                   if not statuses or target.status in statuses]
+        if filters.get("ServerInstanceLabel"):
+            ids = []  # Blue/Green labels only exist in blue/green deployments
+        page, token = _page(ids, params)
+        return _with_token({"targetIds": page}, token)
+
+    def batch_get_deployment_targets(self, params: dict) -> dict:
+        deployment = _started_deployment(_lab(self), params.get("deploymentId"))
+        target_ids = params.get("targetIds") or []
+        if len(target_ids) > 25:
+            raise errors.DeploymentTargetListSizeExceededException(
+                "The maximum number of targets that can be associated with a request is 25.")
+        with _lab(self).lock:
+            found = [_deployment_target(deployment, target_id) for target_id in target_ids]
+        return {"deploymentTargets": found}
+
+    def get_deployment_target(self, params: dict) -> dict:
+        deployment = _started_deployment(_lab(self), params.get("deploymentId"))
+        if not params.get("targetId"):
+            raise errors.DeploymentTargetIdRequiredException("The target ID is required.")
+        with _lab(self).lock:
+            return {"deploymentTarget": _deployment_target(deployment, params["targetId"])}
+
+    # --- on-premises instances ------------------------------------------------------------
+    def register_on_premises_instance(self, params: dict) -> dict:
+        _lab(self).register_instance(params["instanceName"], params.get("iamUserArn"),
+                                   params.get("iamSessionArn"))
+        return {}
+
+    def deregister_on_premises_instance(self, params: dict) -> dict:
+        _lab(self).deregister_instance(params["instanceName"])
+        return {}
+
+    def get_on_premises_instance(self, params: dict) -> dict:
+        return {"instanceInfo": _lab(self).get_instance(params["instanceName"]).info()}
+
+    def batch_get_on_premises_instances(self, params: dict) -> dict:
+        names = _batch(params.get("instanceNames") or [])
+        return {"instanceInfos": [_lab(self).on_premises[name].info() for name in names
+                                  if name in _lab(self).on_premises]}
+
+    def list_on_premises_instances(self, params: dict) -> dict:
+        from .targets import matches_any
+
+        status = params.get("registrationStatus")
+        filters = params.get("tagFilters")
+        names = [instance.name for instance in _lab(self).on_premises.values()
+                 if (status is None or (status == "Registered") == instance.registered)
+                 and (not filters or matches_any(instance.tags, filters))]
+        page, token = _page(sorted(names), params)
+        return _with_token({"instanceNames": page}, token)
+
+    def add_tags_to_on_premises_instances(self, params: dict) -> dict:
+        if not params.get("tags"):
+            raise errors.TagRequiredException("A tag was not specified.")
+        _lab(self).tag_instances(params["instanceNames"], params["tags"])
+        return {}
+
+    def remove_tags_from_on_premises_instances(self, params: dict) -> dict:
+        if not params.get("tags"):
+            raise errors.TagRequiredException("A tag was not specified.")
+        _lab(self).untag_instances(params["instanceNames"], params["tags"])
+        return {}
+
+    # --- tags -----------------------------------------------------------------------------
+    def tag_resource(self, params: dict) -> dict:
+        resource = _tagged_resource(_lab(self), params.get("ResourceArn"))
+        if not params.get("Tags"):
+            raise errors.TagRequiredException("A tag was not specified.")
+        resource.tags.update(_tags(params["Tags"]))
+        return {}
+
+    def untag_resource(self, params: dict) -> dict:
+        resource = _tagged_resource(_lab(self), params.get("ResourceArn"))
+        for key in params.get("TagKeys") or []:
+            resource.tags.pop(key, None)
+        return {}
+
+    def list_tags_for_resource(self, params: dict) -> dict:
+        resource = _tagged_resource(_lab(self), params.get("ResourceArn"))
+        tags = [{"Key": key, "Value": value} for key, value in resource.tags.items()]
+        page, token = _page(tags, params, token_key="NextToken")
+        return _with_token({"Tags": page}, token, key="NextToken")
+
+    # --- GitHub connections (none offline) ------------------------------------------------
+    def list_git_hub_account_token_names(self, params: dict) -> dict:
+        return {"tokenNameList": []}
+
+    def delete_git_hub_account_token(self, params: dict) -> dict:
+        raise errors.GitHubAccountTokenDoesNotExistException(
+            "No GitHub account connection exists offline.")
+
+    # --- blue/green, Lambda and ECS only ----------------------------------------------------
+    def delete_resources_by_external_id(self, params: dict) -> dict:
+        return {}
+
+    def put_lifecycle_event_hook_execution_status(self, params: dict) -> dict:
+        _started_deployment(_lab(self), params.get("deploymentId"))
+        raise errors.UnsupportedActionForDeploymentTypeException(
+            "Lifecycle hook executions belong to Lambda and ECS deployments; the local AWS "
+            "runs EC2/On-premises deployments.")
+
+    def skip_wait_time_for_instance_termination(self, params: dict) -> dict:
+        if params.get("deploymentId"):
+            _started_deployment(_lab(self), params["deploymentId"])
+        raise errors.UnsupportedActionForDeploymentTypeException(
+            "SkipWaitTimeForInstanceTermination applies to blue/green deployments only.")
+
+
+def install() -> None:
+    install_handlers("codedeploy", CodeDeployResponse, CodeDeployHandlers)

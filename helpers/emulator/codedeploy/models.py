@@ -1,0 +1,998 @@
+"""CodeDeploy state and rules: applications, deployment groups and configurations,
+on-premises instances, revisions, and deployments run as explicit state machines.
+
+A deployment moves Created -> Queued -> InProgress -> Succeeded | Failed | Stopped. A
+worker (workers.start) advances it: it takes instances out of service as the deployment
+configuration allows (rollout.py), runs the emulated agent on each (agent.py), and
+records every lifecycle event. Describe calls only read this state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import shutil
+import string
+import threading
+import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.core.base_backend import BackendDict, BaseBackend
+
+from .. import workers
+from ..core import now
+from . import bundles, rollout, targets
+from .agent import Agent, DeploymentSpec
+from .exceptions import (
+    ApplicationAlreadyExistsException,
+    ApplicationDoesNotExistException,
+    ApplicationNameRequiredException,
+    DeploymentAlreadyCompletedException,
+    DeploymentConfigAlreadyExistsException,
+    DeploymentConfigDoesNotExistException,
+    DeploymentConfigInUseException,
+    DeploymentDoesNotExistException,
+    DeploymentGroupAlreadyExistsException,
+    DeploymentGroupDoesNotExistException,
+    DeploymentGroupNameRequiredException,
+    DeploymentLimitExceededException,
+    IamArnRequiredException,
+    IamSessionArnAlreadyRegisteredException,
+    IamUserArnAlreadyRegisteredException,
+    InstanceNameAlreadyRegisteredException,
+    InstanceNotRegisteredException,
+    InvalidAutoRollbackConfigException,
+    InvalidComputePlatformException,
+    InvalidDeploymentConfigNameException,
+    InvalidDeploymentIdException,
+    InvalidEC2TagCombinationException,
+    InvalidEC2TagException,
+    InvalidIamSessionArnException,
+    InvalidIamUserArnException,
+    InvalidMinimumHealthyHostValueException,
+    InvalidOnPremisesTagCombinationException,
+    InvalidOperationException,
+    InvalidRevisionException,
+    InvalidRoleException,
+    InvalidTagException,
+    MultipleIamArnsProvidedException,
+    RevisionRequiredException,
+    RoleRequiredException,
+    TagLimitExceededException,
+    UnsupportedActionForDeploymentTypeException,
+)
+
+log = logging.getLogger("helpers.emulator.codedeploy")
+
+FINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
+IN_PLACE_EVENTS = ["ApplicationStop", "DownloadBundle", "BeforeInstall", "Install",
+                   "AfterInstall", "ApplicationStart", "ValidateService"]
+BLOCK_TRAFFIC_EVENTS = ["BeforeBlockTraffic", "BlockTraffic", "AfterBlockTraffic"]
+ALLOW_TRAFFIC_EVENTS = ["BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic"]
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+IAM_USER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/[\w+=,.@/-]+$")
+IAM_SESSION_ARN = re.compile(r"^arn:aws[a-z-]*:sts::\d{12}:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+$")
+
+DEFAULT_SERVER_CONFIGS = {
+    "CodeDeployDefault.OneAtATime": {"type": "FLEET_PERCENT", "value": 99},
+    "CodeDeployDefault.HalfAtATime": {"type": "FLEET_PERCENT", "value": 50},
+    "CodeDeployDefault.AllAtOnce": {"type": "HOST_COUNT", "value": 0},
+}
+
+
+def _default_traffic_configs() -> dict[str, tuple[str, dict]]:
+    """The Lambda and ECS defaults, listed as AWS lists them (not deployable offline)."""
+    configs: dict[str, tuple[str, dict]] = {}
+    for platform in ("Lambda", "ECS"):
+        configs[f"CodeDeployDefault.{platform}AllAtOnce"] = (platform, {"type": "AllAtOnce"})
+    for minutes in (5, 10, 15, 30):
+        configs[f"CodeDeployDefault.LambdaCanary10Percent{minutes}Minutes"] = ("Lambda", {
+            "type": "TimeBasedCanary",
+            "timeBasedCanary": {"canaryPercentage": 10, "canaryInterval": minutes}})
+    for minutes in (1, 2, 3, 10):
+        configs[f"CodeDeployDefault.LambdaLinear10PercentEvery{minutes}Minute"
+                + ("s" if minutes > 1 else "")] = ("Lambda", {
+                    "type": "TimeBasedLinear",
+                    "timeBasedLinear": {"linearPercentage": 10, "linearInterval": minutes}})
+    for minutes in (1, 3):
+        configs[f"CodeDeployDefault.ECSLinear10PercentEvery{minutes}Minutes"] = ("ECS", {
+            "type": "TimeBasedLinear",
+            "timeBasedLinear": {"linearPercentage": 10, "linearInterval": minutes}})
+    for minutes in (5, 15):
+        configs[f"CodeDeployDefault.ECSCanary10Percent{minutes}Minutes"] = ("ECS", {
+            "type": "TimeBasedCanary",
+            "timeBasedCanary": {"canaryPercentage": 10, "canaryInterval": minutes}})
+    return configs
+
+
+def new_deployment_id() -> str:
+    alphabet = string.ascii_uppercase + string.digits
+    return "d-" + "".join(secrets.choice(alphabet) for _ in range(9))
+
+
+def compact(values: dict) -> dict:
+    """Drop empty fields: AWS leaves unset members out of its replies."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def revision_key(revision: dict) -> str:
+    """Revisions are identified by their whole location (bucket, key, type, version, eTag)."""
+    return json.dumps(revision, sort_keys=True)
+
+
+# --- resources --------------------------------------------------------------------------
+
+@dataclass
+class Application:
+    name: str
+    compute_platform: str
+    arn: str
+    application_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    create_time: Any = field(default_factory=now)
+    tags: dict[str, str] = field(default_factory=dict)
+    revisions: dict[str, RevisionRecord] = field(default_factory=dict)
+
+    def info(self) -> dict:
+        return {"applicationId": self.application_id, "applicationName": self.name,
+                "createTime": self.create_time, "linkedToGitHub": False,
+                "computePlatform": self.compute_platform}
+
+
+@dataclass
+class RevisionRecord:
+    location: dict
+    description: str | None = None
+    register_time: Any = field(default_factory=now)
+    first_used_time: Any = None
+    last_used_time: Any = None
+    deployment_groups: list[str] = field(default_factory=list)
+
+    def info(self) -> dict:
+        return compact({"description": self.description,
+                        "deploymentGroups": list(self.deployment_groups),
+                        "firstUsedTime": self.first_used_time,
+                        "lastUsedTime": self.last_used_time,
+                        "registerTime": self.register_time})
+
+
+# Fields of a deployment group as the API names them (Create/UpdateDeploymentGroup).
+GROUP_SETTINGS = ("deploymentConfigName", "ec2TagFilters", "onPremisesInstanceTagFilters",
+                  "autoScalingGroups", "serviceRoleArn", "triggerConfigurations",
+                  "alarmConfiguration", "autoRollbackConfiguration", "outdatedInstancesStrategy",
+                  "deploymentStyle", "blueGreenDeploymentConfiguration", "loadBalancerInfo",
+                  "ec2TagSet", "onPremisesTagSet", "ecsServices", "ec2DeploymentOptions",
+                  "terminationHookEnabled")
+
+
+@dataclass
+class DeploymentGroup:
+    application: Application
+    name: str
+    settings: dict
+    arn: str
+    group_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    tags: dict[str, str] = field(default_factory=dict)
+    target_revision: dict | None = None
+    last_successful: Deployment | None = None
+    last_attempted: Deployment | None = None
+    # Instance health as CodeDeploy tracks it: True after a successful deployment.
+    healthy: dict[str, bool] = field(default_factory=dict)
+
+    def info(self) -> dict:
+        settings = self.settings
+        reply = {
+            "applicationName": self.application.name,
+            "deploymentGroupId": self.group_id,
+            "deploymentGroupName": self.name,
+            "computePlatform": self.application.compute_platform,
+            "targetRevision": self.target_revision,
+            "lastSuccessfulDeployment": self.last_successful and self.last_successful.summary(),
+            "lastAttemptedDeployment": self.last_attempted and self.last_attempted.summary(),
+        }
+        reply.update({key: settings.get(key) for key in GROUP_SETTINGS})
+        reply["autoScalingGroups"] = [{"name": name} for name in settings.get("autoScalingGroups")
+                                      or []]
+        return compact(reply)
+
+    @property
+    def lifecycle_events(self) -> list[str]:
+        style = self.settings.get("deploymentStyle") or {}
+        if style.get("deploymentOption") == "WITH_TRAFFIC_CONTROL":
+            return BLOCK_TRAFFIC_EVENTS + IN_PLACE_EVENTS + ALLOW_TRAFFIC_EVENTS
+        return list(IN_PLACE_EVENTS)
+
+
+@dataclass
+class DeploymentConfig:
+    name: str
+    compute_platform: str = "Server"
+    minimum_healthy_hosts: dict | None = None
+    traffic_routing_config: dict | None = None
+    zonal_config: dict | None = None
+    builtin: bool = False
+    config_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    create_time: Any = field(default_factory=now)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def info(self) -> dict:
+        return compact({"deploymentConfigId": self.config_id, "deploymentConfigName": self.name,
+                        "minimumHealthyHosts": self.minimum_healthy_hosts,
+                        "createTime": self.create_time, "computePlatform": self.compute_platform,
+                        "trafficRoutingConfig": self.traffic_routing_config,
+                        "zonalConfig": self.zonal_config})
+
+
+@dataclass
+class OnPremisesInstance:
+    name: str
+    arn: str
+    iam_user_arn: str | None = None
+    iam_session_arn: str | None = None
+    register_time: Any = field(default_factory=now)
+    deregister_time: Any = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def registered(self) -> bool:
+        return self.deregister_time is None
+
+    def info(self) -> dict:
+        return compact({"instanceName": self.name, "iamUserArn": self.iam_user_arn,
+                        "iamSessionArn": self.iam_session_arn, "instanceArn": self.arn,
+                        "registerTime": self.register_time,
+                        "deregisterTime": self.deregister_time,
+                        "tags": [{"Key": k, "Value": v} for k, v in self.tags.items()]})
+
+
+# --- deployments ------------------------------------------------------------------------
+
+@dataclass
+class LifecycleEventState:
+    name: str
+    status: str = "Pending"
+    start_time: Any = None
+    end_time: Any = None
+    diagnostics: dict | None = None
+
+    def info(self) -> dict:
+        return compact({"lifecycleEventName": self.name, "status": self.status,
+                        "startTime": self.start_time, "endTime": self.end_time,
+                        "diagnostics": self.diagnostics})
+
+
+@dataclass
+class TargetState:
+    """One instance in one deployment."""
+
+    target_id: str
+    arn: str
+    events: list[LifecycleEventState]
+    status: str = "Pending"
+    last_updated: Any = field(default_factory=now)
+
+    def skip(self) -> None:
+        self.status = "Skipped"
+        self.last_updated = now()
+        for event in self.events:
+            if event.status in ("Pending", "InProgress"):
+                event.status = "Skipped"
+
+    def instance_summary(self, deployment_id: str) -> dict:
+        return {"deploymentId": deployment_id, "instanceId": self.arn, "status": self.status,
+                "lastUpdatedAt": self.last_updated,
+                "lifecycleEvents": [event.info() for event in self.events]}
+
+    def instance_target(self, deployment_id: str) -> dict:
+        return {"deploymentId": deployment_id, "targetId": self.target_id,
+                "targetArn": self.arn, "status": self.status,
+                "lastUpdatedAt": self.last_updated,
+                "lifecycleEvents": [event.info() for event in self.events]}
+
+
+@dataclass
+class Deployment:
+    deployment_id: str
+    application: Application
+    group: DeploymentGroup
+    config: DeploymentConfig
+    revision: dict
+    creator: str
+    options: dict
+    targets: dict[str, TargetState]
+    instance_roots: dict[str, Any]
+    previous_revision: dict | None = None
+    status: str = "Created"
+    create_time: Any = field(default_factory=now)
+    start_time: Any = None
+    complete_time: Any = None
+    error_information: dict | None = None
+    rollback_info: dict | None = None
+    stop_requested: bool = False
+    roll_back_on_stop: bool = False
+    agents: dict[str, Agent] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def summary(self) -> dict:
+        return compact({"deploymentId": self.deployment_id, "status": self.status,
+                        "endTime": self.complete_time, "createTime": self.create_time})
+
+    def overview(self) -> dict:
+        counts = {name: 0 for name in ("Pending", "InProgress", "Succeeded", "Failed",
+                                       "Skipped", "Ready")}
+        for target in self.targets.values():
+            if target.status in counts:
+                counts[target.status] += 1
+        return counts
+
+    def info(self) -> dict:
+        options = self.options
+        return compact({
+            "applicationName": self.application.name,
+            "deploymentGroupName": self.group.name,
+            "deploymentConfigName": self.config.name,
+            "deploymentId": self.deployment_id,
+            "previousRevision": self.previous_revision,
+            "revision": self.revision,
+            "status": self.status,
+            "errorInformation": self.error_information,
+            "createTime": self.create_time,
+            "startTime": self.start_time,
+            "completeTime": self.complete_time,
+            "deploymentOverview": self.overview(),
+            "description": options.get("description"),
+            "creator": self.creator,
+            "ignoreApplicationStopFailures": bool(options.get("ignoreApplicationStopFailures")),
+            "autoRollbackConfiguration": options.get("autoRollbackConfiguration"),
+            "updateOutdatedInstancesOnly": bool(options.get("updateOutdatedInstancesOnly")),
+            "rollbackInfo": self.rollback_info,
+            "deploymentStyle": self.group.settings.get("deploymentStyle"),
+            "targetInstances": options.get("targetInstances"),
+            "instanceTerminationWaitTimeStarted": False,
+            "loadBalancerInfo": self.group.settings.get("loadBalancerInfo"),
+            "fileExistsBehavior": options.get("fileExistsBehavior") or "DISALLOW",
+            "computePlatform": self.application.compute_platform,
+            "deploymentStatusMessages": [],
+        })
+
+
+# --- the backend ------------------------------------------------------------------------
+
+class CodeDeployLabBackend(BaseBackend):
+    def __init__(self, region_name: str, account_id: str):
+        super().__init__(region_name, account_id)
+        self.lock = threading.RLock()
+        self.applications: dict[str, Application] = {}
+        self.deployments: dict[str, Deployment] = {}
+        self.on_premises: dict[str, OnPremisesInstance] = {}
+        self.groups: dict[tuple[str, str], DeploymentGroup] = {}
+        self.configs: dict[str, DeploymentConfig] = {}
+        for name, minimum in DEFAULT_SERVER_CONFIGS.items():
+            self.configs[name] = DeploymentConfig(name, "Server", minimum, builtin=True)
+        for name, (platform, routing) in _default_traffic_configs().items():
+            self.configs[name] = DeploymentConfig(name, platform, traffic_routing_config=routing,
+                                                  builtin=True)
+
+    def reset(self) -> None:
+        """A mock reset is a new world: forget this region's offline instance folders too."""
+        shutil.rmtree(targets.region_state_dir(self.account_id, self.region_name),
+                      ignore_errors=True)
+        super().reset()
+
+    def arn(self, resource: str) -> str:
+        return f"arn:aws:codedeploy:{self.region_name}:{self.account_id}:{resource}"
+
+    # --- applications ---------------------------------------------------------------------
+    def get_application(self, name: str | None) -> Application:
+        if not name:
+            raise ApplicationNameRequiredException("The name of the application is required.")
+        application = self.applications.get(name)
+        if application is None:
+            raise ApplicationDoesNotExistException(f"No application found for name: {name}")
+        return application
+
+    def create_application(self, name: str, compute_platform: str, tags: dict) -> Application:
+        with self.lock:
+            if name in self.applications:
+                raise ApplicationAlreadyExistsException(
+                    f"The application {name} already exists with the IAM user or AWS account.")
+            application = Application(name, compute_platform or "Server",
+                                      self.arn(f"application:{name}"), tags=dict(tags))
+            self.applications[name] = application
+            return application
+
+    def rename_application(self, name: str, new_name: str | None) -> None:
+        with self.lock:
+            application = self.get_application(name)
+            if not new_name or new_name == name:
+                return
+            if new_name in self.applications:
+                raise ApplicationAlreadyExistsException(
+                    f"The application {new_name} already exists with the IAM user or AWS "
+                    "account.")
+            del self.applications[name]
+            application.name = new_name
+            application.arn = self.arn(f"application:{new_name}")
+            self.applications[new_name] = application
+            for group in self.groups_of(application):
+                group.arn = self.arn(f"deploymentgroup:{new_name}/{group.name}")
+
+    def delete_application(self, name: str) -> None:
+        with self.lock:
+            self.applications.pop(name, None)
+
+    # --- deployment groups ----------------------------------------------------------------
+    def groups_of(self, application: Application) -> list[DeploymentGroup]:
+        return [group for group in self.groups.values() if group.application is application]
+
+    def get_group(self, application_name: str | None, name: str | None) -> DeploymentGroup:
+        application = self.get_application(application_name)
+        if not name:
+            raise DeploymentGroupNameRequiredException("The deployment group name is required.")
+        group = self.groups.get((application.application_id, name))
+        if group is None:
+            raise DeploymentGroupDoesNotExistException(
+                f"No Deployment Group found for name: {name}")
+        return group
+
+    def create_group(self, params: dict) -> DeploymentGroup:
+        with self.lock:
+            application = self.get_application(params.get("applicationName"))
+            name = params.get("deploymentGroupName")
+            if not name:
+                raise DeploymentGroupNameRequiredException(
+                    "The deployment group name is required.")
+            if (application.application_id, name) in self.groups:
+                raise DeploymentGroupAlreadyExistsException(
+                    f"Deployment Group {name} already exists for application "
+                    f"{application.name}.")
+            settings = {key: params.get(key) for key in GROUP_SETTINGS}
+            settings["deploymentConfigName"] = (settings.get("deploymentConfigName")
+                                                or rollout.ONE_AT_A_TIME)
+            settings["deploymentStyle"] = settings.get("deploymentStyle") or {
+                "deploymentType": "IN_PLACE", "deploymentOption": "WITHOUT_TRAFFIC_CONTROL"}
+            settings["outdatedInstancesStrategy"] = (settings.get("outdatedInstancesStrategy")
+                                                     or "UPDATE")
+            settings["terminationHookEnabled"] = bool(settings.get("terminationHookEnabled"))
+            self._check_group_settings(settings)
+            group = DeploymentGroup(
+                application, name, settings,
+                self.arn(f"deploymentgroup:{application.name}/{name}"),
+                tags={tag["Key"]: tag.get("Value", "") for tag in params.get("tags") or []})
+            self.groups[(application.application_id, name)] = group
+            return group
+
+    def update_group(self, params: dict) -> None:
+        with self.lock:
+            group = self.get_group(params.get("applicationName"),
+                                   params.get("currentDeploymentGroupName"))
+            settings = dict(group.settings)
+            settings.update({key: params[key] for key in GROUP_SETTINGS if key in params})
+            self._check_group_settings(settings)
+            new_name = params.get("newDeploymentGroupName")
+            if new_name and new_name != group.name:
+                key = (group.application.application_id, new_name)
+                if key in self.groups:
+                    raise DeploymentGroupAlreadyExistsException(
+                        f"Deployment Group {new_name} already exists for application "
+                        f"{group.application.name}.")
+                del self.groups[(group.application.application_id, group.name)]
+                group.name = new_name
+                group.arn = self.arn(f"deploymentgroup:{group.application.name}/{new_name}")
+                self.groups[key] = group
+            group.settings = settings
+
+    def delete_group(self, application_name: str, name: str) -> None:
+        with self.lock:
+            application = self.applications.get(application_name)
+            if application is not None:
+                self.groups.pop((application.application_id, name), None)
+
+    def _check_group_settings(self, settings: dict) -> None:
+        role = settings.get("serviceRoleArn")
+        if not role:
+            raise RoleRequiredException("Role ARN is required.")
+        if not ROLE_ARN.match(role):
+            raise InvalidRoleException(f"The service role ARN {role} is not a valid IAM role "
+                                       "ARN (arn:aws:iam::<account>:role/<name>).")
+        self.get_config(settings["deploymentConfigName"])
+        if settings.get("ec2TagFilters") and (settings.get("ec2TagSet") or {}).get(
+                "ec2TagSetList"):
+            raise InvalidEC2TagCombinationException(
+                "The deployment group can use ec2TagFilters or ec2TagSet, not both.")
+        if settings.get("onPremisesInstanceTagFilters") and (
+                settings.get("onPremisesTagSet") or {}).get("onPremisesTagSetList"):
+            raise InvalidOnPremisesTagCombinationException(
+                "The deployment group can use onPremisesInstanceTagFilters or "
+                "onPremisesTagSet, not both.")
+        ec2_filters = list(settings.get("ec2TagFilters") or [])
+        for group in (settings.get("ec2TagSet") or {}).get("ec2TagSetList") or []:
+            ec2_filters += group
+        onprem_filters = list(settings.get("onPremisesInstanceTagFilters") or [])
+        for group in (settings.get("onPremisesTagSet") or {}).get("onPremisesTagSetList") or []:
+            onprem_filters += group
+        for tag_filters, error in ((ec2_filters, InvalidEC2TagException),
+                                   (onprem_filters, InvalidTagException)):
+            for tag_filter in tag_filters:
+                kind = tag_filter.get("Type")
+                if (kind in ("KEY_ONLY", "KEY_AND_VALUE") and not tag_filter.get("Key")) or (
+                        kind in ("VALUE_ONLY", "KEY_AND_VALUE") and not tag_filter.get("Value")):
+                    raise error(f"The tag filter {tag_filter} is not valid for type {kind}.")
+        rollback = settings.get("autoRollbackConfiguration") or {}
+        if rollback.get("enabled") and not rollback.get("events"):
+            raise InvalidAutoRollbackConfigException(
+                "An enabled automatic rollback configuration needs at least one event.")
+
+    # --- deployment configurations --------------------------------------------------------
+    def get_config(self, name: str | None) -> DeploymentConfig:
+        if not name:
+            raise InvalidDeploymentConfigNameException("The deployment config name is required.")
+        config = self.configs.get(name)
+        if config is None:
+            raise DeploymentConfigDoesNotExistException(
+                f"No deployment configuration found for name: {name}")
+        return config
+
+    def create_config(self, params: dict) -> DeploymentConfig:
+        with self.lock:
+            name = params["deploymentConfigName"]
+            if name in self.configs:
+                raise DeploymentConfigAlreadyExistsException(
+                    f"A deployment configuration named {name} already exists.")
+            if name.startswith("CodeDeployDefault."):
+                raise InvalidDeploymentConfigNameException(
+                    "The CodeDeployDefault. prefix is reserved for AWS.")
+            platform = params.get("computePlatform") or "Server"
+            minimum = params.get("minimumHealthyHosts")
+            if platform == "Server":
+                if not minimum or minimum.get("value") is None or not minimum.get("type"):
+                    raise InvalidMinimumHealthyHostValueException(
+                        "The minimum healthy instance value was not specified.")
+                value = minimum["value"]
+                if value < 0 or (minimum["type"] == "FLEET_PERCENT" and value > 100):
+                    raise InvalidMinimumHealthyHostValueException(
+                        "The minimum healthy instance value was specified in an invalid format.")
+            elif minimum:
+                raise InvalidComputePlatformException(
+                    "minimumHealthyHosts applies to the Server compute platform only.")
+            config = DeploymentConfig(name, platform, minimum, params.get("trafficRoutingConfig"),
+                                      params.get("zonalConfig"))
+            self.configs[name] = config
+            return config
+
+    def delete_config(self, name: str) -> None:
+        with self.lock:
+            config = self.configs.get(name)
+            if config is None:
+                return
+            if config.builtin:
+                raise InvalidOperationException(
+                    f"The deployment configuration {name} is a default configuration and "
+                    "cannot be deleted.")
+            if any(group.settings.get("deploymentConfigName") == name
+                   for group in self.groups.values()):
+                raise DeploymentConfigInUseException(
+                    f"The deployment configuration {name} is in use by a deployment group.")
+            del self.configs[name]
+
+    # --- on-premises instances ------------------------------------------------------------
+    def register_instance(self, name: str, user_arn: str | None, session_arn: str | None
+                          ) -> None:
+        with self.lock:
+            if not user_arn and not session_arn:
+                raise IamArnRequiredException("An IAM user ARN or IAM session ARN is required.")
+            if user_arn and session_arn:
+                raise MultipleIamArnsProvidedException(
+                    "Register an instance with an IAM user ARN or an IAM session ARN, not both.")
+            if user_arn and not IAM_USER_ARN.match(user_arn):
+                raise InvalidIamUserArnException(f"The IAM user ARN {user_arn} is not valid.")
+            if session_arn and not IAM_SESSION_ARN.match(session_arn):
+                raise InvalidIamSessionArnException(
+                    f"The IAM session ARN {session_arn} is not valid.")
+            existing = self.on_premises.get(name)
+            if existing is not None and existing.registered:
+                raise InstanceNameAlreadyRegisteredException(
+                    f"The on-premises instance name {name} is already registered.")
+            for other in self.on_premises.values():
+                if not other.registered:
+                    continue
+                if user_arn and other.iam_user_arn == user_arn:
+                    raise IamUserArnAlreadyRegisteredException(
+                        f"The IAM user ARN {user_arn} is already registered with instance "
+                        f"{other.name}.")
+                if session_arn and other.iam_session_arn == session_arn:
+                    raise IamSessionArnAlreadyRegisteredException(
+                        f"The IAM session ARN {session_arn} is already registered with "
+                        f"instance {other.name}.")
+            suffix = "".join(secrets.choice(string.ascii_letters + string.digits)
+                             for _ in range(10))
+            self.on_premises[name] = OnPremisesInstance(
+                name, self.arn(f"instance/{name}_{suffix}"), user_arn, session_arn)
+
+    def get_instance(self, name: str) -> OnPremisesInstance:
+        instance = self.on_premises.get(name)
+        if instance is None:
+            raise InstanceNotRegisteredException(
+                f"The on-premises instance {name} is not registered.")
+        return instance
+
+    def deregister_instance(self, name: str) -> None:
+        with self.lock:
+            instance = self.get_instance(name)
+            if instance.registered:
+                instance.deregister_time = now()
+
+    def tag_instances(self, names: list[str], tags: list[dict]) -> None:
+        with self.lock:
+            instances = [self.get_instance(name) for name in names]
+            for instance in instances:
+                merged = dict(instance.tags)
+                merged.update({tag["Key"]: tag.get("Value", "") for tag in tags})
+                if len(merged) > 10:
+                    raise TagLimitExceededException(
+                        f"The instance {instance.name} would have more than 10 tags.")
+            for instance in instances:
+                instance.tags.update({tag["Key"]: tag.get("Value", "") for tag in tags})
+
+    def untag_instances(self, names: list[str], tags: list[dict]) -> None:
+        with self.lock:
+            for instance in [self.get_instance(name) for name in names]:
+                for tag in tags:
+                    value = instance.tags.get(tag["Key"])
+                    if value is not None and tag.get("Value") in (None, value):
+                        del instance.tags[tag["Key"]]
+
+    # --- revisions ------------------------------------------------------------------------
+    def check_server_revision(self, revision: dict | None) -> dict:
+        """The revision a Server deployment can use, with its bundle type filled in."""
+        if not revision:
+            raise RevisionRequiredException("The revision is required.")
+        kind = revision.get("revisionType")
+        if kind == "S3":
+            location = dict(revision.get("s3Location") or {})
+            if not location.get("bucket") or not location.get("key"):
+                raise InvalidRevisionException("An S3 revision needs a bucket and a key.")
+            bundle_type = bundles.bundle_type_of(location)
+            if bundle_type not in bundles.SERVER_BUNDLE_TYPES:
+                raise InvalidRevisionException(
+                    f"The bundle type {bundle_type} is not valid for an EC2/On-premises "
+                    "deployment: use zip, tar or tgz.")
+            location["bundleType"] = bundle_type
+            return {"revisionType": "S3", "s3Location": location}
+        if kind == "GitHub":
+            location = revision.get("gitHubLocation") or {}
+            if not location.get("repository") or not location.get("commitId"):
+                raise InvalidRevisionException("A GitHub revision needs a repository and a "
+                                               "commitId.")
+            return {"revisionType": "GitHub", "gitHubLocation": dict(location)}
+        raise InvalidRevisionException(
+            f"The revision type {kind} is not valid for the EC2/On-premises (Server) compute "
+            "platform: use S3 or GitHub.")
+
+    def register_revision(self, application: Application, revision: dict,
+                          description: str | None = None) -> RevisionRecord:
+        with self.lock:
+            key = revision_key(revision)
+            record = application.revisions.get(key)
+            if record is None:
+                record = application.revisions[key] = RevisionRecord(revision, description)
+            elif description is not None:
+                record.description = description
+            return record
+
+    def find_revision(self, application: Application, revision: dict) -> RevisionRecord | None:
+        record = application.revisions.get(revision_key(revision))
+        if record is None and revision.get("revisionType") == "S3":
+            # A location given without its bundle type still names the same revision.
+            wanted = dict(revision.get("s3Location") or {})
+            for candidate in application.revisions.values():
+                location = dict(candidate.location.get("s3Location") or {})
+                if {k: v for k, v in location.items() if k in wanted} == wanted:
+                    return candidate
+        return record
+
+    # --- deployments ----------------------------------------------------------------------
+    def get_deployment(self, deployment_id: str) -> Deployment:
+        if not re.fullmatch(r"d-[A-Z0-9]{9}", deployment_id or ""):
+            raise InvalidDeploymentIdException(f"The deployment ID {deployment_id} is not valid.")
+        deployment = self.deployments.get(deployment_id)
+        if deployment is None:
+            raise DeploymentDoesNotExistException(
+                f"The deployment {deployment_id} could not be found.")
+        return deployment
+
+    def create_deployment(self, params: dict, creator: str = "user", start: bool = True
+                          ) -> Deployment:
+        with self.lock:
+            application = self.get_application(params.get("applicationName"))
+            group = self.get_group(application.name, params.get("deploymentGroupName"))
+            if application.compute_platform != "Server":
+                raise InvalidComputePlatformException(
+                    f"The local AWS runs EC2/On-premises deployments only, not "
+                    f"{application.compute_platform} deployments.")
+            style = group.settings.get("deploymentStyle") or {}
+            if style.get("deploymentType") == "BLUE_GREEN":
+                raise UnsupportedActionForDeploymentTypeException(
+                    "The local AWS runs in-place deployments only, not blue/green deployments.")
+            revision = self.check_server_revision(params.get("revision") or group.target_revision)
+            config = self.get_config(params.get("deploymentConfigName")
+                                     or group.settings["deploymentConfigName"])
+            active = group.last_attempted
+            if active is not None and not active.finished:
+                raise DeploymentLimitExceededException(
+                    f"The Deployment Group '{group.name}' already has an active Deployment "
+                    f"'{active.deployment_id}'")
+            options = {key: params.get(key) for key in (
+                "description", "ignoreApplicationStopFailures", "targetInstances",
+                "updateOutdatedInstancesOnly", "fileExistsBehavior")}
+            options["autoRollbackConfiguration"] = (params.get("autoRollbackConfiguration")
+                                                    or group.settings.get(
+                                                        "autoRollbackConfiguration"))
+            chosen = self._instances_in_health_order(group)
+            deployment_id = new_deployment_id()
+            deployment = Deployment(
+                deployment_id, application, group, config, revision, creator, options,
+                targets={instance.instance_id: TargetState(
+                    instance.instance_id, instance.arn,
+                    [LifecycleEventState(name) for name in group.lifecycle_events])
+                    for instance in chosen},
+                instance_roots={instance.instance_id: targets.instance_root(
+                    self.account_id, self.region_name, instance.instance_id)
+                    for instance in chosen},
+                previous_revision=group.last_successful and group.last_successful.revision,
+            )
+            self.deployments[deployment_id] = deployment
+            record = self.register_revision(application, revision)
+            record.first_used_time = record.first_used_time or deployment.create_time
+            record.last_used_time = deployment.create_time
+            if group.name not in record.deployment_groups:
+                record.deployment_groups.append(group.name)
+            group.target_revision = revision
+            group.last_attempted = deployment
+        if start:
+            self.start_deployment(deployment)
+        return deployment
+
+    def start_deployment(self, deployment: Deployment) -> None:
+        workers.start(f"codedeploy-{deployment.deployment_id}", lambda: self._run(deployment))
+
+    def _instances_in_health_order(self, group: DeploymentGroup) -> list[targets.Instance]:
+        """Unhealthy (or never deployed) instances first, as CodeDeploy schedules them."""
+        on_premises = [targets.Instance(instance.name, instance.arn, dict(instance.tags))
+                       for instance in self.on_premises.values() if instance.registered]
+        chosen = targets.group_instances(self.account_id, self.region_name, group.settings,
+                                         on_premises)
+        return sorted(chosen, key=lambda instance: group.healthy.get(instance.instance_id, False))
+
+    def stop_deployment(self, deployment_id: str, roll_back: bool | None) -> dict:
+        with self.lock:
+            deployment = self.get_deployment(deployment_id)
+            if deployment.finished:
+                raise DeploymentAlreadyCompletedException(
+                    f"The deployment {deployment_id} has already completed.")
+            rollback = deployment.options.get("autoRollbackConfiguration") or {}
+            if roll_back is None:
+                roll_back = bool(rollback.get("enabled")) and (
+                    "DEPLOYMENT_STOP_ON_REQUEST" in (rollback.get("events") or []))
+            deployment.stop_requested = True
+            deployment.roll_back_on_stop = roll_back
+            agents = list(deployment.agents.values())
+        for agent in agents:
+            agent.abort()
+        return {"status": "Pending",
+                "statusMessage": "Stopping Pending. Stopping to schedule commands in the "
+                                 "deployment instances"}
+
+    # --- the deployment state machine -----------------------------------------------------
+    def _run(self, deployment: Deployment) -> None:
+        try:
+            self._advance(deployment)
+        except Exception as error:  # a kit bug must still end the deployment
+            log.exception("deployment %s failed inside the kit", deployment.deployment_id)
+            with self.lock:
+                if not deployment.finished:
+                    self._finish(deployment, "Failed", "INTERNAL_ERROR",
+                                 f"The local AWS failed while deploying: {error!r}")
+
+    def _advance(self, deployment: Deployment) -> None:
+        self._deploy(deployment)
+        if deployment.status == "Failed":
+            self._maybe_roll_back(deployment, "DEPLOYMENT_FAILURE")
+        elif deployment.status == "Stopped" and deployment.roll_back_on_stop:
+            self._maybe_roll_back(deployment, "DEPLOYMENT_STOP_ON_REQUEST", forced=True)
+
+    def _deploy(self, deployment: Deployment) -> None:
+        """Run the deployment to a final status (Succeeded, Failed or Stopped)."""
+        with self.lock:
+            deployment.status = "Queued"
+        workers.pace()
+        with self.lock:
+            if deployment.stop_requested:
+                return self._finish_stopped(deployment)
+            deployment.status = "InProgress"
+            deployment.start_time = now()
+        instances = len(deployment.targets)
+        if instances == 0:
+            with self.lock:
+                self._finish(deployment, "Failed", "NO_INSTANCES",
+                             "The deployment failed because no instances were found for your "
+                             "deployment group. Check your deployment group settings to make "
+                             "sure the tags for your Amazon EC2 instances or Auto Scaling groups "
+                             "correctly identify the instances you want to deploy to, and then "
+                             "try again.")
+            return
+        minimum = rollout.minimum_healthy_hosts(deployment.config.name,
+                                                deployment.config.minimum_healthy_hosts or {},
+                                                instances)
+        if not rollout.constraints_valid(instances, minimum):
+            with self.lock:
+                for target in deployment.targets.values():
+                    target.skip()
+                self._finish(deployment, "Failed", "HEALTH_CONSTRAINTS_INVALID",
+                             "The deployment can't start because the minimum number of healthy "
+                             f"instances ({minimum}), as defined by your deployment "
+                             f"configuration, are not available ({instances} instances). You "
+                             "can reduce the required number of healthy instances by updating "
+                             "your deployment configuration or increase the number of "
+                             "instances in this deployment group.")
+            return
+        spec = self._agent_spec(deployment)
+        succeeded = self._roll_out(deployment, spec, minimum)
+        with self.lock:
+            if deployment.stop_requested:
+                return self._finish_stopped(deployment)
+            if rollout.overall_success(minimum, succeeded):
+                self._finish(deployment, "Succeeded")
+            else:
+                self._finish(deployment, "Failed", "HEALTH_CONSTRAINTS",
+                             "The overall deployment failed because too many individual "
+                             "instances failed deployment, too few healthy instances are "
+                             "available for deployment, or some instances in your deployment "
+                             "group are experiencing problems.")
+
+    def _agent_spec(self, deployment: Deployment) -> DeploymentSpec:
+        spec = DeploymentSpec(
+            application_name=deployment.application.name,
+            deployment_id=deployment.deployment_id,
+            deployment_group_name=deployment.group.name,
+            deployment_group_id=deployment.group.group_id,
+            lifecycle_events=deployment.group.lifecycle_events,
+            file_exists_behavior=deployment.options.get("fileExistsBehavior"),
+            ignore_application_stop_failures=bool(
+                deployment.options.get("ignoreApplicationStopFailures")),
+        )
+        try:
+            spec.bundle = bundles.fetch(self.account_id, deployment.revision)
+        except bundles.BundleError as error:
+            spec.bundle_error = str(error)
+        return spec
+
+    def _roll_out(self, deployment: Deployment, spec: DeploymentSpec, minimum: int) -> int:
+        """Deploy instance by instance as the health rules allow; the number that succeeded."""
+        pending = list(deployment.targets.values())
+        instances = len(pending)
+        running: dict = {}
+        succeeded = failed = 0
+        with ThreadPoolExecutor(max_workers=instances,
+                                thread_name_prefix=deployment.deployment_id) as pool:
+            while pending or running:
+                while (pending and not deployment.stop_requested
+                       and rollout.can_start(instances, minimum, failed, len(running))):
+                    target = pending.pop(0)
+                    running[pool.submit(self._deploy_instance, deployment, spec, target)] = target
+                if not running:
+                    break  # no instance may start: the health constraints end the deployment
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    target = running.pop(future)
+                    ok = future.result()
+                    succeeded += ok
+                    failed += not ok
+                    with self.lock:
+                        deployment.group.healthy[target.target_id] = ok
+        with self.lock:
+            for target in pending:
+                target.skip()
+        return succeeded
+
+    def _deploy_instance(self, deployment: Deployment, spec: DeploymentSpec,
+                         target: TargetState) -> bool:
+        root = deployment.instance_roots[target.target_id]
+        agent = Agent(root, target.target_id, spec)
+        with self.lock:
+            deployment.agents[target.target_id] = agent
+            target.status = "InProgress"
+            target.last_updated = now()
+        events = {event.name: event for event in target.events}
+
+        def report(name: str, status: str, diagnostics: dict | None) -> None:
+            with self.lock:
+                event = events[name]
+                event.status = status
+                if status == "InProgress":
+                    event.start_time = now()
+                elif status in ("Succeeded", "Failed"):
+                    event.end_time = now()
+                    event.diagnostics = diagnostics
+                target.last_updated = now()
+
+        try:
+            ok = agent.deploy(report)
+        except Exception as error:  # a kit bug on one instance fails that instance only
+            log.exception("agent failed on %s", target.target_id)
+            ok = False
+            with self.lock:
+                for event in target.events:
+                    if event.status == "InProgress":
+                        event.status = "Failed"
+                        event.end_time = now()
+                        event.diagnostics = {"errorCode": "UnknownError", "scriptName": "",
+                                             "message": f"The emulated agent failed: {error!r}",
+                                             "logTail": ""}
+                    elif event.status == "Pending":
+                        event.status = "Skipped"
+        with self.lock:
+            target.status = "Succeeded" if ok else "Failed"
+            target.last_updated = now()
+            deployment.agents.pop(target.target_id, None)
+        workers.pace()
+        return ok
+
+    def _finish(self, deployment: Deployment, status: str, code: str | None = None,
+                message: str | None = None) -> None:
+        deployment.status = status
+        deployment.complete_time = now()
+        if code:
+            deployment.error_information = {"code": code, "message": message}
+        if status == "Succeeded":
+            deployment.group.last_successful = deployment
+
+    def _finish_stopped(self, deployment: Deployment) -> None:
+        for target in deployment.targets.values():
+            if target.status == "Pending":
+                target.skip()
+        self._finish(deployment, "Stopped", "MANUAL_STOP",
+                     "The deployment was stopped by a user.")
+
+    def _maybe_roll_back(self, deployment: Deployment, reason: str, forced: bool = False
+                         ) -> None:
+        """Automatic rollback: redeploy the group's last good revision as a new deployment."""
+        rollback = deployment.options.get("autoRollbackConfiguration") or {}
+        wanted = forced or (rollback.get("enabled") and reason in (rollback.get("events") or []))
+        if not wanted or deployment.creator == "codeDeployRollback":
+            return
+        with self.lock:
+            last_good = deployment.group.last_successful
+            if last_good is None:
+                deployment.rollback_info = {
+                    "rollbackMessage": "Automatic rollback was not performed: the deployment "
+                                       "group has no previous successful deployment."}
+                return
+            params = {
+                "applicationName": deployment.application.name,
+                "deploymentGroupName": deployment.group.name,
+                "revision": last_good.revision,
+                "deploymentConfigName": deployment.config.name,
+                "fileExistsBehavior": deployment.options.get("fileExistsBehavior"),
+            }
+            # Created and linked before it runs, so even a synchronous run shows both links.
+            rollback_deployment = self.create_deployment(params, creator="codeDeployRollback",
+                                                         start=False)
+            rollback_deployment.rollback_info = {
+                "rollbackTriggeringDeploymentId": deployment.deployment_id,
+                "rollbackMessage": f"Rollback of deployment {deployment.deployment_id}, which "
+                                   f"{deployment.status.lower()}."}
+            deployment.rollback_info = {
+                "rollbackDeploymentId": rollback_deployment.deployment_id,
+                "rollbackMessage": f"Deployment {deployment.deployment_id} was rolled back by "
+                                   f"deployment {rollback_deployment.deployment_id}."}
+        self.start_deployment(rollback_deployment)
+
+
+codedeploy_lab_backends = BackendDict(CodeDeployLabBackend, "codedeploy")

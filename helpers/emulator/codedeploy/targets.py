@@ -1,0 +1,96 @@
+"""Which instances a deployment group reaches, and where each offline instance lives on disk.
+
+EC2 instances come from the local EC2 API (moto's ec2 backend: only running ones count);
+on-premises instances are the ones registered with CodeDeploy. Offline, every instance is
+a folder under the kit's state folder that plays the instance's file system.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ... import settings
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One deployment target: its id (EC2 instance id or on-premises name) and ARN."""
+
+    instance_id: str
+    arn: str
+    tags: dict[str, str]
+
+
+def instance_root(account: str, region: str, instance_id: str) -> Path:
+    """The folder that plays the file system of one offline instance."""
+    return settings.state_dir() / "codedeploy" / account / region / "instances" / instance_id
+
+
+def region_state_dir(account: str, region: str) -> Path:
+    return settings.state_dir() / "codedeploy" / account / region
+
+
+def tag_matches(tags: dict[str, str], tag_filter: dict) -> bool:
+    """One EC2TagFilter / TagFilter: KEY_ONLY, VALUE_ONLY or KEY_AND_VALUE (the default)."""
+    key, value = tag_filter.get("Key"), tag_filter.get("Value")
+    kind = tag_filter.get("Type") or ("KEY_AND_VALUE" if key and value else
+                                      "KEY_ONLY" if key else "VALUE_ONLY")
+    if kind == "KEY_ONLY":
+        return key in tags
+    if kind == "VALUE_ONLY":
+        return value in tags.values()
+    return tags.get(key) == value
+
+
+def matches_any(tags: dict[str, str], filters: list[dict]) -> bool:
+    """Filters in one list are ORed."""
+    return any(tag_matches(tags, tag_filter) for tag_filter in filters)
+
+
+def matches_tag_set(tags: dict[str, str], tag_set: list[list[dict]]) -> bool:
+    """A tag set is a list of filter groups: an instance must match every group (AND)."""
+    groups = [group for group in tag_set if group]
+    return bool(groups) and all(matches_any(tags, group) for group in groups)
+
+
+def selected(tags: dict[str, str], filters: list[dict] | None, tag_set: list[list[dict]] | None
+             ) -> bool:
+    if filters:
+        return matches_any(tags, filters)
+    if tag_set:
+        return matches_tag_set(tags, tag_set)
+    return False
+
+
+def ec2_instances(account: str, region: str) -> list[Instance]:
+    """Running instances of the local EC2 API, with their tags."""
+    from moto.ec2.models import ec2_backends
+
+    ec2 = ec2_backends[account][region]
+    found = []
+    for instance in ec2.all_running_instances():
+        tags = dict(ec2.tags.get(instance.id, {}))
+        arn = f"arn:aws:ec2:{region}:{account}:instance/{instance.id}"
+        found.append(Instance(instance.id, arn, tags))
+    return found
+
+
+def _tag_set(tag_set: dict | None, list_key: str) -> list[list[dict]]:
+    return (tag_set or {}).get(list_key) or []
+
+
+def group_instances(account: str, region: str, group: dict, on_premises: list[Instance]
+                    ) -> list[Instance]:
+    """The instances a deployment group (or a deployment's targetInstances) selects."""
+    chosen = [
+        instance for instance in ec2_instances(account, region)
+        if selected(instance.tags, group.get("ec2TagFilters"),
+                    _tag_set(group.get("ec2TagSet"), "ec2TagSetList"))
+    ]
+    chosen += [
+        instance for instance in on_premises
+        if selected(instance.tags, group.get("onPremisesInstanceTagFilters"),
+                    _tag_set(group.get("onPremisesTagSet"), "onPremisesTagSetList"))
+    ]
+    return chosen
