@@ -108,9 +108,12 @@ def instance_root(instance_id: str, account: str | None = None, region: str | No
     Without account and region, the folder of that instance in any account and region
     (the offline account and AWS_DEFAULT_REGION if it has not been deployed to yet).
     """
-    base = settings.state_dir() / "codedeploy"
+    base = settings.emulator_dir() / "codedeploy"
     if account is None and region is None:
-        found = sorted(base.glob(f"*/*/instances/{instance_id}"))
+        # Instance ids are unique: look in every local server's folder (another process
+        # may be the server, when AWS_ENDPOINT_URL points at one).
+        local_aws = settings.state_dir() / settings.EMULATOR_DIR_NAME
+        found = sorted(local_aws.glob(f"*/codedeploy/*/*/instances/{instance_id}"))
         if found:
             return found[0]
     account = account or OFFLINE_ACCOUNT_ID

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
 import string
+import time
 from pathlib import Path
 
 KIT_TAG_KEY = "lab:kit"
@@ -63,3 +65,22 @@ def validate_prefix(prefix: str) -> str:
 
 def kit_tags(prefix: str) -> dict[str, str]:
     return {KIT_TAG_KEY: KIT_TAG_VALUE, OWNER_TAG_KEY: prefix}
+
+
+EMULATOR_DIR_NAME = "local-aws"
+PROCESS_MARKER = "process.json"
+
+
+def emulator_dir() -> Path:
+    """This process's folder for the local AWS's files (repositories, workspaces, instances).
+
+    One per process: each notebook kernel runs a local server of its own, and a server's
+    files must not clash with another's. teardown.py removes the folders of processes
+    that have ended.
+    """
+    path = state_dir() / EMULATOR_DIR_NAME / str(os.getpid())
+    marker = path / PROCESS_MARKER
+    if not marker.exists():
+        path.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({"pid": os.getpid(), "started": time.time()}))
+    return path

@@ -493,7 +493,7 @@ class CodeBuildLabBackend(BaseBackend):
 
     @property
     def root(self) -> Path:
-        return settings.state_dir() / "codebuild" / self.account_id / self.region_name
+        return settings.emulator_dir() / "codebuild" / self.account_id / self.region_name
 
     def reset(self) -> None:
         # Only this backend's own workspaces: another process (a test worker, a server)

@@ -69,7 +69,7 @@ class CodeCommitLabBackend(BaseBackend):
 
     @property
     def root(self) -> Path:
-        return settings.state_dir() / "codecommit" / self.account_id / self.region_name
+        return settings.emulator_dir() / "codecommit" / self.account_id / self.region_name
 
     def reset(self) -> None:
         # Only this backend's own repositories: another server may share the state folder.

@@ -24,11 +24,11 @@ class Instance:
 
 def instance_root(account: str, region: str, instance_id: str) -> Path:
     """The folder that plays the file system of one offline instance."""
-    return settings.state_dir() / "codedeploy" / account / region / "instances" / instance_id
+    return settings.emulator_dir() / "codedeploy" / account / region / "instances" / instance_id
 
 
 def region_state_dir(account: str, region: str) -> Path:
-    return settings.state_dir() / "codedeploy" / account / region
+    return settings.emulator_dir() / "codedeploy" / account / region
 
 
 def tag_matches(tags: dict[str, str], tag_filter: dict) -> bool:

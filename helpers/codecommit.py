@@ -1,0 +1,98 @@
+"""Lab-level CodeCommit helpers: the sample application, git with the right settings, cleanup.
+
+Everything here uses boto3 and the git CLI only, so it works offline and on a real account.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from . import settings
+
+SAMPLE_APP = Path(__file__).resolve().parent / "sample_app"
+
+
+def sample_app_files() -> dict[str, bytes]:
+    """The greeting service's files, by repository path (what lab 01 commits)."""
+    files = {}
+    for path in sorted(SAMPLE_APP.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            files[path.relative_to(SAMPLE_APP).as_posix()] = path.read_bytes()
+    return files
+
+
+def start_fresh(codecommit, repository_name: str, prefix: str) -> None:
+    """Delete the lab's repository if an earlier run left it (only if it is this learner's)."""
+    try:
+        meta = codecommit.get_repository(repositoryName=repository_name)["repositoryMetadata"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "RepositoryDoesNotExistException":
+            return
+        raise
+    tags = codecommit.list_tags_for_resource(resourceArn=meta["Arn"])["tags"]
+    if tags.get(settings.OWNER_TAG_KEY) != prefix:
+        raise RuntimeError(f"{repository_name} exists but is not yours (no lab:owner={prefix} "
+                           "tag); choose another LAB_PREFIX.")
+    codecommit.delete_repository(repositoryName=repository_name)
+    print(f"Deleted {repository_name} left by an earlier run.")
+
+
+def ensure_sample_repository(kit, repository_name: str | None = None) -> dict:
+    """The lab 01 repository with the sample application on main, made if missing.
+
+    Later labs call this so each one runs on its own, whatever ran before it.
+    """
+    codecommit = kit.client("codecommit")
+    name = repository_name or kit.name("greeting")
+    try:
+        return codecommit.get_repository(repositoryName=name)["repositoryMetadata"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "RepositoryDoesNotExistException":
+            raise
+    codecommit.create_repository(repositoryName=name, tags=kit.tags(),
+                                 repositoryDescription="The greeting service (lab kit)")
+    codecommit.create_commit(
+        repositoryName=name, branchName="main", authorName="Lab Kit",
+        email="lab-kit@example.com", commitMessage="Add the greeting service",
+        putFiles=[{"filePath": path, "fileContent": data}
+                  for path, data in sample_app_files().items()])
+    return codecommit.get_repository(repositoryName=name)["repositoryMetadata"]
+
+
+def workdir(kit, name: str) -> Path:
+    """A fresh working folder for git clones, under the kit's state folder."""
+    path = settings.state_dir() / "work" / kit.prefix / name
+    shutil.rmtree(path, ignore_errors=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def git(kit, *args: str, cwd: str | Path | None = None, show: bool = True) -> str:
+    """Run git as the lab does, print the command and its output, return stdout.
+
+    On a real account, git reaches CodeCommit over HTTPS through the AWS CLI's credential
+    helper (the same settings `aws codecommit credential-helper` documents).
+    """
+    config = ["-c", "user.name=Lab Learner", "-c", "user.email=learner@example.com",
+              "-c", "init.defaultBranch=main", "-c", "advice.detachedHead=false"]
+    if not kit.offline:
+        config += ["-c", "credential.helper=", "-c",
+                   "credential.helper=!aws codecommit credential-helper $@",
+                   "-c", "credential.UseHttpPath=true"]
+    command = ["git", *config, *args]
+    if show:
+        print("$ git " + " ".join(shlex.quote(a) for a in args))
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
+                            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    output = (result.stdout + result.stderr).strip()
+    if show and output:
+        print(output)
+    if result.returncode != 0:
+        raise RuntimeError(f"git {args[0]} failed (exit {result.returncode}): {output}")
+    return result.stdout
