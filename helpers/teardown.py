@@ -1,0 +1,460 @@
+"""Find and delete what the labs created, and nothing else.
+
+A resource is the kit's when it carries `lab:kit = codepipeline-lab-kit` and (unless all
+learners are in scope) `lab:owner = <this learner's prefix>`. Where AWS offers no tags on
+a type (CodeBuild's log groups, CodeDeploy deployment configurations), the name prefix
+decides, and the plan says so. teardown.py is the command-line face of this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from . import settings
+
+THROTTLING = {"Throttling", "ThrottlingException", "TooManyRequestsException",
+              "RequestLimitExceeded", "SlowDown", "ConcurrentModification",
+              "ConcurrentModificationException"}
+
+
+@dataclass
+class Scope:
+    prefix: str
+    all_learners: bool = False
+    older_than: dt.timedelta | None = None
+
+    def owns(self, tags: dict[str, str]) -> str | None:
+        """Why a resource with these tags is in scope, or None when it is not."""
+        if tags.get(settings.KIT_TAG_KEY) != settings.KIT_TAG_VALUE:
+            return None
+        owner = tags.get(settings.OWNER_TAG_KEY)
+        if self.all_learners:
+            return f"tagged {settings.KIT_TAG_KEY}, owner {owner or '?'}"
+        if owner != self.prefix:
+            return None
+        return f"tagged {settings.KIT_TAG_KEY} and {settings.OWNER_TAG_KEY}={self.prefix}"
+
+    def owns_name(self, name: str) -> str | None:
+        """For types without tags: the learner's name prefix."""
+        if self.all_learners:
+            return None  # names alone cannot tell the kit's from others' across learners
+        if name.startswith(f"{self.prefix}-") or f"/{self.prefix}-" in name:
+            return f"name starts with {self.prefix}- (this type has no tags)"
+        return None
+
+    def old_enough(self, created) -> bool:
+        if self.older_than is None or created is None:
+            return True
+        if isinstance(created, (int, float)):
+            created = dt.datetime.fromtimestamp(created, dt.timezone.utc)
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=dt.timezone.utc)
+        return dt.datetime.now(dt.timezone.utc) - created >= self.older_than
+
+
+@dataclass
+class Resource:
+    service: str
+    kind: str
+    name: str
+    region: str
+    reason: str
+    order: int  # lower is deleted first: what uses a thing goes before the thing
+    delete: Callable[[], None] = field(repr=False, compare=False)
+
+    def as_dict(self) -> dict:
+        return {"service": self.service, "type": self.kind, "name": self.name,
+                "region": self.region, "reason": self.reason}
+
+
+@dataclass
+class Outcome:
+    deleted: list[Resource] = field(default_factory=list)
+    failed: list[tuple[Resource, str]] = field(default_factory=list)
+
+
+Finder = Callable[[Callable, str, Scope], Iterable[Resource]]
+FINDERS: list[tuple[Finder, bool]] = []  # (finder, of a global service such as IAM)
+
+
+def finder(function: Finder | None = None, *, global_service: bool = False):
+    def register(f: Finder) -> Finder:
+        FINDERS.append((f, global_service))
+        return f
+
+    return register(function) if function else register
+
+
+def code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+def find_all(client_for: Callable[[str, str], object], regions: list[str],
+             scope: Scope) -> tuple[list[Resource], list[str]]:
+    """Every resource in scope, in deletion order, and warnings for what could not be read."""
+    found, warnings, seen = [], [], set()
+    for region in regions:
+        for find, global_service in FINDERS:
+            if global_service and region != regions[0]:
+                continue  # IAM is global: look once
+            try:
+                for resource in find(lambda service, r=region: client_for(service, r),
+                                     region, scope):
+                    key = (resource.service, resource.kind, resource.name, resource.region)
+                    if key not in seen:
+                        seen.add(key)
+                        found.append(resource)
+            except ClientError as error:
+                warnings.append(f"{find.__name__} in {region}: {code(error)}: {error}")
+    found.sort(key=lambda r: (r.order, r.service, r.name))
+    return found, warnings
+
+
+def delete_all(resources: list[Resource], progress: Callable[[int, int, Resource], None],
+               attempts: int = 6, pause: float = 0.2) -> Outcome:
+    """Delete in order; retry throttling and eventual-consistency errors with backoff;
+    a resource that cannot be deleted is reported and the rest go on."""
+    outcome = Outcome()
+    for index, resource in enumerate(resources, 1):
+        progress(index, len(resources), resource)
+        for attempt in range(attempts):
+            try:
+                resource.delete()
+                outcome.deleted.append(resource)
+                break
+            except ClientError as error:
+                retryable = code(error) in THROTTLING or code(error) == "DeleteConflict"
+                if retryable and attempt + 1 < attempts:
+                    time.sleep(pause * 2 ** attempt)
+                    continue
+                outcome.failed.append((resource, f"{code(error)}: {error}"))
+                break
+            except Exception as error:  # keep going with the rest
+                outcome.failed.append((resource, repr(error)))
+                break
+    return outcome
+
+
+# Local leftovers ------------------------------------------------------------------------
+
+
+def local_leftovers(prefix: str) -> list[Path]:
+    """What the kit keeps on disk that nothing uses any more: the learner's git work
+    folders, and the folders of local servers whose process has ended."""
+    state = settings.state_dir()
+    paths = [p for p in [state / "work" / prefix] if p.exists()]
+    for folder in sorted((state / settings.EMULATOR_DIR_NAME).glob("*")):
+        marker = folder / settings.PROCESS_MARKER
+        try:
+            pid = json.loads(marker.read_text())["pid"]
+        except (OSError, ValueError, KeyError):
+            paths.append(folder)
+            continue
+        if not _alive(pid):
+            paths.append(folder)
+    return paths
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_local(paths: list[Path]) -> None:
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# Finders, one per resource type ---------------------------------------------------------
+
+
+@finder
+def codepipeline_pipelines(client, region, scope):
+    codepipeline = client("codepipeline")
+    for page in codepipeline.get_paginator("list_pipelines").paginate():
+        for summary in page.get("pipelines", []):
+            name = summary["name"]
+            arn = codepipeline.get_pipeline(name=name)["metadata"]["pipelineArn"]
+            tags = {t["key"]: t["value"] for t in
+                    codepipeline.list_tags_for_resource(resourceArn=arn).get("tags", [])}
+            reason = scope.owns(tags)
+            if reason and scope.old_enough(summary.get("created")):
+                yield Resource("codepipeline", "pipeline", name, region, reason, 10,
+                               lambda n=name: codepipeline.delete_pipeline(name=n))
+
+
+@finder
+def codecommit_repositories(client, region, scope):
+    codecommit = client("codecommit")
+    names = [r["repositoryName"] for page in codecommit.get_paginator("list_repositories")
+             .paginate() for r in page.get("repositories", [])]
+    for start in range(0, len(names), 25):
+        batch = codecommit.batch_get_repositories(repositoryNames=names[start:start + 25])
+        for meta in batch["repositories"]:
+            tags = codecommit.list_tags_for_resource(resourceArn=meta["Arn"])["tags"]
+            reason = scope.owns(tags)
+            if reason and scope.old_enough(meta.get("creationDate")):
+                name = meta["repositoryName"]
+                yield Resource("codecommit", "repository", name, region, reason, 50,
+                               lambda n=name: codecommit.delete_repository(repositoryName=n))
+
+
+@finder
+def codebuild_projects(client, region, scope):
+    codebuild = client("codebuild")
+    names = [n for page in codebuild.get_paginator("list_projects").paginate()
+             for n in page.get("projects", [])]
+    for start in range(0, len(names), 100):
+        for project in codebuild.batch_get_projects(names=names[start:start + 100]).get("projects", []):
+            tags = {t["key"]: t["value"] for t in project.get("tags", [])}
+            reason = scope.owns(tags)
+            if reason and scope.old_enough(project.get("created")):
+                name = project["name"]
+                yield Resource("codebuild", "project", name, region, reason, 30,
+                               lambda n=name: codebuild.delete_project(name=n))
+
+
+@finder
+def codebuild_report_groups(client, region, scope):
+    codebuild = client("codebuild")
+    arns = [a for page in codebuild.get_paginator("list_report_groups").paginate()
+            for a in page.get("reportGroups", [])]
+    for start in range(0, len(arns), 100):
+        groups = codebuild.batch_get_report_groups(reportGroupArns=arns[start:start + 100])
+        for group in groups["reportGroups"]:
+            tags = {t["key"]: t["value"] for t in group.get("tags", [])}
+            reason = scope.owns(tags) or scope.owns_name(group["name"])
+            if reason and scope.old_enough(group.get("created")):
+                arn = group["arn"]
+                yield Resource("codebuild", "report group", group["name"], region, reason, 31,
+                               lambda a=arn: codebuild.delete_report_group(
+                                   arn=a, deleteReports=True))
+
+
+@finder
+def codedeploy_applications(client, region, scope):
+    codedeploy = client("codedeploy")
+    sts = client("sts")
+    account = sts.get_caller_identity()["Account"]
+    names = [n for page in codedeploy.get_paginator("list_applications").paginate()
+             for n in page.get("applications", [])]
+    for name in names:
+        arn = f"arn:aws:codedeploy:{region}:{account}:application:{name}"
+        tags = {t["Key"]: t["Value"] for t in
+                codedeploy.list_tags_for_resource(ResourceArn=arn).get("Tags", [])}
+        reason = scope.owns(tags)
+        if reason:
+            # Deleting an application deletes its deployment groups too.
+            yield Resource("codedeploy", "application (and its deployment groups)", name,
+                           region, reason, 40,
+                           lambda n=name: codedeploy.delete_application(applicationName=n))
+
+
+@finder
+def codedeploy_deployment_configs(client, region, scope):
+    codedeploy = client("codedeploy")
+    for page in codedeploy.get_paginator("list_deployment_configs").paginate():
+        for name in page.get("deploymentConfigsList", []):
+            reason = scope.owns_name(name)
+            if reason and not name.startswith("CodeDeployDefault."):
+                yield Resource("codedeploy", "deployment config", name, region, reason, 45,
+                               lambda n=name: codedeploy.delete_deployment_config(
+                                   deploymentConfigName=n))
+
+
+@finder
+def codedeploy_on_premises_instances(client, region, scope):
+    codedeploy = client("codedeploy")
+    names = codedeploy.list_on_premises_instances(
+        registrationStatus="Registered",
+        tagFilters=[{"Key": settings.KIT_TAG_KEY, "Value": settings.KIT_TAG_VALUE,
+                     "Type": "KEY_AND_VALUE"}]).get("instanceNames", [])
+    for start in range(0, len(names), 100):
+        infos = codedeploy.batch_get_on_premises_instances(
+            instanceNames=names[start:start + 100]).get("instanceInfos", [])
+        for info in infos:
+            tags = {t["Key"]: t["Value"] for t in info.get("tags", [])}
+            reason = scope.owns(tags)
+            if reason:
+                name = info["instanceName"]
+                yield Resource("codedeploy", "on-premises instance (deregistered)", name,
+                               region, reason, 46,
+                               lambda n=name: codedeploy.deregister_on_premises_instance(
+                                   instanceName=n))
+
+
+@finder
+def ec2_instances(client, region, scope):
+    ec2 = client("ec2")
+    pages = ec2.get_paginator("describe_instances").paginate(Filters=[
+        {"Name": f"tag:{settings.KIT_TAG_KEY}", "Values": [settings.KIT_TAG_VALUE]},
+        {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]},
+    ])
+    for page in pages:
+        for reservation in page.get("Reservations", []):
+            for instance in reservation["Instances"]:
+                tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+                reason = scope.owns(tags)
+                if reason and scope.old_enough(instance.get("LaunchTime")):
+                    iid = instance["InstanceId"]
+                    yield Resource("ec2", "instance (terminated)", iid, region, reason, 20,
+                                   lambda i=iid: _terminate(ec2, i))
+
+
+def _terminate(ec2, instance_id: str) -> None:
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_terminated").wait(
+        InstanceIds=[instance_id], WaiterConfig={"Delay": 2, "MaxAttempts": 150})
+
+
+@finder
+def ec2_security_groups(client, region, scope):
+    ec2 = client("ec2")
+    groups = ec2.describe_security_groups(Filters=[
+        {"Name": f"tag:{settings.KIT_TAG_KEY}", "Values": [settings.KIT_TAG_VALUE]}
+    ]).get("SecurityGroups", [])
+    for group in groups:
+        reason = scope.owns({t["Key"]: t["Value"] for t in group.get("Tags", [])})
+        if reason:
+            gid = group["GroupId"]
+            yield Resource("ec2", "security group", f"{group['GroupName']} ({gid})", region,
+                           reason, 60, lambda g=gid: ec2.delete_security_group(GroupId=g))
+
+
+@finder
+def s3_buckets(client, region, scope):
+    s3 = client("s3")
+    for bucket in s3.list_buckets().get("Buckets", []):
+        name = bucket["Name"]
+        try:
+            location = s3.get_bucket_location(Bucket=name).get("LocationConstraint")
+        except ClientError:
+            continue
+        if (location or "us-east-1") != region:
+            continue
+        try:
+            tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
+        except ClientError as error:
+            if code(error) in ("NoSuchTagSet", "NoSuchBucket"):
+                continue
+            raise
+        reason = scope.owns(tags)
+        if reason and scope.old_enough(bucket.get("CreationDate")):
+            yield Resource("s3", "bucket (every object version first)", name, region, reason,
+                           70, lambda n=name: _empty_and_delete_bucket(s3, n))
+
+
+def _empty_and_delete_bucket(s3, name: str) -> None:
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+        objects = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                   for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        for start in range(0, len(objects), 1000):
+            s3.delete_objects(Bucket=name, Delete={"Objects": objects[start:start + 1000],
+                                                   "Quiet": True})
+    s3.delete_bucket(Bucket=name)
+
+
+@finder(global_service=True)
+def iam_roles(client, region, scope):
+    iam = client("iam")
+    for page in iam.get_paginator("list_roles").paginate():
+        for role in page.get("Roles", []):
+            name = role["RoleName"]
+            tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=name).get("Tags", [])}
+            reason = scope.owns(tags)
+            if reason and scope.old_enough(role.get("CreateDate")):
+                yield Resource("iam", "role (policies and instance profiles first)", name,
+                               "global", reason, 80, lambda n=name: _delete_role(iam, n))
+
+
+def _delete_role(iam, name: str) -> None:
+    for profile in iam.list_instance_profiles_for_role(RoleName=name).get("InstanceProfiles", []):
+        iam.remove_role_from_instance_profile(InstanceProfileName=profile["InstanceProfileName"],
+                                              RoleName=name)
+    for policy in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", []):
+        iam.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
+    for policy_name in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
+        iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
+    iam.delete_role(RoleName=name)
+
+
+@finder(global_service=True)
+def iam_instance_profiles(client, region, scope):
+    iam = client("iam")
+    for page in iam.get_paginator("list_instance_profiles").paginate():
+        for profile in page.get("InstanceProfiles", []):
+            name = profile["InstanceProfileName"]
+            tags = {t["Key"]: t["Value"] for t in
+                    iam.list_instance_profile_tags(InstanceProfileName=name).get("Tags", [])}
+            reason = scope.owns(tags)
+            if reason:
+                yield Resource("iam", "instance profile", name, "global", reason, 75,
+                               lambda n=name: _delete_instance_profile(iam, n))
+
+
+def _delete_instance_profile(iam, name: str) -> None:
+    profile = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+    for role in profile.get("Roles", []):
+        iam.remove_role_from_instance_profile(InstanceProfileName=name,
+                                              RoleName=role["RoleName"])
+    iam.delete_instance_profile(InstanceProfileName=name)
+
+
+@finder(global_service=True)
+def iam_policies(client, region, scope):
+    iam = client("iam")
+    for page in iam.get_paginator("list_policies").paginate(Scope="Local"):
+        for policy in page.get("Policies", []):
+            arn = policy["Arn"]
+            tags = {t["Key"]: t["Value"] for t in iam.list_policy_tags(PolicyArn=arn).get("Tags", [])}
+            reason = scope.owns(tags)
+            if reason:
+                yield Resource("iam", "policy", policy["PolicyName"], "global", reason, 85,
+                               lambda a=arn: _delete_policy(iam, a))
+
+
+def _delete_policy(iam, arn: str) -> None:
+    for entity in ("PolicyRoles", "PolicyUsers", "PolicyGroups"):
+        listed = iam.list_entities_for_policy(PolicyArn=arn)[entity]
+        for item in listed:
+            if entity == "PolicyRoles":
+                iam.detach_role_policy(RoleName=item["RoleName"], PolicyArn=arn)
+            elif entity == "PolicyUsers":
+                iam.detach_user_policy(UserName=item["UserName"], PolicyArn=arn)
+            else:
+                iam.detach_group_policy(GroupName=item["GroupName"], PolicyArn=arn)
+    for version in iam.list_policy_versions(PolicyArn=arn).get("Versions", []):
+        if not version["IsDefaultVersion"]:
+            iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+    iam.delete_policy(PolicyArn=arn)
+
+
+@finder
+def log_groups(client, region, scope):
+    logs = client("logs")
+    for page in logs.get_paginator("describe_log_groups").paginate():
+        for group in page.get("logGroups", []):
+            name = group["logGroupName"]
+            tags = logs.list_tags_log_group(logGroupName=name).get("tags", {})
+            # CodeBuild creates its projects' log groups itself, without tags.
+            reason = scope.owns(tags) or (
+                scope.owns_name(name) if name.startswith("/aws/codebuild/") else None)
+            if reason and scope.old_enough((group.get("creationTime") or 0) / 1000 or None):
+                yield Resource("logs", "log group", name, region, reason, 90,
+                               lambda n=name: logs.delete_log_group(logGroupName=n))

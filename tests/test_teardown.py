@@ -1,0 +1,165 @@
+"""teardown.py: the plan, deleting exactly the kit's resources, confirmation, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from helpers import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("teardown_cli", ROOT / "teardown.py")
+teardown_cli = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(teardown_cli)
+
+PREFIX = "labtest"
+
+
+@pytest.fixture
+def server_env(local_server, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", local_server.endpoint)
+    monkeypatch.setenv("LAB_PREFIX", PREFIX)
+    monkeypatch.delenv("LAB_MODE", raising=False)
+    return local_server
+
+
+def tags_for(owner: str) -> dict[str, str]:
+    return {settings.KIT_TAG_KEY: settings.KIT_TAG_VALUE, settings.OWNER_TAG_KEY: owner}
+
+
+def make_resources(server_client, run: str):
+    """The kit's own resources, and foreign ones that must survive."""
+    cc = server_client("codecommit")
+    iam = server_client("iam")
+    s3 = server_client("s3")
+    ours = {f"{PREFIX}-{run}-repo", f"{PREFIX}-{run}-bucket", f"{PREFIX}-{run}-role"}
+    cc.create_repository(repositoryName=f"{PREFIX}-{run}-repo", tags=tags_for(PREFIX))
+    cc.create_repository(repositoryName=f"{PREFIX}-{run}-untagged")  # similar name, no tags
+    cc.create_repository(repositoryName=f"other-{run}-repo", tags=tags_for("other"))
+    s3.create_bucket(Bucket=f"{PREFIX}-{run}-bucket")
+    s3.put_bucket_versioning(Bucket=f"{PREFIX}-{run}-bucket",
+                             VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=f"{PREFIX}-{run}-bucket", Key="a", Body=b"1")
+    s3.put_object(Bucket=f"{PREFIX}-{run}-bucket", Key="a", Body=b"2")
+    s3.put_bucket_tagging(Bucket=f"{PREFIX}-{run}-bucket", Tagging={"TagSet": [
+        {"Key": k, "Value": v} for k, v in tags_for(PREFIX).items()]})
+    s3.create_bucket(Bucket=f"foreign-{run}-bucket")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]})
+    iam.create_role(RoleName=f"{PREFIX}-{run}-role", AssumeRolePolicyDocument=trust,
+                    Tags=[{"Key": k, "Value": v} for k, v in tags_for(PREFIX).items()])
+    iam.put_role_policy(RoleName=f"{PREFIX}-{run}-role", PolicyName="inline",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+    iam.create_role(RoleName=f"foreign-{run}-role", AssumeRolePolicyDocument=trust)
+    return ours
+
+
+def names_left(server_client, run: str) -> set[str]:
+    repos = {r["repositoryName"] for r in
+             server_client("codecommit").list_repositories()["repositories"]}
+    buckets = {b["Name"] for b in server_client("s3").list_buckets()["Buckets"]}
+    roles = {r["RoleName"] for r in server_client("iam").list_roles()["Roles"]}
+    return {n for n in repos | buckets | roles if run in n}
+
+
+def test_dry_run_then_delete_exactly_the_kits(server_env, server_client, capsys):
+    ours = make_resources(server_client, "r1")
+    before = names_left(server_client, "r1")
+
+    assert teardown_cli.main([]) == 1  # dry run: something of the kit's is there
+    plan = capsys.readouterr().out
+    assert f"{PREFIX}-r1-repo" in plan and "dry run" in plan
+    assert "other-r1-repo" not in plan and "untagged" not in plan
+    assert names_left(server_client, "r1") == before  # nothing deleted
+
+    assert teardown_cli.main(["--yes"]) == 0
+    assert names_left(server_client, "r1") == before - ours
+    assert teardown_cli.main(["--yes"]) == 0  # twice is harmless
+    assert "Nothing of the kit's" in capsys.readouterr().out
+
+
+def test_all_learners_and_json(server_env, server_client, capsys):
+    make_resources(server_client, "r2")
+    assert teardown_cli.main(["--all-learners", "--json"]) == 1
+    plan = json.loads(capsys.readouterr().out)
+    names = {r["name"] for r in plan["plan"]}
+    assert {f"{PREFIX}-r2-repo", "other-r2-repo"} <= names
+    assert f"{PREFIX}-r2-untagged" not in names and "foreign-r2-bucket" not in names
+    assert plan["dry_run"] is True
+    assert teardown_cli.main(["--all-learners", "--yes", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["left"] == [] and result["failed"] == []
+    assert names_left(server_client, "r2") == {f"{PREFIX}-r2-untagged", "foreign-r2-bucket",
+                                               "foreign-r2-role"}
+
+
+def test_failed_delete_is_reported_and_the_rest_go_on(server_env, server_client, monkeypatch,
+                                                     capsys):
+    make_resources(server_client, "r3")
+    from helpers import teardown as td
+
+    original = td.delete_all
+
+    def sabotage(resources, progress, **kwargs):
+        for resource in resources:
+            if resource.service == "codecommit":
+                def fail():
+                    raise RuntimeError("injected failure")
+                resource.delete = fail
+        return original(resources, progress, pause=0)
+
+    monkeypatch.setattr(td, "delete_all", sabotage)
+    assert teardown_cli.main(["--yes"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED codecommit repository labtest-r3-repo" in out
+    assert names_left(server_client, "r3") == {f"{PREFIX}-r3-repo", f"{PREFIX}-r3-untagged",
+                                               "other-r3-repo", "foreign-r3-bucket",
+                                               "foreign-r3-role"}
+
+
+def test_no_server_running_says_so(monkeypatch, capsys):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("LAB_MODE", raising=False)
+    assert teardown_cli.main([]) in (0, 1)
+    assert "No local AWS server is running" in capsys.readouterr().out
+
+
+def test_usage_error_exits_2(capsys):
+    assert teardown_cli.main(["--older-than", "soon"]) == 2
+
+
+def stubbed(account: str):
+    sts = boto3.client("sts", region_name="us-east-1")
+    iam = boto3.client("iam", region_name="us-east-1")
+    sts_stub, iam_stub = Stubber(sts), Stubber(iam)
+    sts_stub.add_response("get_caller_identity", {
+        "Account": account, "Arn": f"arn:aws:iam::{account}:user/learner", "UserId": "AIDA"})
+    iam_stub.add_response("list_account_aliases", {"AccountAliases": ["school"],
+                                                   "IsTruncated": False})
+    sts_stub.activate()
+    iam_stub.activate()
+    return lambda service, region: {"sts": sts, "iam": iam}[service]
+
+
+def args(**kw):
+    return argparse.Namespace(**{"yes": True, "account_id": None, **kw})
+
+
+def test_aws_mode_refuses_without_matching_account_id(capsys):
+    out = teardown_cli.Reporter(False)
+    assert teardown_cli.confirm_account(stubbed("111122223333"), ["us-east-1"],
+                                        args(account_id="999999999999"), out) is None
+    assert "Refused" in capsys.readouterr().out
+    # No terminal and no --account-id: refused too.
+    assert teardown_cli.confirm_account(stubbed("111122223333"), ["us-east-1"],
+                                        args(), out) is None
+    assert teardown_cli.confirm_account(stubbed("111122223333"), ["us-east-1"],
+                                        args(account_id="111122223333"), out) == "111122223333"
