@@ -221,7 +221,8 @@ def codebuild_projects(client, region, scope):
     names = [n for page in codebuild.get_paginator("list_projects").paginate()
              for n in page.get("projects", [])]
     for start in range(0, len(names), 100):
-        for project in codebuild.batch_get_projects(names=names[start:start + 100]).get("projects", []):
+        projects = codebuild.batch_get_projects(names=names[start:start + 100])
+        for project in projects.get("projects", []):
             tags = {t["key"]: t["value"] for t in project.get("tags", [])}
             reason = scope.owns(tags)
             if reason and scope.old_enough(project.get("created")):
@@ -422,7 +423,8 @@ def iam_policies(client, region, scope):
     for page in iam.get_paginator("list_policies").paginate(Scope="Local"):
         for policy in page.get("Policies", []):
             arn = policy["Arn"]
-            tags = {t["Key"]: t["Value"] for t in iam.list_policy_tags(PolicyArn=arn).get("Tags", [])}
+            listed = iam.list_policy_tags(PolicyArn=arn).get("Tags", [])
+            tags = {t["Key"]: t["Value"] for t in listed}
             reason = scope.owns(tags)
             if reason:
                 yield Resource("iam", "policy", policy["PolicyName"], "global", reason, 85,
