@@ -22,6 +22,9 @@ def install() -> None:
     from .codedeploy import handlers as codedeploy_handlers
 
     codedeploy_handlers.install()
+    from .codepipeline import handlers as codepipeline_handlers
+
+    codepipeline_handlers.install()
     _installed = True
 
 

@@ -1,0 +1,136 @@
+"""Following a pipeline from a notebook: waiting for an execution, approving, a snapshot.
+
+Only boto3 calls (GetPipelineExecution, ListActionExecutions, GetPipelineState,
+PutApprovalResult), so these work the same against the local AWS and a real account.
+wait_for_execution prints plain text, one line per stage or action status change.
+"""
+
+from __future__ import annotations
+
+import time
+
+FINAL_STATUSES = ("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")
+
+
+def wait_for_execution(client, pipeline_name: str, execution_id: str, timeout: float = 1800,
+                       show: bool = True, poll_seconds: float = 1.0) -> dict:
+    """Poll until the execution ends; print stage and action progress as it changes.
+
+    Returns the final pipelineExecution. Raises TimeoutError if it has not ended within
+    timeout seconds. An execution waiting for a manual approval has not ended: approve it
+    (approve()) from another cell, or give a shorter timeout.
+    """
+    deadline = time.monotonic() + timeout
+    seen: dict[str, str] = {}
+    last_status = None
+    while True:
+        execution = client.get_pipeline_execution(
+            pipelineName=pipeline_name, pipelineExecutionId=execution_id)["pipelineExecution"]
+        if show:
+            if execution["status"] != last_status:
+                print(f"Execution {execution_id}: {execution['status']}")
+                last_status = execution["status"]
+            _show_actions(client, pipeline_name, execution_id, seen)
+        if execution["status"] in FINAL_STATUSES:
+            if show and execution.get("statusSummary"):
+                print(f"  {execution['statusSummary']}")
+            return execution
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Execution {execution_id} of {pipeline_name} is still "
+                               f"{execution['status']} after {timeout:.0f} s")
+        time.sleep(poll_seconds)
+
+
+def _show_actions(client, pipeline_name: str, execution_id: str, seen: dict[str, str]) -> None:
+    details = client.list_action_executions(
+        pipelineName=pipeline_name, filter={"pipelineExecutionId": execution_id}
+    )["actionExecutionDetails"]
+    for detail in sorted(details, key=lambda d: d["startTime"]):
+        key = f"{detail['stageName']}/{detail['actionName']}"
+        if seen.get(key) == detail["status"]:
+            continue
+        seen[key] = detail["status"]
+        line = f"  {key}: {detail['status']}"
+        result = (detail.get("output") or {}).get("executionResult") or {}
+        if result.get("externalExecutionId") and detail["status"] == "InProgress":
+            line += f" ({result['externalExecutionId']})"
+        error = result.get("errorDetails")
+        if error:
+            line += f" - {error.get('message', '')}"
+        print(line)
+
+
+def approve(client, pipeline: str, stage: str, action: str, summary: str,
+            status: str = "Approved") -> dict:
+    """Answer a waiting manual approval (status Approved or Rejected).
+
+    Finds the approval's token in GetPipelineState; returns PutApprovalResult's reply.
+    Raises LookupError if the action is not waiting for an approval.
+    """
+    state = client.get_pipeline_state(name=pipeline)
+    for stage_state in state["stageStates"]:
+        if stage_state["stageName"] != stage:
+            continue
+        for action_state in stage_state.get("actionStates", []):
+            latest = action_state.get("latestExecution") or {}
+            if action_state["actionName"] == action and latest.get("token") \
+                    and latest.get("status") == "InProgress":
+                return client.put_approval_result(
+                    pipelineName=pipeline, stageName=stage, actionName=action,
+                    result={"summary": summary, "status": status}, token=latest["token"])
+    raise LookupError(f"Action {action} in stage {stage} of {pipeline} is not waiting for "
+                      "an approval")
+
+
+def pipeline_snapshot(client, name: str) -> dict:
+    """The pipeline's state as plain data, for a view to draw.
+
+    {"name", "version", "latest_execution_id", "source_revision",
+     "stages": [{"name", "status", "execution_id", "inbound_execution_id",
+                 "transition_enabled", "actions": [{"name", "status", "summary",
+                 "external_id", "url", "error", "waiting_for_approval"}]}]}
+    """
+    state = client.get_pipeline_state(name=name)
+    stages = []
+    latest_id = None
+    source_revision = None
+    for stage_state in state["stageStates"]:
+        latest = stage_state.get("latestExecution") or {}
+        inbound = stage_state.get("inboundExecution") or {}
+        actions = []
+        for action_state in stage_state.get("actionStates", []):
+            execution = action_state.get("latestExecution") or {}
+            revision = action_state.get("currentRevision")
+            if revision and source_revision is None:
+                source_revision = revision["revisionId"]
+            actions.append({
+                "name": action_state["actionName"],
+                "status": execution.get("status"),
+                "summary": execution.get("summary"),
+                "external_id": execution.get("externalExecutionId"),
+                "url": execution.get("externalExecutionUrl") or action_state.get("entityUrl"),
+                "error": (execution.get("errorDetails") or {}).get("message"),
+                "waiting_for_approval": bool(execution.get("token"))
+                and execution.get("status") == "InProgress",
+            })
+        if latest.get("pipelineExecutionId") and latest_id is None:
+            latest_id = latest["pipelineExecutionId"]
+        stages.append({
+            "name": stage_state["stageName"],
+            "status": latest.get("status"),
+            "execution_id": latest.get("pipelineExecutionId"),
+            "inbound_execution_id": inbound.get("pipelineExecutionId"),
+            "transition_enabled": (stage_state.get("inboundTransitionState") or {}).get(
+                "enabled", True),
+            "actions": actions,
+        })
+    try:
+        summaries = client.list_pipeline_executions(pipelineName=name, maxResults=1)[
+            "pipelineExecutionSummaries"]
+        if summaries:
+            latest_id = summaries[0]["pipelineExecutionId"]
+    except Exception:  # a role that may not list executions still gets the state
+        pass
+    return {"name": name, "version": state.get("pipelineVersion"),
+            "latest_execution_id": latest_id, "source_revision": source_revision,
+            "stages": stages}

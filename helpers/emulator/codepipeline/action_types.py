@@ -1,0 +1,227 @@
+"""The AWS-owned action types: what ListActionTypes/GetActionType report and what a pipeline
+definition is checked against (configuration keys, artifact counts).
+
+`runnable` says whether the kit's engine can run the type offline; a definition may use
+any type listed here, but an action of a type the kit cannot run fails when it is reached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CONSOLE = "https://console.aws.amazon.com"
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    required: bool = False
+    key: bool = False
+    secret: bool = False
+    queryable: bool = False
+    description: str = ""
+    type: str = "String"
+
+    def describe(self) -> dict:
+        reply = {"name": self.name, "required": self.required, "key": self.key,
+                 "secret": self.secret, "queryable": self.queryable, "type": self.type}
+        if self.description:
+            reply["description"] = self.description
+        return reply
+
+
+@dataclass(frozen=True)
+class ActionType:
+    category: str
+    provider: str
+    properties: tuple[Property, ...]
+    inputs: tuple[int, int]  # (minimum, maximum) input artifacts
+    outputs: tuple[int, int]
+    entity_url: str | None = None
+    execution_url: str | None = None
+    revision_url: str | None = None
+    runnable: bool = False
+    owner: str = "AWS"
+    version: str = "1"
+    timeout_minutes: int = 60  # AWS's default action timeout
+    description: str = ""
+
+    @property
+    def id(self) -> dict:
+        return {"category": self.category, "owner": self.owner, "provider": self.provider,
+                "version": self.version}
+
+    def property(self, name: str) -> Property | None:
+        return next((p for p in self.properties if p.name == name), None)
+
+    def describe(self) -> dict:
+        """An ActionType of ListActionTypes."""
+        settings = {key: value for key, value in (
+            ("entityUrlTemplate", self.entity_url), ("executionUrlTemplate", self.execution_url),
+            ("revisionUrlTemplate", self.revision_url)) if value}
+        return {"id": self.id, "settings": settings,
+                "actionConfigurationProperties": [p.describe() for p in self.properties],
+                "inputArtifactDetails": {"minimumCount": self.inputs[0],
+                                         "maximumCount": self.inputs[1]},
+                "outputArtifactDetails": {"minimumCount": self.outputs[0],
+                                          "maximumCount": self.outputs[1]}}
+
+    def declaration(self) -> dict:
+        """An ActionTypeDeclaration of GetActionType."""
+        urls = {key: value for key, value in (
+            ("entityUrlTemplate", self.entity_url), ("executionUrlTemplate", self.execution_url),
+            ("revisionUrlTemplate", self.revision_url)) if value}
+        reply = {
+            "executor": {"configuration": {"jobWorkerExecutorConfiguration": {
+                "pollingServicePrincipals": ["codepipeline.amazonaws.com"]}},
+                "type": "JobWorker", "jobTimeout": self.timeout_minutes * 60 if
+                self.timeout_minutes * 60 <= 43200 else 43200},
+            "id": self.id,
+            "inputArtifactDetails": {"minimumCount": self.inputs[0],
+                                     "maximumCount": self.inputs[1]},
+            "outputArtifactDetails": {"minimumCount": self.outputs[0],
+                                      "maximumCount": self.outputs[1]},
+            "properties": [{"name": p.name, "optional": not p.required, "key": p.key,
+                            "noEcho": p.secret, "queryable": p.queryable,
+                            **({"description": p.description} if p.description else {})}
+                           for p in self.properties],
+        }
+        if self.description:
+            reply["description"] = self.description
+        if urls:
+            reply["urls"] = urls
+        return reply
+
+
+def _p(name: str, required: bool = False, key: bool = False, description: str = "",
+       type: str = "String") -> Property:
+    return Property(name, required, key, False, False, description, type)
+
+
+POLL = _p("PollForSourceChanges", description="Whether CodePipeline polls for changes",
+          type="Boolean")
+HOURS = 60
+DAYS = 24 * HOURS
+
+AWS_ACTION_TYPES: tuple[ActionType, ...] = (
+    ActionType("Source", "CodeCommit", (
+        _p("RepositoryName", True, True, "The name of the CodeCommit repository"),
+        _p("BranchName", True, True, "The branch whose changes start the pipeline"),
+        POLL,
+        _p("OutputArtifactFormat", description="CODE_ZIP (default) or CODEBUILD_CLONE_REF"),
+    ), (0, 0), (1, 1),
+        entity_url=CONSOLE + "/codecommit/home#/repository/{Config:RepositoryName}"
+                             "/browse/{Config:BranchName}/--/",
+        revision_url=CONSOLE + "/codecommit/home#/repository/{Config:RepositoryName}"
+                               "/commit/{RevisionId}",
+        runnable=True),
+    ActionType("Source", "S3", (
+        _p("S3Bucket", True, True, "The versioned bucket holding the source zip"),
+        _p("S3ObjectKey", True, True, "The key of the source zip"),
+        POLL,
+        _p("AllowOverrideForS3ObjectKey", type="Boolean"),
+    ), (0, 0), (1, 1),
+        entity_url=CONSOLE + "/s3/home?#/{Config:S3Bucket}", runnable=True),
+    ActionType("Source", "ECR", (
+        _p("RepositoryName", True, True), _p("ImageTag"),
+    ), (0, 0), (1, 1)),
+    ActionType("Source", "CodeStarSourceConnection", (
+        _p("ConnectionArn", True, True), _p("FullRepositoryId", True, True),
+        _p("BranchName", True, True), _p("OutputArtifactFormat"),
+        _p("DetectChanges", type="Boolean"),
+    ), (0, 0), (1, 1)),
+    ActionType("Build", "CodeBuild", (
+        _p("ProjectName", True, True, "The CodeBuild project to run"),
+        _p("PrimarySource", description="The input artifact that is the primary source"),
+        _p("BatchEnabled", type="Boolean"),
+        _p("CombineArtifacts", type="Boolean"),
+        _p("EnvironmentVariables", description="JSON list of {name, value, type}"),
+    ), (1, 5), (0, 5),
+        entity_url=CONSOLE + "/codebuild/home#/projects/{Config:ProjectName}/view",
+        execution_url=CONSOLE + "/codebuild/home#/builds/{ExternalExecutionId}/view/new",
+        runnable=True, timeout_minutes=8 * HOURS),
+    ActionType("Test", "CodeBuild", (
+        _p("ProjectName", True, True, "The CodeBuild project to run"),
+        _p("PrimarySource"), _p("BatchEnabled", type="Boolean"),
+        _p("CombineArtifacts", type="Boolean"), _p("EnvironmentVariables"),
+    ), (1, 5), (0, 5),
+        entity_url=CONSOLE + "/codebuild/home#/projects/{Config:ProjectName}/view",
+        execution_url=CONSOLE + "/codebuild/home#/builds/{ExternalExecutionId}/view/new",
+        runnable=True, timeout_minutes=8 * HOURS),
+    ActionType("Test", "DeviceFarm", (
+        _p("ProjectId", True, True), _p("DevicePoolArn", True), _p("AppType", True),
+        _p("App"), _p("TestType", True), _p("Test"),
+    ), (1, 1), (0, 0)),
+    ActionType("Deploy", "CodeDeploy", (
+        _p("ApplicationName", True, True, "The CodeDeploy application"),
+        _p("DeploymentGroupName", True, True, "The deployment group to deploy to"),
+    ), (1, 1), (0, 0),
+        entity_url=CONSOLE + "/codedeploy/home#/applications/{Config:ApplicationName}"
+                             "/deployment-groups/{Config:DeploymentGroupName}",
+        execution_url=CONSOLE + "/codedeploy/home#/deployments/{ExternalExecutionId}",
+        runnable=True, timeout_minutes=5 * DAYS),
+    ActionType("Deploy", "S3", (
+        _p("BucketName", True, True, "The bucket to deploy to"),
+        _p("Extract", True, description="true: unzip the artifact into the bucket",
+           type="Boolean"),
+        _p("ObjectKey", description="The key (Extract false) or the folder (Extract true)"),
+        _p("KMSEncryptionKeyARN"), _p("CannedACL"), _p("CacheControl"),
+    ), (1, 1), (0, 0),
+        entity_url=CONSOLE + "/s3/home?#/{Config:BucketName}", runnable=True),
+    ActionType("Deploy", "CloudFormation", (
+        _p("ActionMode", True), _p("StackName", True, True), _p("Capabilities"),
+        _p("ChangeSetName"), _p("OutputFileName"), _p("ParameterOverrides"), _p("RoleArn"),
+        _p("TemplateConfiguration"), _p("TemplatePath"),
+    ), (0, 10), (0, 1)),
+    ActionType("Deploy", "CloudFormationStackSet", (
+        _p("StackSetName", True, True), _p("TemplatePath", True), _p("DeploymentTargets"),
+        _p("Regions"), _p("Parameters"), _p("Capabilities"), _p("Description"),
+        _p("AdministrationRoleArn"), _p("ExecutionRoleName"), _p("PermissionModel"),
+    ), (1, 10), (0, 0)),
+    ActionType("Deploy", "ECS", (
+        _p("ClusterName", True, True), _p("ServiceName", True, True), _p("FileName"),
+        _p("DeploymentTimeout", type="Number"),
+    ), (1, 1), (0, 0)),
+    ActionType("Deploy", "CodeDeployToECS", (
+        _p("ApplicationName", True, True), _p("DeploymentGroupName", True, True),
+        _p("TaskDefinitionTemplateArtifact", True), _p("AppSpecTemplateArtifact", True),
+        _p("TaskDefinitionTemplatePath"), _p("AppSpecTemplatePath"), _p("Image1ArtifactName"),
+        _p("Image1ContainerName"),
+    ), (1, 5), (0, 0)),
+    ActionType("Deploy", "ElasticBeanstalk", (
+        _p("ApplicationName", True, True), _p("EnvironmentName", True, True),
+    ), (1, 1), (0, 0)),
+    ActionType("Deploy", "AppConfig", (
+        _p("Application", True, True), _p("Environment", True), _p("ConfigurationProfile", True),
+        _p("InputArtifactConfigurationPath", True), _p("DeploymentStrategy", True),
+    ), (1, 1), (0, 0)),
+    ActionType("Invoke", "Lambda", (
+        _p("FunctionName", True, True), _p("UserParameters"),
+    ), (0, 5), (0, 5)),
+    ActionType("Invoke", "StepFunctions", (
+        _p("StateMachineArn", True, True), _p("ExecutionNamePrefix"), _p("InputType"),
+        _p("Input"),
+    ), (0, 1), (0, 1)),
+    ActionType("Approval", "Manual", (
+        _p("NotificationArn", description="SNS topic told about the approval"),
+        _p("CustomData", description="Text shown to the reviewer"),
+        _p("ExternalEntityLink", description="A link for the reviewer"),
+    ), (0, 0), (0, 0), runnable=True, timeout_minutes=7 * DAYS),
+)
+
+
+def find(category: str, owner: str, provider: str, version: str) -> ActionType | None:
+    for action_type in AWS_ACTION_TYPES:
+        if (action_type.category, action_type.owner, action_type.provider,
+                action_type.version) == (category, owner, provider, version):
+            return action_type
+    return None
+
+
+def find_id(type_id: dict) -> ActionType | None:
+    return find(type_id.get("category", ""), type_id.get("owner", ""),
+                type_id.get("provider", ""), type_id.get("version", ""))
+
+
+def is_source(type_id: dict) -> bool:
+    return type_id.get("category") == "Source"

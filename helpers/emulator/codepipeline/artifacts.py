@@ -1,0 +1,71 @@
+"""The artifact store: artifacts travel between actions as zips in the pipeline's S3
+bucket (moto's S3), under keys shaped as AWS shapes them:
+<pipeline name, first 20 chars>/<artifact name, first 10 chars>/<7 random characters>.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import string
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..codebuild.sources import unzip
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+@dataclass(frozen=True)
+class Location:
+    bucket: str
+    key: str
+
+    def describe(self) -> dict:
+        return {"bucket": self.bucket, "key": self.key}
+
+
+def new_location(bucket: str, pipeline_name: str, artifact_name: str) -> Location:
+    suffix = "".join(secrets.choice(_ALPHABET) for _ in range(7))
+    return Location(bucket, f"{pipeline_name[:20]}/{artifact_name[:10]}/{suffix}")
+
+
+def _s3(account: str):
+    from moto.s3.models import s3_backends
+
+    return s3_backends[account]["global"]
+
+
+def zip_folder(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for root, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files):
+                path = Path(root) / name
+                if path.is_file():
+                    archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def put(account: str, location: Location, data: bytes) -> None:
+    _s3(account).put_object(location.bucket, location.key, data)
+
+
+def get(account: str, location: Location) -> bytes:
+    """The artifact's bytes; raises LookupError when it is not in the store."""
+    try:
+        item = _s3(account).get_object(location.bucket, location.key)
+    except Exception:
+        item = None
+    if item is None:
+        raise LookupError(f"artifact s3://{location.bucket}/{location.key} is not in the "
+                          "artifact store")
+    return item.value
+
+
+def extract(account: str, location: Location, dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    unzip(get(account, location), dest)

@@ -1,0 +1,506 @@
+"""The execution engine: pipeline executions as explicit state machines, advanced by
+worker threads.
+
+One thread per execution walks the stages in order. Before a stage it waits at the
+stage's gate (enter_stage: the stage lock, the execution mode's rules, the inbound
+transition); inside, action groups run by runOrder, the actions of a group in parallel
+threads (run_action dispatches to the provider of the action type). Every state change
+happens under the pipeline's condition variable and wakes whoever waits on it: gates,
+approvals, stop requests, and settle() - which, in synchronous mode (tests), lets an API
+call return once every execution has ended or waits for something only a later call can
+give (an approval, a stage held by a parked execution).
+
+Extension points for later work: StageGate (transitions, inbound executions), enter_stage
+and run_stage (retrying a stage), providers.find (custom action job workers).
+
+LAB_CODEPIPELINE_TIMEOUT_SCALE (default 1) multiplies AWS's action timeouts (CodeBuild 8 h,
+CodeDeploy 5 days, approval 7 days, others 1 h), so a test can see an approval time out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .. import workers
+from ..core import now
+from . import action_types, artifacts, providers
+from .providers.base import ActionContext, ActionFailed
+from .variables import UnresolvedVariable, resolve_configuration
+
+if TYPE_CHECKING:
+    from .models import Pipeline
+
+log = logging.getLogger("helpers.emulator.codepipeline")
+
+FINAL = ("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")
+SETTLE_TIMEOUT = 600.0
+
+
+def timeout_scale() -> float:
+    return float(os.environ.get("LAB_CODEPIPELINE_TIMEOUT_SCALE", "1") or 1)
+
+
+class ActionInterrupted(Exception):
+    """The action was abandoned (stop with abandon, pipeline updated) while it waited."""
+
+
+@dataclass
+class Approval:
+    token: str = field(default_factory=lambda: str(uuid.uuid4()))
+    result: tuple[str, str] | None = None  # (Approved|Rejected, summary)
+    approved_at: object = None
+    by: str | None = None
+
+
+@dataclass
+class StageGate:
+    """Who holds a stage and who waits in front of it; the inbound transition's state."""
+
+    holder: Execution | None = None
+    waiting: list = field(default_factory=list)
+    enabled: bool = True
+    disabled_reason: str | None = None
+    changed_by: str | None = None
+    changed_at: object = None
+
+
+class ActionRun:
+    def __init__(self, execution: Execution, stage: str, action: dict) -> None:
+        self.id = str(uuid.uuid4())
+        self.execution = execution
+        self.stage = stage
+        self.declaration = action
+        self.name = action["name"]
+        self.status = "InProgress"
+        self.start = self.last_update = now()
+        self.summary: str | None = None
+        self.external_id: str | None = None
+        self.external_url: str | None = None
+        self.error: dict | None = None
+        self.percent: int | None = None
+        self.updated_by: str | None = None
+        self.approval: Approval | None = None
+        self.resolved_configuration: dict | None = None
+        self.inputs: dict[str, artifacts.Location] = {}
+        self.outputs: dict[str, artifacts.Location] = {}
+        self.output_variables: dict[str, str] = {}
+        self.revision = None  # providers.base.Revision, for source actions
+
+    @property
+    def final(self) -> bool:
+        return self.status != "InProgress"
+
+
+class Execution:
+    def __init__(self, pipeline: Pipeline, trigger: dict, variables: dict[str, str],
+                 source_revisions: dict[str, str]) -> None:
+        self.id = str(uuid.uuid4())
+        self.pipeline = pipeline
+        self.declaration = pipeline.declaration  # the definition it started with
+        self.version = pipeline.version
+        self.mode = self.declaration["executionMode"]
+        self.trigger = trigger
+        self.variables = variables
+        self.source_revisions = source_revisions  # source action name -> revision
+        self.status = "InProgress"
+        self.status_summary: str | None = None
+        self.start = self.last_update = now()
+        self.stop_requested = False
+        self.abandon = False
+        self.stop_reason: str | None = None
+        self.cancel_requested = False
+        self.stage_status: dict[str, str] = {}
+        self.current_stage: str | None = None
+        self.waiting_for: str | None = None  # the stage whose gate it waits at
+        self.actions: list[ActionRun] = []
+        self.artifacts: dict[str, artifacts.Location] = {}
+        self.artifact_revisions: dict[str, str | None] = {}  # artifact -> source revision
+        self.namespaces: dict[str, dict[str, str]] = {
+            "codepipeline": {"PipelineExecutionId": self.id}}
+        if variables:
+            self.namespaces["variables"] = dict(variables)
+        # For settle(): threads of this execution doing work, and what the idle ones wait for.
+        self.working = 0
+        self.waits: list[Callable[[], bool]] = []
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+    def touch(self) -> None:
+        self.last_update = now()
+
+
+# -- starting and settling ----------------------------------------------------------
+
+
+def start(execution: Execution) -> None:
+    """Run an execution in its own thread (always: approvals and locks must wait without
+    holding the API call); in synchronous mode, return once things have settled."""
+    pipeline = execution.pipeline
+    _spawn(execution, f"codepipeline-{execution.id}", lambda: run_execution(execution))
+    if workers.synchronous():
+        settle(pipeline)
+
+
+def settle(pipeline: Pipeline, timeout: float = SETTLE_TIMEOUT) -> bool:
+    """Wait until every execution has ended or waits for something outside the engine."""
+
+    def quiet() -> bool:
+        return all(e.final or (e.working == 0 and not any(wait() for wait in e.waits))
+                   for e in list(pipeline.executions.values()))
+
+    with pipeline.cond:
+        return pipeline.cond.wait_for(quiet, timeout)
+
+
+def _spawn(execution: Execution, name: str, work: Callable[[], None]) -> None:
+    cond = execution.pipeline.cond
+
+    def guarded() -> None:
+        try:
+            work()
+        except Exception:  # a bug in the kit must end the execution, not hang it
+            log.exception("%s failed", name)
+            with cond:
+                if not execution.final:
+                    _finish(execution, "Failed", "The lab kit failed while running this "
+                                                 "execution; see the server log")
+        finally:
+            with cond:
+                execution.working -= 1
+                cond.notify_all()
+
+    with cond:
+        execution.working += 1  # counted before the thread runs, so settle() cannot miss it
+    threading.Thread(target=guarded, name=name, daemon=True).start()
+
+
+def _wait(execution: Execution, predicate: Callable[[], bool],
+          timeout: float | None = None) -> bool:
+    """Wait on the pipeline's condition (held by the caller) as an idle thread."""
+    cond = execution.pipeline.cond
+    execution.working -= 1
+    execution.waits.append(predicate)
+    cond.notify_all()
+    try:
+        return cond.wait_for(predicate, timeout)
+    finally:
+        execution.waits.remove(predicate)
+        execution.working += 1
+
+
+def _finish(execution: Execution, status: str, summary: str | None = None) -> None:
+    """End an execution (caller holds the condition) and free what it holds."""
+    execution.status = status
+    if summary:
+        execution.status_summary = summary
+    execution.touch()
+    pipeline = execution.pipeline
+    for gate in pipeline.gates.values():
+        if gate.holder is execution:
+            gate.holder = None
+        if execution in gate.waiting:
+            gate.waiting.remove(execution)
+    execution.waiting_for = None
+    pipeline.cond.notify_all()
+
+
+# -- the execution's walk through the stages ----------------------------------------
+
+
+def run_execution(execution: Execution) -> None:
+    for stage in execution.declaration["stages"]:
+        if not enter_stage(execution, stage["name"]):
+            return
+        run_stage(execution, stage)
+        with execution.pipeline.cond:
+            if execution.final:
+                return
+        workers.pace()
+    with execution.pipeline.cond:
+        if not execution.final:
+            _finish(execution, "Succeeded")
+
+
+def enter_stage(execution: Execution, stage_name: str) -> bool:
+    """Wait at the stage's gate; False if the execution ended there (superseded, stopped,
+    cancelled)."""
+    pipeline = execution.pipeline
+    with pipeline.cond:
+        if execution.final:
+            return False
+        gate = pipeline.gate(stage_name)
+        execution.waiting_for = stage_name
+        gate.waiting.append(execution)
+        if execution.mode == "SUPERSEDED":
+            # A newer execution replaces an older one waiting at the same gate.
+            for other in list(gate.waiting):
+                if other is not execution and not other.final:
+                    older, newer = sorted((other, execution), key=lambda e: e.start)
+                    _finish(older, "Superseded", f"Superseded by execution {newer.id}")
+        pipeline.cond.notify_all()
+
+        def may_enter() -> bool:
+            return (execution.final or execution.stop_requested or execution.cancel_requested
+                    or can_enter(execution, gate))
+
+        _wait(execution, may_enter)
+        if execution in gate.waiting:
+            gate.waiting.remove(execution)
+        execution.waiting_for = None
+        if execution.final:
+            return False
+        if execution.stop_requested:
+            _finish(execution, "Stopped", execution.stop_reason)
+            return False
+        if execution.cancel_requested:
+            _finish(execution, "Cancelled", "The pipeline was updated before this execution "
+                                            "could finish")
+            return False
+        if execution.mode != "PARALLEL":
+            gate.holder = execution
+        execution.current_stage = stage_name
+        execution.stage_status[stage_name] = "InProgress"
+        pipeline.stage_latest[stage_name] = execution
+        execution.touch()
+        pipeline.cond.notify_all()
+        return True
+
+
+def can_enter(execution: Execution, gate: StageGate) -> bool:
+    if not gate.enabled:
+        return False
+    if execution.mode == "PARALLEL":
+        return True
+    if gate.holder is not None:
+        return False
+    if execution.mode == "QUEUED":
+        return bool(gate.waiting) and gate.waiting[0] is execution
+    return True
+
+
+def run_stage(execution: Execution, stage: dict) -> None:
+    """Run the stage's action groups by runOrder; record the stage's result."""
+    pipeline = execution.pipeline
+    name = stage["name"]
+    failed = False
+    for run_order in sorted({a["runOrder"] for a in stage["actions"]}):
+        with pipeline.cond:
+            if execution.final or execution.stop_requested or execution.cancel_requested:
+                break
+            runs = [ActionRun(execution, name, a) for a in stage["actions"]
+                    if a["runOrder"] == run_order]
+            for run in runs:
+                execution.actions.append(run)
+                pipeline.action_latest[(name, run.name)] = run
+            pipeline.cond.notify_all()
+        if len(runs) == 1:
+            run_action(runs[0])
+        else:
+            for run in runs:
+                _spawn(execution, f"codepipeline-action-{run.id}",
+                       lambda run=run: run_action(run))
+        with pipeline.cond:
+            _wait(execution, lambda runs=runs: all(run.final for run in runs))
+            failed = any(run.status == "Failed" for run in runs)
+        if failed:
+            break
+        workers.pace()
+    _end_stage(execution, name, failed)
+
+
+def _end_stage(execution: Execution, name: str, failed: bool) -> None:
+    pipeline = execution.pipeline
+    with pipeline.cond:
+        gate = pipeline.gate(name)
+        if gate.holder is execution:
+            gate.holder = None  # failing, stopping or finishing the stage releases its lock
+        execution.current_stage = None
+        if execution.final:  # stopped and abandoned meanwhile: stop() recorded the stage
+            pipeline.cond.notify_all()
+            return
+        if failed:
+            execution.stage_status[name] = "Failed"
+            _finish(execution, "Failed")
+        elif execution.stop_requested:
+            execution.stage_status[name] = "Stopped"
+            _finish(execution, "Stopped", execution.stop_reason)
+        elif execution.cancel_requested:
+            execution.stage_status[name] = "Cancelled"
+            _finish(execution, "Cancelled", "The pipeline was updated before this execution "
+                                            "could finish")
+        else:
+            execution.stage_status[name] = "Succeeded"
+            execution.touch()
+        pipeline.cond.notify_all()
+
+
+# -- one action -----------------------------------------------------------------------
+
+
+def run_action(run: ActionRun) -> None:
+    execution = run.execution
+    pipeline = execution.pipeline
+    declaration = run.declaration
+    type_id = declaration["actionTypeId"]
+    workspace = pipeline.workspace / run.id
+    try:
+        with pipeline.cond:
+            run.resolved_configuration = resolve_configuration(
+                declaration.get("configuration") or {}, execution.namespaces)
+            run.inputs = {a["name"]: execution.artifacts[a["name"]]
+                          for a in declaration.get("inputArtifacts") or []}
+            run.outputs = {a["name"]: artifacts.new_location(
+                pipeline.artifact_bucket(declaration), pipeline.name, a["name"])
+                for a in declaration.get("outputArtifacts") or []}
+            input_revisions = {name: execution.artifact_revisions.get(name)
+                               for name in run.inputs}
+        ctx = ActionContext(
+            account=pipeline.account, region=declaration.get("region") or pipeline.region,
+            pipeline_name=pipeline.name, execution_id=execution.id, stage_name=run.stage,
+            action_name=run.name, action_type_id=type_id,
+            configuration=run.resolved_configuration, inputs=run.inputs, outputs=run.outputs,
+            input_revisions=input_revisions, timeout=_timeout(declaration),
+            workspace=workspace, source_revision=execution.source_revisions.get(run.name))
+        ctx.report = lambda **values: _report(run, **values)
+        ctx.wait_until = lambda predicate, timeout: _wait_in_action(run, predicate, timeout)
+        ctx.open_approval = lambda: _open_approval(run)
+        providers.find(type_id)(ctx)
+        _complete(run, ctx)
+    except ActionFailed as failure:
+        _fail(run, failure.code, failure.message)
+    except UnresolvedVariable as error:
+        _fail(run, "ConfigurationError", str(error))
+    except ActionInterrupted:
+        pass
+    except Exception as error:  # a kit bug: fail the action with a clear message
+        log.exception("action %s of %s failed inside the kit", run.name, pipeline.name)
+        _fail(run, "JobFailed", f"The lab kit failed while running this action: {error!r}")
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+def _timeout(declaration: dict) -> float:
+    minutes = declaration.get("timeoutInMinutes")
+    if not minutes:
+        action_type = action_types.find_id(declaration["actionTypeId"])
+        minutes = action_type.timeout_minutes if action_type else 60
+    return minutes * 60 * timeout_scale()
+
+
+def _report(run: ActionRun, external_id: str | None = None, url: str | None = None,
+            summary: str | None = None, percent: int | None = None) -> None:
+    with run.execution.pipeline.cond:
+        if run.final:
+            return
+        if external_id is not None:
+            run.external_id = external_id
+        if url is not None:
+            run.external_url = url
+        if summary is not None:
+            run.summary = summary[:2048]
+        if percent is not None:
+            run.percent = percent
+        run.last_update = now()
+        run.execution.pipeline.cond.notify_all()
+
+
+def _wait_in_action(run: ActionRun, predicate: Callable[[], bool], timeout: float) -> bool:
+    """For providers waiting on the outside (approvals). True if predicate came true."""
+    execution = run.execution
+    with execution.pipeline.cond:
+        if execution.cancel_requested and not predicate():
+            # An update of the pipeline does not wait days for a reviewer.
+            run.status, run.last_update = "Abandoned", now()
+            raise ActionInterrupted()
+        _wait(execution, lambda: predicate() or run.final or execution.cancel_requested,
+              timeout)
+        if predicate():
+            return True
+        if execution.cancel_requested and not run.final:
+            run.status, run.last_update = "Abandoned", now()
+            execution.pipeline.cond.notify_all()
+        if run.final:
+            raise ActionInterrupted()
+        return False
+
+
+def _open_approval(run: ActionRun) -> Approval:
+    with run.execution.pipeline.cond:
+        run.approval = Approval()
+        run.last_update = now()
+        run.execution.pipeline.cond.notify_all()
+        return run.approval
+
+
+def _complete(run: ActionRun, ctx: ActionContext) -> None:
+    execution = run.execution
+    with execution.pipeline.cond:
+        if run.final:  # abandoned meanwhile: its result no longer counts
+            return
+        run.output_variables = dict(ctx.output_variables)
+        run.revision = ctx.revision
+        for name, location in run.outputs.items():
+            execution.artifacts[name] = location
+            if ctx.revision is not None:
+                execution.artifact_revisions[name] = ctx.revision.revision_id
+            else:  # a build's output carries the revision its primary input came from
+                execution.artifact_revisions[name] = next(
+                    iter(ctx.input_revisions.values()), None)
+        namespace = run.declaration.get("namespace")
+        if namespace:
+            execution.namespaces[namespace] = dict(run.output_variables)
+        run.status, run.last_update = "Succeeded", now()
+        execution.touch()
+        execution.pipeline.cond.notify_all()
+
+
+def _fail(run: ActionRun, code: str, message: str) -> None:
+    with run.execution.pipeline.cond:
+        if run.final:
+            return
+        run.status, run.last_update = "Failed", now()
+        run.error = {"code": code, "message": message[:5000]}
+        run.execution.touch()
+        run.execution.pipeline.cond.notify_all()
+
+
+# -- outside events: stop, pipeline update ------------------------------------------------
+
+
+def stop(execution: Execution, abandon: bool, reason: str | None) -> None:
+    """StopPipelineExecution (the caller checked it is allowed; holds the condition)."""
+    execution.stop_requested = True
+    execution.stop_reason = reason or execution.stop_reason  # an abandon keeps the first reason
+    if execution.current_stage is None:
+        _finish(execution, "Stopped", reason)  # waiting between stages: nothing runs
+        return
+    if not abandon:
+        execution.status = "Stopping"
+        execution.stage_status[execution.current_stage] = "Stopping"
+        execution.touch()
+        execution.pipeline.cond.notify_all()
+        return
+    execution.abandon = True
+    for run in execution.actions:
+        if not run.final:
+            run.status, run.last_update = "Abandoned", now()
+    execution.stage_status[execution.current_stage] = "Stopped"
+    _finish(execution, "Stopped", reason)
+
+
+def cancel_for_update(execution: Execution) -> None:
+    """UpdatePipeline: running actions finish, then the execution ends Cancelled."""
+    execution.cancel_requested = True
+    if execution.current_stage is None:
+        _finish(execution, "Cancelled", "The pipeline was updated before this execution "
+                                        "could finish")
+    execution.pipeline.cond.notify_all()

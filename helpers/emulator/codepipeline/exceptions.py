@@ -1,0 +1,12 @@
+"""CodePipeline's errors, one class per error shape of the botocore model.
+
+Use as `exceptions.PipelineNotFoundException("...")`.
+"""
+
+from ..core import error_classes
+
+globals().update(error_classes("codepipeline"))
+
+
+def __getattr__(name: str):  # pragma: no cover - only reached for a misspelt error name
+    raise AttributeError(f"CodePipeline has no error named {name}")

@@ -1,0 +1,400 @@
+"""CodePipeline state: pipelines (every version of their definition), executions, approvals,
+tags; the rules of the API operations. The engine (engine.py) runs the executions.
+
+State per account and region (moto's BackendDict). A push to a CodeCommit branch starts
+the pipelines whose CodeCommit source action watches it (on_branch_moved).
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import threading
+from pathlib import Path
+
+from moto.core.base_backend import BackendDict, BaseBackend
+
+from ... import settings
+from .. import workers
+from ..core import now
+from . import action_types, engine, validation
+from . import exceptions as err
+from .engine import Execution
+
+MAX_TAGS = 50
+CALLER = "arn:aws:iam::{account}:root"  # offline there is no IAM identity behind a call
+
+
+class Pipeline:
+    def __init__(self, account: str, region: str, declaration: dict, tags: dict[str, str]
+                 ) -> None:
+        self.account = account
+        self.region = region
+        self.name = declaration["name"]
+        self.versions: dict[int, dict] = {}
+        self.created = self.updated = now()
+        self.tags = dict(tags)
+        self.executions: dict[str, Execution] = {}  # oldest first
+        self.request_tokens: dict[str, str] = {}
+        self.cond = threading.Condition(threading.RLock())
+        self.gates: dict[str, engine.StageGate] = {}
+        self.stage_latest: dict[str, Execution] = {}
+        self.action_latest: dict[tuple[str, str], engine.ActionRun] = {}
+        self.set_declaration(declaration, 1)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:codepipeline:{self.region}:{self.account}:{self.name}"
+
+    @property
+    def declaration(self) -> dict:
+        return self.versions[self.version]
+
+    @property
+    def workspace(self) -> Path:
+        return settings.state_dir() / "codepipeline" / self.account / self.region / self.name
+
+    def set_declaration(self, declaration: dict, version: int) -> None:
+        declaration = copy.deepcopy(declaration)
+        declaration["version"] = version
+        self.versions[version] = declaration
+        self.version = version
+
+    def gate(self, stage_name: str) -> engine.StageGate:
+        return self.gates.setdefault(stage_name, engine.StageGate())
+
+    def artifact_bucket(self, action: dict) -> str:
+        declaration = self.declaration
+        stores = declaration.get("artifactStores")
+        if stores:
+            store = stores.get(action.get("region") or self.region) or stores[self.region]
+            return store["location"]
+        return declaration["artifactStore"]["location"]
+
+    def metadata(self) -> dict:
+        return {"pipelineArn": self.arn, "created": self.created, "updated": self.updated}
+
+    def summary(self) -> dict:
+        declaration = self.declaration
+        return {"name": self.name, "version": self.version,
+                "pipelineType": declaration["pipelineType"],
+                "executionMode": declaration["executionMode"],
+                "created": self.created, "updated": self.updated}
+
+
+class CodePipelineLabBackend(BaseBackend):
+    def __init__(self, region_name: str, account_id: str):
+        super().__init__(region_name, account_id)
+        self.pipelines: dict[str, Pipeline] = {}
+        self.lock = threading.RLock()
+
+    def reset(self) -> None:
+        for pipeline in list(getattr(self, "pipelines", {}).values()):
+            self._stop_all(pipeline)
+            shutil.rmtree(pipeline.workspace, ignore_errors=True)
+        super().reset()
+
+    @property
+    def caller(self) -> str:
+        return CALLER.format(account=self.account_id)
+
+    # -- definitions ------------------------------------------------------------------
+
+    def create_pipeline(self, declaration: dict, tags: list[dict] | None) -> Pipeline:
+        if declaration.get("version") not in (None, 1):
+            raise err.InvalidStructureException(
+                "The version of a new pipeline must be 1 (or left out)")
+        declaration = validation.normalize(declaration)
+        tag_map = self._check_tags({}, tags or [])
+        with self.lock:
+            if declaration["name"] in self.pipelines:
+                raise err.PipelineNameInUseException(
+                    f"A pipeline with the name '{declaration['name']}' already exists in "
+                    f"account '{self.account_id}'")
+            validation.validate(declaration, self.account_id, self.region_name)
+            pipeline = Pipeline(self.account_id, self.region_name, declaration, tag_map)
+            self.pipelines[pipeline.name] = pipeline
+        # Creating a pipeline starts it, as in AWS.
+        self.start_execution(pipeline, {"triggerType": "CreatePipeline",
+                                        "triggerDetail": self.caller})
+        return pipeline
+
+    def update_pipeline(self, declaration: dict) -> Pipeline:
+        pipeline = self.get_pipeline(declaration["name"])
+        declaration = validation.normalize(declaration)
+        if declaration.get("version") not in (None, pipeline.version):
+            raise err.InvalidStructureException(
+                f"The pipeline version {declaration.get('version')} is not the current "
+                f"version {pipeline.version}; get the pipeline again and update that")
+        validation.validate(declaration, self.account_id, self.region_name)
+        with pipeline.cond:
+            pipeline.set_declaration(declaration, pipeline.version + 1)
+            pipeline.updated = now()
+            for execution in pipeline.executions.values():
+                if not execution.final:
+                    engine.cancel_for_update(execution)
+        if workers.synchronous():
+            engine.settle(pipeline)
+        return pipeline
+
+    def get_pipeline(self, name: str) -> Pipeline:
+        pipeline = self.pipelines.get(name)
+        if pipeline is None:
+            raise err.PipelineNotFoundException(
+                f"Account '{self.account_id}' does not have a pipeline with name '{name}'")
+        return pipeline
+
+    def get_declaration(self, name: str, version: int | None) -> tuple[Pipeline, dict]:
+        pipeline = self.get_pipeline(name)
+        if version is None:
+            return pipeline, pipeline.declaration
+        if version not in pipeline.versions:
+            raise err.PipelineVersionNotFoundException(
+                f"Pipeline '{name}' does not have version {version}")
+        return pipeline, pipeline.versions[version]
+
+    def delete_pipeline(self, name: str) -> None:
+        with self.lock:
+            pipeline = self.pipelines.pop(name, None)
+        if pipeline is not None:  # AWS: deleting a missing pipeline succeeds
+            self._stop_all(pipeline)
+            shutil.rmtree(pipeline.workspace, ignore_errors=True)
+
+    def _stop_all(self, pipeline: Pipeline) -> None:
+        with pipeline.cond:
+            for execution in pipeline.executions.values():
+                if not execution.final:
+                    engine.stop(execution, abandon=True, reason="The pipeline was deleted")
+
+    # -- executions -------------------------------------------------------------------
+
+    def start_execution(self, pipeline: Pipeline, trigger: dict,
+                        variables: list[dict] | None = None, token: str | None = None,
+                        source_revisions: dict[str, str] | None = None) -> Execution:
+        with pipeline.cond:
+            if token and token in pipeline.request_tokens:
+                return pipeline.executions[pipeline.request_tokens[token]]
+            resolved = self._resolve_variables(pipeline, variables or [])
+            execution = Execution(pipeline, trigger, resolved, source_revisions or {})
+            pipeline.executions[execution.id] = execution
+            if token:
+                pipeline.request_tokens[token] = execution.id
+        engine.start(execution)
+        return execution
+
+    def _resolve_variables(self, pipeline: Pipeline, given: list[dict]) -> dict[str, str]:
+        declared = {v["name"]: v for v in pipeline.declaration.get("variables") or []}
+        if given and pipeline.declaration["pipelineType"] != "V2":
+            raise err.ValidationException("Pipeline variables can only be used with pipeline "
+                                          "type V2")
+        values: dict[str, str] = {}
+        for variable in given:
+            if variable["name"] not in declared:
+                raise err.ValidationException(
+                    f"Variable {variable['name']} is not declared in pipeline "
+                    f"{pipeline.name}")
+            if variable["name"] in values:
+                raise err.ValidationException(f"Variable {variable['name']} is given twice")
+            values[variable["name"]] = variable["value"]
+        for name, declaration in declared.items():
+            if name not in values:
+                if "defaultValue" not in declaration:
+                    raise err.ValidationException(
+                        f"Variable {name} has no default value: give it a value")
+                values[name] = declaration["defaultValue"]
+        return {name: values[name] for name in declared}
+
+    def start_pipeline_execution(self, name: str, variables: list[dict] | None,
+                                 token: str | None, source_revisions: list[dict] | None
+                                 ) -> Execution:
+        pipeline = self.get_pipeline(name)
+        overrides = self._source_overrides(pipeline, source_revisions or [])
+        return self.start_execution(
+            pipeline, {"triggerType": "StartPipelineExecution", "triggerDetail": self.caller},
+            variables, token, overrides)
+
+    def _source_overrides(self, pipeline: Pipeline, revisions: list[dict]) -> dict[str, str]:
+        sources = {a["name"]: a for a in pipeline.declaration["stages"][0]["actions"]}
+        overrides = {}
+        kinds = {"CodeCommit": "COMMIT_ID", "S3": "S3_OBJECT_VERSION_ID"}
+        for revision in revisions:
+            action = sources.get(revision["actionName"])
+            if action is None:
+                raise err.ValidationException(
+                    f"Source action {revision['actionName']} is not in pipeline {pipeline.name}")
+            if kinds.get(action["actionTypeId"]["provider"]) != revision["revisionType"]:
+                raise err.ValidationException(
+                    f"Revision type {revision['revisionType']} does not apply to source action "
+                    f"{revision['actionName']}")
+            overrides[revision["actionName"]] = revision["revisionValue"]
+        return overrides
+
+    def get_execution(self, pipeline: Pipeline, execution_id: str) -> Execution:
+        execution = pipeline.executions.get(execution_id)
+        if execution is None:
+            raise err.PipelineExecutionNotFoundException(
+                f"Pipeline execution ID {execution_id} does not exist in pipeline "
+                f"{pipeline.name}")
+        return execution
+
+    def stop_pipeline_execution(self, name: str, execution_id: str, abandon: bool,
+                                reason: str | None) -> Execution:
+        pipeline = self.get_pipeline(name)
+        with pipeline.cond:
+            execution = self.get_execution(pipeline, execution_id)
+            if execution.status == "Stopping" and not abandon:
+                raise err.DuplicatedStopRequestException(
+                    f"Pipeline execution {execution_id} is already stopping; stop it with "
+                    "abandon to abandon its running actions")
+            if execution.status not in ("InProgress", "Stopping"):
+                raise err.PipelineExecutionNotStoppableException(
+                    f"Pipeline execution {execution_id} is {execution.status} and cannot be "
+                    "stopped")
+            engine.stop(execution, abandon, reason)
+        if workers.synchronous():
+            engine.settle(pipeline)
+        return execution
+
+    # -- approvals --------------------------------------------------------------------
+
+    def put_approval_result(self, name: str, stage: str, action: str, result: dict,
+                            token: str) -> object:
+        pipeline = self.get_pipeline(name)
+        declaration = pipeline.declaration
+        stage_declaration = next((s for s in declaration["stages"] if s["name"] == stage), None)
+        if stage_declaration is None:
+            raise err.StageNotFoundException(f"Stage {stage} does not exist in pipeline {name}")
+        if not any(a["name"] == action for a in stage_declaration["actions"]):
+            raise err.ActionNotFoundException(
+                f"Action {action} does not exist in stage {stage} of pipeline {name}")
+        if result.get("status") not in ("Approved", "Rejected"):
+            raise err.ValidationException("result.status must be Approved or Rejected")
+        with pipeline.cond:
+            run = next((r for e in pipeline.executions.values() for r in e.actions
+                        if r.stage == stage and r.name == action and r.approval is not None
+                        and r.approval.token == token), None)
+            if run is None:
+                raise err.InvalidApprovalTokenException(
+                    f"The token {token} is not valid for action {action} in stage {stage}")
+            if run.approval.result is not None or run.final:
+                raise err.ApprovalAlreadyCompletedException(
+                    f"The approval for action {action} in stage {stage} is already completed")
+            run.approval.result = (result["status"], result.get("summary") or "")
+            run.approval.approved_at = now()
+            run.updated_by = self.caller
+            run.approval.by = self.caller
+            pipeline.cond.notify_all()
+            approved_at = run.approval.approved_at
+        if workers.synchronous():
+            engine.settle(pipeline)
+        return approved_at
+
+    # -- transitions --------------------------------------------------------------------
+
+    def set_transition(self, name: str, stage: str, transition_type: str, enabled: bool,
+                       reason: str | None) -> None:
+        pipeline = self.get_pipeline(name)
+        if transition_type not in ("Inbound", "Outbound"):
+            raise err.ValidationException("transitionType must be Inbound or Outbound")
+        stages = [s["name"] for s in pipeline.declaration["stages"]]
+        if stage not in stages:
+            raise err.StageNotFoundException(f"Stage {stage} does not exist in pipeline {name}")
+        if transition_type == "Outbound":  # the outbound of a stage is the next one's inbound
+            index = stages.index(stage) + 1
+            if index >= len(stages):
+                raise err.ValidationException(f"Stage {stage} is the last stage; it has no "
+                                              "outbound transition")
+            stage = stages[index]
+        with pipeline.cond:
+            gate = pipeline.gate(stage)
+            gate.enabled = enabled
+            gate.disabled_reason = None if enabled else reason
+            gate.changed_by = self.caller
+            gate.changed_at = now()
+            pipeline.cond.notify_all()
+        if workers.synchronous():
+            engine.settle(pipeline)
+
+    # -- tags -----------------------------------------------------------------------------
+
+    def pipeline_by_arn(self, arn: str) -> Pipeline:
+        parts = arn.split(":")
+        if len(parts) < 6 or parts[:3] != ["arn", "aws", "codepipeline"]:
+            raise err.InvalidArnException(f"The ARN {arn} is not valid")
+        pipeline = self.pipelines.get(parts[5])
+        if pipeline is None or parts[3] != self.region_name or parts[4] != self.account_id:
+            raise err.ResourceNotFoundException(f"The resource with the ARN {arn} was not "
+                                                "found")
+        return pipeline
+
+    def tag(self, arn: str, tags: list[dict]) -> None:
+        pipeline = self.pipeline_by_arn(arn)
+        pipeline.tags = self._check_tags(pipeline.tags, tags)
+
+    def untag(self, arn: str, keys: list[str]) -> None:
+        pipeline = self.pipeline_by_arn(arn)
+        for key in keys:
+            if key.startswith("aws:"):
+                raise err.InvalidTagsException("Tag keys starting with aws: are reserved")
+            pipeline.tags.pop(key, None)
+
+    @staticmethod
+    def _check_tags(existing: dict[str, str], tags: list[dict]) -> dict[str, str]:
+        merged = dict(existing)
+        for tag in tags:
+            if tag["key"].startswith("aws:"):
+                raise err.InvalidTagsException(
+                    "Not allowed to modify system tags. System tags start with 'aws:'.")
+            merged[tag["key"]] = tag["value"]
+        if len(merged) > MAX_TAGS:
+            raise err.TooManyTagsException(f"A resource can have at most {MAX_TAGS} tags")
+        return merged
+
+    # -- push triggers ------------------------------------------------------------------
+
+    def on_branch_moved(self, repository: str, branch: str, new: str | None) -> None:
+        """Start every pipeline whose CodeCommit source action watches this branch."""
+        if new is None:
+            return
+        for pipeline in list(self.pipelines.values()):
+            for action in pipeline.declaration["stages"][0]["actions"]:
+                configuration = action["configuration"]
+                if (action["actionTypeId"]["provider"] != "CodeCommit"
+                        or configuration.get("RepositoryName") != repository
+                        or configuration.get("BranchName") != branch):
+                    continue
+                # AWS: PollForSourceChanges left out means true (polling); false means an
+                # EventBridge rule (CloudWatchEvent) starts the pipeline.
+                polling = str(configuration.get("PollForSourceChanges", "true")).lower()
+                if polling == "false":
+                    trigger = {"triggerType": "CloudWatchEvent", "triggerDetail": (
+                        f"arn:aws:events:{self.region_name}:{self.account_id}:rule/"
+                        f"codepipeline-{repository[:20]}-{branch[:20]}-rule")}
+                else:
+                    trigger = {"triggerType": "PollForSourceChanges",
+                               "triggerDetail": action["name"]}
+                self.start_execution(pipeline, trigger, source_revisions={action["name"]: new})
+                break  # one execution per pipeline, even with several matching sources
+
+
+def on_branch_moved(account: str, region: str, repository: str, branch: str,
+                    old: str | None, new: str | None) -> None:
+    if account in codepipeline_lab_backends and region in codepipeline_lab_backends[account]:
+        codepipeline_lab_backends[account][region].on_branch_moved(repository, branch, new)
+
+
+def action_type_list(owner: str | None) -> list[action_types.ActionType]:
+    return [t for t in action_types.AWS_ACTION_TYPES if owner in (None, t.owner)]
+
+
+def find_action_type(category: str, owner: str, provider: str, version: str
+                     ) -> action_types.ActionType:
+    found = action_types.find(category, owner, provider, version)
+    if found is None:
+        raise err.ActionTypeNotFoundException(
+            f"Action type (category {category}, owner {owner}, provider {provider}, "
+            f"version {version}) does not exist")
+    return found
+
+
+codepipeline_lab_backends = BackendDict(CodePipelineLabBackend, "codepipeline")

@@ -1,0 +1,58 @@
+"""What a provider gets from the engine (ActionContext) and how it reports failure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..artifacts import Location
+
+
+class ActionFailed(Exception):
+    """Fails the action; code and message become its errorDetails."""
+
+    def __init__(self, message: str, code: str = "JobFailed") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass
+class Revision:
+    """A source action's revision (commit, object version) as GetPipelineState shows it."""
+
+    revision_id: str
+    change_id: str
+    created: dt.datetime
+    summary: str | None = None
+    url: str | None = None
+
+
+@dataclass
+class ActionContext:
+    account: str
+    region: str
+    pipeline_name: str
+    execution_id: str
+    stage_name: str
+    action_name: str
+    action_type_id: dict
+    configuration: dict  # with variables resolved
+    inputs: dict[str, Location]  # by artifact name, in declaration order
+    outputs: dict[str, Location]
+    input_revisions: dict[str, str | None]  # artifact name -> source revision it carries
+    timeout: float  # seconds
+    workspace: Path
+    source_revision: str | None = None  # an override (pushed commit, sourceRevisions)
+    # Set by the engine: report progress, wait for an outside event, take an approval.
+    report: Callable[..., None] = field(default=lambda **_: None, repr=False)
+    wait_until: Callable[[Callable[[], bool], float], bool] = field(
+        default=lambda predicate, timeout: predicate(), repr=False)
+    open_approval: Callable[[], object] = field(default=lambda: None, repr=False)
+    output_variables: dict[str, str] = field(default_factory=dict)
+    revision: Revision | None = None
+
+    def console(self, service: str, fragment: str) -> str:
+        return f"https://console.aws.amazon.com/{service}/home?region={self.region}#{fragment}"

@@ -1,0 +1,46 @@
+"""CodeCommit source: the branch head (or the pushed commit) of a local git-backed
+repository, as a zip of its files in the artifact store, with the action's variables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ... import core
+from .. import artifacts
+from .base import ActionContext, ActionFailed, Revision
+
+
+def run(ctx: ActionContext) -> None:
+    from ...codecommit import gitstore
+    from ...codecommit.models import codecommit_backends
+
+    name = ctx.configuration["RepositoryName"]
+    branch = ctx.configuration["BranchName"]
+    backend = codecommit_backends[ctx.account][ctx.region]
+    try:
+        repository = backend.get_repository(name)
+        commit_id = ctx.source_revision or backend.get_branch(repository, branch)
+        folder = ctx.workspace / "source"
+        backend.checkout(name, commit_id, folder)
+    except core.AwsError as error:
+        raise ActionFailed(f"Could not get {branch} of repository {name}: {error.message}",
+                           "ConfigurationError") from None
+    [location] = ctx.outputs.values()
+    artifacts.put(ctx.account, location, artifacts.zip_folder(folder))
+
+    commit = gitstore.commit(repository.git(), commit_id)
+    message = commit.message.decode("utf-8", "replace").strip()
+    authored = _timestamp(commit.author_time)
+    committed = _timestamp(commit.commit_time)
+    ctx.output_variables.update({
+        "CommitId": commit_id, "CommitMessage": message, "RepositoryName": name,
+        "BranchName": branch, "AuthorDate": authored.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "CommitterDate": committed.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    })
+    url = ctx.console("codecommit", f"/repository/{name}/commit/{commit_id}")
+    ctx.revision = Revision(commit_id, commit_id, committed, message, url)
+    ctx.report(external_id=commit_id, summary=message, url=url)
+
+
+def _timestamp(epoch: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc)

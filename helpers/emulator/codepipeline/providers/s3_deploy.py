@@ -1,0 +1,39 @@
+"""S3 deploy: the input artifact into a bucket of the local S3, extracted (every file under
+ObjectKey as a folder) or as one object (ObjectKey)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from .. import artifacts
+from ..validation import bucket_exists
+from .base import ActionContext, ActionFailed
+
+
+def run(ctx: ActionContext) -> None:
+    from moto.s3.models import s3_backends
+
+    bucket = ctx.configuration["BucketName"]
+    extract = str(ctx.configuration.get("Extract", "")).lower() == "true"
+    key = (ctx.configuration.get("ObjectKey") or "").strip("/")
+    if not bucket_exists(ctx.account, bucket):
+        raise ActionFailed(f"The bucket {bucket} does not exist", "ConfigurationError")
+    [location] = ctx.inputs.values()
+    data = artifacts.get(ctx.account, location)
+    backend = s3_backends[ctx.account]["global"]
+    if not extract:
+        backend.put_object(bucket, key, data)
+        ctx.report(summary=f"Deployed to s3://{bucket}/{key}")
+        return
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise ActionFailed("The input artifact is not a zip file; set Extract to false to "
+                           "deploy it as one object") from None
+    with archive:
+        for info in archive.infolist():
+            if not info.is_dir():
+                name = info.filename.lstrip("/")
+                backend.put_object(bucket, f"{key}/{name}" if key else name, archive.read(info))
+    ctx.report(summary=f"Extracted to s3://{bucket}/{key}")

@@ -1,0 +1,382 @@
+"""Checking a pipeline declaration as CreatePipeline/UpdatePipeline check it, with AWS's
+error names: ValidationException for what breaks the API model's constraints,
+InvalidStructureException for the pipeline as a whole (stages, sources, artifacts,
+namespaces, role, artifact store), InvalidStageDeclarationException for a stage,
+InvalidActionDeclarationException for an action, InvalidBlockerDeclarationException for
+blockers. normalize() fills in the defaults AWS adds (runOrder 1, empty lists...).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+from . import action_types
+from . import exceptions as err
+from .variables import references
+
+NAME = re.compile(r"^[A-Za-z0-9.@\-_]{1,100}$")
+ARTIFACT_NAME = re.compile(r"^[a-zA-Z0-9_\-]{1,100}$")
+NAMESPACE = re.compile(r"^[A-Za-z0-9@\-_]{1,100}$")
+ROLE_ARN = re.compile(r"^arn:aws(-[\w]+)*:iam::[0-9]{12}:role/.+$")
+BUCKET = re.compile(r"^[a-zA-Z0-9\-.]{3,63}$")
+VARIABLE_NAME = re.compile(r"^[A-Za-z0-9@\-_]{1,128}$")
+EXECUTION_MODES = ("QUEUED", "SUPERSEDED", "PARALLEL")
+PIPELINE_TYPES = ("V1", "V2")
+CATEGORIES = ("Source", "Build", "Deploy", "Test", "Invoke", "Approval", "Compute")
+OWNERS = ("AWS", "ThirdParty", "Custom")
+CONDITION_KEYS = ("beforeEntry", "onSuccess", "onFailure")
+RESERVED_NAMESPACES = ("codepipeline", "variables")
+
+
+def _constraint(value, where: str, rule: str) -> err.ValidationException:
+    return err.ValidationException(
+        f"1 validation error detected: Value '{value}' at '{where}' failed to satisfy "
+        f"constraint: {rule}")
+
+
+def normalize(declaration: dict) -> dict:
+    """A copy with AWS's defaults filled in, as GetPipeline returns it."""
+    pipeline = copy.deepcopy(declaration)
+    pipeline.setdefault("pipelineType", "V1")
+    pipeline.setdefault("executionMode", "SUPERSEDED")
+    for stage in pipeline.get("stages") or []:
+        for action in stage.get("actions") or []:
+            action.setdefault("runOrder", 1)
+            action.setdefault("configuration", {})
+            action.setdefault("inputArtifacts", [])
+            action.setdefault("outputArtifacts", [])
+    return pipeline
+
+
+def validate(pipeline: dict, account: str, region: str) -> None:
+    """Raise the error AWS raises for the first problem of a normalized declaration."""
+    _check_model_constraints(pipeline)
+    _check_v2_only(pipeline)
+    _check_role(pipeline["roleArn"], account)
+    _check_artifact_store(pipeline, account, region)
+    stages = pipeline["stages"]
+    if len(stages) < 2:
+        raise err.InvalidStructureException(
+            f"Pipeline has only {len(stages)} stage(s). There should be a minimum of 2 stages "
+            "in a pipeline")
+    names = [stage["name"] for stage in stages]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise err.InvalidStructureException(
+            f"Pipeline stage names must be unique; duplicated: {', '.join(duplicates)}")
+    for index, stage in enumerate(stages):
+        _check_stage(stage, first=index == 0)
+    if all(action_types.is_source(a["actionTypeId"]) for s in stages for a in s["actions"]):
+        raise err.InvalidStructureException(
+            "A pipeline must contain at least one stage with an action that is not a source "
+            "action")
+    _check_artifacts_and_namespaces(pipeline)
+    _check_triggers(pipeline)
+
+
+def _check_model_constraints(pipeline: dict) -> None:
+    if not NAME.match(pipeline["name"]):
+        raise _constraint(pipeline["name"], "pipeline.name",
+                          "Member must satisfy regular expression pattern: [A-Za-z0-9.@\\-_]+")
+    if not ROLE_ARN.match(pipeline["roleArn"]) or len(pipeline["roleArn"]) > 1024:
+        raise _constraint(pipeline["roleArn"], "pipeline.roleArn",
+                          "Member must satisfy regular expression pattern: "
+                          "arn:aws(-[\\w]+)*:iam::[0-9]{12}:role/.*")
+    if pipeline["pipelineType"] not in PIPELINE_TYPES:
+        raise _constraint(pipeline["pipelineType"], "pipeline.pipelineType",
+                          "Member must satisfy enum value set: [V1, V2]")
+    if pipeline["executionMode"] not in EXECUTION_MODES:
+        raise _constraint(pipeline["executionMode"], "pipeline.executionMode",
+                          "Member must satisfy enum value set: [QUEUED, SUPERSEDED, PARALLEL]")
+    for s, stage in enumerate(pipeline["stages"]):
+        where = f"pipeline.stages.{s + 1}"
+        if not NAME.match(stage["name"]):
+            raise _constraint(stage["name"], f"{where}.name",
+                              "Member must satisfy regular expression pattern: "
+                              "[A-Za-z0-9.@\\-_]+")
+        for a, action in enumerate(stage["actions"]):
+            here = f"{where}.actions.{a + 1}"
+            if not NAME.match(action["name"]):
+                raise _constraint(action["name"], f"{here}.name",
+                                  "Member must satisfy regular expression pattern: "
+                                  "[A-Za-z0-9.@\\-_]+")
+            run_order = action["runOrder"]
+            if not isinstance(run_order, int) or not 1 <= run_order <= 999:
+                raise _constraint(run_order, f"{here}.runOrder",
+                                  "Member must have value between 1 and 999")
+            type_id = action["actionTypeId"]
+            if type_id["category"] not in CATEGORIES:
+                raise _constraint(type_id["category"], f"{here}.actionTypeId.category",
+                                  f"Member must satisfy enum value set: [{', '.join(CATEGORIES)}]")
+            if type_id["owner"] not in OWNERS:
+                raise _constraint(type_id["owner"], f"{here}.actionTypeId.owner",
+                                  "Member must satisfy enum value set: [AWS, ThirdParty, Custom]")
+            if action.get("namespace") is not None and not NAMESPACE.match(action["namespace"]):
+                raise _constraint(action["namespace"], f"{here}.namespace",
+                                  "Member must satisfy regular expression pattern: "
+                                  "[A-Za-z0-9@\\-_]+")
+            for kind in ("inputArtifacts", "outputArtifacts"):
+                for artifact in action[kind]:
+                    if not ARTIFACT_NAME.match(artifact["name"]):
+                        raise _constraint(artifact["name"], f"{here}.{kind}.member.name",
+                                          "Member must satisfy regular expression pattern: "
+                                          "[a-zA-Z0-9_\\-]+")
+    for variable in pipeline.get("variables") or []:
+        if not VARIABLE_NAME.match(variable["name"]):
+            raise _constraint(variable["name"], "pipeline.variables.member.name",
+                              "Member must satisfy regular expression pattern: "
+                              "[A-Za-z0-9@\\-_]+")
+
+
+def _check_v2_only(pipeline: dict) -> None:
+    if pipeline["pipelineType"] == "V2":
+        names = [v["name"] for v in pipeline.get("variables") or []]
+        if len(names) != len(set(names)):
+            raise err.ValidationException("Pipeline variable names must be unique")
+        return
+    problems = []
+    if pipeline.get("variables"):
+        problems.append("pipeline-level variables")
+    if pipeline.get("triggers"):
+        problems.append("triggers")
+    if pipeline["executionMode"] != "SUPERSEDED":
+        problems.append(f"execution mode {pipeline['executionMode']}")
+    if any(stage.get(key) for stage in pipeline["stages"] for key in CONDITION_KEYS):
+        problems.append("stage conditions")
+    if problems:
+        raise err.ValidationException(
+            f"{' and '.join(problems).capitalize()} can only be used with pipeline type V2; "
+            "set pipelineType to V2")
+
+
+def _check_role(role_arn: str, account: str) -> None:
+    """A role the local IAM knows must trust codepipeline.amazonaws.com (as AWS checks)."""
+    from moto.iam.models import iam_backends
+
+    name = role_arn.rsplit("/", 1)[-1]
+    role_account = role_arn.split(":")[4]
+    try:
+        role = iam_backends[role_account]["global"].get_role(name)
+    except Exception:
+        return  # not in the local IAM: offline labs may skip creating roles
+    if not _trusts_codepipeline(role.assume_role_policy_document):
+        raise err.InvalidStructureException(
+            f"CodePipeline is not authorized to perform AssumeRole on role {role_arn}")
+
+
+def _trusts_codepipeline(document) -> bool:
+    try:
+        policy = json.loads(document) if isinstance(document, str) else dict(document or {})
+    except ValueError:
+        return False
+    statements = policy.get("Statement") if isinstance(policy, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    for statement in statements or []:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        actions = statement.get("Action") or []
+        actions = [actions] if isinstance(actions, str) else actions
+        if not any(a in ("sts:AssumeRole", "sts:*", "*") for a in actions):
+            continue
+        principal = statement.get("Principal") or {}
+        if principal == "*":
+            return True
+        services = principal.get("Service") if isinstance(principal, dict) else None
+        services = [services] if isinstance(services, str) else (services or [])
+        if "codepipeline.amazonaws.com" in services:
+            return True
+    return False
+
+
+def _check_artifact_store(pipeline: dict, account: str, region: str) -> None:
+    single, several = pipeline.get("artifactStore"), pipeline.get("artifactStores")
+    if single and several:
+        raise err.InvalidStructureException(
+            "Pipeline cannot have both artifactStore and artifactStores defined")
+    if not single and not several:
+        raise err.InvalidStructureException(
+            "Pipeline must have either artifactStore or artifactStores defined")
+    if several:
+        if region not in several:
+            raise err.InvalidStructureException(
+                f"artifactStores must include an artifact store for the pipeline's region "
+                f"{region}")
+        stores = several.values()
+    else:
+        stores = [single]
+    for store in stores:
+        location = store["location"]
+        if store.get("type") != "S3" or not BUCKET.match(location):
+            raise _constraint(location, "pipeline.artifactStore.location",
+                              "Member must satisfy regular expression pattern: "
+                              "[a-zA-Z0-9\\-\\.]+")
+        if not bucket_exists(account, location):
+            raise err.InvalidStructureException(
+                f"Artifact store bucket {location} does not exist or is not accessible; "
+                "create the S3 bucket first")
+
+
+def bucket_exists(account: str, bucket: str) -> bool:
+    from moto.s3.models import s3_backends
+
+    try:
+        s3_backends[account]["global"].get_bucket(bucket)
+        return True
+    except Exception:
+        return False
+
+
+def _check_stage(stage: dict, first: bool) -> None:
+    name = stage["name"]
+    actions = stage["actions"]
+    if not actions:
+        raise err.InvalidStageDeclarationException(f"Stage {name} must contain at least one action")
+    action_names = [a["name"] for a in actions]
+    duplicates = sorted({n for n in action_names if action_names.count(n) > 1})
+    if duplicates:
+        raise err.InvalidStageDeclarationException(
+            f"Action names must be unique within stage {name}; duplicated: "
+            f"{', '.join(duplicates)}")
+    blocker_names = [b["name"] for b in stage.get("blockers") or []]
+    if len(blocker_names) != len(set(blocker_names)):
+        raise err.InvalidBlockerDeclarationException(
+            f"Blocker names must be unique within stage {name}")
+    for action in actions:
+        source = action_types.is_source(action["actionTypeId"])
+        if first and not source:
+            raise err.InvalidStructureException(
+                f"Pipeline stage {name} is the first stage: it can contain source actions only, "
+                f"but action {action['name']} is a {action['actionTypeId']['category']} action")
+        if not first and source:
+            raise err.InvalidStructureException(
+                f"Action {action['name']} is a source action; source actions can only be in "
+                f"the first stage, not in stage {name}")
+        _check_action(action)
+
+
+def _check_action(action: dict) -> None:
+    name = action["name"]
+    type_id = action["actionTypeId"]
+    action_type = action_types.find_id(type_id)
+    if action_type is None:
+        raise err.InvalidActionDeclarationException(
+            f"ActionType (Category: '{type_id['category']}', Provider: '{type_id['provider']}', "
+            f"Owner: '{type_id['owner']}', Version: '{type_id['version']}') in action '{name}' "
+            "is not available")
+    configuration = action["configuration"]
+    for key in configuration:
+        if action_type.property(key) is None:
+            raise err.InvalidActionDeclarationException(
+                f"Action configuration for action '{name}' contains unknown configuration "
+                f"'{key}'")
+    for prop in action_type.properties:
+        if prop.required and not configuration.get(prop.name):
+            raise err.InvalidActionDeclarationException(
+                f"Action configuration for action '{name}' is missing required configuration "
+                f"'{prop.name}'")
+    if type_id["provider"] == "S3" and type_id["category"] == "Deploy":
+        extract = str(configuration.get("Extract", "")).lower()
+        if extract not in ("true", "false"):
+            raise err.InvalidActionDeclarationException(
+                f"Action configuration for action '{name}': Extract must be true or false")
+        if extract == "false" and not configuration.get("ObjectKey"):
+            raise err.InvalidActionDeclarationException(
+                f"Action configuration for action '{name}' is missing required configuration "
+                "'ObjectKey' (needed when Extract is false)")
+    if type_id["provider"] == "CodeBuild" and configuration.get("EnvironmentVariables"):
+        _check_codebuild_variables(name, configuration["EnvironmentVariables"])
+    for kind, (low, high) in (("input", action_type.inputs), ("output", action_type.outputs)):
+        count = len(action[f"{kind}Artifacts"])
+        if count < low:
+            raise err.InvalidActionDeclarationException(
+                f"Action {name} declares {count} {kind} artifacts which is less than the "
+                f"minimum count ({low})")
+        if count > high:
+            raise err.InvalidActionDeclarationException(
+                f"Action {name} declares {count} {kind} artifacts which is greater than the "
+                f"maximum count ({high})")
+
+
+def _check_codebuild_variables(name: str, text: str) -> None:
+    try:
+        variables = json.loads(text)
+    except ValueError:
+        variables = None
+    if not isinstance(variables, list) or not all(
+            isinstance(v, dict) and "name" in v and "value" in v for v in variables):
+        raise err.InvalidActionDeclarationException(
+            f"Action configuration for action '{name}': EnvironmentVariables must be a JSON "
+            'list of {"name": ..., "value": ..., "type": ...} objects')
+
+
+def _check_artifacts_and_namespaces(pipeline: dict) -> None:
+    """Inputs must come from earlier actions; outputs and namespaces are unique; variable
+    references name namespaces of earlier actions or declared pipeline variables."""
+    produced: set[str] = set()
+    namespaces: set[str] = set()
+    declared_variables = {v["name"] for v in pipeline.get("variables") or []}
+    all_outputs: list[str] = [artifact["name"] for stage in pipeline["stages"]
+                              for action in stage["actions"]
+                              for artifact in action["outputArtifacts"]]
+    duplicates = sorted({n for n in all_outputs if all_outputs.count(n) > 1})
+    if duplicates:
+        raise err.InvalidStructureException(
+            f"Output Artifact Bundle name(s) {', '.join(duplicates)} are not unique in the "
+            "pipeline")
+    for stage in pipeline["stages"]:
+        for run_order in sorted({a["runOrder"] for a in stage["actions"]}):
+            group = [a for a in stage["actions"] if a["runOrder"] == run_order]
+            for action in group:
+                for artifact in action["inputArtifacts"]:
+                    if artifact["name"] not in produced:
+                        raise err.InvalidStructureException(
+                            f"Input Artifact Bundle {artifact['name']} in action "
+                            f"{action['name']} is not declared as an output artifact of an "
+                            "earlier action")
+                _check_references(action, namespaces, declared_variables, pipeline)
+            for action in group:
+                produced.update(a["name"] for a in action["outputArtifacts"])
+                namespace = action.get("namespace")
+                if namespace is None:
+                    continue
+                if namespace in namespaces or namespace in RESERVED_NAMESPACES:
+                    raise err.InvalidStructureException(
+                        f"Namespace {namespace} of action {action['name']} is already in use "
+                        "in the pipeline")
+                if namespace in all_outputs:
+                    raise err.InvalidStructureException(
+                        f"Namespace {namespace} of action {action['name']} conflicts with an "
+                        "artifact name")
+                namespaces.add(namespace)
+
+
+def _check_references(action: dict, namespaces: set[str], declared: set[str],
+                      pipeline: dict) -> None:
+    for value in action["configuration"].values():
+        for namespace, variable in references(str(value)):
+            if namespace == "codepipeline":
+                continue
+            if namespace == "variables":
+                if pipeline["pipelineType"] != "V2" or variable not in declared:
+                    raise err.InvalidActionDeclarationException(
+                        f"Action {action['name']} refers to pipeline variable {variable}, "
+                        "which the pipeline does not declare")
+                continue
+            if namespace not in namespaces:
+                raise err.InvalidActionDeclarationException(
+                    f"Action {action['name']} refers to namespace {namespace}, which no "
+                    "earlier action declares")
+
+
+def _check_triggers(pipeline: dict) -> None:
+    actions = {a["name"]: a for s in pipeline["stages"][:1] for a in s["actions"]}
+    for trigger in pipeline.get("triggers") or []:
+        source = trigger["gitConfiguration"]["sourceActionName"]
+        action = actions.get(source)
+        if action is None or action["actionTypeId"]["provider"] != "CodeStarSourceConnection":
+            raise err.InvalidStructureException(
+                f"Trigger source action {source} must be a CodeStarSourceConnection source "
+                "action of the pipeline")

@@ -1,0 +1,178 @@
+"""Shared helpers for the CodePipeline tests: a repository, a build project, a pipeline."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from helpers.emulator import workers
+
+ROLE = "arn:aws:iam::123456789012:role/CodePipelineRole"
+BUILD_ROLE = "arn:aws:iam::123456789012:role/CodeBuildRole"
+BUCKET = "lab-artifacts"
+REPO = "app"
+ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+               "computeType": "BUILD_GENERAL1_SMALL"}
+BUILDSPEC = """version: 0.2
+env:
+  exported-variables:
+    - GREETING
+phases:
+  build:
+    commands:
+      - export GREETING="hello-$(cat message.txt)"
+      - mkdir -p out && cp message.txt out/ && echo "$EXTRA" > out/extra.txt
+artifacts:
+  files:
+    - '**/*'
+  base-directory: out
+"""
+
+
+def source_action(name: str = "Source", branch: str = "main", output: str = "SourceOutput",
+                  namespace: str | None = "SourceVariables", **config) -> dict:
+    action = {"name": name, "actionTypeId": {"category": "Source", "owner": "AWS",
+                                             "provider": "CodeCommit", "version": "1"},
+              "configuration": {"RepositoryName": REPO, "BranchName": branch,
+                                "PollForSourceChanges": "false", **config},
+              "outputArtifacts": [{"name": output}], "runOrder": 1}
+    if namespace:
+        action["namespace"] = namespace
+    return action
+
+
+def build_action(name: str = "Build", project: str = "lab-build", inputs=("SourceOutput",),
+                 outputs=("BuildOutput",), run_order: int = 1, namespace: str | None = None,
+                 **config) -> dict:
+    action = {"name": name, "actionTypeId": {"category": "Build", "owner": "AWS",
+                                             "provider": "CodeBuild", "version": "1"},
+              "configuration": {"ProjectName": project, **config},
+              "inputArtifacts": [{"name": n} for n in inputs],
+              "outputArtifacts": [{"name": n} for n in outputs], "runOrder": run_order}
+    if namespace:
+        action["namespace"] = namespace
+    return action
+
+
+def approval_action(name: str = "Approve", run_order: int = 1, **config) -> dict:
+    return {"name": name, "actionTypeId": {"category": "Approval", "owner": "AWS",
+                                           "provider": "Manual", "version": "1"},
+            "configuration": config, "runOrder": run_order}
+
+
+def s3_deploy_action(name: str = "Publish", bucket: str = "lab-site", inputs=("BuildOutput",),
+                     extract: str = "true", run_order: int = 1, **config) -> dict:
+    return {"name": name, "actionTypeId": {"category": "Deploy", "owner": "AWS",
+                                           "provider": "S3", "version": "1"},
+            "configuration": {"BucketName": bucket, "Extract": extract, **config},
+            "inputArtifacts": [{"name": n} for n in inputs], "runOrder": run_order}
+
+
+def declaration(name: str = "lab-pipeline", stages: list | None = None, **extra) -> dict:
+    stages = stages or [{"name": "Source", "actions": [source_action()]},
+                        {"name": "Build", "actions": [build_action()]}]
+    return {"name": name, "roleArn": ROLE,
+            "artifactStore": {"type": "S3", "location": BUCKET}, "stages": stages, **extra}
+
+
+@dataclass
+class Lab:
+    cp: object
+    cc: object
+    cb: object
+    s3: object
+
+    def commit(self, path: str, content: str, branch: str = "main",
+               message: str = "change") -> str:
+        try:
+            parent = self.cc.get_branch(repositoryName=REPO, branchName=branch)["branch"][
+                "commitId"]
+        except self.cc.exceptions.BranchDoesNotExistException:
+            parent = None
+        params = {"repositoryName": REPO, "branchName": branch, "filePath": path,
+                  "fileContent": content.encode(), "commitMessage": message}
+        if parent:
+            params["parentCommitId"] = parent
+        return self.cc.put_file(**params)["commitId"]
+
+    def project(self, name: str = "lab-build", buildspec: str = BUILDSPEC) -> None:
+        self.cb.create_project(name=name, source={"type": "CODEPIPELINE", "buildspec": buildspec},
+                               artifacts={"type": "CODEPIPELINE"}, environment=ENVIRONMENT,
+                               serviceRole=BUILD_ROLE)
+
+    def create(self, **kwargs) -> str:
+        """Create a pipeline; return the id of the execution creation started."""
+        self.cp.create_pipeline(pipeline=declaration(**kwargs))
+        return self.latest(kwargs.get("name", "lab-pipeline"))
+
+    def latest(self, name: str = "lab-pipeline") -> str:
+        summaries = self.cp.list_pipeline_executions(pipelineName=name)[
+            "pipelineExecutionSummaries"]
+        return summaries[0]["pipelineExecutionId"]
+
+    def execution(self, execution_id: str, name: str = "lab-pipeline") -> dict:
+        return self.cp.get_pipeline_execution(pipelineName=name,
+                                              pipelineExecutionId=execution_id)[
+            "pipelineExecution"]
+
+    def wait(self, execution_id: str, name: str = "lab-pipeline", timeout: float = 30,
+             until=("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            execution = self.execution(execution_id, name)
+            if execution["status"] in until or time.monotonic() > deadline:
+                return execution
+            time.sleep(0.02)
+
+    def actions(self, execution_id: str, name: str = "lab-pipeline") -> dict[str, dict]:
+        details = self.cp.list_action_executions(
+            pipelineName=name, filter={"pipelineExecutionId": execution_id})[
+            "actionExecutionDetails"]
+        return {d["actionName"]: d for d in details}
+
+    def state(self, name: str = "lab-pipeline") -> dict[str, dict]:
+        return {s["stageName"]: s for s in self.cp.get_pipeline_state(name=name)["stageStates"]}
+
+    def action_state(self, stage: str, action: str, name: str = "lab-pipeline") -> dict:
+        states = self.state(name)[stage]["actionStates"]
+        return next(a for a in states if a["actionName"] == action)
+
+
+def env_variables(**values: str) -> str:
+    return json.dumps([{"name": k, "value": v, "type": "PLAINTEXT"} for k, v in values.items()])
+
+
+@pytest.fixture(name="synchronous")
+def synchronous_fixture():
+    workers.set_synchronous(True)
+    yield
+    workers.set_synchronous(None)
+
+
+@pytest.fixture(name="background")
+def background_fixture():
+    workers.set_synchronous(False)
+    yield
+    workers.set_synchronous(None)
+
+
+def make_lab(client) -> Lab:
+    lab = Lab(client("codepipeline"), client("codecommit"), client("codebuild"), client("s3"))
+    lab.s3.create_bucket(Bucket=BUCKET)
+    lab.cc.create_repository(repositoryName=REPO)
+    lab.commit("message.txt", "v1", message="first commit")
+    lab.project()
+    return lab
+
+
+@pytest.fixture(name="lab")
+def lab_fixture(client, synchronous) -> Lab:
+    return make_lab(client)
+
+
+@pytest.fixture(name="bg_lab")
+def bg_lab_fixture(client, background) -> Lab:
+    return make_lab(client)
