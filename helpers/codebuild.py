@@ -1,12 +1,18 @@
-"""Following a CodeBuild build from a notebook: phases as they change, the log as it grows.
+"""Lab-level CodeBuild helpers: following a build, and lab 02's role, bucket and project.
 
-Only boto3 calls (BatchGetBuilds, CloudWatch Logs GetLogEvents), so it works the same
-against the local AWS and a real account.
+wait_for_build follows a build from a notebook: phases as they end, the log as it grows.
+ensure_build_role / ensure_artifact_bucket make lab 02's service role and artifact bucket
+when missing (later labs call them); create_project waits out IAM's delay on a real
+account. Only boto3 calls, so everything works the same against the local AWS and a real
+account; what differs by mode or region is decided here, not in the notebooks.
 """
 
 from __future__ import annotations
 
+import json
 import time
+
+from . import settings
 
 FINAL_STATUSES = ("SUCCEEDED", "FAILED", "FAULT", "TIMED_OUT", "STOPPED")
 
@@ -93,3 +99,138 @@ def _logs_client_like(client):
                       aws_secret_access_key=frozen.secret_key,
                       aws_session_token=frozen.token)
     return boto3.client("logs", **kwargs)
+
+
+# -- lab 02's resources: the service role, the artifact bucket, the project -------------
+
+BUILD_ROLE_SUFFIX = "codebuild-role"
+BUILD_ROLE_POLICY = "codebuild-base-policy"
+ASSUME_ROLE_NOT_YET = "not authorized to perform: sts:AssumeRole"
+
+TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow",
+                   "Principal": {"Service": "codebuild.amazonaws.com"},
+                   "Action": "sts:AssumeRole"}],
+}
+
+
+def artifact_bucket_name(kit) -> str:
+    """The learner's artifact bucket: '<prefix>-artifacts-<account id>-<region>'.
+
+    Bucket names are global across all AWS accounts; the account id and region make this
+    one unlikely to be taken, and let a learner use the labs in two regions.
+    """
+    return f"{kit.name('artifacts')}-{kit.account_id}-{kit.region}"
+
+
+def bucket_configuration(kit) -> dict:
+    """CreateBucket's extra arguments: us-east-1 takes none, other regions a LocationConstraint."""
+    if kit.region == "us-east-1":
+        return {}
+    return {"CreateBucketConfiguration": {"LocationConstraint": kit.region}}
+
+
+def service_role_policy(kit, buckets: list[str] | None = None) -> dict:
+    """What a build needs (setting-up.md): its logs, the artifact buckets, git pull from
+    CodeCommit, and the test reports. buckets defaults to every '<prefix>-*' bucket."""
+    buckets = buckets or [f"{kit.prefix}-*"]
+    s3 = [f"arn:aws:s3:::{b}" for b in buckets] + [f"arn:aws:s3:::{b}/*" for b in buckets]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "CloudWatchLogs", "Effect": "Allow",
+             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": "*"},
+            {"Sid": "ArtifactBucket", "Effect": "Allow",
+             "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject",
+                        "s3:GetBucketAcl", "s3:GetBucketLocation"],
+             "Resource": s3},
+            {"Sid": "CodeCommitPull", "Effect": "Allow", "Action": ["codecommit:GitPull"],
+             "Resource": "*"},
+            {"Sid": "TestReports", "Effect": "Allow",
+             "Action": ["codebuild:CreateReportGroup", "codebuild:CreateReport",
+                        "codebuild:UpdateReport", "codebuild:BatchPutTestCases",
+                        "codebuild:BatchPutCodeCoverages"],
+             "Resource": f"arn:aws:codebuild:{kit.region}:{kit.account_id}:report-group/"
+                         f"{kit.prefix}-*"},
+        ],
+    }
+
+
+def ensure_build_role(kit, role_name: str | None = None) -> str:
+    """The CodeBuild service role '<prefix>-codebuild-role', made if missing; its ARN.
+
+    Lab 02 creates it step by step; later labs call this so each runs on its own. The
+    inline policy is (re)written every time, so it always matches service_role_policy.
+    """
+    iam = kit.client("iam")
+    name = role_name or kit.name(BUILD_ROLE_SUFFIX)
+    try:
+        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
+                               Description="CodeBuild service role (CodePipeline lab kit)",
+                               Tags=kit.tag_list())["Role"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        role = iam.get_role(RoleName=name)["Role"]
+    iam.put_role_policy(RoleName=name, PolicyName=BUILD_ROLE_POLICY,
+                        PolicyDocument=json.dumps(service_role_policy(kit)))
+    return role["Arn"]
+
+
+def ensure_artifact_bucket(kit, bucket: str | None = None) -> str:
+    """The learner's artifact bucket, made (and tagged) if missing; its name."""
+    s3 = kit.client("s3")
+    name = bucket or artifact_bucket_name(kit)
+    try:
+        s3.create_bucket(Bucket=name, **bucket_configuration(kit))
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": kit.tag_list()})
+    return name
+
+
+def create_project(codebuild, wait_seconds: float = 90, sleep=time.sleep, **params) -> dict:
+    """CreateProject, waiting for a new service role to become usable; the project.
+
+    On a real account a role is not assumable for some seconds after CreateRole, and
+    CreateProject then fails with InvalidInputException "CodeBuild is not authorized to
+    perform: sts:AssumeRole" (troubleshooting.md). This retries that error only, for up to
+    wait_seconds; every other error is raised at once. Offline it never happens.
+    """
+    deadline = time.monotonic() + wait_seconds
+    told = False
+    while True:
+        try:
+            return codebuild.create_project(**params)["project"]
+        except codebuild.exceptions.InvalidInputException as error:
+            message = error.response["Error"].get("Message", "")
+            if ASSUME_ROLE_NOT_YET not in message or time.monotonic() >= deadline:
+                raise
+            if not told:
+                print("The new service role is not usable yet (IAM takes a few seconds); "
+                      "trying again...")
+                told = True
+            sleep(5)
+
+
+def start_fresh(kit, project_name: str) -> None:
+    """Delete the lab's build project if an earlier run left it (only if it is this learner's)."""
+    codebuild = kit.client("codebuild")
+    projects = codebuild.batch_get_projects(names=[project_name]).get("projects", [])
+    if not projects:
+        return
+    tags = {t["key"]: t["value"] for t in projects[0].get("tags", [])}
+    if tags.get(settings.OWNER_TAG_KEY) != kit.prefix:
+        raise RuntimeError(f"{project_name} exists but is not yours (no lab:owner={kit.prefix} "
+                           "tag); choose another LAB_PREFIX.")
+    codebuild.delete_project(name=project_name)
+    print(f"Deleted the project {project_name} left by an earlier run.")
+
+
+def artifact_object(build: dict) -> tuple[str, str]:
+    """(bucket, key) of a build's artifact, from its location 'arn:aws:s3:::bucket/key'."""
+    location = (build.get("artifacts") or {}).get("location") or ""
+    if not location.startswith("arn:aws:s3:::") or "/" not in location:
+        raise ValueError(f"build {build.get('id')} has no S3 artifact ({location!r})")
+    bucket, key = location.split(":::", 1)[1].split("/", 1)
+    return bucket, key
