@@ -401,8 +401,10 @@ def iam_instance_profiles(client, region, scope):
     for page in iam.get_paginator("list_instance_profiles").paginate():
         for profile in page.get("InstanceProfiles", []):
             name = profile["InstanceProfileName"]
-            tags = {t["Key"]: t["Value"] for t in
-                    iam.list_instance_profile_tags(InstanceProfileName=name).get("Tags", [])}
+            # GetInstanceProfile carries the tags (the local AWS has no
+            # ListInstanceProfileTags).
+            full = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+            tags = {t["Key"]: t["Value"] for t in full.get("Tags", [])}
             reason = scope.owns(tags)
             if reason:
                 yield Resource("iam", "instance profile", name, "global", reason, 75,

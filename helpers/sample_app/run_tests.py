@@ -43,7 +43,9 @@ def main() -> int:
         case = ET.SubElement(root, "testcase", classname=type(test).__name__,
                              name=test._testMethodName, time=f"{seconds:.4f}")
         if outcome != "passed":
-            message = detail.splitlines()[-1] if detail else ""
+            # The exception's own line ("AssertionError: ..."), not a diff marker.
+            errors = [line for line in detail.splitlines() if "Error: " in line]
+            message = errors[-1].strip() if errors else detail.strip()[:200]
             ET.SubElement(case, outcome, message=message).text = detail
     Path("reports").mkdir(exist_ok=True)
     ET.ElementTree(root).write("reports/junit.xml", encoding="utf-8", xml_declaration=True)
