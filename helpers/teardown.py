@@ -12,8 +12,10 @@ import datetime as dt
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,50 +100,101 @@ def code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
 
 
+WORKERS = 8  # AWS APIs answer one call at a time per connection: overlap the waiting
+
+# Called with each client teardown makes (tests use it to inject throttling and faults).
+CLIENT_HOOKS: list[Callable[[object], None]] = []
+
+
+def cached_clients(client_for: Callable[[str, str], object]) -> Callable[[str, str], object]:
+    """One client per service and region, made under a lock: boto3 sessions are not
+    thread-safe, clients are."""
+    clients: dict[tuple[str, str], object] = {}
+    lock = threading.Lock()
+
+    def get(service: str, region: str):
+        with lock:
+            if (service, region) not in clients:
+                client = client_for(service, region)
+                for hook in CLIENT_HOOKS:
+                    hook(client)
+                clients[service, region] = client
+            return clients[service, region]
+
+    return get
+
+
 def find_all(client_for: Callable[[str, str], object], regions: list[str],
              scope: Scope) -> tuple[list[Resource], list[str]]:
     """Every resource in scope, in deletion order, and warnings for what could not be read."""
+    client_for = cached_clients(client_for)
+    jobs = [(find, region) for region in regions for find, global_service in FINDERS
+            if not (global_service and region != regions[0])]  # IAM is global: look once
+
+    def run(job) -> tuple[list[Resource], str | None]:
+        find, region = job
+        try:
+            return list(find(lambda service: client_for(service, region), region, scope)), None
+        except ClientError as error:
+            return [], f"{find.__name__} in {region}: {code(error)}: {error}"
+        except Exception as error:  # one unreadable type must not stop the others
+            return [], f"{find.__name__} in {region}: {error!r}"
+
     found, warnings, seen = [], [], set()
-    for region in regions:
-        for find, global_service in FINDERS:
-            if global_service and region != regions[0]:
-                continue  # IAM is global: look once
-            try:
-                for resource in find(lambda service, r=region: client_for(service, r),
-                                     region, scope):
-                    key = (resource.service, resource.kind, resource.name, resource.region)
-                    if key not in seen:
-                        seen.add(key)
-                        found.append(resource)
-            except ClientError as error:
-                warnings.append(f"{find.__name__} in {region}: {code(error)}: {error}")
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for resources, warning in pool.map(run, jobs):
+            if warning:
+                warnings.append(warning)
+            for resource in resources:
+                key = (resource.service, resource.kind, resource.name, resource.region)
+                if key not in seen:
+                    seen.add(key)
+                    found.append(resource)
     found.sort(key=lambda r: (r.order, r.service, r.name))
     return found, warnings
 
 
 def delete_all(resources: list[Resource], progress: Callable[[int, int, Resource], None],
                attempts: int = 6, pause: float = 0.2) -> Outcome:
-    """Delete in order; retry throttling and eventual-consistency errors with backoff;
-    a resource that cannot be deleted is reported and the rest go on."""
+    """Delete in dependency order (resources of one order in parallel); retry throttling
+    and eventual-consistency errors with backoff; a resource that cannot be deleted is
+    reported and the rest go on."""
     outcome = Outcome()
-    for index, resource in enumerate(resources, 1):
-        progress(index, len(resources), resource)
-        for attempt in range(attempts):
-            try:
-                resource.delete()
+    lock = threading.Lock()
+    done = [0]
+
+    def delete_one(resource: Resource) -> None:
+        with lock:
+            done[0] += 1
+            progress(done[0], len(resources), resource)
+        error = _delete_with_retries(resource, attempts, pause)
+        with lock:
+            if error is None:
                 outcome.deleted.append(resource)
-                break
-            except ClientError as error:
-                retryable = code(error) in THROTTLING or code(error) == "DeleteConflict"
-                if retryable and attempt + 1 < attempts:
-                    time.sleep(pause * 2 ** attempt)
-                    continue
-                outcome.failed.append((resource, f"{code(error)}: {error}"))
-                break
-            except Exception as error:  # keep going with the rest
-                outcome.failed.append((resource, repr(error)))
-                break
+            else:
+                outcome.failed.append((resource, error))
+
+    orders = sorted({r.order for r in resources})
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for order in orders:
+            list(pool.map(delete_one, [r for r in resources if r.order == order]))
     return outcome
+
+
+def _delete_with_retries(resource: Resource, attempts: int, pause: float) -> str | None:
+    for attempt in range(attempts):
+        try:
+            resource.delete()
+            return None
+        except ClientError as error:
+            retryable = code(error) in THROTTLING or code(error) == "DeleteConflict"
+            if retryable and attempt + 1 < attempts:
+                time.sleep(pause * 2 ** attempt)
+                continue
+            return f"{code(error)}: {error}"
+        except Exception as error:  # keep going with the rest
+            return repr(error)
+    return "gave up"
 
 
 # Local leftovers ------------------------------------------------------------------------
@@ -200,6 +253,65 @@ def codepipeline_pipelines(client, region, scope):
 
 
 @finder
+def codepipeline_webhooks(client, region, scope):
+    codepipeline = client("codepipeline")
+    for page in codepipeline.get_paginator("list_webhooks").paginate():
+        for item in page.get("webhooks", []):
+            tags = {t["key"]: t["value"] for t in item.get("tags", [])}
+            reason = scope.owns(tags)
+            if reason:
+                name = item["definition"]["name"]
+                yield Resource("codepipeline", "webhook (deregistered first)", name, region,
+                               reason, 5, lambda n=name: _delete_webhook(codepipeline, n))
+
+
+def _delete_webhook(codepipeline, name: str) -> None:
+    codepipeline.deregister_webhook_with_third_party(webhookName=name)
+    codepipeline.delete_webhook(name=name)
+
+
+@finder
+def codepipeline_custom_action_types(client, region, scope):
+    codepipeline = client("codepipeline")
+    account = client("sts").get_caller_identity()["Account"]
+    for page in codepipeline.get_paginator("list_action_types").paginate(
+            actionOwnerFilter="Custom"):
+        for action_type in page.get("actionTypes", []):
+            type_id = action_type["id"]
+            arn = (f"arn:aws:codepipeline:{region}:{account}:actiontype:Custom/"
+                   f"{type_id['category']}/{type_id['provider']}/{type_id['version']}")
+            tags = {t["key"]: t["value"] for t in
+                    codepipeline.list_tags_for_resource(resourceArn=arn).get("tags", [])}
+            reason = scope.owns(tags) or scope.owns_name(type_id["provider"])
+            if reason:
+                label = f"{type_id['category']}/{type_id['provider']}/{type_id['version']}"
+                yield Resource("codepipeline", "custom action type", label, region, reason, 15,
+                               lambda t=type_id: codepipeline.delete_custom_action_type(
+                                   category=t["category"], provider=t["provider"],
+                                   version=t["version"]))
+
+
+@finder
+def eventbridge_rules(client, region, scope):
+    events = client("events")
+    for page in events.get_paginator("list_rules").paginate():
+        for rule in page.get("Rules", []):
+            listed = events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags", [])
+            reason = scope.owns({t["Key"]: t["Value"] for t in listed})
+            if reason:
+                name = rule["Name"]
+                yield Resource("events", "rule (targets first)", name, region, reason, 8,
+                               lambda n=name: _delete_rule(events, n))
+
+
+def _delete_rule(events, name: str) -> None:
+    targets = events.list_targets_by_rule(Rule=name).get("Targets", [])
+    if targets:
+        events.remove_targets(Rule=name, Ids=[t["Id"] for t in targets])
+    events.delete_rule(Name=name)
+
+
+@finder
 def codecommit_repositories(client, region, scope):
     codecommit = client("codecommit")
     names = [r["repositoryName"] for page in codecommit.get_paginator("list_repositories")
@@ -227,8 +339,18 @@ def codebuild_projects(client, region, scope):
             reason = scope.owns(tags)
             if reason and scope.old_enough(project.get("created")):
                 name = project["name"]
-                yield Resource("codebuild", "project", name, region, reason, 30,
-                               lambda n=name: codebuild.delete_project(name=n))
+                yield Resource("codebuild", "project (and its builds)", name, region, reason,
+                               30, lambda n=name: _delete_project(codebuild, n))
+
+
+def _delete_project(codebuild, name: str) -> None:
+    """Builds outlive their project in CodeBuild: delete them first (their workspaces
+    and logs offline), then the project."""
+    ids = [i for page in codebuild.get_paginator("list_builds_for_project").paginate(
+        projectName=name) for i in page.get("ids", [])]
+    for start in range(0, len(ids), 100):
+        codebuild.batch_delete_builds(ids=ids[start:start + 100])
+    codebuild.delete_project(name=name)
 
 
 @finder

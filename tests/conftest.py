@@ -12,7 +12,10 @@ import pytest
 # Each process (and each pytest-xdist worker) gets a state folder of its own.
 os.environ["LAB_STATE_DIR"] = tempfile.mkdtemp(prefix="lab-kit-tests-")
 os.environ.setdefault("LAB_PREFIX", "labtest")
-for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "LAB_MODE"):
+# Tests are hermetic: they start their own local servers (or use mock_aws) and never
+# touch a learner's shared server at AWS_ENDPOINT_URL, nor a real account.
+for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "LAB_MODE",
+              "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
 os.environ["AWS_ACCESS_KEY_ID"] = "testing"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"

@@ -163,3 +163,48 @@ def test_aws_mode_refuses_without_matching_account_id(capsys):
                                         args(), out) is None
     assert teardown_cli.confirm_account(stubbed("111122223333"), ["us-east-1"],
                                         args(account_id="111122223333"), out) == "111122223333"
+
+
+def fault_injector(throttle_every: int, always_fail: str):
+    """A botocore before-call handler: every Nth delete call is throttled, and deleting
+    `always_fail` always fails (an error AWS would not retry)."""
+    from botocore.awsrequest import AWSResponse
+
+    calls = {"n": 0}
+
+    def before_call(model, params, **_):
+        if not model.name.startswith("Delete"):
+            return None
+        if always_fail in json.dumps(params, default=str):
+            return (AWSResponse("", 400, {}, None),
+                    {"Error": {"Code": "AccessDenied", "Message": "injected: not allowed"}})
+        calls["n"] += 1
+        if calls["n"] % throttle_every == 1:
+            return (AWSResponse("", 400, {}, None),
+                    {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}})
+        return None
+
+    def hook(client):
+        client.meta.events.register("before-call.*.*", before_call)
+
+    return hook, calls
+
+
+def test_throttling_is_retried_and_a_permanent_failure_is_reported(server_env, server_client,
+                                                                   monkeypatch, capsys):
+    from helpers import teardown as td
+
+    make_resources(server_client, "r4")
+    hook, calls = fault_injector(throttle_every=2, always_fail=f"{PREFIX}-r4-bucket")
+    monkeypatch.setattr(td, "CLIENT_HOOKS", [hook])
+    assert teardown_cli.main(["--yes"]) == 1
+    out = capsys.readouterr().out
+    assert calls["n"] >= 2  # throttled calls happened and were retried
+    assert f"FAILED s3 bucket (every object version first) {PREFIX}-r4-bucket" in out
+    assert "Still there:" in out
+    # Everything else of the kit's went; foreign resources stayed.
+    assert names_left(server_client, "r4") == {f"{PREFIX}-r4-bucket", f"{PREFIX}-r4-untagged",
+                                               "other-r4-repo", "foreign-r4-bucket",
+                                               "foreign-r4-role"}
+    monkeypatch.setattr(td, "CLIENT_HOOKS", [])
+    assert teardown_cli.main(["--yes"]) == 0
