@@ -114,8 +114,7 @@ def install_handlers(service: str, response_class: type, handlers_class: type) -
     as a dict. The request is checked against the botocore input shape first; an
     unexpected exception becomes an InternalFailure reply (logged) instead of a crash.
     """
-    operations = {op: op for op in service_model(service).operation_names}
-    by_snake = {_snake(op): op for op in operations}
+    by_snake = {_snake(op): op for op in service_model(service).operation_names}
     for name, function in vars(handlers_class).items():
         if name.startswith("__") or not callable(function):
             continue
@@ -125,6 +124,24 @@ def install_handlers(service: str, response_class: type, handlers_class: type) -
             setattr(response_class, name, function)
             continue
         setattr(response_class, name, _as_moto_method(service, by_snake[name], function))
+    # What neither the kit nor moto serves answers a clear error, not moto's HTTP 500.
+    for name, operation in by_snake.items():
+        if not callable(getattr(response_class, name, None)):
+            setattr(response_class, name, _not_served(service, operation))
+
+
+class NotImplementedByLabKit(AwsError):
+    code = 501
+
+
+def _not_served(service: str, operation: str) -> Callable:
+    def method(self) -> str:
+        raise NotImplementedByLabKit(
+            f"The lab kit's local {service} does not serve {operation}; "
+            "run this step against a real account (LAB_MODE=aws).")
+
+    method.__name__ = _snake(operation)
+    return method
 
 
 def _as_moto_method(service: str, operation: str, function: Callable) -> Callable:
