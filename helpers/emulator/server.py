@@ -20,6 +20,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 from . import install, routes
+from .recorder import CallRecorder
 
 log = logging.getLogger("helpers.emulator")
 
@@ -30,9 +31,12 @@ class LabServerApp:
     def __init__(self) -> None:
         install()
         self.aws = DomainDispatcherApplication(create_backend_app)
+        self.recorder: CallRecorder | None = None  # set one to record API calls
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
+        if self.recorder is not None:
+            self.recorder.record(environ)
         if path == "/_lab/health":
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"codepipeline-lab-kit local AWS\n"]
@@ -60,8 +64,8 @@ class LocalServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False) -> None:
         handler = MotoRequestHandler if verbose else QuietRequestHandler
-        self._server = make_server(host, port, LabServerApp(), threaded=True,
-                                   request_handler=handler)
+        self.app = LabServerApp()
+        self._server = make_server(host, port, self.app, threaded=True, request_handler=handler)
         self.host, self.port = self._server.server_address[:2]
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="lab-local-aws", daemon=True
