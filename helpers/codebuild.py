@@ -208,7 +208,7 @@ def create_project(codebuild, wait_seconds: float = 90, sleep=time.sleep, **para
                 raise
             if not told:
                 print("The new service role is not usable yet (IAM takes a few seconds); "
-                      "trying again...")
+                      "trying again... (docs/troubleshooting.md#role-not-yet-usable)")
                 told = True
             sleep(5)
 

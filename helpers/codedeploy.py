@@ -203,7 +203,8 @@ def _ensure_role(kit, name: str, service: str, description: str) -> tuple[str, b
 
 def _settle(kit, created: bool) -> None:
     if created and not kit.offline:
-        print(f"Waiting {IAM_SETTLE_SECONDS} s for IAM to make the new role usable...")
+        print(f"Waiting {IAM_SETTLE_SECONDS} s for IAM to make the new role usable "
+              "(docs/troubleshooting.md#role-not-yet-usable)...")
         time.sleep(IAM_SETTLE_SECONDS)
 
 

@@ -114,7 +114,7 @@ def _setup_offline(prefix: str) -> Kit:
             raise LabSetupError(
                 f"AWS_ENDPOINT_URL={endpoint} does not answer as the lab kit's local server. "
                 "Start it with `python -m helpers.emulator`, or unset AWS_ENDPOINT_URL to let "
-                "the notebook start its own."
+                "the notebook start its own. See docs/troubleshooting.md#local-server-not-answering"
             )
     elif _local_server is None:
         from .emulator import start_local_server
@@ -142,7 +142,8 @@ def _setup_aws(prefix: str, confirm) -> Kit:
         identity = session.client("sts", region_name=region).get_caller_identity()
     except Exception as error:  # no credentials, expired token, no network
         raise LabSetupError(f"Cannot reach your AWS account: {error}. "
-                            "Configure credentials (aws configure) or use offline mode.") from error
+                            "Configure credentials (aws configure) or use offline mode. "
+                            "See docs/troubleshooting.md#access-denied") from error
     account = identity["Account"]
     print("Real AWS mode: the labs will create resources that cost money.")
     print(f"  account: {account}\n  region:  {region}\n  caller:  {identity['Arn']}")

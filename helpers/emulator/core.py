@@ -138,7 +138,8 @@ def _not_served(service: str, operation: str) -> Callable:
     def method(self) -> str:
         raise NotImplementedByLabKit(
             f"The lab kit's local {service} does not serve {operation}; "
-            "run this step against a real account (LAB_MODE=aws).")
+            "run this step against a real account (LAB_MODE=aws). "
+            "See docs/troubleshooting.md#not-implemented-by-lab-kit")
 
     method.__name__ = _snake(operation)
     return method
