@@ -349,3 +349,45 @@ def test_s3_source_and_list_filters_and_snapshot(lab):
     assert snapshot["latest_execution_id"] == execution_id
     assert snapshot["source_revision"] == version
     assert [s["status"] for s in snapshot["stages"]] == ["Succeeded", "Succeeded"]
+
+
+def test_project_with_its_own_source_builds_the_pipeline_artifact(lab):
+    """As in AWS, the pipeline overrides a CODECOMMIT project's source and artifacts:
+    the build reads the input artifact and its output reaches the pipeline."""
+    lab.cc.create_repository(repositoryName="elsewhere")
+    lab.cc.put_file(repositoryName="elsewhere", branchName="main", filePath="message.txt",
+                    fileContent=b"from the project's own source")
+    lab.s3.create_bucket(Bucket="project-artifacts")
+    lab.cb.create_project(
+        name="own-source", source={"type": "CODECOMMIT", "buildspec": BUILDSPEC_OWN,
+                                   "location": "https://git-codecommit.us-east-1.amazonaws"
+                                               ".com/v1/repos/elsewhere"},
+        sourceVersion="main", artifacts={"type": "S3", "location": "project-artifacts"},
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                     "computeType": "BUILD_GENERAL1_SMALL"},
+        serviceRole="arn:aws:iam::123456789012:role/CodeBuildRole")
+    lab.s3.create_bucket(Bucket="lab-site")
+    execution_id = lab.create(stages=[
+        {"name": "Source", "actions": [source_action()]},
+        {"name": "Build", "actions": [build_action(project="own-source")]},
+        {"name": "Deploy", "actions": [s3_deploy_action()]},
+    ])
+    assert lab.execution(execution_id)["status"] == "Succeeded"
+    output = lab.actions(execution_id)["Build"]["output"]["outputArtifacts"][0]["s3location"]
+    body = lab.s3.get_object(Bucket=output["bucket"], Key=output["key"])["Body"].read()
+    names = zipfile.ZipFile(io.BytesIO(body)).namelist()
+    assert "message.txt" in names
+    message = zipfile.ZipFile(io.BytesIO(body)).read("message.txt")
+    assert message == b"v1"  # the pipeline's input, not the project's repository
+    assert lab.s3.list_objects_v2(Bucket="project-artifacts").get("KeyCount", 0) == 0
+
+
+BUILDSPEC_OWN = """version: 0.2
+phases:
+  build:
+    commands:
+      - cat message.txt
+artifacts:
+  files:
+    - message.txt
+"""

@@ -579,11 +579,15 @@ class CodeBuildLabBackend(BaseBackend):
         build.wait() blocks until it ends (in synchronous mode it has ended already).
         """
         project = self.get_project(project_name)
-        if not inputs and project.settings["source"]["type"] == "CODEPIPELINE":
+        if not inputs:
             raise err.InvalidInputException("A CODEPIPELINE build needs an input artifact")
         names = list(inputs)
-        primary = primary_source or (names[0] if names else None)
-        params = {"projectName": project_name,
+        primary = primary_source or names[0]
+        # As in AWS, a pipeline's build takes its source from the input artifacts and
+        # hands its output to the pipeline, whatever the project's own source and
+        # artifacts are (a CODECOMMIT project keeps only its buildspec).
+        params = {"projectName": project_name, "sourceTypeOverride": "CODEPIPELINE",
+                  "artifactsOverride": {"type": "CODEPIPELINE"},
                   "environmentVariablesOverride": environment_variables or []}
         config = self._build_config(project, params, None)
         config.secondary_sources = [
