@@ -67,3 +67,19 @@ def client(mocked):
         return check_replies(boto3.client(service, region_name=region))
 
     return make
+
+
+@pytest.fixture
+def lab_kit(mocked, monkeypatch):
+    """A lab.Kit (offline, prefix labtest) under mock_aws, with synchronous workers: what
+    a notebook's `kit` is, for testing lab-level helpers. Instances get a fixed AMI."""
+    from helpers import codedeploy, lab
+    from helpers.emulator import workers
+
+    monkeypatch.setattr(codedeploy, "latest_ami", lambda kit: "ami-12345678")
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                            region_name=REGION)
+    workers.set_synchronous(True)
+    yield lab.Kit(lab.OFFLINE, REGION, "labtest", session,
+                  account_id=lab.OFFLINE_ACCOUNT_ID)
+    workers.set_synchronous(None)
