@@ -28,6 +28,18 @@ THROTTLING = {"Throttling", "ThrottlingException", "TooManyRequestsException",
               "ConcurrentModificationException"}
 
 
+class Reason(str):
+    """Why a resource is in scope, and whose it is (the lab:owner tag or name prefix)."""
+
+    owner: str = ""
+
+    @classmethod
+    def of(cls, text: str, owner: str) -> Reason:
+        reason = cls(text)
+        reason.owner = owner
+        return reason
+
+
 @dataclass
 class Scope:
     prefix: str
@@ -38,19 +50,21 @@ class Scope:
         """Why a resource with these tags is in scope, or None when it is not."""
         if tags.get(settings.KIT_TAG_KEY) != settings.KIT_TAG_VALUE:
             return None
-        owner = tags.get(settings.OWNER_TAG_KEY)
+        owner = tags.get(settings.OWNER_TAG_KEY) or ""
         if self.all_learners:
-            return f"tagged {settings.KIT_TAG_KEY}, owner {owner or '?'}"
+            return Reason.of(f"tagged {settings.KIT_TAG_KEY}, owner {owner or '?'}", owner)
         if owner != self.prefix:
             return None
-        return f"tagged {settings.KIT_TAG_KEY} and {settings.OWNER_TAG_KEY}={self.prefix}"
+        return Reason.of(
+            f"tagged {settings.KIT_TAG_KEY} and {settings.OWNER_TAG_KEY}={self.prefix}", owner)
 
     def owns_name(self, name: str) -> str | None:
         """For types without tags: the learner's name prefix."""
         if self.all_learners:
             return None  # names alone cannot tell the kit's from others' across learners
         if name.startswith(f"{self.prefix}-") or f"/{self.prefix}-" in name:
-            return f"name starts with {self.prefix}- (this type has no tags)"
+            return Reason.of(f"name starts with {self.prefix}- (this type has no tags)",
+                             self.prefix)
         return None
 
     def old_enough(self, created) -> bool:
@@ -73,9 +87,13 @@ class Resource:
     order: int  # lower is deleted first: what uses a thing goes before the thing
     delete: Callable[[], None] = field(repr=False, compare=False)
 
+    @property
+    def owner(self) -> str:
+        return getattr(self.reason, "owner", "")
+
     def as_dict(self) -> dict:
         return {"service": self.service, "type": self.kind, "name": self.name,
-                "region": self.region, "reason": self.reason}
+                "region": self.region, "reason": str(self.reason), "owner": self.owner}
 
 
 @dataclass
