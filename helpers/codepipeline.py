@@ -134,3 +134,127 @@ def pipeline_snapshot(client, name: str) -> dict:
     return {"name": name, "version": state.get("pipelineVersion"),
             "latest_execution_id": latest_id, "source_revision": source_revision,
             "stages": stages}
+
+
+# -- lab 04: creating a pipeline, waiting for an approval or for a push's execution -------
+# (added with lab 04; functions for other labs go after this section)
+
+ASSUME_ROLE_NOT_YET = "not authorized to perform AssumeRole"
+
+
+def create_pipeline(client, wait_seconds: float = 90, sleep=time.sleep, **params) -> dict:
+    """CreatePipeline, waiting for a new service role to become usable; its reply.
+
+    On a real account a role cannot be assumed for some seconds after CreateRole, and
+    CreatePipeline then fails with InvalidStructureException "CodePipeline is not
+    authorized to perform AssumeRole on role ...". This retries that error only, for up
+    to wait_seconds; every other error is raised at once. Offline it never happens.
+    """
+    deadline = time.monotonic() + wait_seconds
+    told = False
+    while True:
+        try:
+            return client.create_pipeline(**params)
+        except client.exceptions.InvalidStructureException as error:
+            message = error.response["Error"].get("Message", "")
+            if ASSUME_ROLE_NOT_YET not in message or time.monotonic() >= deadline:
+                raise
+            if not told:
+                print("The new service role is not usable yet (IAM takes a few seconds); "
+                      "trying again...")
+                told = True
+            sleep(5)
+
+
+def waiting_approval(client, pipeline: str, stage: str, action: str,
+                     execution_id: str | None = None) -> dict | None:
+    """The action's latestExecution (GetPipelineState) when it is an approval waiting for
+    an answer (in execution_id, when given); else None."""
+    state = client.get_pipeline_state(name=pipeline)
+    for stage_state in state["stageStates"]:
+        if stage_state["stageName"] != stage:
+            continue
+        latest_stage = stage_state.get("latestExecution") or {}
+        if execution_id and latest_stage.get("pipelineExecutionId") != execution_id:
+            return None
+        for action_state in stage_state.get("actionStates", []):
+            latest = action_state.get("latestExecution") or {}
+            if action_state["actionName"] == action and latest.get("token") \
+                    and latest.get("status") == "InProgress":
+                return latest
+    return None
+
+
+def wait_for_approval(client, pipeline: str, stage: str, action: str,
+                      execution_id: str | None = None, timeout: float = 600,
+                      poll_seconds: float = 0.5) -> dict:
+    """Poll GetPipelineState until the approval action waits for an answer (in
+    execution_id, when given); return its latestExecution (with the token).
+
+    Raises RuntimeError if execution_id ends first, TimeoutError after timeout seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        latest = waiting_approval(client, pipeline, stage, action, execution_id)
+        if latest is not None:
+            return latest
+        if execution_id:
+            status = client.get_pipeline_execution(
+                pipelineName=pipeline, pipelineExecutionId=execution_id)[
+                "pipelineExecution"]["status"]
+            if status in FINAL_STATUSES:
+                raise RuntimeError(f"Execution {execution_id} ended ({status}) before "
+                                   f"{stage}/{action} waited for an approval")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{stage}/{action} of {pipeline} is not waiting for an "
+                               f"approval after {timeout:.0f} s")
+        time.sleep(poll_seconds)
+
+
+def wait_for_new_execution(client, pipeline: str, revision_id: str, timeout: float = 300,
+                           poll_seconds: float = 1.0) -> dict:
+    """The summary (ListPipelineExecutions) of the execution that runs this source
+    revision, once one has started: after a push, the pipeline starts by itself.
+
+    Raises TimeoutError when none started within timeout seconds (on a real account, check
+    the EventBridge rule and its role).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        summaries = client.list_pipeline_executions(pipelineName=pipeline, maxResults=20)[
+            "pipelineExecutionSummaries"]
+        for summary in summaries:
+            if any(revision.get("revisionId") == revision_id
+                   for revision in summary.get("sourceRevisions", [])):
+                return summary
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"No execution of {pipeline} for revision {revision_id} "
+                               f"after {timeout:.0f} s")
+        time.sleep(poll_seconds)
+
+
+def post_to_webhook(url: str, payload: dict, secret: str | None = None,
+                    timeout: float = 10.0) -> tuple[int, str]:
+    """POST a JSON payload to a webhook URL (PutWebhook's url), as GitHub would send it.
+
+    With secret (the webhook's SecretToken, GITHUB_HMAC authentication) the body is signed
+    in the X-Hub-Signature-256 header: "sha256=" + HMAC-SHA256(secret, body). Returns
+    (HTTP status, response text); an error status is returned, not raised.
+    """
+    import hashlib
+    import hmac
+    import json
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+    if secret is not None:
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        headers["X-Hub-Signature-256"] = f"sha256={digest}"
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            return reply.status, reply.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8", "replace")

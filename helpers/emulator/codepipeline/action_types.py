@@ -1,5 +1,12 @@
-"""The AWS-owned action types: what ListActionTypes/GetActionType report and what a pipeline
+"""The action types: what ListActionTypes/GetActionType report and what a pipeline
 definition is checked against (configuration keys, artifact counts).
+
+AWS_ACTION_TYPES is the catalogue every account sees: the AWS-owned types and two
+ThirdParty ones (GitHub version 1, the legacy OAuth source, and LabPartner, the kit's
+stand-in for a partner integration such as a test service). Actions of ThirdParty types run
+as third-party jobs (PollForThirdPartyJobs...) offline: whoever plays the partner answers
+them. Custom types (CreateCustomActionType) belong to an account and region; they live in
+its backend (custom_actions.py) and find_id looks there when given account and region.
 
 `runnable` says whether the kit's engine can run the type offline; a definition may use
 any type listed here, but an action of a type the kit cannot run fails when it is reached.
@@ -45,6 +52,8 @@ class ActionType:
     version: str = "1"
     timeout_minutes: int = 60  # AWS's default action timeout
     description: str = ""
+    configuration_url: str | None = None  # settings.thirdPartyConfigurationUrl
+    job_timeout: int | None = None  # seconds, per job (UpdateActionType executor.jobTimeout)
 
     @property
     def id(self) -> dict:
@@ -57,6 +66,7 @@ class ActionType:
     def describe(self) -> dict:
         """An ActionType of ListActionTypes."""
         settings = {key: value for key, value in (
+            ("thirdPartyConfigurationUrl", self.configuration_url),
             ("entityUrlTemplate", self.entity_url), ("executionUrlTemplate", self.execution_url),
             ("revisionUrlTemplate", self.revision_url)) if value}
         return {"id": self.id, "settings": settings,
@@ -69,13 +79,16 @@ class ActionType:
     def declaration(self) -> dict:
         """An ActionTypeDeclaration of GetActionType."""
         urls = {key: value for key, value in (
+            ("configurationUrl", self.configuration_url),
             ("entityUrlTemplate", self.entity_url), ("executionUrlTemplate", self.execution_url),
             ("revisionUrlTemplate", self.revision_url)) if value}
+        worker = ({"pollingServicePrincipals": ["codepipeline.amazonaws.com"]}
+                  if self.owner == "AWS" else {})
         reply = {
-            "executor": {"configuration": {"jobWorkerExecutorConfiguration": {
-                "pollingServicePrincipals": ["codepipeline.amazonaws.com"]}},
-                "type": "JobWorker", "jobTimeout": self.timeout_minutes * 60 if
-                self.timeout_minutes * 60 <= 43200 else 43200},
+            "executor": {"configuration": {"jobWorkerExecutorConfiguration": worker},
+                         "type": "JobWorker",
+                         "jobTimeout": min(self.job_timeout or self.timeout_minutes * 60,
+                                           43200)},
             "id": self.id,
             "inputArtifactDetails": {"minimumCount": self.inputs[0],
                                      "maximumCount": self.inputs[1]},
@@ -207,7 +220,32 @@ AWS_ACTION_TYPES: tuple[ActionType, ...] = (
         _p("CustomData", description="Text shown to the reviewer"),
         _p("ExternalEntityLink", description="A link for the reviewer"),
     ), (0, 0), (0, 0), runnable=True, timeout_minutes=7 * DAYS),
+    # ThirdParty: run offline as third-party jobs (see the module docstring).
+    ActionType("Source", "GitHub", (
+        _p("Owner", True, True, "The GitHub user or organization"),
+        _p("Repo", True, True, "The repository name"),
+        _p("Branch", True, True, "The branch whose changes start the pipeline"),
+        Property("OAuthToken", True, False, True, False, "The GitHub OAuth token"),
+        POLL,
+    ), (0, 0), (1, 1), owner="ThirdParty",
+        entity_url="https://github.com/{Config:Owner}/{Config:Repo}/tree/{Config:Branch}",
+        revision_url="https://github.com/{Config:Owner}/{Config:Repo}/commit/{RevisionId}",
+        execution_url="https://github.com/{Config:Owner}/{Config:Repo}/commit/"
+                      "{ExternalExecutionId}",
+        runnable=True, timeout_minutes=24 * HOURS),
+    ActionType("Test", "LabPartner", (
+        _p("ProjectId", True, True, "The partner's project to run"),
+        Property("ClientToken", True, False, True, False,
+                 "The token the partner was given when it was connected"),
+    ), (0, 5), (0, 5), owner="ThirdParty",
+        configuration_url="https://partner.example.com/codepipeline/setup",
+        entity_url="https://partner.example.com/projects/{Config:ProjectId}",
+        execution_url="https://partner.example.com/runs/{ExternalExecutionId}",
+        runnable=True, timeout_minutes=24 * HOURS,
+        description="The lab kit's stand-in for a partner's (ThirdParty) action"),
 )
+
+CUSTOM_TIMEOUT_MINUTES = 24 * HOURS  # AWS: custom actions time out after 24 hours
 
 
 def find(category: str, owner: str, provider: str, version: str) -> ActionType | None:
@@ -218,9 +256,16 @@ def find(category: str, owner: str, provider: str, version: str) -> ActionType |
     return None
 
 
-def find_id(type_id: dict) -> ActionType | None:
-    return find(type_id.get("category", ""), type_id.get("owner", ""),
-                type_id.get("provider", ""), type_id.get("version", ""))
+def find_id(type_id: dict, account: str | None = None, region: str | None = None
+            ) -> ActionType | None:
+    """The type with this id: the catalogue's, or (given account and region) a custom one."""
+    found = find(type_id.get("category", ""), type_id.get("owner", ""),
+                 type_id.get("provider", ""), type_id.get("version", ""))
+    if found is None and account and region and type_id.get("owner") == "Custom":
+        from .models import codepipeline_lab_backends
+
+        found = codepipeline_lab_backends[account][region].custom_types.find(type_id)
+    return found
 
 
 def is_source(type_id: dict) -> bool:

@@ -71,6 +71,34 @@ class StageGate:
     changed_at: object = None
 
 
+class RuleRun:
+    """One evaluation of one rule of a stage condition (ListRuleExecutions)."""
+
+    def __init__(self, execution: Execution, stage: str, rule: dict) -> None:
+        self.id = str(uuid.uuid4())
+        self.execution = execution
+        self.stage = stage
+        self.declaration = rule
+        self.name = rule["name"]
+        self.status = "InProgress"
+        self.start = self.last_update = now()
+        self.summary: str | None = None
+        self.error: dict | None = None
+        self.resolved_configuration: dict = {}
+
+
+@dataclass
+class ConditionRun:
+    """The latest evaluation of a stage's beforeEntry/onSuccess/onFailure conditions."""
+
+    kind: str  # beforeEntry, onSuccess, onFailure
+    status: str = "InProgress"  # ConditionExecutionStatus
+    summary: str | None = None
+    overridden: bool = False
+    changed: object = field(default_factory=now)
+    results: list = field(default_factory=list)  # per condition: (status, [RuleRun])
+
+
 class ActionRun:
     def __init__(self, execution: Execution, stage: str, action: dict) -> None:
         self.id = str(uuid.uuid4())
@@ -126,6 +154,12 @@ class Execution:
             "codepipeline": {"PipelineExecutionId": self.id}}
         if variables:
             self.namespaces["variables"] = dict(variables)
+        self.execution_type = "STANDARD"  # ROLLBACK: runs one stage on an older one's inputs
+        self.rollback_target: str | None = None
+        self.only_stage: str | None = None
+        self.retries: dict[str, dict] = {}  # stage -> {"auto": n, "manual": n, "latest": ...}
+        self.conditions: dict[tuple[str, str], ConditionRun] = {}  # (stage, kind) -> latest
+        self.rule_runs: list[RuleRun] = []
         # For settle(): threads of this execution doing work, and what the idle ones wait for.
         self.working = 0
         self.waits: list[Callable[[], bool]] = []
@@ -216,11 +250,27 @@ def _finish(execution: Execution, status: str, summary: str | None = None) -> No
 # -- the execution's walk through the stages ----------------------------------------
 
 
-def run_execution(execution: Execution) -> None:
-    for stage in execution.declaration["stages"]:
-        if not enter_stage(execution, stage["name"]):
-            return
-        run_stage(execution, stage)
+def run_execution(execution: Execution, start_index: int = 0,
+                  retry_mode: str | None = None) -> None:
+    """Walk the stages from start_index. With retry_mode, the first one is a retried stage
+    the execution already holds (RetryStageExecution)."""
+    stages = execution.declaration["stages"]
+    for index in range(start_index, len(stages)):
+        stage = stages[index]
+        if execution.only_stage and stage["name"] != execution.only_stage:
+            continue
+        resuming = retry_mode is not None and index == start_index
+        if not resuming:
+            if not enter_stage(execution, stage["name"]):
+                return
+            verdict = run_conditions(execution, stage, "beforeEntry")
+            if verdict == "SKIP":
+                _end_stage(execution, stage["name"], False, skipped=True)
+                continue
+            if verdict is not None:  # FAIL (entry conditions cannot retry or roll back)
+                _end_stage(execution, stage["name"], True)
+                return
+        run_stage(execution, stage, retry_mode if resuming else None)
         with execution.pipeline.cond:
             if execution.final:
                 return
@@ -287,17 +337,74 @@ def can_enter(execution: Execution, gate: StageGate) -> bool:
     return True
 
 
-def run_stage(execution: Execution, stage: dict) -> None:
-    """Run the stage's action groups by runOrder; record the stage's result."""
+MAX_AUTOMATED_RETRIES = 1  # onFailure RETRY: the kit retries a failed stage once
+
+
+def run_stage(execution: Execution, stage: dict, retry_mode: str | None = None) -> None:
+    """Run the stage (again, for a retry); apply its onSuccess/onFailure conditions; record
+    the stage's result."""
+    name = stage["name"]
+    rollback = False
+    while True:
+        failed = _run_groups(execution, stage, retry_mode)
+        if _interrupted(execution):
+            break
+        if failed and stage.get("onFailure"):
+            result = run_conditions(execution, stage, "onFailure")
+            retries = execution.retries.setdefault(name, {"auto": 0, "manual": 0})
+            if result == "RETRY" and retries["auto"] < MAX_AUTOMATED_RETRIES:
+                with execution.pipeline.cond:
+                    retries["auto"] += 1
+                    retries["latest"] = "AutomatedStageRetry"
+                retry_mode = (stage["onFailure"].get("retryConfiguration") or {}).get(
+                    "retryMode", "FAILED_ACTIONS")
+                continue
+            if result == "SKIP":
+                _end_stage(execution, name, False, skipped=True)
+                return
+            rollback = result == "ROLLBACK"
+        elif not failed and stage.get("onSuccess"):
+            result = run_conditions(execution, stage, "onSuccess")
+            if result is not None:
+                failed, rollback = True, result == "ROLLBACK"
+        break
+    _end_stage(execution, name, failed)
+    if rollback:
+        start_rollback(execution.pipeline, name, None, {
+            "triggerType": "AutomatedRollback",
+            "triggerDetail": execution.id}, spawn_only=True)
+
+
+def _interrupted(execution: Execution) -> bool:
+    with execution.pipeline.cond:
+        return execution.final or execution.stop_requested or execution.cancel_requested
+
+
+def _previous_runs(execution: Execution, stage: str) -> dict[str, ActionRun]:
+    runs: dict[str, ActionRun] = {}
+    for run in execution.actions:
+        if run.stage == stage:
+            runs[run.name] = run  # the latest run of each action wins
+    return runs
+
+
+def _run_groups(execution: Execution, stage: dict, retry_mode: str | None) -> bool:
+    """Run the stage's action groups by runOrder; True if an action failed. A retry of
+    FAILED_ACTIONS runs only the actions that did not succeed (and the groups after)."""
     pipeline = execution.pipeline
     name = stage["name"]
     failed = False
+    with pipeline.cond:
+        previous = _previous_runs(execution, name) if retry_mode == "FAILED_ACTIONS" else {}
     for run_order in sorted({a["runOrder"] for a in stage["actions"]}):
         with pipeline.cond:
             if execution.final or execution.stop_requested or execution.cancel_requested:
                 break
             runs = [ActionRun(execution, name, a) for a in stage["actions"]
-                    if a["runOrder"] == run_order]
+                    if a["runOrder"] == run_order and not (
+                        a["name"] in previous and previous[a["name"]].status == "Succeeded")]
+            if not runs:
+                continue
             for run in runs:
                 execution.actions.append(run)
                 pipeline.action_latest[(name, run.name)] = run
@@ -314,10 +421,10 @@ def run_stage(execution: Execution, stage: dict) -> None:
         if failed:
             break
         workers.pace()
-    _end_stage(execution, name, failed)
+    return failed
 
 
-def _end_stage(execution: Execution, name: str, failed: bool) -> None:
+def _end_stage(execution: Execution, name: str, failed: bool, skipped: bool = False) -> None:
     pipeline = execution.pipeline
     with pipeline.cond:
         gate = pipeline.gate(name)
@@ -327,7 +434,10 @@ def _end_stage(execution: Execution, name: str, failed: bool) -> None:
         if execution.final:  # stopped and abandoned meanwhile: stop() recorded the stage
             pipeline.cond.notify_all()
             return
-        if failed:
+        if skipped:
+            execution.stage_status[name] = "Skipped"
+            execution.touch()
+        elif failed:
             execution.stage_status[name] = "Failed"
             _finish(execution, "Failed")
         elif execution.stop_requested:
@@ -368,8 +478,10 @@ def run_action(run: ActionRun) -> None:
             pipeline_name=pipeline.name, execution_id=execution.id, stage_name=run.stage,
             action_name=run.name, action_type_id=type_id,
             configuration=run.resolved_configuration, inputs=run.inputs, outputs=run.outputs,
-            input_revisions=input_revisions, timeout=_timeout(declaration),
-            workspace=workspace, source_revision=execution.source_revisions.get(run.name))
+            input_revisions=input_revisions, timeout=_timeout(declaration, pipeline),
+            workspace=workspace, source_revision=execution.source_revisions.get(run.name),
+            action_execution_id=run.id, pipeline_arn=pipeline.arn,
+            encryption_key=_encryption_key(pipeline, declaration), condition=pipeline.cond)
         ctx.report = lambda **values: _report(run, **values)
         ctx.wait_until = lambda predicate, timeout: _wait_in_action(run, predicate, timeout)
         ctx.open_approval = lambda: _open_approval(run)
@@ -388,12 +500,31 @@ def run_action(run: ActionRun) -> None:
         shutil.rmtree(workspace, ignore_errors=True)
 
 
-def _timeout(declaration: dict) -> float:
+def _timeout(declaration: dict, pipeline: Pipeline) -> float:
+    """Seconds: the action's timeoutInMinutes, else its type's (a job worker's type: per job,
+    executor.jobTimeout if set), scaled by LAB_CODEPIPELINE_TIMEOUT_SCALE."""
     minutes = declaration.get("timeoutInMinutes")
     if not minutes:
-        action_type = action_types.find_id(declaration["actionTypeId"])
-        minutes = action_type.timeout_minutes if action_type else 60
+        type_id = declaration["actionTypeId"]
+        action_type = action_types.find_id(type_id, pipeline.account, pipeline.region)
+        if action_type is not None and action_type.job_timeout:
+            minutes = action_type.job_timeout / 60
+        elif action_type is not None:
+            minutes = action_type.timeout_minutes
+        elif type_id["owner"] in ("Custom", "ThirdParty"):
+            minutes = action_types.CUSTOM_TIMEOUT_MINUTES
+        else:
+            minutes = 60
     return minutes * 60 * timeout_scale()
+
+
+def _encryption_key(pipeline: Pipeline, declaration: dict) -> dict | None:
+    stores = pipeline.declaration.get("artifactStores")
+    if stores:
+        store = stores.get(declaration.get("region") or pipeline.region) or {}
+    else:
+        store = pipeline.declaration.get("artifactStore") or {}
+    return store.get("encryptionKey")
 
 
 def _report(run: ActionRun, external_id: str | None = None, url: str | None = None,
@@ -504,3 +635,141 @@ def cancel_for_update(execution: Execution) -> None:
         _finish(execution, "Cancelled", "The pipeline was updated before this execution "
                                         "could finish")
     execution.pipeline.cond.notify_all()
+
+
+# -- V2 stage conditions ------------------------------------------------------------------
+
+
+def run_conditions(execution: Execution, stage: dict, kind: str) -> str | None:
+    """Evaluate the stage's beforeEntry/onSuccess/onFailure conditions.
+
+    Returns None when the stage goes on as usual, else the result to apply (FAIL, SKIP,
+    RETRY, ROLLBACK). beforeEntry and onSuccess: a condition whose rules fail applies its
+    result (FAIL by default). onFailure: its result applies when its conditions' rules
+    pass (or it has none); otherwise the stage just fails.
+    """
+    declared = stage.get(kind)
+    if not declared or execution.declaration.get("pipelineType") != "V2":
+        return None
+    pipeline = execution.pipeline
+    record = ConditionRun(kind)
+    with pipeline.cond:
+        execution.conditions[(stage["name"], kind)] = record
+        pipeline.cond.notify_all()
+    outcome: str | None = None
+    failed_any = False
+    for condition in declared.get("conditions") or []:
+        runs = [_run_rule(execution, stage["name"], rule, record)
+                for rule in condition.get("rules") or []]
+        with pipeline.cond:
+            ok = record.overridden or all(run.status == "Succeeded" for run in runs)
+            record.results.append(("Succeeded" if ok else "Failed", runs))
+        if not ok:
+            failed_any = True
+            if kind != "onFailure" and outcome is None:
+                outcome = condition.get("result") or "FAIL"
+    with pipeline.cond:
+        if record.overridden:
+            record.status, outcome = "Overridden", None
+        else:
+            record.status = "Failed" if failed_any else "Succeeded"
+        record.changed = now()
+        record.summary = {"Overridden": "Overridden by OverrideStageCondition",
+                          "Failed": "A rule of the condition failed",
+                          "Succeeded": "All rules succeeded"}[record.status]
+        pipeline.cond.notify_all()
+    if kind == "onFailure":
+        return "FAIL" if failed_any else declared.get("result", "FAIL")
+    return outcome
+
+
+def _run_rule(execution: Execution, stage: str, rule: dict, record: ConditionRun) -> RuleRun:
+    from . import rules
+
+    pipeline = execution.pipeline
+    run = RuleRun(execution, stage, rule)
+    with pipeline.cond:
+        execution.rule_runs.append(run)
+        pipeline.cond.notify_all()
+    status, summary, error = "Succeeded", None, None
+    try:
+        with pipeline.cond:
+            configuration = resolve_configuration(rule.get("configuration") or {},
+                                                  execution.namespaces)
+            run.resolved_configuration = configuration
+        provider = rule["ruleTypeId"]["provider"]
+        if provider == "VariableCheck":
+            summary = rules.variable_check(configuration)
+        elif provider == "CloudWatchAlarm":
+            wait = float(configuration.get("WaitTime") or 0) * 60 * timeout_scale()
+            if wait > 0:
+                with pipeline.cond:  # watch the alarm for WaitTime; an override ends it
+                    _wait(execution, lambda: record.overridden or execution.final
+                          or execution.stop_requested, wait)
+            summary = rules.alarm_check(pipeline.account, rule.get("region") or
+                                        pipeline.region, configuration)
+        else:
+            raise rules.RuleFailed(
+                f"The lab kit cannot evaluate {provider} rules offline (it evaluates "
+                "VariableCheck and CloudWatchAlarm rules)", "ConfigurationError")
+    except rules.RuleFailed as failure:
+        status, error = "Failed", {"code": failure.code, "message": failure.message}
+        summary = failure.message
+    except UnresolvedVariable as failure:
+        status, error = "Failed", {"code": "ConfigurationError", "message": str(failure)}
+    with pipeline.cond:
+        run.status, run.summary, run.error, run.last_update = status, summary, error, now()
+        pipeline.cond.notify_all()
+    return run
+
+
+# -- retry and rollback ----------------------------------------------------------------------
+
+
+def resume_stage(execution: Execution, stage_name: str, retry_mode: str) -> None:
+    """RetryStageExecution (checked by the caller, who holds the condition): the execution
+    goes back InProgress, re-enters the stage it failed in and continues from there."""
+    pipeline = execution.pipeline
+    index = [s["name"] for s in execution.declaration["stages"]].index(stage_name)
+    execution.status, execution.status_summary = "InProgress", None
+    execution.stop_requested = execution.abandon = False
+    execution.stop_reason = None
+    execution.stage_status[stage_name] = "InProgress"
+    execution.current_stage = stage_name
+    if execution.mode != "PARALLEL":
+        pipeline.gate(stage_name).holder = execution
+    pipeline.stage_latest[stage_name] = execution
+    retries = execution.retries.setdefault(stage_name, {"auto": 0, "manual": 0})
+    retries["manual"] += 1
+    retries["latest"] = "ManualStageRetry"
+    execution.touch()
+    _spawn(execution, f"codepipeline-retry-{execution.id}",
+           lambda: run_execution(execution, index, retry_mode))
+
+
+def start_rollback(pipeline: Pipeline, stage_name: str, target: Execution | None,
+                   trigger: dict, spawn_only: bool = False) -> Execution | None:
+    """A ROLLBACK execution: runs only stage_name, with the artifacts and variables of target
+    (for an automated rollback: the latest execution that succeeded in the stage)."""
+    with pipeline.cond:
+        if target is None:
+            target = next((e for e in reversed(pipeline.executions.values())
+                           if e.stage_status.get(stage_name) == "Succeeded"
+                           and e.version == pipeline.version), None)
+            if target is None:
+                return None  # nothing to roll back to
+        rollback = Execution(pipeline, trigger, dict(target.variables), {})
+        rollback.execution_type = "ROLLBACK"
+        rollback.rollback_target = target.execution_type == "ROLLBACK" and \
+            target.rollback_target or target.id
+        rollback.only_stage = stage_name
+        rollback.artifacts = dict(target.artifacts)
+        rollback.artifact_revisions = dict(target.artifact_revisions)
+        rollback.namespaces = {k: dict(v) for k, v in target.namespaces.items()}
+        rollback.namespaces["codepipeline"] = {"PipelineExecutionId": rollback.id}
+        pipeline.executions[rollback.id] = rollback
+    if spawn_only:  # from an engine thread: settle() would wait for the caller itself
+        _spawn(rollback, f"codepipeline-{rollback.id}", lambda: run_execution(rollback))
+    else:
+        start(rollback)
+    return rollback

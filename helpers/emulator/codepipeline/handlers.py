@@ -11,8 +11,9 @@ import re
 
 from moto.codepipeline.responses import CodePipelineResponse
 
+from .. import workers
 from ..core import InvalidNextTokenError, install_handlers, paginate
-from . import action_types, models
+from . import action_types, engine, models, retry, rules, webhooks
 from . import exceptions as err
 from .engine import ActionRun, Execution
 from .models import CodePipelineLabBackend, Pipeline, codepipeline_lab_backends
@@ -37,6 +38,34 @@ def _with_token(reply: dict, token: str | None) -> dict:
 
 def _compact(values: dict) -> dict:
     return {key: value for key, value in values.items() if value is not None}
+
+
+def _job_type(backend: CodePipelineLabBackend, type_id: dict, owner: str, operation: str):
+    if type_id["owner"] != owner:
+        raise err.ValidationException(
+            f"{operation} is valid only for action types owned by {owner}, not "
+            f"{type_id['owner']}")
+    found = action_types.find_id(type_id) or backend.custom_types.find(type_id)
+    if found is None:
+        raise err.ActionTypeNotFoundException(
+            f"Action type (category {type_id['category']}, owner {owner}, provider "
+            f"{type_id['provider']}, version {type_id['version']}) does not exist")
+    return found
+
+
+def _batch(params: dict) -> int:
+    size = params.get("maxBatchSize") or 1
+    if not 1 <= size <= 100:
+        raise err.ValidationException("maxBatchSize must be between 1 and 100")
+    return size
+
+
+def _settle_job(backend: CodePipelineLabBackend, job) -> None:
+    """In synchronous mode (tests) a result returns once the pipeline has moved on."""
+    if workers.synchronous():
+        pipeline = backend.pipelines.get(job.data["pipelineContext"]["pipelineName"])
+        if pipeline is not None:
+            engine.settle(pipeline)
 
 
 class CodePipelineHandlers:
@@ -140,17 +169,226 @@ class CodePipelineHandlers:
                                       params["transitionType"], True, None)
         return {}
 
+    # -- retry, rollback, conditions, revisions -------------------------------------------
+
+    def retry_stage_execution(self, params: dict) -> dict:
+        execution = retry.retry_stage_execution(
+            _backend(self), params["pipelineName"], params["stageName"],
+            params["pipelineExecutionId"], params["retryMode"])
+        return {"pipelineExecutionId": execution.id}
+
+    def rollback_stage(self, params: dict) -> dict:
+        execution = retry.rollback_stage(_backend(self), params["pipelineName"],
+                                         params["stageName"],
+                                         params["targetPipelineExecutionId"])
+        return {"pipelineExecutionId": execution.id}
+
+    def override_stage_condition(self, params: dict) -> dict:
+        retry.override_stage_condition(_backend(self), params["pipelineName"],
+                                       params["stageName"], params["pipelineExecutionId"],
+                                       params["conditionType"])
+        return {}
+
+    def put_action_revision(self, params: dict) -> dict:
+        new, execution = _backend(self).put_action_revision(
+            params["pipelineName"], params["stageName"], params["actionName"],
+            params["actionRevision"])
+        return _compact({"newRevision": new,
+                         "pipelineExecutionId": execution.id if execution else None})
+
+    def list_rule_types(self, params: dict) -> dict:
+        owner = params.get("ruleOwnerFilter")
+        return {"ruleTypes": [r.describe() for r in rules.RULE_TYPES
+                              if owner in (None, "AWS")]}
+
+    def list_rule_executions(self, params: dict) -> dict:
+        backend = _backend(self)
+        pipeline = backend.get_pipeline(params["pipelineName"])
+        filters = params.get("filter") or {}
+        execution_id = filters.get("pipelineExecutionId") or (
+            filters.get("latestInPipelineExecution") or {}).get("pipelineExecutionId")
+        with pipeline.cond:
+            if execution_id:
+                executions = [backend.get_execution(pipeline, execution_id)]
+            else:
+                executions = list(pipeline.executions.values())
+            runs = sorted((r for e in executions for r in e.rule_runs),
+                          key=lambda r: r.start, reverse=True)
+            if (filters.get("latestInPipelineExecution") or {}).get("startTimeRange") \
+                    == "Latest":
+                seen, latest = set(), []
+                for run in runs:
+                    if (run.stage, run.name) not in seen:
+                        seen.add((run.stage, run.name))
+                        latest.append(run)
+                runs = latest
+            details = [rule_execution_detail(pipeline, run) for run in runs]
+        page, token = _page(details, params)
+        return _with_token({"ruleExecutionDetails": page}, token)
+
+    def list_deploy_action_execution_targets(self, params: dict) -> dict:
+        backend = _backend(self)
+        if params.get("pipelineName"):
+            pipelines = [backend.get_pipeline(params["pipelineName"])]
+        else:
+            pipelines = list(backend.pipelines.values())
+        run = None
+        for pipeline in pipelines:
+            with pipeline.cond:
+                run = next((r for e in pipeline.executions.values() for r in e.actions
+                            if r.id == params["actionExecutionId"]), None)
+            if run is not None:
+                break
+        if run is None:
+            raise err.ActionExecutionNotFoundException(
+                f"Action execution {params['actionExecutionId']} was not found")
+        targets = deploy_targets(run)
+        for target_filter in params.get("filters") or []:
+            if target_filter.get("name") == "TARGET_STATUS":
+                wanted = set(target_filter.get("values") or [])
+                targets = [t for t in targets if t["status"] in wanted]
+        page, token = _page(targets, params)
+        return _with_token({"targets": page}, token)
+
     # -- action types -------------------------------------------------------------------
 
     def list_action_types(self, params: dict) -> dict:
-        types = models.action_type_list(params.get("actionOwnerFilter"))
+        types = models.action_type_list(params.get("actionOwnerFilter"), _backend(self))
         page, token = _page([t.describe() for t in types], params)
         return _with_token({"actionTypes": page}, token)
 
     def get_action_type(self, params: dict) -> dict:
         found = models.find_action_type(params["category"], params["owner"],
-                                        params["provider"], params["version"])
+                                        params["provider"], params["version"], _backend(self))
         return {"actionType": found.declaration()}
+
+    def create_custom_action_type(self, params: dict) -> dict:
+        entry = _backend(self).custom_types.create(params)
+        reply = {"actionType": entry.action_type.describe()}
+        if entry.tags:
+            reply["tags"] = [{"key": k, "value": v} for k, v in entry.tags.items()]
+        return reply
+
+    def delete_custom_action_type(self, params: dict) -> dict:
+        _backend(self).custom_types.delete(params["category"], params["provider"],
+                                           params["version"])
+        return {}
+
+    def update_action_type(self, params: dict) -> dict:
+        _backend(self).custom_types.update(params["actionType"])
+        return {}
+
+    # -- job workers (custom actions) -----------------------------------------------------
+
+    def poll_for_jobs(self, params: dict) -> dict:
+        backend = _backend(self)
+        type_id = params["actionTypeId"]
+        action_type = _job_type(backend, type_id, "Custom", "PollForJobs")
+        query = params.get("queryParam") or {}
+        queryable = [p.name for p in action_type.properties if p.queryable]
+        if queryable and not query:
+            raise err.ValidationException(
+                f"queryParam must give the queryable property {queryable[0]} of the action "
+                "type")
+        for key in query:
+            if key not in queryable:
+                raise err.ValidationException(
+                    f"queryParam key {key} is not a queryable property of the action type")
+        found = backend.jobs.poll(type_id, _batch(params), query, third_party=False)
+        return {"jobs": [{"id": j.id, "data": j.data, "nonce": j.nonce, "accountId": j.account}
+                         for j in found]}
+
+    def acknowledge_job(self, params: dict) -> dict:
+        jobs = _backend(self).jobs
+        return {"status": jobs.acknowledge(jobs.get(params["jobId"]), params["nonce"])}
+
+    def get_job_details(self, params: dict) -> dict:
+        job = _backend(self).jobs.get(params["jobId"])
+        return {"jobDetails": {"id": job.id, "data": job.data, "accountId": job.account}}
+
+    def put_job_success_result(self, params: dict) -> dict:
+        backend = _backend(self)
+        job = backend.jobs.get(params["jobId"])
+        backend.jobs.succeed(job, params)
+        _settle_job(backend, job)
+        return {}
+
+    def put_job_failure_result(self, params: dict) -> dict:
+        backend = _backend(self)
+        job = backend.jobs.get(params["jobId"])
+        backend.jobs.fail(job, params["failureDetails"])
+        _settle_job(backend, job)
+        return {}
+
+    # -- third-party jobs (ThirdParty actions) --------------------------------------------
+
+    def poll_for_third_party_jobs(self, params: dict) -> dict:
+        backend = _backend(self)
+        _job_type(backend, params["actionTypeId"], "ThirdParty", "PollForThirdPartyJobs")
+        found = backend.jobs.poll(params["actionTypeId"], _batch(params), None,
+                                  third_party=True)
+        return {"jobs": [{"clientId": j.client_id, "jobId": j.id} for j in found]}
+
+    def get_third_party_job_details(self, params: dict) -> dict:
+        job = _backend(self).jobs.get_third_party(params["jobId"], params["clientToken"])
+        return {"jobDetails": {"id": job.id, "data": job.data, "nonce": job.nonce}}
+
+    def acknowledge_third_party_job(self, params: dict) -> dict:
+        jobs = _backend(self).jobs
+        job = jobs.get_third_party(params["jobId"], params["clientToken"])
+        return {"status": jobs.acknowledge(job, params["nonce"])}
+
+    def put_third_party_job_success_result(self, params: dict) -> dict:
+        backend = _backend(self)
+        job = backend.jobs.get_third_party(params["jobId"], params["clientToken"])
+        backend.jobs.succeed(job, params)
+        _settle_job(backend, job)
+        return {}
+
+    def put_third_party_job_failure_result(self, params: dict) -> dict:
+        backend = _backend(self)
+        job = backend.jobs.get_third_party(params["jobId"], params["clientToken"])
+        backend.jobs.fail(job, params["failureDetails"])
+        _settle_job(backend, job)
+        return {}
+
+    # -- webhooks ---------------------------------------------------------------------------
+
+    def put_webhook(self, params: dict) -> dict:
+        backend = _backend(self)
+        definition = params["webhook"]
+        pipeline = backend.get_pipeline(definition["targetPipeline"])
+        host = (getattr(self, "headers", None) or {}).get("Host") or ""
+        base_url = None if not host or "amazonaws.com" in host else f"http://{host}"
+        webhook = backend.webhooks.put(definition, params.get("tags"), pipeline.declaration,
+                                       base_url)
+        return {"webhook": webhook.describe()}
+
+    def list_webhooks(self, params: dict) -> dict:
+        backend = _backend(self)
+        items = [w.describe() for w in sorted(backend.webhooks.items.values(),
+                                              key=lambda w: w.definition["name"])]
+        try:
+            page, token = paginate(items, params, token_key="NextToken", size_key="MaxResults")
+        except InvalidNextTokenError:
+            raise err.InvalidNextTokenException("The next token is not valid") from None
+        reply = {"webhooks": page}
+        if token:
+            reply["NextToken"] = token
+        return reply
+
+    def delete_webhook(self, params: dict) -> dict:
+        _backend(self).webhooks.delete(params["name"])
+        return {}
+
+    def register_webhook_with_third_party(self, params: dict) -> dict:
+        # AWS configures the webhook in GitHub; offline the registration is only recorded.
+        _backend(self).webhooks.get(params.get("webhookName")).registered = True
+        return {}
+
+    def deregister_webhook_with_third_party(self, params: dict) -> dict:
+        _backend(self).webhooks.get(params.get("webhookName")).registered = False
+        return {}
 
     # -- tags -----------------------------------------------------------------------------
 
@@ -200,8 +438,15 @@ def execution_detail(execution: Execution) -> dict:
         "variables": [{"name": k, "resolvedValue": v} for k, v in execution.variables.items()],
         "trigger": _trigger(execution),
         "executionMode": execution.mode,
-        "executionType": "STANDARD",
+        "executionType": execution.execution_type,
+        "rollbackMetadata": _rollback_metadata(execution),
     })
+
+
+def _rollback_metadata(execution: Execution) -> dict | None:
+    if execution.rollback_target is None:
+        return None
+    return {"rollbackTargetPipelineExecutionId": execution.rollback_target}
 
 
 def execution_summary(execution: Execution) -> dict:
@@ -217,7 +462,8 @@ def execution_summary(execution: Execution) -> dict:
             for run in _source_runs(execution)],
         "trigger": _trigger(execution),
         "executionMode": execution.mode,
-        "executionType": "STANDARD",
+        "executionType": execution.execution_type,
+        "rollbackMetadata": _rollback_metadata(execution),
     })
     if execution.stop_requested:
         reply["stopTrigger"] = _compact({"reason": execution.stop_reason})
@@ -225,14 +471,15 @@ def execution_summary(execution: Execution) -> dict:
 
 
 def _stage_execution(execution: Execution, status: str) -> dict:
-    return {"pipelineExecutionId": execution.id, "status": status, "type": "STANDARD"}
+    return {"pipelineExecutionId": execution.id, "status": status,
+            "type": execution.execution_type}
 
 
 _TEMPLATE = re.compile(r"\{Config:([A-Za-z0-9]+)\}")
 
 
-def _entity_url(action: dict, region: str) -> str | None:
-    action_type = action_types.find_id(action["actionTypeId"])
+def _entity_url(action: dict, region: str, account: str | None = None) -> str | None:
+    action_type = action_types.find_id(action["actionTypeId"], account, region)
     if action_type is None or not action_type.entity_url:
         return None
     configuration = action.get("configuration") or {}
@@ -271,7 +518,8 @@ def pipeline_state(pipeline: Pipeline) -> dict:
         for action in stage["actions"]:
             run = pipeline.action_latest.get((name, action["name"]))
             state = _compact({"actionName": action["name"],
-                              "entityUrl": _entity_url(action, pipeline.region)})
+                              "entityUrl": _entity_url(action, pipeline.region,
+                                                           pipeline.account)})
             if run is not None:
                 state["latestExecution"] = action_latest_execution(run)
                 if run.revision is not None:
@@ -286,6 +534,17 @@ def pipeline_state(pipeline: Pipeline) -> dict:
         latest = pipeline.stage_latest.get(name)
         if latest is not None and name in latest.stage_status:
             state["latestExecution"] = _stage_execution(latest, latest.stage_status[name])
+        if latest is not None:
+            for kind in ("beforeEntry", "onSuccess", "onFailure"):
+                record = latest.conditions.get((name, kind))
+                if record is not None:
+                    state[f"{kind}ConditionState"] = condition_state(record)
+            retries = latest.retries.get(name)
+            if retries:
+                state["retryStageMetadata"] = _compact({
+                    "autoStageRetryAttempt": retries["auto"] or None,  # the shape's min is 1
+                    "manualStageRetryAttempt": retries["manual"] or None,
+                    "latestRetryTrigger": retries.get("latest")})
         waiting = [e for e in gate.waiting if not e.final]
         if waiting:
             state["inboundExecution"] = _stage_execution(waiting[-1], "InProgress")
@@ -293,6 +552,74 @@ def pipeline_state(pipeline: Pipeline) -> dict:
         stages.append(state)
     return {"pipelineName": pipeline.name, "pipelineVersion": pipeline.version,
             "stageStates": stages, "created": pipeline.created, "updated": pipeline.updated}
+
+
+def condition_state(record) -> dict:
+    states = []
+    for status, runs in record.results:
+        states.append({
+            "latestExecution": {"status": "Overridden" if record.overridden else status,
+                                "lastStatusChange": record.changed},
+            "ruleStates": [{"ruleName": run.name, "latestExecution": _compact({
+                "ruleExecutionId": run.id, "status": run.status, "summary": run.summary,
+                "lastStatusChange": run.last_update, "errorDetails": run.error})}
+                for run in runs]})
+    return {"latestExecution": _compact({"status": record.status, "summary": record.summary}),
+            "conditionStates": states}
+
+
+def rule_execution_detail(pipeline: Pipeline, run) -> dict:
+    rule = run.declaration
+    execution = run.execution
+    type_id = {"category": "Rule", "owner": "AWS", "version": "1", **rule["ruleTypeId"]}
+    return _compact({
+        "pipelineExecutionId": execution.id, "ruleExecutionId": run.id,
+        "pipelineVersion": execution.version, "stageName": run.stage, "ruleName": run.name,
+        "startTime": run.start, "lastUpdateTime": run.last_update, "status": run.status,
+        "input": _compact({
+            "ruleTypeId": type_id,
+            "configuration": {k: str(v) for k, v in (rule.get("configuration") or {}).items()},
+            "resolvedConfiguration": run.resolved_configuration,
+            "roleArn": rule.get("roleArn") or execution.declaration["roleArn"],
+            "region": rule.get("region") or pipeline.region,
+            "inputArtifacts": [{"name": a["name"], "s3location": execution.artifacts[
+                a["name"]].describe()} for a in rule.get("inputArtifacts") or []
+                if a["name"] in execution.artifacts]}),
+        "output": {"executionResult": _compact({"externalExecutionSummary": run.summary,
+                                                "errorDetails": run.error})},
+    })
+
+
+def deploy_targets(run: ActionRun) -> list[dict]:
+    """The instances of a CodeDeploy action's deployment, as ListDeployActionExecutionTargets
+    reports them (other actions have no targets)."""
+    if run.declaration["actionTypeId"]["provider"] != "CodeDeploy" or not run.external_id:
+        return []
+    from ..codedeploy.models import codedeploy_lab_backends
+
+    pipeline = run.execution.pipeline
+    backend = codedeploy_lab_backends[pipeline.account][run.declaration.get("region")
+                                                        or pipeline.region]
+    try:
+        deployment = backend.get_deployment(run.external_id)
+    except Exception:
+        return []
+    targets = []
+    for target in deployment.targets.values():
+        events = [_compact({"name": e.name, "status": e.status, "startTime": e.start_time,
+                            "endTime": e.end_time, "context": _compact({
+                                "message": (e.diagnostics or {}).get("message")}) or None})
+                  for e in target.events]
+        starts = [e.start_time for e in target.events if e.start_time]
+        ends = [e.end_time for e in target.events if e.end_time]
+        targets.append(_compact({
+            "targetId": target.target_id, "targetType": "OnPremisesInstance"
+            if not target.target_id.startswith("i-") else "EC2Instance",
+            "status": target.status, "startTime": min(starts) if starts else None,
+            "endTime": max(ends) if ends and target.status in ("Succeeded", "Failed",
+                                                                "Skipped") else None,
+            "events": events}))
+    return targets
 
 
 def action_execution_detail(pipeline: Pipeline, run: ActionRun) -> dict:
@@ -334,6 +661,7 @@ def action_execution_detail(pipeline: Pipeline, run: ActionRun) -> dict:
 
 def install() -> None:
     install_handlers("codepipeline", CodePipelineResponse, CodePipelineHandlers)
+    webhooks.install()
     from ..codecommit import models as codecommit_models
 
     if models.on_branch_moved not in codecommit_models.branch_listeners:

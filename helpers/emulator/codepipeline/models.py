@@ -17,7 +17,7 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from ... import settings
 from .. import workers
 from ..core import now
-from . import action_types, engine, validation
+from . import action_types, custom_actions, engine, jobs, validation, webhooks
 from . import exceptions as err
 from .engine import Execution
 
@@ -40,6 +40,7 @@ class Pipeline:
         self.gates: dict[str, engine.StageGate] = {}
         self.stage_latest: dict[str, Execution] = {}
         self.action_latest: dict[tuple[str, str], engine.ActionRun] = {}
+        self.put_revisions: dict[str, str] = {}  # source action -> last PutActionRevision
         self.set_declaration(declaration, 1)
 
     @property
@@ -87,6 +88,9 @@ class CodePipelineLabBackend(BaseBackend):
         super().__init__(region_name, account_id)
         self.pipelines: dict[str, Pipeline] = {}
         self.lock = threading.RLock()
+        self.custom_types = custom_actions.CustomTypes()
+        self.jobs = jobs.JobQueue(account_id)
+        self.webhooks = webhooks.Webhooks(account_id, region_name)
 
     def reset(self) -> None:
         for pipeline in list(getattr(self, "pipelines", {}).values()):
@@ -315,6 +319,37 @@ class CodePipelineLabBackend(BaseBackend):
         if workers.synchronous():
             engine.settle(pipeline)
 
+    # -- revisions from outside --------------------------------------------------------
+
+    def put_action_revision(self, name: str, stage: str, action: str, revision: dict
+                            ) -> tuple[bool, Execution | None]:
+        """A new revision of a source action starts the pipeline with it; the same one
+        again does nothing (newRevision false)."""
+        pipeline = self.get_pipeline(name)
+        stage_declaration = next((s for s in pipeline.declaration["stages"]
+                                  if s["name"] == stage), None)
+        if stage_declaration is None:
+            raise err.StageNotFoundException(f"Stage {stage} does not exist in pipeline {name}")
+        declared = next((a for a in stage_declaration["actions"] if a["name"] == action), None)
+        if declared is None:
+            raise err.ActionNotFoundException(
+                f"Action {action} does not exist in stage {stage} of pipeline {name}")
+        if not action_types.is_source(declared["actionTypeId"]):
+            raise err.ValidationException(f"Action {action} is not a source action")
+        with pipeline.cond:
+            known = pipeline.put_revisions.get(action)
+            run = pipeline.action_latest.get((stage, action))
+            if known is None and run is not None and run.revision is not None:
+                known = run.revision.revision_id
+            latest = next(reversed(pipeline.executions.values()), None)
+            if known == revision["revisionId"]:
+                return False, latest
+            pipeline.put_revisions[action] = revision["revisionId"]
+        execution = self.start_execution(
+            pipeline, {"triggerType": "PutActionRevision", "triggerDetail": action},
+            source_revisions={action: revision["revisionId"]})
+        return True, execution
+
     # -- tags -----------------------------------------------------------------------------
 
     def pipeline_by_arn(self, arn: str) -> Pipeline:
@@ -383,13 +418,20 @@ def on_branch_moved(account: str, region: str, repository: str, branch: str,
         codepipeline_lab_backends[account][region].on_branch_moved(repository, branch, new)
 
 
-def action_type_list(owner: str | None) -> list[action_types.ActionType]:
-    return [t for t in action_types.AWS_ACTION_TYPES if owner in (None, t.owner)]
+def action_type_list(owner: str | None, backend: CodePipelineLabBackend | None = None
+                     ) -> list[action_types.ActionType]:
+    types = list(action_types.AWS_ACTION_TYPES)
+    if backend is not None:
+        types += backend.custom_types.active()
+    return [t for t in types if owner in (None, t.owner)]
 
 
-def find_action_type(category: str, owner: str, provider: str, version: str
-                     ) -> action_types.ActionType:
+def find_action_type(category: str, owner: str, provider: str, version: str,
+                     backend: CodePipelineLabBackend | None = None) -> action_types.ActionType:
     found = action_types.find(category, owner, provider, version)
+    if found is None and backend is not None:
+        found = backend.custom_types.find({"category": category, "owner": owner,
+                                           "provider": provider, "version": version})
     if found is None:
         raise err.ActionTypeNotFoundException(
             f"Action type (category {category}, owner {owner}, provider {provider}, "

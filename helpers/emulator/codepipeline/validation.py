@@ -67,7 +67,7 @@ def validate(pipeline: dict, account: str, region: str) -> None:
         raise err.InvalidStructureException(
             f"Pipeline stage names must be unique; duplicated: {', '.join(duplicates)}")
     for index, stage in enumerate(stages):
-        _check_stage(stage, first=index == 0)
+        _check_stage(stage, index == 0, account, region)
     if all(action_types.is_source(a["actionTypeId"]) for s in stages for a in s["actions"]):
         raise err.InvalidStructureException(
             "A pipeline must contain at least one stage with an action that is not a source "
@@ -229,7 +229,7 @@ def bucket_exists(account: str, bucket: str) -> bool:
         return False
 
 
-def _check_stage(stage: dict, first: bool) -> None:
+def _check_stage(stage: dict, first: bool, account: str, region: str) -> None:
     name = stage["name"]
     actions = stage["actions"]
     if not actions:
@@ -244,6 +244,7 @@ def _check_stage(stage: dict, first: bool) -> None:
     if len(blocker_names) != len(set(blocker_names)):
         raise err.InvalidBlockerDeclarationException(
             f"Blocker names must be unique within stage {name}")
+    _check_conditions(stage, first)
     for action in actions:
         source = action_types.is_source(action["actionTypeId"])
         if first and not source:
@@ -254,13 +255,13 @@ def _check_stage(stage: dict, first: bool) -> None:
             raise err.InvalidStructureException(
                 f"Action {action['name']} is a source action; source actions can only be in "
                 f"the first stage, not in stage {name}")
-        _check_action(action)
+        _check_action(action, account, region)
 
 
-def _check_action(action: dict) -> None:
+def _check_action(action: dict, account: str, region: str) -> None:
     name = action["name"]
     type_id = action["actionTypeId"]
-    action_type = action_types.find_id(type_id)
+    action_type = action_types.find_id(type_id, account, region)  # custom types too
     if action_type is None:
         raise err.InvalidActionDeclarationException(
             f"ActionType (Category: '{type_id['category']}', Provider: '{type_id['provider']}', "
@@ -380,3 +381,48 @@ def _check_triggers(pipeline: dict) -> None:
             raise err.InvalidStructureException(
                 f"Trigger source action {source} must be a CodeStarSourceConnection source "
                 "action of the pipeline")
+
+
+CONDITION_RESULTS = {"beforeEntry": ("FAIL", "SKIP"), "onSuccess": ("ROLLBACK", "FAIL"),
+                     "onFailure": ("ROLLBACK", "FAIL", "RETRY", "SKIP")}
+
+
+def _check_conditions(stage: dict, first: bool) -> None:
+    """V2 stage conditions: known rule types, results each kind allows (the V1 check is in
+    _check_v2_only)."""
+    from . import rules
+
+    name = stage["name"]
+    for kind, allowed in CONDITION_RESULTS.items():
+        declared = stage.get(kind)
+        if not declared:
+            continue
+        if first:
+            raise err.InvalidStageDeclarationException(
+                f"Stage {name} is the source stage; it cannot have {kind} conditions")
+        results = [declared.get("result")] if kind == "onFailure" else []
+        results += [c.get("result") for c in declared.get("conditions") or []]
+        for result in results:
+            if result is not None and result not in allowed:
+                raise err.InvalidStageDeclarationException(
+                    f"Stage {name}: {kind} result {result} is not allowed (allowed: "
+                    f"{', '.join(allowed)})")
+        if kind == "onFailure" and declared.get("retryConfiguration") and \
+                declared.get("result") != "RETRY":
+            raise err.InvalidStageDeclarationException(
+                f"Stage {name}: onFailure retryConfiguration needs result RETRY")
+        for condition in declared.get("conditions") or []:
+            for rule in condition.get("rules") or []:
+                rule_type = rules.find(rule["ruleTypeId"])
+                if rule_type is None:
+                    type_id = rule["ruleTypeId"]
+                    raise err.InvalidStageDeclarationException(
+                        f"Rule {rule['name']} of stage {name} uses rule type "
+                        f"{type_id.get('provider')} (version {type_id.get('version', '1')}), "
+                        "which does not exist")
+                configuration = rule.get("configuration") or {}
+                for prop in rule_type.properties:
+                    if prop.required and not configuration.get(prop.name):
+                        raise err.InvalidStageDeclarationException(
+                            f"Rule {rule['name']} of stage {name} is missing required "
+                            f"configuration {prop.name}")

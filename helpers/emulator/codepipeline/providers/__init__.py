@@ -2,15 +2,15 @@
 
 A provider is a function run(ctx: ActionContext) that does the action's work and returns
 normally for success or raises ActionFailed. The engine looks it up by the action type
-(category, owner, provider); adding an action type (a custom action's job worker, say)
-means adding an entry to PROVIDERS.
+(category, owner, provider); adding an action type means adding an entry to PROVIDERS.
+Custom and ThirdParty actions all go to job_worker.run: a job for an outside worker.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import approval, codebuild, codecommit, codedeploy, s3_deploy, s3_source
+from . import approval, codebuild, codecommit, codedeploy, job_worker, s3_deploy, s3_source
 from .base import ActionContext, ActionFailed
 
 Provider = Callable[[ActionContext], None]
@@ -27,6 +27,8 @@ PROVIDERS: dict[tuple[str, str, str], Provider] = {
 
 
 def find(type_id: dict) -> Provider:
+    if type_id["owner"] in ("Custom", "ThirdParty"):
+        return job_worker.run  # a job worker outside the engine does the work
     key = (type_id["category"], type_id["owner"], type_id["provider"])
     return PROVIDERS.get(key, cannot_run)
 

@@ -46,6 +46,10 @@ class ActionContext:
     timeout: float  # seconds
     workspace: Path
     source_revision: str | None = None  # an override (pushed commit, sourceRevisions)
+    action_execution_id: str = ""
+    pipeline_arn: str = ""
+    encryption_key: dict | None = None  # the artifact store's, if it declares one
+    condition: object = field(default=None, repr=False)  # the pipeline's condition variable
     # Set by the engine: report progress, wait for an outside event, take an approval.
     report: Callable[..., None] = field(default=lambda **_: None, repr=False)
     wait_until: Callable[[Callable[[], bool], float], bool] = field(

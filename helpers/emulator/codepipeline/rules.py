@@ -1,0 +1,121 @@
+"""Rule types of V2 stage conditions (ListRuleTypes) and how the kit evaluates them offline.
+
+A condition (beforeEntry, onSuccess, onFailure of a stage) holds rules; it succeeds when all
+its rules succeed. Offline the kit evaluates:
+- VariableCheck: Variable (usually a #{Namespace.Name} reference), Operator (EQ, NE, GT,
+  GE, LT, LE, CONTAINS, MATCHES) and Value.
+- CloudWatchAlarm: AlarmName (and AlarmStates, default ALARM) in the local CloudWatch;
+  the rule fails while the alarm is in one of those states. WaitTime (minutes, scaled by
+  LAB_CODEPIPELINE_TIMEOUT_SCALE) makes the condition wait first (it can be overridden
+  meanwhile), as AWS watches the alarm for that long.
+DeploymentWindow, LambdaInvoke and Commands cannot be evaluated offline: such a rule fails
+with a message that says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .action_types import Property
+
+
+@dataclass(frozen=True)
+class RuleType:
+    provider: str
+    properties: tuple[Property, ...]
+    inputs: tuple[int, int] = (0, 0)
+    runnable: bool = False
+
+    @property
+    def id(self) -> dict:
+        return {"category": "Rule", "owner": "AWS", "provider": self.provider, "version": "1"}
+
+    def describe(self) -> dict:
+        return {"id": self.id, "settings": {},
+                "ruleConfigurationProperties": [p.describe() for p in self.properties],
+                "inputArtifactDetails": {"minimumCount": self.inputs[0],
+                                         "maximumCount": self.inputs[1]}}
+
+
+def _p(name: str, required: bool = False, key: bool = False, description: str = "",
+       type: str = "String") -> Property:
+    return Property(name, required, key, False, False, description, type)
+
+
+RULE_TYPES: tuple[RuleType, ...] = (
+    RuleType("CloudWatchAlarm", (
+        _p("AlarmName", True, True, "The CloudWatch alarm to watch"),
+        _p("AlarmStates", description="Comma-separated states that fail the rule (ALARM)"),
+        _p("WaitTime", description="Minutes to watch the alarm", type="Number"),
+    ), runnable=True),
+    RuleType("DeploymentWindow", (
+        _p("Cron", True, True, "When deployments may enter"), _p("TimeZone"),
+    )),
+    RuleType("LambdaInvoke", (
+        _p("FunctionName", True, True), _p("UserParameters"),
+    ), (0, 5)),
+    RuleType("VariableCheck", (
+        _p("Variable", True, True, "The value to check, e.g. #{BuildVariables.Result}"),
+        _p("Value", True, description="What to compare it with"),
+        _p("Operator", True, description="EQ, NE, GT, GE, LT, LE, CONTAINS or MATCHES"),
+    ), runnable=True),
+    RuleType("Commands", (), (0, 5)),
+)
+
+OPERATORS = ("EQ", "NE", "GT", "GE", "LT", "LE", "CONTAINS", "MATCHES")
+
+
+def find(type_id: dict) -> RuleType | None:
+    if type_id.get("category") != "Rule" or type_id.get("owner", "AWS") != "AWS" \
+            or type_id.get("version", "1") != "1":
+        return None
+    return next((r for r in RULE_TYPES if r.provider == type_id.get("provider")), None)
+
+
+class RuleFailed(Exception):
+    def __init__(self, message: str, code: str = "RuleFailed") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def variable_check(configuration: dict) -> str:
+    """The summary if the check passes; raises RuleFailed if not."""
+    variable, value = configuration.get("Variable", ""), configuration.get("Value", "")
+    operator = configuration.get("Operator", "EQ")
+    if operator not in OPERATORS:
+        raise RuleFailed(f"Operator {operator} is not one of {', '.join(OPERATORS)}",
+                         "ConfigurationError")
+    if operator in ("GT", "GE", "LT", "LE"):
+        try:
+            left, right = float(variable), float(value)
+        except ValueError:
+            raise RuleFailed(f"{operator} compares numbers: {variable!r} and {value!r}",
+                             "ConfigurationError") from None
+        passed = {"GT": left > right, "GE": left >= right, "LT": left < right,
+                  "LE": left <= right}[operator]
+    elif operator == "MATCHES":
+        passed = re.fullmatch(value, variable) is not None
+    elif operator == "CONTAINS":
+        passed = value in variable
+    else:
+        passed = (variable == value) == (operator == "EQ")
+    text = f"{variable!r} {operator} {value!r}"
+    if not passed:
+        raise RuleFailed(f"The variable check failed: {text} is false")
+    return f"The variable check passed: {text}"
+
+
+def alarm_check(account: str, region: str, configuration: dict) -> str:
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    name = configuration.get("AlarmName", "")
+    states = [s.strip() for s in (configuration.get("AlarmStates") or "ALARM").split(",")]
+    alarms = cloudwatch_backends[account][region].alarms
+    alarm = alarms.get(name)
+    if alarm is None:
+        raise RuleFailed(f"The CloudWatch alarm {name} does not exist", "ConfigurationError")
+    if alarm.state_value in states:
+        raise RuleFailed(f"The CloudWatch alarm {name} is in state {alarm.state_value}")
+    return f"The CloudWatch alarm {name} is in state {alarm.state_value}"
