@@ -1,0 +1,585 @@
+"""A live view of a pipeline, drawn like the AWS console, for notebooks.
+
+    from helpers.views import pipeline_view
+    view = pipeline_view(kit.client("codepipeline"), pipeline_name)
+    view                      # the last line of a cell: the stages, updating live
+    view.follow()             # or: block the cell until the latest execution ends
+
+The view is an ipywidgets widget: stages left to right (vertical=True: top to bottom),
+one box per action coloured by status, the latest execution and its source revision,
+Approve / Reject on an approval that waits, the build log (offline: its tail; a real
+account: a console link) and the deployment's per-instance lifecycle events.
+
+While displayed, a background thread polls GetPipelineState every poll_seconds; it stops
+after idle_seconds without an execution in progress (the "Follow" button starts it
+again) and on close(). follow() refreshes from the cell itself, for notebooks run top to
+bottom, and prints a line per status change. Where widgets cannot render (nbval, a
+terminal), the view shows as text: text_view(snapshot).
+
+Only boto3 calls, so the view works the same against the local AWS and a real account.
+Every part has CSS classes (lab-pipeline, lab-stage, lab-action, lab-status-<status>,
+lab-name-<action name>...) for styling and for browser tests.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import threading
+import time
+from urllib.parse import urlparse
+
+import ipywidgets as widgets
+
+from .codepipeline import FINAL_STATUSES, approve, pipeline_snapshot
+
+# Status class -> (background, border) colours.
+COLOURS = {
+    "inprogress": ("#e3f0fb", "#0972d3"),  # blue
+    "succeeded": ("#e9f5e9", "#1d8102"),  # green
+    "failed": ("#fdeceb", "#d13212"),  # red
+    "stopped": ("#ececec", "#7d8998"),  # grey
+    "stopping": ("#ececec", "#7d8998"),
+    "abandoned": ("#ececec", "#7d8998"),
+    "superseded": ("#ececec", "#7d8998"),
+    "cancelled": ("#ececec", "#7d8998"),
+    "notrun": ("#f7f7f7", "#d5dbdb"),  # light grey
+    "waiting": ("#fff3dc", "#ff9900"),  # amber: an approval waiting for an answer
+}
+RUNNING = ("InProgress", "Stopping")
+LOG_LINES = 30
+IDLE_POLL_SECONDS = 2.0  # a real account, no execution running: poll less often
+
+STYLE = "<style>\n.lab-pipeline { font-family: sans-serif; font-size: 13px; }\n" + "".join(
+    f".lab-pipeline .lab-status-{name}.lab-action, .lab-pipeline .lab-status-{name} "
+    f".lab-stage-title {{ background: {bg}; border-color: {border} !important; }}\n"
+    for name, (bg, border) in COLOURS.items()) + """
+.lab-pipeline .lab-stage { border: 1px solid #d5dbdb; border-radius: 6px; padding: 4px;
+  margin: 2px; min-width: 220px; background: #fafafa; }
+.lab-pipeline .lab-stage-title { border-left: 4px solid #d5dbdb; padding: 2px 6px;
+  border-radius: 3px; }
+.lab-pipeline .lab-action { border: 1px solid #d5dbdb; border-left-width: 6px;
+  border-radius: 4px; padding: 4px 6px; margin: 4px 2px; }
+.lab-pipeline .lab-status-notrun .lab-action-text { color: #687078; }
+.lab-pipeline .lab-arrow { font-size: 22px; color: #687078; align-self: center; }
+.lab-pipeline pre { font-size: 11px; max-height: 36em; overflow: auto; margin: 0; }
+.lab-pipeline .widget-html-content { line-height: 1.5; }
+.lab-pipeline .lab-header { padding: 2px 4px; }
+.lab-pipeline .lab-row > .lab-stage { width: 250px; }
+.lab-pipeline .lab-action-text code { word-break: break-all; }
+</style>"""
+
+
+def status_class(status: str | None, waiting_for_approval: bool = False) -> str:
+    """The CSS class for a status: lab-status-succeeded, ... lab-status-notrun."""
+    if waiting_for_approval:
+        return "lab-status-waiting"
+    return "lab-status-" + (status or "NotRun").lower()
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
+
+
+def _shape(pipeline: dict) -> tuple:
+    """Stage and action names, of a declaration or a snapshot."""
+    return tuple((s["name"], tuple(a["name"] for a in s["actions"])) for s in pipeline["stages"])
+
+
+def _not_found(error: Exception | None) -> bool:
+    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
+    return code == "PipelineNotFoundException"
+
+
+def _short(revision: str | None) -> str:
+    return (revision or "")[:8]
+
+
+def _commit_message(summary: str | None) -> str:
+    """A source revision summary: a commit message, or JSON with one (GitHub, real AWS)."""
+    if not summary:
+        return ""
+    try:
+        data = json.loads(summary)
+    except ValueError:
+        return summary.strip().splitlines()[0] if summary.strip() else ""
+    if isinstance(data, dict):
+        return str(data.get("CommitMessage", summary)).strip().splitlines()[0]
+    return summary
+
+
+def is_local(client) -> bool:
+    """True when client talks to a local AWS (an endpoint that is not amazonaws.com)."""
+    host = urlparse(client.meta.endpoint_url or "").hostname or ""
+    return not (host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn"))
+
+
+def view_snapshot(client, name: str, declaration: dict | None = None) -> dict:
+    """pipeline_snapshot plus what the view shows: the latest execution's status and
+    source revision message, and each action's provider (from the declaration)."""
+    snapshot = pipeline_snapshot(client, name)
+    snapshot.update(execution_status=None, execution_summary=None, source_summary=None)
+    if snapshot["latest_execution_id"]:
+        execution = client.get_pipeline_execution(
+            pipelineName=name, pipelineExecutionId=snapshot["latest_execution_id"])[
+            "pipelineExecution"]
+        snapshot["execution_status"] = execution["status"]
+        snapshot["execution_summary"] = execution.get("statusSummary")
+        revisions = execution.get("artifactRevisions") or []
+        if revisions:
+            snapshot["source_revision"] = revisions[0].get("revisionId")
+            snapshot["source_summary"] = _commit_message(revisions[0].get("revisionSummary"))
+    providers = {}
+    for stage in (declaration or {}).get("stages", []):
+        for action in stage["actions"]:
+            providers[(stage["name"], action["name"])] = action["actionTypeId"]
+    for stage in snapshot["stages"]:
+        for action in stage["actions"]:
+            type_id = providers.get((stage["name"], action["name"])) or {}
+            action["category"] = type_id.get("category")
+            action["provider"] = type_id.get("provider")
+    return snapshot
+
+
+# -- text ---------------------------------------------------------------------------------
+
+def text_view(snapshot: dict) -> str:
+    """The pipeline as text: stages top to bottom, each action with its status."""
+    lines = [f"Pipeline {snapshot['name']} (version {snapshot.get('version')})"]
+    execution = snapshot.get("latest_execution_id")
+    if execution:
+        status = snapshot.get("execution_status")
+        lines.append(f"Execution {execution}" + (f": {status}" if status else ""))
+    if snapshot.get("source_revision"):
+        message = snapshot.get("source_summary")
+        lines.append(f"Source {_short(snapshot['source_revision'])}"
+                     + (f" {message!r}" if message else ""))
+    width = max([len(a["name"]) for s in snapshot["stages"] for a in s["actions"]] + [6])
+    for index, stage in enumerate(snapshot["stages"]):
+        lines.append("      |\n      v" if index else "")
+        lines.append(f"[{stage['name']}] {stage['status'] or 'not run'}")
+        for action in stage["actions"]:
+            status = "Waiting for approval" if action["waiting_for_approval"] else (
+                action["status"] or "not run")
+            detail = action.get("external_id") or ""
+            if detail and detail == snapshot.get("source_revision"):
+                detail = _short(detail)
+            if action.get("summary"):
+                detail = f"{detail} {action['summary']}".strip()
+            if action.get("error"):
+                detail = f"{detail} - {action['error']}".strip()
+            lines.append(f"  {action['name']:<{width}}  {status:<12}  {detail}".rstrip())
+    return "\n".join(lines)
+
+
+def _progress_lines(snapshot: dict, seen: dict) -> list[str]:
+    """Lines for what changed since seen (updated): the execution, stages and actions."""
+    lines = []
+    changes = [("execution", snapshot.get("latest_execution_id"),
+                snapshot.get("execution_status"))]
+    for stage in snapshot["stages"]:
+        for action in stage["actions"]:
+            status = "Waiting for approval" if action["waiting_for_approval"] else action[
+                "status"]
+            changes.append((f"{stage['name']}/{action['name']}", action.get("external_id"),
+                            status))
+    for key, detail, status in changes:
+        if status and seen.get(key) != (detail, status):
+            seen[key] = (detail, status)
+            if key == "execution":
+                lines.append(f"Execution {detail}: {status}")
+            else:
+                lines.append(f"  {key}: {status}" + (f" ({detail})" if detail else ""))
+    return lines
+
+
+# -- the widget -----------------------------------------------------------------------------
+
+class ActionBox(widgets.VBox):
+    """One action: name, status, summary and link; Approve / Reject on a waiting approval."""
+
+    def __init__(self, view: PipelineView, stage: str, name: str) -> None:
+        self.view, self.stage_name, self.action_name = view, stage, name
+        self.text = widgets.HTML()
+        self.text.add_class("lab-action-text")
+        self.comment = widgets.Text(placeholder="Comment (summary)",
+                                    layout=widgets.Layout(width="95%"))
+        self.comment.add_class("lab-approval-summary")
+        self.approve_button = widgets.Button(description="Approve", button_style="success",
+                                             layout=widgets.Layout(width="auto"))
+        self.approve_button.add_class("lab-approve-button")
+        self.reject_button = widgets.Button(description="Reject", button_style="danger",
+                                            layout=widgets.Layout(width="auto"))
+        self.reject_button.add_class("lab-reject-button")
+        self.approve_button.on_click(lambda _: self.answer("Approved"))
+        self.reject_button.on_click(lambda _: self.answer("Rejected"))
+        self.approval = widgets.VBox([self.comment, widgets.HBox(
+            [self.approve_button, self.reject_button])], layout=widgets.Layout(display="none"))
+        self.approval.add_class("lab-approval")
+        self.status_class = "lab-status-notrun"
+        super().__init__([self.text, self.approval])
+        self.add_class("lab-action")
+        self.add_class(f"lab-name-{_slug(name)}")
+        self.add_class(self.status_class)
+
+    def answer(self, status: str) -> None:
+        summary = self.comment.value or f"{status} from the pipeline view"
+        try:
+            approve(self.view.client, self.view.pipeline_name, self.stage_name, self.action_name,
+                    summary, status=status)
+        except Exception as error:  # not waiting any more, no permission...
+            self.view.message.value = (f"<b>{html.escape(self.action_name)}</b>: "
+                                       f"{html.escape(str(error))}")
+        self.comment.value = ""
+        self.view.refresh()
+
+    def update(self, action: dict) -> None:
+        new = status_class(action["status"], action["waiting_for_approval"])
+        if new != self.status_class:
+            self.remove_class(self.status_class)
+            self.add_class(new)
+            self.status_class = new
+        status = "Waiting for approval" if action["waiting_for_approval"] else (
+            action["status"] or "Didn't run")
+        provider = html.escape(action.get("provider") or "")
+        parts = [f"<b>{html.escape(self.action_name)}</b> <small>{provider}</small>",
+                 f"<span class='lab-action-status'>{html.escape(status)}</span>"]
+        external = action.get("external_id")
+        if external:
+            label = _short(external) if action.get("category") == "Source" else external
+            if action.get("url") and not self.view.local:
+                parts.append(f"<a href='{html.escape(action['url'])}' target='_blank'>"
+                             f"{html.escape(label)}</a>")
+            else:
+                parts.append(f"<code>{html.escape(label)}</code>")
+        if action.get("summary"):
+            parts.append(f"<i>{html.escape(action['summary'])}</i>")
+        if action.get("error"):
+            parts.append(f"<span style='color:#d13212'>{html.escape(action['error'])}</span>")
+        self.text.value = "<br>".join(parts)
+        self.approval.layout.display = "flex" if action["waiting_for_approval"] else "none"
+
+
+class PipelineView(widgets.VBox):
+    """A live drawing of one pipeline; see the module's docstring."""
+
+    def __init__(self, client, pipeline_name: str, poll_seconds: float = 0.5,
+                 vertical: bool = False, idle_seconds: float = 300) -> None:
+        self.client, self.pipeline_name = client, pipeline_name
+        self.poll_seconds, self.idle_seconds, self.vertical = poll_seconds, idle_seconds, vertical
+        self.local = is_local(client)
+        self.snapshot: dict | None = None
+        self.error: Exception | None = None  # of the last refresh, if it failed
+        self._declaration: dict | None = None
+        self._actions: dict[tuple[str, str], ActionBox] = {}
+        self._stages: dict[str, widgets.VBox] = {}
+        self._panels: dict[tuple[str, str], widgets.HTML] = {}  # build log, deployment events
+        self._panel_keys: dict[tuple[str, str], tuple] = {}
+        self._shape: tuple | None = None  # the stages and actions drawn
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._clients: dict = {}
+        self.header = widgets.HTML()
+        self.header.add_class("lab-header")
+        self.message = widgets.HTML()
+        self.message.add_class("lab-message")
+        self.follow_button = widgets.Button(description="Follow", icon="refresh",
+                                            tooltip="Refresh now and follow executions",
+                                            layout=widgets.Layout(width="auto"))
+        self.follow_button.add_class("lab-follow-button")
+        self.follow_button.on_click(lambda _: self.start())
+        self.stages_box = (widgets.VBox if vertical else widgets.HBox)(
+            layout=widgets.Layout(flex_flow="column" if vertical else "row wrap",
+                                  align_items="stretch" if vertical else "flex-start"))
+        self.stages_box.add_class("lab-stages")
+        self.stages_box.add_class("lab-column" if vertical else "lab-row")
+        self.details = widgets.Accordion()
+        self.details.add_class("lab-details")
+        super().__init__([widgets.HTML(STYLE),
+                          widgets.HBox([self.header, self.follow_button]),
+                          self.stages_box, self.details, self.message])
+        self.add_class("lab-pipeline")
+        self.refresh()
+
+    # -- reading ------------------------------------------------------------------------
+    def refresh(self) -> dict:
+        """Read the pipeline's state once and redraw; return the snapshot."""
+        with self._lock:
+            try:
+                declaration = self._get_declaration()
+                snapshot = view_snapshot(self.client, self.pipeline_name, declaration)
+                if snapshot["version"] != declaration.get("version") \
+                        or _shape(snapshot) != _shape(declaration):
+                    self._declaration = None  # the pipeline changed: read it again
+                    snapshot = view_snapshot(self.client, self.pipeline_name,
+                                             self._get_declaration())
+                if _shape(snapshot) != self._shape:
+                    self._build(snapshot)
+                self._draw(snapshot)
+            except Exception as error:  # deleted pipeline, network, expired credentials
+                self.error = error
+                self.message.value = (f"<span style='color:#d13212'>"
+                                      f"{html.escape(str(error))}</span>")
+                return self.snapshot or {}
+            if self.error is not None:  # the error is over
+                self.error, self.message.value = None, ""
+            self.snapshot = snapshot
+            return snapshot
+
+    def _get_declaration(self) -> dict:
+        if self._declaration is None:
+            self._declaration = self.client.get_pipeline(name=self.pipeline_name)["pipeline"]
+        return self._declaration
+
+    def _draw(self, snapshot: dict) -> None:
+        execution = snapshot.get("latest_execution_id")
+        status = snapshot.get("execution_status")
+        parts = [f"<b>Pipeline {html.escape(snapshot['name'])}</b>"]
+        if execution:
+            parts.append(f"<span class='lab-execution {status_class(status)}'>Execution "
+                         f"<code>{html.escape(execution)}</code>: "
+                         f"<b class='lab-execution-status'>{html.escape(status or '')}</b></span>")
+        else:
+            parts.append("No execution yet")
+        if snapshot.get("source_revision"):
+            parts.append(f"<span class='lab-source-revision'>Source <code>"
+                         f"{html.escape(_short(snapshot['source_revision']))}</code> "
+                         f"{html.escape(snapshot.get('source_summary') or '')}</span>")
+        self.header.value = " &nbsp;|&nbsp; ".join(parts)
+        for stage in snapshot["stages"]:
+            box = self._stages[stage["name"]]
+            title = box.children[0]
+            new = status_class(stage["status"])
+            for cls in [c for c in box._dom_classes if c.startswith("lab-status-") and c != new]:
+                box.remove_class(cls)
+            box.add_class(new)
+            status = html.escape(stage["status"] or "Didn't run")
+            title.value = (f"<b>{html.escape(stage['name'])}</b> "
+                           f"<span class='lab-stage-status'>{status}</span>")
+            for action in stage["actions"]:
+                self._actions[(stage["name"], action["name"])].update(action)
+                if (stage["name"], action["name"]) in self._panels:
+                    self._update_panel(stage["name"], action)
+
+    def _update_panel(self, stage: str, action: dict) -> None:
+        key, external = (stage, action["name"]), action.get("external_id")
+        if not external or self._panel_keys.get(key) == (external, action["status"]) \
+                and action["status"] not in RUNNING:
+            return  # nothing new to read
+        self._panel_keys[key] = (external, action["status"])
+        try:
+            if action.get("provider") == "CodeBuild":
+                body = self.build_log(external)
+            else:
+                body = self.deployment_events(external)
+        except Exception as error:  # the build or deployment is not readable (yet)
+            body = f"<i>{html.escape(str(error))}</i>"
+        self._panels[key].value = body
+
+    def _build(self, snapshot: dict) -> None:
+        for box in self._actions.values():
+            box.close()
+        self._actions.clear()
+        self._stages.clear()
+        self._panels.clear()
+        self._panel_keys.clear()
+        self._shape = _shape(snapshot)
+        children, panels, titles = [], [], []
+        for index, stage in enumerate(snapshot["stages"]):
+            if index:
+                arrow = widgets.HTML("&darr;" if self.vertical else "&rarr;")
+                arrow.add_class("lab-arrow")
+                children.append(arrow)
+            title = widgets.HTML()
+            title.add_class("lab-stage-title")
+            boxes = []
+            for action in stage["actions"]:
+                box = ActionBox(self, stage["name"], action["name"])
+                self._actions[(stage["name"], action["name"])] = box
+                boxes.append(box)
+                kind = {"CodeBuild": "build-log", "CodeDeploy": "deployment-events"}.get(
+                    action.get("provider"))
+                if kind:
+                    panel = widgets.HTML("<i>Not run yet</i>")
+                    panel.add_class(f"lab-{kind}")
+                    panel.add_class(f"lab-name-{_slug(action['name'])}")
+                    self._panels[(stage["name"], action["name"])] = panel
+                    panels.append(panel)
+                    titles.append(f"{kind.replace('-', ' ').capitalize()}: "
+                                  f"{stage['name']} / {action['name']}")
+            stage_box = widgets.VBox([title, *boxes])
+            stage_box.add_class("lab-stage")
+            stage_box.add_class(f"lab-name-{_slug(stage['name'])}")
+            self._stages[stage["name"]] = stage_box
+            children.append(stage_box)
+        self.stages_box.children = children
+        self.details.children = panels
+        self.details.titles = titles
+        self.details.layout.display = "flex" if panels else "none"
+
+    def _sibling(self, service: str):
+        """A client for another service, with this client's region, endpoint and keys."""
+        if service not in self._clients:
+            import boto3
+
+            kwargs = {"region_name": self.client.meta.region_name}
+            if self.local:
+                kwargs["endpoint_url"] = self.client.meta.endpoint_url
+            credentials = self.client._request_signer._credentials
+            if credentials is not None:
+                frozen = credentials.get_frozen_credentials()
+                kwargs.update(aws_access_key_id=frozen.access_key,
+                              aws_secret_access_key=frozen.secret_key,
+                              aws_session_token=frozen.token)
+            self._clients[service] = boto3.client(service, **kwargs)
+        return self._clients[service]
+
+    def build_log(self, build_id: str) -> str:
+        """HTML: the tail of the build's log (local AWS) or a link to it (real account)."""
+        [build] = self._sibling("codebuild").batch_get_builds(ids=[build_id])["builds"]
+        logs = build.get("logs") or {}
+        head = (f"Build <code>{html.escape(build_id)}</code>: {html.escape(build['buildStatus'])}"
+                f" ({html.escape(build.get('currentPhase', ''))})")
+        if not self.local:
+            link = logs.get("deepLink")
+            return head + (f"<br><a href='{html.escape(link)}' target='_blank'>Open the log in "
+                           "CloudWatch Logs</a>" if link else "")
+        if not logs.get("groupName") or not logs.get("streamName"):
+            return head
+        try:
+            events = self._sibling("logs").get_log_events(
+                logGroupName=logs["groupName"], logStreamName=logs["streamName"],
+                startFromHead=False, limit=LOG_LINES)["events"]
+        except Exception:  # the stream appears once the build is provisioned
+            events = []
+        text = "\n".join(e["message"].rstrip("\n") for e in events)
+        return (f"{head}<br><small>{html.escape(logs['groupName'])} / "
+                f"{html.escape(logs['streamName'])}</small><pre>{html.escape(text)}</pre>")
+
+    def deployment_events(self, deployment_id: str) -> str:
+        """HTML: the deployment's status and each instance's lifecycle event statuses."""
+        codedeploy = self._sibling("codedeploy")
+        info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+        rows = [f"Deployment <code>{html.escape(deployment_id)}</code>: "
+                f"{html.escape(info['status'])}"]
+        instances = codedeploy.list_deployment_instances(deploymentId=deployment_id)[
+            "instancesList"]
+        if instances:
+            summaries = codedeploy.batch_get_deployment_instances(
+                deploymentId=deployment_id, instanceIds=instances[:25])["instancesSummary"]
+            for summary in summaries:
+                instance = summary["instanceId"].rsplit("/", 1)[-1]
+                events = ", ".join(f"{e['lifecycleEventName']} {e.get('status', '')}"
+                                   for e in summary.get("lifecycleEvents", []))
+                rows.append(f"<code>{html.escape(instance)}</code> "
+                            f"{html.escape(summary['status'])}: "
+                            f"<small>{html.escape(events)}</small>")
+        return "<br>".join(rows)
+
+    # -- following ------------------------------------------------------------------------
+    def running(self) -> bool:
+        """True when the latest execution has not ended."""
+        return bool(self.snapshot) and self.snapshot.get("execution_status") in RUNNING
+
+    def start(self) -> None:
+        """Poll in a background thread until no execution has run for idle_seconds."""
+        self.refresh()
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._poll, name=f"view-{self.pipeline_name}",
+                                            daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background thread (if any) and wait for it."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
+        self._thread = None
+
+    @property
+    def polling(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _poll(self) -> None:
+        idle_since = time.monotonic()
+        while not self._stop.wait(self._interval()):
+            self.refresh()
+            if _not_found(self.error):
+                break  # deleted: nothing more to show
+            if self.running():
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > self.idle_seconds:
+                break
+
+    def _interval(self) -> float:
+        if self.local or self.running():
+            return self.poll_seconds
+        return max(self.poll_seconds, IDLE_POLL_SECONDS)
+
+    def follow(self, execution_id: str | None = None, timeout: float = 600,
+               show: bool = True, stop_at_approval: bool = True) -> dict:
+        """Refresh until the execution (default: the latest) ends; return its snapshot.
+
+        Prints a line per status change when show. An approval can't be clicked while a
+        cell runs, so with stop_at_approval this returns when the execution waits for
+        one (approve it with the button, then follow() again). Raises TimeoutError.
+        """
+        deadline = time.monotonic() + timeout
+        seen: dict = {}
+        while True:
+            snapshot = self.refresh()
+            execution_id = execution_id or snapshot.get("latest_execution_id")
+            if execution_id is None:
+                return snapshot
+            if execution_id == snapshot.get("latest_execution_id"):
+                status = snapshot.get("execution_status")
+            else:  # a newer execution started: read ours directly
+                status = self.client.get_pipeline_execution(
+                    pipelineName=self.pipeline_name, pipelineExecutionId=execution_id)[
+                    "pipelineExecution"]["status"]
+            if show:
+                for line in _progress_lines(snapshot, seen):
+                    print(line)
+            waiting = [f"{s['name']}/{a['name']}" for s in snapshot["stages"]
+                       if s["execution_id"] == execution_id
+                       for a in s["actions"] if a["waiting_for_approval"]]
+            if status in FINAL_STATUSES:
+                return snapshot
+            if waiting and stop_at_approval:
+                if show:
+                    print(f"Waiting for approval: {', '.join(waiting)} (Approve in the view, "
+                          "or with helpers.codepipeline.approve)")
+                return snapshot
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Execution {execution_id} of {self.pipeline_name} is "
+                                   f"still {status} after {timeout:.0f} s")
+            time.sleep(self.poll_seconds)
+
+    # -- display ------------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs)
+        if self.snapshot:
+            data["text/plain"] = text_view(self.snapshot)
+        self.start()  # displayed: follow executions
+        return data
+
+    def __repr__(self) -> str:
+        return text_view(self.snapshot) if self.snapshot else f"PipelineView({self.pipeline_name})"
+
+    def close(self) -> None:
+        self.stop()
+        for box in self._actions.values():
+            box.close()
+        super().close()
+
+
+def pipeline_view(client, pipeline_name: str, poll_seconds: float = 0.5,
+                  vertical: bool = False) -> PipelineView:
+    """A live view of the pipeline (see the module's docstring)."""
+    return PipelineView(client, pipeline_name, poll_seconds=poll_seconds, vertical=vertical)

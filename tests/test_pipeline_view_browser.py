@@ -1,0 +1,204 @@
+"""The live pipeline view in a real browser: JupyterLab runs a notebook that builds a
+CodeCommit -> CodeBuild -> Manual approval pipeline offline and displays pipeline_view;
+headless Chromium (Debian's, driven by playwright) watches the boxes change colour, clicks
+Approve and sees the pipeline succeed. See /work/shared/reference/browser-testing.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)"),
+]
+
+SETUP = '''\
+from helpers import lab
+from helpers.views import pipeline_view
+
+kit = lab.setup()
+codecommit, codebuild = kit.client("codecommit"), kit.client("codebuild")
+codepipeline, s3 = kit.client("codepipeline"), kit.client("s3")
+repo, project, name = kit.name("view-app"), kit.name("view-build"), kit.name("view-pipeline")
+bucket = kit.name("view-artifacts")
+role = f"arn:aws:iam::{kit.account_id}:role/LabRole"
+buildspec = """version: 0.2
+phases:
+  build:
+    commands:
+      - echo "building $CODEBUILD_RESOLVED_SOURCE_VERSION"
+      - sleep 2
+artifacts:
+  files:
+    - '**/*'
+"""
+codecommit.create_repository(repositoryName=repo)
+s3.create_bucket(Bucket=bucket)
+codebuild.create_project(
+    name=project, source={"type": "CODEPIPELINE", "buildspec": buildspec},
+    artifacts={"type": "CODEPIPELINE"}, serviceRole=role,
+    environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                 "computeType": "BUILD_GENERAL1_SMALL"})
+
+
+def action(name, category, provider, configuration, **extra):
+    return {"name": name, "configuration": configuration, **extra,
+            "actionTypeId": {"category": category, "owner": "AWS", "provider": provider,
+                             "version": "1"}}
+
+
+codepipeline.create_pipeline(pipeline={
+    "name": name, "roleArn": role, "artifactStore": {"type": "S3", "location": bucket},
+    "stages": [
+        {"name": "Source", "actions": [action(
+            "Source", "Source", "CodeCommit",
+            {"RepositoryName": repo, "BranchName": "main", "PollForSourceChanges": "false"},
+            outputArtifacts=[{"name": "SourceOutput"}])]},
+        {"name": "Build", "actions": [action(
+            "Build", "Build", "CodeBuild", {"ProjectName": project},
+            inputArtifacts=[{"name": "SourceOutput"}],
+            outputArtifacts=[{"name": "BuildOutput"}])]},
+        {"name": "Release", "actions": [action(
+            "Approve", "Approval", "Manual", {"CustomData": "Check the build, then approve"})]},
+    ]})
+'''
+SHOW = '''\
+view = pipeline_view(codepipeline, name, poll_seconds=0.3)
+view
+'''
+# The first commit on main starts an execution (as a push does, through EventBridge).
+COMMIT = '''\
+commit = codecommit.put_file(repositoryName=repo, branchName="main", filePath="index.html",
+                             fileContent=b"<h1>hello</h1>", commitMessage="First page")
+print(commit["commitId"])
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_notebook(path: Path) -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)
+                                         for source in (SETUP, SHOW, COMMIT)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def jupyter_lab(tmp_path):
+    """A JupyterLab of its own (config, runtime, settings in tmp_path): (url, token)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    write_notebook(root / "view.ipynb")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("AWS_ENDPOINT_URL", "LAB_MODE", "LAB_SYNC_WORKERS", "LAB_PACE_SECONDS")
+           and not k.startswith("PYTEST_")}
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR",
+                 "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR",
+                 "LAB_STATE_DIR"):
+        folder = tmp_path / name.lower()
+        folder.mkdir()
+        env[name] = str(folder)
+    notification = (tmp_path / "jupyterlab_settings_dir" / "@jupyterlab" /
+                    "apputils-extension" / "notification.jupyterlab-settings")
+    notification.parent.mkdir(parents=True)
+    notification.write_text(json.dumps({"fetchNews": "false"}))
+    port, token = free_port(), uuid.uuid4().hex
+    log = (tmp_path / "jupyter.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
+         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", "--allow-root",
+         f"--ServerApp.root_dir={root}"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("JupyterLab did not start: "
+                                       + (tmp_path / "jupyter.log").read_text()) from None
+                time.sleep(0.2)
+        yield url, token
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)  # the server and its kernel
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def colour(page, selector: str) -> str:
+    return page.eval_on_selector(selector, "e => getComputedStyle(e).backgroundColor")
+
+
+def test_pipeline_view_follows_an_execution_and_approves(jupyter_lab, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, token = jupyter_lab
+    build = ".lab-action.lab-name-build"
+    approval = ".lab-action.lab-name-approve"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                             args=["--disable-gpu", "--disable-quic"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{url}/lab/tree/view.ipynb?token={token}")
+            # The toolbar says "idle" before a kernel is connected: wait for the status bar.
+            expect(page.locator("#jp-main-statusbar").get_by_text(
+                "Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)
+            page.locator(".lm-MenuBar-item", has_text="Run").click()
+            page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+
+            # The view renders as a widget, and follows the execution the commit starts.
+            page.wait_for_selector(".lab-pipeline .lab-stage", timeout=60_000)
+            assert page.locator(".lab-pipeline .lab-stage").count() == 3
+            page.wait_for_selector(f"{build}.lab-status-inprogress", timeout=30_000)
+            assert colour(page, f"{build}.lab-status-inprogress") == "rgb(227, 240, 251)"
+            page.wait_for_selector(f"{build}.lab-status-succeeded", timeout=30_000)
+            assert colour(page, build) == "rgb(233, 245, 233)"
+            expect(page.locator(".jp-InputPrompt").nth(2)).to_have_text("[3]:")
+
+            # The approval waits: amber, with Approve; the build log is there to read.
+            page.wait_for_selector(f"{approval}.lab-status-waiting", timeout=30_000)
+            assert colour(page, approval) == "rgb(255, 243, 220)"
+            page.get_by_text("Build log: Build / Build").click()
+            expect(page.locator(".lab-build-log pre")).to_contain_text("building")
+            page.locator(f"{approval} .lab-approval-summary input").fill("Looks good")
+            page.locator(".lab-pipeline").screenshot(path=str(tmp_path / "waiting.png"))
+            page.locator(f"{approval} .lab-approve-button").click()
+
+            # The click reaches the kernel: the pipeline succeeds and every box turns green.
+            expect(page.locator(".lab-execution-status")).to_have_text("Succeeded",
+                                                                       timeout=30_000)
+            expect(page.locator(".lab-action.lab-status-succeeded")).to_have_count(3)
+            expect(page.locator(approval)).to_contain_text("Looks good")
+            assert page.get_by_text("Loading widget").count() == 0
+            page.locator(".lab-pipeline").screenshot(path=str(tmp_path / "pipeline-view.png"))
+            page.screenshot(path=str(tmp_path / "jupyterlab.png"))
+        finally:
+            browser.close()
