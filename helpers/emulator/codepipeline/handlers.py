@@ -401,7 +401,7 @@ class CodePipelineHandlers:
         return {}
 
     def list_tags_for_resource(self, params: dict) -> dict:
-        pipeline = _backend(self).pipeline_by_arn(params["resourceArn"])
+        pipeline = _backend(self).taggable_by_arn(params["resourceArn"])
         tags = [{"key": k, "value": v} for k, v in pipeline.tags.items()]
         page, token = _page(tags, params)
         return _with_token({"tags": page}, token)

@@ -362,12 +362,34 @@ class CodePipelineLabBackend(BaseBackend):
                                                 "found")
         return pipeline
 
+    def taggable_by_arn(self, arn: str):
+        """The pipeline, custom action type (arn:...:actiontype:Custom/<category>/<provider>/
+        <version>) or webhook (arn:...:webhook:<name>) with this ARN; each has .tags."""
+        parts = arn.split(":")
+        if len(parts) == 7 and parts[:3] == ["arn", "aws", "codepipeline"] \
+                and parts[5] in ("actiontype", "webhook"):
+            found = None
+            if parts[3] == self.region_name and parts[4] == self.account_id:
+                if parts[5] == "webhook":
+                    found = self.webhooks.items.get(parts[6])
+                else:
+                    owner, category, provider, version = (parts[6].split("/") + [""] * 4)[:4]
+                    entry = self.custom_types.entry(
+                        {"category": category, "provider": provider, "version": version})
+                    if owner == "Custom" and entry is not None and not entry.deleted:
+                        found = entry
+            if found is None:
+                raise err.ResourceNotFoundException(f"The resource with the ARN {arn} was not "
+                                                    "found")
+            return found
+        return self.pipeline_by_arn(arn)
+
     def tag(self, arn: str, tags: list[dict]) -> None:
-        pipeline = self.pipeline_by_arn(arn)
+        pipeline = self.taggable_by_arn(arn)
         pipeline.tags = self._check_tags(pipeline.tags, tags)
 
     def untag(self, arn: str, keys: list[str]) -> None:
-        pipeline = self.pipeline_by_arn(arn)
+        pipeline = self.taggable_by_arn(arn)
         for key in keys:
             if key.startswith("aws:"):
                 raise err.InvalidTagsException("Tag keys starting with aws: are reserved")
