@@ -173,12 +173,17 @@ def text_view(snapshot: dict) -> str:
     return "\n".join(lines)
 
 
-def _progress_lines(snapshot: dict, seen: dict) -> list[str]:
-    """Lines for what changed since seen (updated): the execution, stages and actions."""
+def _progress_lines(snapshot: dict, seen: dict, execution_id: str | None = None,
+                    status: str | None = None) -> list[str]:
+    """Lines for what changed since seen (updated): the execution, and the actions of the
+    stages it has reached (GetPipelineState keeps other executions' results too)."""
+    execution_id = execution_id or snapshot.get("latest_execution_id")
+    status = status or snapshot.get("execution_status")
     lines = []
-    changes = [("execution", snapshot.get("latest_execution_id"),
-                snapshot.get("execution_status"))]
+    changes = [("execution", execution_id, status)]
     for stage in snapshot["stages"]:
+        if stage.get("execution_id") != execution_id:
+            continue
         for action in stage["actions"]:
             status = "Waiting for approval" if action["waiting_for_approval"] else action[
                 "status"]
@@ -544,7 +549,7 @@ class PipelineView(widgets.VBox):
                     pipelineName=self.pipeline_name, pipelineExecutionId=execution_id)[
                     "pipelineExecution"]["status"]
             if show:
-                for line in _progress_lines(snapshot, seen):
+                for line in _progress_lines(snapshot, seen, execution_id, status):
                     print(line)
             waiting = [f"{s['name']}/{a['name']}" for s in snapshot["stages"]
                        if s["execution_id"] == execution_id

@@ -261,3 +261,21 @@ def test_is_local():
     local = boto3.client("codepipeline", region_name="eu-west-1",
                          endpoint_url="http://127.0.0.1:5000")
     assert not views.is_local(real) and views.is_local(local)
+
+
+def test_progress_lines_speak_only_of_the_followed_execution():
+    from helpers.views import _progress_lines
+
+    def action(name, status, external):
+        return {"name": name, "status": status, "external_id": external,
+                "waiting_for_approval": False}
+
+    snapshot = {"latest_execution_id": "new", "execution_status": "InProgress", "stages": [
+        {"name": "Source", "execution_id": "new", "actions": [action("Src", "Succeeded", "c2")]},
+        {"name": "Deploy", "execution_id": "old", "actions": [action("Dep", "Succeeded", "d1")]},
+    ]}
+    lines = _progress_lines(snapshot, {})
+    assert lines == ["Execution new: InProgress", "  Source/Src: Succeeded (c2)"]
+    # Following the older execution: only the stage it reached, with its own status.
+    old = _progress_lines(snapshot, {}, execution_id="old", status="Stopped")
+    assert old == ["Execution old: Stopped", "  Deploy/Dep: Succeeded (d1)"]
