@@ -1,66 +1,134 @@
-"""The whole course against one local server, as a learner would take it.
+"""The whole course, as two learners take it at the same time against one local server.
 
-Every solution notebook runs in order against one shared local server (as when a learner
-sets AWS_ENDPOINT_URL), with the server recording each API call. Then teardown.py must
-leave nothing of the kit's behind.
+Two learners (two prefixes) run every solution notebook concurrently against one shared
+local server (as a class sharing a server or an account would), with the server recording
+each API call. Then: both succeeded, the classroom status sees both, each learner's
+teardown removes exactly their own resources, and nothing of the kit's is left.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from helpers import classroom
+from helpers import teardown as td
 from helpers.emulator.recorder import CallRecorder
 from helpers.emulator.server import LocalServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
-PREFIX = "labflow"
+LEARNERS = ("labflowa", "labflowb")
 
 spec = importlib.util.spec_from_file_location("teardown_cli_flow", ROOT / "teardown.py")
 teardown_cli = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(teardown_cli)
 
 
+def take_the_course(endpoint: str, prefix: str) -> list[str]:
+    """Run every solution notebook in order as one learner; the names of those that ran."""
+    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "LAB_PREFIX": prefix}
+    done = []
+    for path in SOLUTIONS:
+        notebook = nbformat.read(path, as_version=4)
+        NotebookClient(notebook, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
+        done.append(path.stem)
+    return done
+
+
 @pytest.fixture(scope="module")
 def course():
-    """Run every solution notebook against one recording server; yield it."""
     server = LocalServer().start()
     server.app.recorder = CallRecorder()
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "LAB_PREFIX")}
-    os.environ.update(AWS_ENDPOINT_URL=server.endpoint, LAB_PREFIX=PREFIX)
     try:
-        for path in SOLUTIONS:
-            notebook = nbformat.read(path, as_version=4)
-            NotebookClient(notebook, timeout=600, kernel_name="python3",
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
-        yield server
+        with ThreadPoolExecutor(len(LEARNERS)) as pool:
+            runs = dict(zip(LEARNERS, pool.map(
+                lambda prefix: take_the_course(server.endpoint, prefix), LEARNERS), strict=True))
+        yield server, runs
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         server.stop()
 
 
+def clients(endpoint: str):
+    import boto3
+
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+    return td.cached_clients(lambda service, region: session.client(
+        service, region_name=region, endpoint_url=endpoint))
+
+
+def test_both_learners_finish_every_notebook(course):
+    _, runs = course
+    assert runs == {prefix: [p.stem for p in SOLUTIONS] for prefix in LEARNERS}
+
+
 def test_course_uses_every_service(course):
-    services = {action.split(":")[0] for action in course.app.recorder.actions}
-    assert {"codecommit", "codebuild", "codedeploy", "s3", "iam", "logs"} <= services
+    server, _ = course
+    services = {action.split(":")[0] for action in server.app.recorder.actions}
+    assert {"codecommit", "codebuild", "codedeploy", "codepipeline", "s3", "iam",
+            "logs", "ec2"} <= services
 
 
-def test_teardown_after_the_whole_course_leaves_nothing(course, capsys, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL", course.endpoint)
-    monkeypatch.setenv("LAB_PREFIX", PREFIX)
-    assert teardown_cli.main([]) == 1  # the course left resources: the plan lists them
-    plan = capsys.readouterr().out
-    assert "codecommit" in plan and "codebuild" in plan and "codedeploy" in plan
+def test_classroom_status_reports_both_learners(course):
+    server, _ = course
+    recorder, server.app.recorder = server.app.recorder, None  # an instructor's calls
+    try:
+        report = classroom.status(clients(server.endpoint), ["us-east-1"])
+    finally:
+        server.app.recorder = recorder
+    for prefix in LEARNERS:
+        assert report[prefix]["complete"] == list(classroom.LAB_CHECKS), report[prefix]
+        assert report[prefix]["resources"] > 0
+
+
+def test_each_learner_sees_only_their_own(course):
+    server, _ = course
+    client_for = clients(server.endpoint)
+    plans = {prefix: td.find_all(client_for, ["us-east-1"], td.Scope(prefix))[0]
+             for prefix in LEARNERS}
+    for prefix, plan in plans.items():
+        assert plan, f"{prefix} has nothing"
+        assert {r.owner for r in plan} == {prefix}
+        assert all(prefix in r.name or r.service == "ec2" for r in plan)
+
+
+def test_teardown_per_learner_then_nothing_left(course, capsys, monkeypatch):
+    server, _ = course
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint)
+    first, second = LEARNERS
+    monkeypatch.setenv("LAB_PREFIX", first)
+    assert teardown_cli.main(["--yes"]) == 0, capsys.readouterr().out
+    # The other learner's resources are untouched by the first one's teardown.
+    left = td.find_all(clients(server.endpoint), ["us-east-1"], td.Scope(second))[0]
+    assert left and {r.owner for r in left} == {second}
+    monkeypatch.setenv("LAB_PREFIX", second)
     assert teardown_cli.main(["--yes"]) == 0, capsys.readouterr().out
     capsys.readouterr()
-    assert teardown_cli.main([]) == 0
+    assert teardown_cli.main(["--all-learners"]) == 0
     assert "Nothing of the kit's to delete." in capsys.readouterr().out
+
+
+def test_learner_policy_allows_every_call_and_nothing_more(course):
+    """docs/learner-policy.json against the calls of the whole course (run last: after
+    teardown, whose calls learners make too). Regenerate it: python tools/make_policy.py"""
+    import json
+
+    from tools.make_policy import AWS_MODE_ONLY, IMPLIED
+
+    server, _ = course
+    recorded = set(server.app.recorder.actions)
+    policy = json.loads((ROOT / "docs" / "learner-policy.json").read_text())
+    allowed = {action for statement in policy["Statement"] if statement["Effect"] == "Allow"
+               for action in statement["Action"]}
+    assert not [a for a in allowed if "*" in a], "no wildcard actions"
+    assert recorded - allowed == set(), "the policy lacks actions the course calls"
+    implied = {extra for action in recorded for extra in IMPLIED.get(action, [])}
+    implied |= set(AWS_MODE_ONLY)
+    assert allowed - recorded - implied == set(), "the policy allows actions nobody calls"

@@ -44,6 +44,12 @@ class CallRecorder:
 
 def iam_action(environ: dict) -> str | None:
     """The IAM action of an AWS API request (reads, then restores, a form body)."""
+    if environ.get("PATH_INFO", "").startswith("/v1/repos/"):
+        # git over HTTPS: CodeCommit authorizes it as GitPull or GitPush.
+        query = environ.get("QUERY_STRING", "") + environ.get("PATH_INFO", "")
+        if "git-receive-pack" in query:
+            return "codecommit:GitPush"
+        return "codecommit:GitPull" if "git-upload-pack" in query else None
     match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
     if not match:
         return None

@@ -1,0 +1,165 @@
+"""Write docs/learner-policy.json: the IAM policy a learner needs in a shared account.
+
+    python tools/make_policy.py     # runs the whole course offline, recording API calls
+
+It runs every solution notebook against a recording local server (as
+tests/test_course_flow.py does), and allows exactly the actions recorded, plus the
+permissions AWS checks without an API call of their own (iam:PassRole). Resources are
+limited to names that start with the learner's IAM user name (${aws:username}), which is
+the learner's LAB_PREFIX, wherever the service supports resource-level permissions.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY = ROOT / "docs" / "learner-policy.json"
+ME = "${aws:username}"
+
+# Permissions AWS checks when one of these calls passes a role to a service.
+IMPLIED = {
+    "codebuild:CreateProject": ["iam:PassRole"],
+    "codebuild:UpdateProject": ["iam:PassRole"],
+    "codedeploy:CreateDeploymentGroup": ["iam:PassRole"],
+    "codepipeline:CreatePipeline": ["iam:PassRole"],
+    "codepipeline:UpdatePipeline": ["iam:PassRole"],
+    "ec2:RunInstances": ["iam:PassRole", "ec2:CreateTags"],  # tags on launch need CreateTags
+    "events:PutTargets": ["iam:PassRole"],
+}
+
+# Resources each service's actions may touch: the learner's own, by name.
+RESOURCES = {
+    "codecommit": [f"arn:aws:codecommit:*:*:{ME}-*"],
+    "codebuild": [f"arn:aws:codebuild:*:*:project/{ME}-*",
+                  f"arn:aws:codebuild:*:*:report-group/{ME}-*"],
+    "codedeploy": [f"arn:aws:codedeploy:*:*:application:{ME}-*",
+                   f"arn:aws:codedeploy:*:*:deploymentgroup:{ME}-*",
+                   "arn:aws:codedeploy:*:*:deploymentconfig:*",
+                   f"arn:aws:codedeploy:*:*:instance:{ME}-*"],
+    "codepipeline": [f"arn:aws:codepipeline:*:*:{ME}-*",
+                     f"arn:aws:codepipeline:*:*:{ME}-*/*",
+                     f"arn:aws:codepipeline:*:*:actiontype:Custom/*/{ME}-*/*",
+                     f"arn:aws:codepipeline:*:*:webhook:{ME}-*"],
+    "s3": [f"arn:aws:s3:::{ME}-*", f"arn:aws:s3:::{ME}-*/*",
+           "arn:aws:s3:::aws-codedeploy-*/*"],
+    "iam": [f"arn:aws:iam::*:role/{ME}-*", f"arn:aws:iam::*:instance-profile/{ME}-*",
+            f"arn:aws:iam::*:policy/{ME}-*"],
+    "logs": [f"arn:aws:logs:*:*:log-group:/aws/codebuild/{ME}-*",
+             f"arn:aws:logs:*:*:log-group:/aws/codebuild/{ME}-*:*"],
+    "events": [f"arn:aws:events:*:*:rule/{ME}-*"],
+    "ssm": ["arn:aws:ssm:*::parameter/aws/service/*"],
+}
+
+# Actions that act on the account rather than on one named resource, so IAM cannot limit
+# them by name: listing a type, the caller's identity, and job workers' calls (a job is
+# not a named resource).
+ACCOUNT_WIDE = {
+    "sts:GetCallerIdentity", "iam:ListAccountAliases",
+    "codecommit:ListRepositories", "codecommit:BatchGetRepositories",
+    "codebuild:ListProjects", "codebuild:ListReportGroups", "codebuild:ListBuilds",
+    "codedeploy:ListApplications", "codedeploy:ListDeploymentConfigs",
+    "codedeploy:ListOnPremisesInstances", "codedeploy:BatchGetOnPremisesInstances",
+    "codepipeline:ListPipelines", "codepipeline:ListActionTypes", "codepipeline:ListWebhooks",
+    "codepipeline:PollForJobs", "codepipeline:AcknowledgeJob", "codepipeline:GetJobDetails",
+    "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult",
+    "codepipeline:PollForThirdPartyJobs", "codepipeline:AcknowledgeThirdPartyJob",
+    "codepipeline:GetThirdPartyJobDetails", "codepipeline:PutThirdPartyJobSuccessResult",
+    "codepipeline:PutThirdPartyJobFailureResult",
+    "iam:ListRoles", "iam:ListInstanceProfiles", "iam:ListPolicies",
+    "s3:ListAllMyBuckets", "logs:DescribeLogGroups", "events:ListRules",
+    "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeSecurityGroups",
+    "ec2:DescribeInstanceStatus",
+}
+
+# Calls made only on a real account (the recording is offline), with why.
+AWS_MODE_ONLY = {
+    "iam:ListAccountAliases": "teardown.py shows the account's alias before deleting",
+}
+
+EC2_OWNED = "ec2:ResourceTag/lab:owner"
+
+
+def policy_for(actions: set[str]) -> dict:
+    allowed = set(actions) | set(AWS_MODE_ONLY)
+    for action in actions:
+        allowed.update(IMPLIED.get(action, []))
+    statements = []
+    by_service: dict[str, list[str]] = {}
+    for action in sorted(allowed):
+        by_service.setdefault(action.split(":")[0], []).append(action)
+    for service, service_actions in sorted(by_service.items()):
+        unscoped = [a for a in service_actions if a in ACCOUNT_WIDE]
+        scoped = [a for a in service_actions if a not in unscoped]
+        if service == "ec2":
+            # EC2 names nothing by name: the learner may only touch instances tagged theirs.
+            create = [a for a in scoped if a in ("ec2:RunInstances", "ec2:CreateTags")]
+            change = [a for a in scoped if a not in create]
+            if "ec2:RunInstances" in create:
+                # New instances and volumes must be tagged as the learner's; the image,
+                # subnet, security group and network interface they use need no tag.
+                statements.append({
+                    "Sid": "Ec2LaunchTaggedAsMine", "Effect": "Allow",
+                    "Action": ["ec2:RunInstances"],
+                    "Resource": ["arn:aws:ec2:*:*:instance/*", "arn:aws:ec2:*:*:volume/*"],
+                    "Condition": {"StringEquals": {"aws:RequestTag/lab:owner": ME}}})
+                statements.append({
+                    "Sid": "Ec2LaunchUses", "Effect": "Allow", "Action": ["ec2:RunInstances"],
+                    "Resource": ["arn:aws:ec2:*::image/*", "arn:aws:ec2:*:*:subnet/*",
+                                 "arn:aws:ec2:*:*:network-interface/*",
+                                 "arn:aws:ec2:*:*:security-group/*"]})
+            if "ec2:CreateTags" in create:
+                statements.append({
+                    "Sid": "Ec2TagOnLaunchOnly", "Effect": "Allow", "Action": ["ec2:CreateTags"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"ec2:CreateAction": "RunInstances"}}})
+            if change:
+                statements.append({"Sid": "Ec2OnlyMine", "Effect": "Allow", "Action": change,
+                                   "Resource": "*", "Condition": {
+                                       "StringEquals": {EC2_OWNED: ME}}})
+        elif scoped:
+            statements.append({"Sid": f"{service.title()}OnlyMine", "Effect": "Allow",
+                               "Action": scoped, "Resource": RESOURCES.get(service, ["*"])})
+        if unscoped:
+            statements.append({"Sid": f"{service.title()}Read", "Effect": "Allow",
+                               "Action": unscoped, "Resource": "*"})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def recorded_actions() -> set[str]:
+    sys.path.insert(0, str(ROOT))
+    import os
+    import tempfile
+
+    os.environ.setdefault("LAB_STATE_DIR", tempfile.mkdtemp(prefix="policy-"))
+    from helpers.emulator.recorder import CallRecorder
+    from helpers.emulator.server import LocalServer
+    from tests.test_course_flow import take_the_course
+
+    server = LocalServer().start()
+    server.app.recorder = CallRecorder()
+    try:
+        take_the_course(server.endpoint, "labpolicy")
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("td", ROOT / "teardown.py")
+        cli = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(cli)
+        os.environ.update(AWS_ENDPOINT_URL=server.endpoint, LAB_PREFIX="labpolicy")
+        cli.main(["--yes"])  # learners run teardown too
+    finally:
+        server.stop()
+    return set(server.app.recorder.actions)
+
+
+def main() -> int:
+    actions = recorded_actions()
+    POLICY.write_text(json.dumps(policy_for(actions), indent=2) + "\n")
+    print(f"Wrote {POLICY.relative_to(ROOT)}: {len(actions)} recorded actions")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
