@@ -24,7 +24,7 @@ import os
 import re
 import sys
 
-from helpers import lab, settings
+from helpers import created, lab, settings
 from helpers import teardown as td
 
 
@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     except (lab.LabSetupError, ValueError) as error:
         out.say(str(error))
         return 2
-    scope = td.Scope(prefix, args.all_learners, args.older_than)
+    scope = td.Scope(prefix, args.all_learners, args.older_than,
+                     recorded=created.recorded(None if args.all_learners else prefix))
     out.data.update(mode=mode, prefix=prefix, all_learners=args.all_learners, dry_run=not args.yes)
     out.say(f"Lab kit teardown: mode {mode}, learner {prefix}"
             f"{' (all learners)' if args.all_learners else ''}"

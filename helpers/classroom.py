@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from botocore.exceptions import ClientError
 
-from . import lab
+from . import created, lab
 from . import teardown as td
 
 ClientFor = Callable[[str], object]
@@ -101,7 +101,8 @@ LAB_CHECKS: dict[str, Callable[[ClientFor, str], bool]] = {
 
 def status(client_for: Callable[[str, str], object], regions: list[str]) -> dict[str, dict]:
     """Per learner prefix: {"complete": [labs], "running": {type: count}, "resources": n}."""
-    resources, _ = td.find_all(client_for, regions, td.Scope(prefix="", all_learners=True))
+    scope = td.Scope(prefix="", all_learners=True, recorded=created.recorded())
+    resources, _ = td.find_all(client_for, regions, scope)
     by_owner: dict[str, list[td.Resource]] = {}
     for resource in resources:
         if resource.owner:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import boto3
 
-from . import settings
+from . import created, settings
 
 OFFLINE = "offline"
 AWS = "aws"
@@ -89,6 +89,7 @@ def setup(confirm=input, quiet: bool = False) -> Kit:
     mode = current_mode()
     prefix = settings.learner_prefix()
     kit = _setup_offline(prefix) if mode == OFFLINE else _setup_aws(prefix, confirm)
+    created.watch(kit.session, prefix)  # untaggable resources, for teardown
     if not quiet:
         print(f"Lab kit ready: {kit.describe()}")
     return kit

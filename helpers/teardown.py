@@ -45,6 +45,8 @@ class Scope:
     prefix: str
     all_learners: bool = False
     older_than: dt.timedelta | None = None
+    # (kind, name, region) -> owner: what the labs created where AWS has no tags
+    recorded: dict = field(default_factory=dict)
 
     def owns(self, tags: dict[str, str]) -> str | None:
         """Why a resource with these tags is in scope, or None when it is not."""
@@ -58,13 +60,12 @@ class Scope:
         return Reason.of(
             f"tagged {settings.KIT_TAG_KEY} and {settings.OWNER_TAG_KEY}={self.prefix}", owner)
 
-    def owns_name(self, name: str) -> str | None:
-        """For types without tags: the learner's name prefix."""
-        if self.all_learners:
-            return None  # names alone cannot tell the kit's from others' across learners
-        if name.startswith(f"{self.prefix}-") or f"/{self.prefix}-" in name:
-            return Reason.of(f"name starts with {self.prefix}- (this type has no tags)",
-                             self.prefix)
+    def owns_recorded(self, kind: str, name: str, region: str) -> Reason | None:
+        """For types without tags: the kit's own record of what the labs created."""
+        owner = self.recorded.get((kind, name, region))
+        if owner and (self.all_learners or owner == self.prefix):
+            return Reason.of("recorded by the kit when a lab created it (this type has no "
+                             "tags)", owner)
         return None
 
     def old_enough(self, created) -> bool:
@@ -300,7 +301,7 @@ def codepipeline_custom_action_types(client, region, scope):
                    f"{type_id['category']}/{type_id['provider']}/{type_id['version']}")
             tags = {t["key"]: t["value"] for t in
                     codepipeline.list_tags_for_resource(resourceArn=arn).get("tags", [])}
-            reason = scope.owns(tags) or scope.owns_name(type_id["provider"])
+            reason = scope.owns(tags)
             if reason:
                 label = f"{type_id['category']}/{type_id['provider']}/{type_id['version']}"
                 yield Resource("codepipeline", "custom action type", label, region, reason, 15,
@@ -371,16 +372,45 @@ def _delete_project(codebuild, name: str) -> None:
     codebuild.delete_project(name=name)
 
 
+def kit_projects(codebuild, region: str, scope: Scope) -> dict[str, Reason]:
+    """The kit's CodeBuild projects (tagged, or recorded when a lab created them)."""
+    projects = {}
+    names = [n for page in codebuild.get_paginator("list_projects").paginate()
+             for n in page.get("projects", [])]
+    for start in range(0, len(names), 100):
+        batch = codebuild.batch_get_projects(names=names[start:start + 100])
+        for project in batch.get("projects", []):
+            reason = scope.owns({t["key"]: t["value"] for t in project.get("tags", [])})
+            if reason:
+                projects[project["name"]] = reason
+    for (kind, name, where), _ in scope.recorded.items():
+        reason = scope.owns_recorded(kind, name, where)
+        if kind == "codebuild project" and where == region and reason:
+            projects.setdefault(name, reason)
+    return projects
+
+
+def _made_for_kit_project(name: str, projects: dict[str, Reason]) -> Reason | None:
+    """CodeBuild names what it makes for a project '<project>-...' (report groups) or
+    '/aws/codebuild/<project>' (log groups), without tags."""
+    for project, reason in projects.items():
+        if name.startswith(f"{project}-") or name == f"/aws/codebuild/{project}":
+            return Reason.of(f"made by CodeBuild for the kit's project {project}",
+                             reason.owner)
+    return None
+
+
 @finder
 def codebuild_report_groups(client, region, scope):
     codebuild = client("codebuild")
+    projects = kit_projects(codebuild, region, scope)
     arns = [a for page in codebuild.get_paginator("list_report_groups").paginate()
             for a in page.get("reportGroups", [])]
     for start in range(0, len(arns), 100):
         groups = codebuild.batch_get_report_groups(reportGroupArns=arns[start:start + 100])
         for group in groups["reportGroups"]:
             tags = {t["key"]: t["value"] for t in group.get("tags", [])}
-            reason = scope.owns(tags) or scope.owns_name(group["name"])
+            reason = scope.owns(tags) or _made_for_kit_project(group["name"], projects)
             if reason and scope.old_enough(group.get("created")):
                 arn = group["arn"]
                 yield Resource("codebuild", "report group", group["name"], region, reason, 31,
@@ -412,7 +442,7 @@ def codedeploy_deployment_configs(client, region, scope):
     codedeploy = client("codedeploy")
     for page in codedeploy.get_paginator("list_deployment_configs").paginate():
         for name in page.get("deploymentConfigsList", []):
-            reason = scope.owns_name(name)
+            reason = scope.owns_recorded("deployment config", name, region)
             if reason and not name.startswith("CodeDeployDefault."):
                 yield Resource("codedeploy", "deployment config", name, region, reason, 45,
                                lambda n=name: codedeploy.delete_deployment_config(
@@ -592,13 +622,13 @@ def _delete_policy(iam, arn: str) -> None:
 @finder
 def log_groups(client, region, scope):
     logs = client("logs")
+    projects = kit_projects(client("codebuild"), region, scope)
     for page in logs.get_paginator("describe_log_groups").paginate():
         for group in page.get("logGroups", []):
             name = group["logGroupName"]
             tags = logs.list_tags_log_group(logGroupName=name).get("tags", {})
             # CodeBuild creates its projects' log groups itself, without tags.
-            reason = scope.owns(tags) or (
-                scope.owns_name(name) if name.startswith("/aws/codebuild/") else None)
+            reason = scope.owns(tags) or _made_for_kit_project(name, projects)
             if reason and scope.old_enough((group.get("creationTime") or 0) / 1000 or None):
                 yield Resource("logs", "log group", name, region, reason, 90,
                                lambda n=name: logs.delete_log_group(logGroupName=n))

@@ -208,3 +208,39 @@ def test_throttling_is_retried_and_a_permanent_failure_is_reported(server_env, s
                                                "foreign-r4-role"}
     monkeypatch.setattr(td, "CLIENT_HOOKS", [])
     assert teardown_cli.main(["--yes"]) == 0
+
+
+def test_untaggable_types_go_only_when_the_kit_recorded_them(server_env, server_client,
+                                                              capsys):
+    """Deployment configs take no tags, nor do the log groups CodeBuild makes: the kit's
+    record (and its tagged projects) decide; similar names not made by the kit stay."""
+    from helpers import created
+
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                            region_name="us-east-1")
+    created.watch(session, PREFIX)
+    ours = session.client("codedeploy", endpoint_url=server_env.endpoint)
+    ours.create_deployment_config(deploymentConfigName=f"{PREFIX}-r5-config",
+                                  minimumHealthyHosts={"type": "HOST_COUNT", "value": 1})
+    codedeploy = server_client("codedeploy")
+    codedeploy.create_deployment_config(deploymentConfigName=f"{PREFIX}-r5-similar",
+                                        minimumHealthyHosts={"type": "HOST_COUNT", "value": 1})
+    session.client("codebuild", endpoint_url=server_env.endpoint).create_project(
+        name=f"{PREFIX}-r5-build", source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
+        artifacts={"type": "NO_ARTIFACTS"}, serviceRole="arn:aws:iam::123456789012:role/r",
+        environment={"type": "LINUX_CONTAINER", "image": "img",
+                     "computeType": "BUILD_GENERAL1_SMALL"})
+    logs = server_client("logs")
+    logs.create_log_group(logGroupName=f"/aws/codebuild/{PREFIX}-r5-build")
+    logs.create_log_group(logGroupName=f"/aws/codebuild/{PREFIX}-r5-foreign")
+
+    assert teardown_cli.main([]) == 1
+    plan = capsys.readouterr().out
+    assert f"{PREFIX}-r5-config" in plan and "recorded by the kit" in plan
+    assert f"made by CodeBuild for the kit's project {PREFIX}-r5-build" in plan
+    assert teardown_cli.main(["--yes"]) == 0, capsys.readouterr().out
+    configs = codedeploy.list_deployment_configs()["deploymentConfigsList"]
+    assert f"{PREFIX}-r5-similar" in configs and f"{PREFIX}-r5-config" not in configs
+    groups = [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
+    assert f"/aws/codebuild/{PREFIX}-r5-foreign" in groups
+    assert f"/aws/codebuild/{PREFIX}-r5-build" not in groups
