@@ -116,6 +116,29 @@ def poll_until_jobs(poll: Callable[..., dict], timeout: float = 60, poll_seconds
                   "No job was returned")
 
 
+def poll_for_my_third_party_job(client, action_type_id: dict, client_token: str,
+                                timeout: float = 60, poll_seconds: float = 0.5) -> dict:
+    """PollForThirdPartyJobs until a job this client token opens; {"jobId", "clientId"}.
+
+    A partner serves many connections (clientId) and opens each job with that connection's
+    token. Here one token is ours: a job it cannot open is another connection's (another
+    learner's, in a shared account) and goes back to the queue for them.
+    """
+
+    def probe():
+        for job in client.poll_for_third_party_jobs(actionTypeId=action_type_id,
+                                                    maxBatchSize=1)["jobs"]:
+            try:
+                client.get_third_party_job_details(jobId=job["jobId"],
+                                                   clientToken=client_token)
+                return job
+            except client.exceptions.InvalidClientTokenException:
+                continue
+        return None
+
+    return _until(probe, timeout, poll_seconds, "No third-party job for this client token")
+
+
 def execution_ids(client, pipeline: str) -> set[str]:
     """The ids of the pipeline's executions (the latest 100)."""
     return {s["pipelineExecutionId"] for s in client.list_pipeline_executions(

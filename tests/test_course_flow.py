@@ -132,3 +132,25 @@ def test_learner_policy_allows_every_call_and_nothing_more(course):
     implied = {extra for action in recorded for extra in IMPLIED.get(action, [])}
     implied |= set(AWS_MODE_ONLY)
     assert allowed - recorded - implied == set(), "the policy allows actions nobody calls"
+
+
+# The CodePipeline verbs of the seed document the kit was made from: every one must be
+# called when the labs run.
+SEED_VERBS = """acknowledge-job acknowledge-third-party-job disable-stage-transition
+enable-stage-transition get-job-details get-pipeline-execution get-pipeline-state
+get-third-party-job-details list-action-executions list-action-types
+list-pipeline-executions poll-for-jobs poll-for-third-party-jobs put-action-revision
+put-approval-result put-job-failure-result put-job-success-result
+put-third-party-job-failure-result put-third-party-job-success-result
+retry-stage-execution start-pipeline-execution create-pipeline get-pipeline
+list-pipelines update-pipeline delete-pipeline create-custom-action-type
+delete-custom-action-type put-webhook list-webhooks delete-webhook
+register-webhook-with-third-party deregister-webhook-with-third-party""".split()
+
+
+def test_every_seed_verb_is_called_by_the_labs(course):
+    server, _ = course
+    called = {a.split(":")[1] for a in server.app.recorder.actions
+              if a.startswith("codepipeline:")}
+    wanted = {"".join(part.title() for part in verb.split("-")) for verb in SEED_VERBS}
+    assert wanted - called == set()

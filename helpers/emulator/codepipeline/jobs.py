@@ -14,7 +14,9 @@ timed out, is an InvalidJobStateException.
 Third-party jobs: the partner identifies itself with a clientId and clientToken pair. In
 AWS the pair comes from connecting the partner to the action; offline the clientId is a
 stable id of the action (pipeline, stage, action) and the clientToken is the action's
-secret configuration value (OAuthToken for GitHub, ClientToken for LabPartner).
+secret configuration value (OAuthToken for GitHub, ClientToken for LabPartner). A polled
+job that a wrong client token tried to open returns to Queued, so that partners sharing a
+type (learners in one account) each end up with their own jobs.
 """
 
 from __future__ import annotations
@@ -114,6 +116,11 @@ class JobQueue:
     def get_third_party(self, job_id: str, client_token: str) -> Job:
         job = self.get(job_id, third_party=True)
         if client_token != job.client_token:
+            with job.cond:
+                # The poller cannot open it (another connection's job, e.g. another
+                # learner's in a shared account): it goes back to the queue for its own.
+                if job.status == "Dispatched":
+                    job.status = "Queued"
             raise err.InvalidClientTokenException(
                 f"The client token is not valid for job {job_id}")
         return job
