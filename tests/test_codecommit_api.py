@@ -265,3 +265,27 @@ def test_repositories_are_per_region(client):
     east.create_repository(repositoryName="r")
     with pytest.raises(ClientError):
         west.get_repository(repositoryName="r")
+
+
+def test_create_commit_needs_exactly_one_of_content_and_source(cc, repo):
+    with pytest.raises(ClientError) as exc:
+        cc.create_commit(repositoryName="app", branchName="main", parentCommitId=repo,
+                         putFiles=[{"filePath": "x.txt"}])
+    assert error_code(exc) == "SourceFileOrContentRequiredException"
+    with pytest.raises(ClientError) as exc:
+        cc.create_commit(repositoryName="app", branchName="main", parentCommitId=repo,
+                         putFiles=[{"filePath": "x.txt", "fileContent": b"1",
+                                    "sourceFile": {"filePath": "README.md"}}])
+    assert error_code(exc) == "FileContentAndSourceFileSpecifiedException"
+    moved = cc.create_commit(repositoryName="app", branchName="main", parentCommitId=repo,
+                             putFiles=[{"filePath": "docs/README.md",
+                                        "sourceFile": {"filePath": "README.md", "isMove": True}}])
+    assert [f["absolutePath"] for f in moved["filesDeleted"]] == ["README.md"]
+    assert cc.get_file(repositoryName="app", filePath="docs/README.md")["fileContent"] == \
+        b"# App\n"
+
+
+def test_get_differences_rejects_max_results_below_one(cc, repo):
+    with pytest.raises(ClientError) as exc:
+        cc.get_differences(repositoryName="app", afterCommitSpecifier="main", MaxResults=0)
+    assert error_code(exc) == "InvalidMaxResultsException"

@@ -186,6 +186,9 @@ class CodeCommitHandlers:
             before = dict(entries)
             for item in puts:
                 path = files.clean_path(item.get("filePath"))
+                if item.get("sourceFile") and "fileContent" in item:
+                    raise err.FileContentAndSourceFileSpecifiedException(
+                        f"{path}: specify either fileContent or sourceFile, not both.")
                 if item.get("sourceFile"):
                     source = files.clean_path(item["sourceFile"].get("filePath"))
                     if source not in entries:
@@ -196,8 +199,8 @@ class CodeCommitHandlers:
                 elif "fileContent" in item:
                     content = _blob(item["fileContent"])
                 else:
-                    raise err.FileContentAndSourceFileSpecifiedException(
-                        "Specify either fileContent or sourceFile for each file to put.")
+                    raise err.SourceFileOrContentRequiredException(
+                        f"{path}: specify fileContent or sourceFile for each file to put.")
                 mode = files.file_mode(item.get("fileMode")) if item.get("fileMode") else None
                 what = files.put(entries, git, path, content, mode, same_content_error=False)
                 key = "filesAdded" if what == "added" else "filesUpdated"
@@ -256,6 +259,8 @@ class CodeCommitHandlers:
         after = backend.resolve(repo, params["afterCommitSpecifier"])
         before = params.get("beforeCommitSpecifier")
         before = backend.resolve(repo, before) if before else None
+        if params.get("MaxResults") is not None and params["MaxResults"] < 1:
+            raise err.InvalidMaxResultsException("MaxResults must be at least 1.")
         changes = files.differences(repo.git(), before, after, params.get("beforePath"),
                                     params.get("afterPath"))
         page, token = _page(changes, params, token_key="NextToken", size_key="MaxResults",
