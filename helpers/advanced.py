@@ -11,19 +11,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from . import polling
 from .codepipeline import FINAL_STATUSES
 
 
 def _until(probe: Callable[[], object], timeout: float, poll_seconds: float, what: str):
     """Call probe() until it returns something truthy; return it. TimeoutError otherwise."""
     deadline = time.monotonic() + timeout
+    pause = polling.pauses(poll_seconds)
     while True:
         found = probe()
         if found:
             return found
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} after {timeout:.0f} s")
-        time.sleep(poll_seconds)
+        time.sleep(next(pause))
 
 
 def stage_state(client, pipeline: str, stage: str) -> dict:

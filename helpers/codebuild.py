@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 
-from . import settings
+from . import polling, settings
 
 FINAL_STATUSES = ("SUCCEEDED", "FAILED", "FAULT", "TIMED_OUT", "STOPPED")
 
@@ -28,6 +28,7 @@ def wait_for_build(client, build_id: str, timeout: float = 600, show: bool = Tru
     deadline = time.monotonic() + timeout
     follower = _LogFollower(logs_client or _logs_client_like(client)) if show else None
     shown_phases = 0
+    pause = polling.pauses(poll_seconds)
     while True:
         builds = client.batch_get_builds(ids=[build_id])["builds"]
         if not builds:
@@ -44,7 +45,7 @@ def wait_for_build(client, build_id: str, timeout: float = 600, show: bool = Tru
         if time.monotonic() >= deadline:
             raise TimeoutError(f"build {build_id} still {build.get('currentPhase')} "
                                f"after {timeout} s")
-        time.sleep(poll_seconds)
+        time.sleep(next(pause))
 
 
 def _show_phases(build: dict, already: int) -> int:

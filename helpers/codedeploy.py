@@ -25,7 +25,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from . import settings
+from . import polling, settings
 
 FINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
 OFFLINE_ACCOUNT_ID = "123456789012"
@@ -39,7 +39,7 @@ def wait_for_deployment(client, deployment_id: str, timeout: float = 900, show: 
     within timeout seconds.
     """
     deadline = time.monotonic() + timeout
-    pause = min(poll_seconds, 0.1)  # short deployments (offline) end within a few polls
+    pause = polling.pauses(poll_seconds)
     seen: dict[tuple[str, str], str] = {}
     last_status = None
     while True:
@@ -57,8 +57,7 @@ def wait_for_deployment(client, deployment_id: str, timeout: float = 900, show: 
         if time.monotonic() >= deadline:
             raise TimeoutError(f"deployment {deployment_id} still {info['status']} "
                                f"after {timeout} s")
-        time.sleep(pause)
-        pause = min(poll_seconds, pause * 2)
+        time.sleep(next(pause))
 
 
 def _instance_targets(client, deployment_id: str) -> list[dict]:
@@ -423,7 +422,7 @@ def wait_for_rollback(client, deployment_id: str, timeout: float = 60,
     when no rollback appeared within timeout seconds.
     """
     deadline = time.monotonic() + timeout
-    pause = min(poll_seconds, 0.1)
+    pause = polling.pauses(poll_seconds)
     while True:
         info = client.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
         rollback = info.get("rollbackInfo") or {}
@@ -431,8 +430,7 @@ def wait_for_rollback(client, deployment_id: str, timeout: float = 60,
             return rollback["rollbackDeploymentId"]
         if rollback.get("rollbackMessage") or time.monotonic() >= deadline:
             return None
-        time.sleep(pause)
-        pause = min(poll_seconds, pause * 2)
+        time.sleep(next(pause))
 
 
 def timeline(client, deployment_id: str) -> list[dict]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+from . import polling
+
 FINAL_STATUSES = ("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")
 
 
@@ -23,6 +25,7 @@ def wait_for_execution(client, pipeline_name: str, execution_id: str, timeout: f
     deadline = time.monotonic() + timeout
     seen: dict[str, str] = {}
     last_status = None
+    pause = polling.pauses(poll_seconds)
     while True:
         execution = client.get_pipeline_execution(
             pipelineName=pipeline_name, pipelineExecutionId=execution_id)["pipelineExecution"]
@@ -38,7 +41,7 @@ def wait_for_execution(client, pipeline_name: str, execution_id: str, timeout: f
         if time.monotonic() > deadline:
             raise TimeoutError(f"Execution {execution_id} of {pipeline_name} is still "
                                f"{execution['status']} after {timeout:.0f} s")
-        time.sleep(poll_seconds)
+        time.sleep(next(pause))
 
 
 def _show_actions(client, pipeline_name: str, execution_id: str, seen: dict[str, str]) -> None:
@@ -194,6 +197,7 @@ def wait_for_approval(client, pipeline: str, stage: str, action: str,
     Raises RuntimeError if execution_id ends first, TimeoutError after timeout seconds.
     """
     deadline = time.monotonic() + timeout
+    pause = polling.pauses(poll_seconds)
     while True:
         latest = waiting_approval(client, pipeline, stage, action, execution_id)
         if latest is not None:
@@ -208,7 +212,7 @@ def wait_for_approval(client, pipeline: str, stage: str, action: str,
         if time.monotonic() > deadline:
             raise TimeoutError(f"{stage}/{action} of {pipeline} is not waiting for an "
                                f"approval after {timeout:.0f} s")
-        time.sleep(poll_seconds)
+        time.sleep(next(pause))
 
 
 def wait_for_new_execution(client, pipeline: str, revision_id: str, timeout: float = 300,
@@ -220,6 +224,7 @@ def wait_for_new_execution(client, pipeline: str, revision_id: str, timeout: flo
     the EventBridge rule and its role).
     """
     deadline = time.monotonic() + timeout
+    pause = polling.pauses(poll_seconds)
     while True:
         summaries = client.list_pipeline_executions(pipelineName=pipeline, maxResults=20)[
             "pipelineExecutionSummaries"]
@@ -230,7 +235,7 @@ def wait_for_new_execution(client, pipeline: str, revision_id: str, timeout: flo
         if time.monotonic() > deadline:
             raise TimeoutError(f"No execution of {pipeline} for revision {revision_id} "
                                f"after {timeout:.0f} s")
-        time.sleep(poll_seconds)
+        time.sleep(next(pause))
 
 
 def post_to_webhook(url: str, payload: dict, secret: str | None = None,

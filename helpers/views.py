@@ -32,6 +32,7 @@ from urllib.parse import urlparse
 
 import ipywidgets as widgets
 
+from . import polling
 from .codepipeline import FINAL_STATUSES, approve, pipeline_snapshot
 
 # Status class -> (background, border) colours.
@@ -537,6 +538,7 @@ class PipelineView(widgets.VBox):
         """
         deadline = time.monotonic() + timeout
         seen: dict = {}
+        pause = polling.pauses(self.poll_seconds)
         while True:
             snapshot = self.refresh()
             execution_id = execution_id or snapshot.get("latest_execution_id")
@@ -564,7 +566,7 @@ class PipelineView(widgets.VBox):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"Execution {execution_id} of {self.pipeline_name} is "
                                    f"still {status} after {timeout:.0f} s")
-            time.sleep(self.poll_seconds)
+            time.sleep(next(pause))
 
     # -- display ------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
