@@ -110,14 +110,6 @@ def wait_for_action(client, pipeline: str, stage: str, action: str, execution_id
     return _until(probe, timeout, poll_seconds, f"{stage}/{action} is not running")
 
 
-def poll_until_jobs(poll: Callable[..., dict], timeout: float = 60, poll_seconds: float = 1.0,
-                    **params) -> list[dict]:
-    """Call a poll operation (client.poll_for_jobs or client.poll_for_third_party_jobs)
-    with params until it returns jobs; return them. A job worker does the same, forever."""
-    return _until(lambda: poll(**params)["jobs"], timeout, poll_seconds,
-                  "No job was returned")
-
-
 def poll_for_my_third_party_job(client, action_type_id: dict, client_token: str,
                                 timeout: float = 60, poll_seconds: float = 0.5) -> dict:
     """PollForThirdPartyJobs until a job this client token opens; {"jobId", "clientId"}.
@@ -128,15 +120,18 @@ def poll_for_my_third_party_job(client, action_type_id: dict, client_token: str,
     """
 
     def probe():
+        mine = None
+        # A batch, not one job: another connection's job at the head of the queue would
+        # otherwise come back first at every poll.
         for job in client.poll_for_third_party_jobs(actionTypeId=action_type_id,
-                                                    maxBatchSize=1)["jobs"]:
+                                                    maxBatchSize=10)["jobs"]:
             try:
                 client.get_third_party_job_details(jobId=job["jobId"],
                                                    clientToken=client_token)
-                return job
+                mine = mine or job
             except client.exceptions.InvalidClientTokenException:
-                continue
-        return None
+                continue  # refused, so back in the queue for its own partner
+        return mine
 
     return _until(probe, timeout, poll_seconds, "No third-party job for this client token")
 

@@ -73,8 +73,8 @@ def test_third_party_job_helpers(bg_lab):
     detail = advanced.wait_for_action(bg_lab.cp, "lab-pipeline", "Test", "Partner", execution,
                                       timeout=30, poll_seconds=0.05)
     assert detail["status"] == "InProgress"
-    [job] = advanced.poll_until_jobs(bg_lab.cp.poll_for_third_party_jobs, timeout=10,
-                                     poll_seconds=0.05, actionTypeId=PARTNER, maxBatchSize=1)
+    job = advanced.poll_for_my_third_party_job(bg_lab.cp, PARTNER, "secret", timeout=10,
+                                               poll_seconds=0.05)
     bg_lab.cp.put_third_party_job_failure_result(
         jobId=job["jobId"], clientToken="secret",
         failureDetails={"type": "JobFailed", "message": "no"})
@@ -84,8 +84,30 @@ def test_third_party_job_helpers(bg_lab):
         advanced.wait_for_action(bg_lab.cp, "lab-pipeline", "Test", "Partner", execution,
                                  timeout=5, poll_seconds=0.05)
     with pytest.raises(TimeoutError):
-        advanced.poll_until_jobs(bg_lab.cp.poll_for_third_party_jobs, timeout=0.1,
-                                 poll_seconds=0.05, actionTypeId=PARTNER)
+        advanced.poll_for_my_third_party_job(bg_lab.cp, PARTNER, "secret", timeout=0.1,
+                                             poll_seconds=0.05)
+
+
+def test_each_partner_connection_gets_its_own_job(bg_lab):
+    """Two learners' partner actions share the LabPartner queue: polling with one token
+    leaves the other's job for its own token."""
+    for name, token in (("mine", "token-a"), ("theirs", "token-b")):
+        bg_lab.create(name=name, stages=[
+            {"name": "Source", "actions": [source_action()]},
+            {"name": "Test", "actions": [{
+                "name": "Partner", "actionTypeId": PARTNER,
+                "configuration": {"ProjectId": "p", "ClientToken": token},
+                "inputArtifacts": [{"name": "SourceOutput"}]}]},
+        ])
+        advanced.wait_for_action(bg_lab.cp, name, "Test", "Partner", bg_lab.latest(name),
+                                 timeout=30, poll_seconds=0.05)
+    theirs = advanced.poll_for_my_third_party_job(bg_lab.cp, PARTNER, "token-b", timeout=10,
+                                                  poll_seconds=0.05)
+    mine = advanced.poll_for_my_third_party_job(bg_lab.cp, PARTNER, "token-a", timeout=10,
+                                                poll_seconds=0.05)
+    assert mine["jobId"] != theirs["jobId"]
+    details = bg_lab.cp.get_third_party_job_details(jobId=mine["jobId"], clientToken="token-a")
+    assert details["jobDetails"]["data"]["pipelineContext"]["pipelineName"] == "mine"
 
 
 def test_wait_for_trigger(lab):
