@@ -221,9 +221,7 @@ def start_fresh(kit, project_name: str) -> None:
     if not projects:
         return
     tags = {t["key"]: t["value"] for t in projects[0].get("tags", [])}
-    if tags.get(settings.OWNER_TAG_KEY) != kit.prefix:
-        raise RuntimeError(f"{project_name} exists but is not yours (no lab:owner={kit.prefix} "
-                           "tag); choose another LAB_PREFIX.")
+    settings.require_owner(project_name, tags, kit.prefix)
     codebuild.delete_project(name=project_name)
     print(f"Deleted the project {project_name} left by an earlier run.")
 

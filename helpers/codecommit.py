@@ -36,9 +36,7 @@ def start_fresh(codecommit, repository_name: str, prefix: str) -> None:
             return
         raise
     tags = codecommit.list_tags_for_resource(resourceArn=meta["Arn"])["tags"]
-    if tags.get(settings.OWNER_TAG_KEY) != prefix:
-        raise RuntimeError(f"{repository_name} exists but is not yours (no lab:owner={prefix} "
-                           "tag); choose another LAB_PREFIX.")
+    settings.require_owner(repository_name, tags, prefix)
     codecommit.delete_repository(repositoryName=repository_name)
     print(f"Deleted {repository_name} left by an earlier run.")
 

@@ -398,9 +398,7 @@ def start_fresh(kit, application_name: str, config_names: tuple[str, ...] = ()) 
                f"{application_name}")
         tags = {tag["Key"]: tag["Value"] for tag in
                 codedeploy.list_tags_for_resource(ResourceArn=arn).get("Tags", [])}
-        if tags.get(settings.OWNER_TAG_KEY) != kit.prefix:
-            raise RuntimeError(f"{application_name} exists but is not yours (no "
-                               f"lab:owner={kit.prefix} tag); choose another LAB_PREFIX.")
+        settings.require_owner(application_name, tags, kit.prefix)
         codedeploy.delete_application(applicationName=application_name)
         print(f"Deleted application {application_name} left by an earlier run.")
     for name in config_names:

@@ -422,9 +422,7 @@ def start_fresh(kit, pipeline_name: str, rule_name: str | None = None) -> None:
     if arn is not None:
         tags = {t["key"]: t["value"] for t in
                 codepipeline.list_tags_for_resource(resourceArn=arn).get("tags", [])}
-        if tags.get(settings.OWNER_TAG_KEY) != kit.prefix:
-            raise RuntimeError(f"{pipeline_name} exists but is not yours (no "
-                               f"lab:owner={kit.prefix} tag); choose another LAB_PREFIX.")
+        settings.require_owner(pipeline_name, tags, kit.prefix)
         codepipeline.delete_pipeline(name=pipeline_name)
         print(f"Deleted the pipeline {pipeline_name} left by an earlier run.")
     if rule_name:
@@ -440,8 +438,7 @@ def delete_rule(kit, rule_name: str) -> bool:
         return False
     tags = {t["Key"]: t["Value"] for t in
             events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags", [])}
-    if tags.get(settings.OWNER_TAG_KEY) != kit.prefix:
-        raise RuntimeError(f"The rule {rule_name} is not yours (no lab:owner={kit.prefix} tag).")
+    settings.require_owner(f"The rule {rule_name}", tags, kit.prefix)
     targets = events.list_targets_by_rule(Rule=rule_name).get("Targets", [])
     if targets:
         events.remove_targets(Rule=rule_name, Ids=[t["Id"] for t in targets])

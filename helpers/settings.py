@@ -84,3 +84,10 @@ def emulator_dir() -> Path:
         path.mkdir(parents=True, exist_ok=True)
         marker.write_text(json.dumps({"pid": os.getpid(), "started": time.time()}))
     return path
+
+
+def require_owner(name: str, tags: dict[str, str], prefix: str) -> None:
+    """Refuse to touch a resource an earlier run left unless it carries this learner's tag."""
+    if tags.get(OWNER_TAG_KEY) != prefix:
+        raise RuntimeError(f"{name} exists but is not yours (no {OWNER_TAG_KEY}={prefix} "
+                           "tag); choose another LAB_PREFIX.")
