@@ -95,6 +95,41 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def kernel_answers(url: str, token: str, path: str, timeout: float) -> None:
+    """Start the notebook's kernel through the server and wait until it answers a
+    kernel_info request over the server's websocket: the road the browser takes. Raises
+    TimeoutError when it does not, so a slow or broken kernel is told apart from the view."""
+    import asyncio
+
+    from tornado.websocket import websocket_connect
+
+    headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
+    body = json.dumps({"path": path, "name": path, "type": "notebook",
+                       "kernel": {"name": "python3"}}).encode()
+    request = urllib.request.Request(f"{url}/api/sessions", data=body, headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        kernel_id = json.load(reply)["kernel"]["id"]
+
+    async def ask() -> None:
+        ws_url = url.replace("http", "ws", 1) + f"/api/kernels/{kernel_id}/channels?token={token}"
+        socket_ = await websocket_connect(ws_url)
+        msg_id = uuid.uuid4().hex
+        socket_.write_message(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "kernel_info_request", "username": "test",
+                       "session": uuid.uuid4().hex, "date": "", "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "content": {}, "channel": "shell",
+            "buffers": []}))
+        while True:
+            message = await socket_.read_message()
+            if message is None:
+                raise ConnectionError("the server closed the kernel's websocket")
+            if json.loads(message).get("parent_header", {}).get("msg_id") == msg_id:
+                socket_.close()
+                return
+
+    asyncio.run(asyncio.wait_for(ask(), timeout))
+
+
 def write_notebook(path: Path) -> None:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)
                                          for source in (SETUP, SHOW, COMMIT)])
@@ -141,6 +176,7 @@ def jupyter_lab(tmp_path):
                     raise RuntimeError("JupyterLab did not start: "
                                        + (tmp_path / "jupyter.log").read_text()) from None
                 time.sleep(0.2)
+        kernel_answers(url, token, "view.ipynb", timeout=90)
         yield url, token
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # the server and its kernel
@@ -150,6 +186,8 @@ def jupyter_lab(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+        # pytest shows this only when the test fails: what the server and kernel said.
+        print("--- JupyterLab's log ---\n" + (tmp_path / "jupyter.log").read_text()[-20_000:])
 
 
 def colour(page, selector: str) -> str:
