@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -97,8 +99,9 @@ def free_port() -> int:
 
 def kernel_answers(url: str, token: str, path: str, timeout: float) -> None:
     """Start the notebook's kernel through the server and wait until it answers a
-    kernel_info request over the server's websocket: the road the browser takes. Raises
-    TimeoutError when it does not, so a slow or broken kernel is told apart from the view."""
+    kernel_info request over the server's websocket: the road the browser takes. Each try
+    opens a fresh websocket (a kernel restarted at start-up gets new channels); raises
+    TimeoutError when none is answered, so a broken kernel is told apart from the view."""
     import asyncio
 
     from tornado.websocket import websocket_connect
@@ -109,25 +112,38 @@ def kernel_answers(url: str, token: str, path: str, timeout: float) -> None:
     request = urllib.request.Request(f"{url}/api/sessions", data=body, headers=headers)
     with urllib.request.urlopen(request, timeout=30) as reply:
         kernel_id = json.load(reply)["kernel"]["id"]
+    ws_url = url.replace("http", "ws", 1) + f"/api/kernels/{kernel_id}/channels?token={token}"
 
     async def ask() -> None:
-        ws_url = url.replace("http", "ws", 1) + f"/api/kernels/{kernel_id}/channels?token={token}"
         socket_ = await websocket_connect(ws_url)
-        msg_id = uuid.uuid4().hex
-        socket_.write_message(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "kernel_info_request", "username": "test",
-                       "session": uuid.uuid4().hex, "date": "", "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "content": {}, "channel": "shell",
-            "buffers": []}))
-        while True:
-            message = await socket_.read_message()
-            if message is None:
-                raise ConnectionError("the server closed the kernel's websocket")
-            if json.loads(message).get("parent_header", {}).get("msg_id") == msg_id:
-                socket_.close()
-                return
+        try:
+            msg_id = uuid.uuid4().hex
+            socket_.write_message(json.dumps({
+                "header": {"msg_id": msg_id, "msg_type": "kernel_info_request",
+                           "username": "test", "session": uuid.uuid4().hex, "date": "",
+                           "version": "5.3"},
+                "parent_header": {}, "metadata": {}, "content": {}, "channel": "shell",
+                "buffers": []}))
+            while True:
+                message = await socket_.read_message()
+                if message is None:
+                    raise ConnectionError("the server closed the kernel's websocket")
+                if json.loads(message).get("parent_header", {}).get("msg_id") == msg_id:
+                    return
+        finally:
+            socket_.close()
 
-    asyncio.run(asyncio.wait_for(ask(), timeout))
+    async def ask_until_answered() -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return await asyncio.wait_for(ask(), 15)
+            except (TimeoutError, ConnectionError, OSError) as error:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"kernel {kernel_id} did not answer: {error!r}") from error
+                await asyncio.sleep(1)
+
+    asyncio.run(ask_until_answered())
 
 
 def write_notebook(path: Path) -> None:
@@ -147,7 +163,10 @@ def jupyter_lab(tmp_path):
     env = {k: v for k, v in os.environ.items()
            if k not in ("AWS_ENDPOINT_URL", "LAB_MODE", "LAB_SYNC_WORKERS", "LAB_PACE_SECONDS")
            and not k.startswith("PYTEST_")}
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR",
+    # Unix socket paths must stay under 108 bytes: the runtime folder gets a short path.
+    runtime = tempfile.mkdtemp(prefix="jlab-")
+    env["JUPYTER_RUNTIME_DIR"] = runtime
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR",
                  "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR",
                  "LAB_STATE_DIR"):
         folder = tmp_path / name.lower()
@@ -162,7 +181,10 @@ def jupyter_lab(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
          "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", "--allow-root",
-         f"--ServerApp.root_dir={root}"],
+         f"--ServerApp.root_dir={root}",
+         # Kernel channels over unix sockets: no TCP ports to race the other test
+         # workers' kernels and servers for.
+         "--KernelManager.transport=ipc"],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -186,6 +208,7 @@ def jupyter_lab(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+        shutil.rmtree(runtime, ignore_errors=True)
         # pytest shows this only when the test fails: what the server and kernel said.
         print("--- JupyterLab's log ---\n" + (tmp_path / "jupyter.log").read_text()[-20_000:])
 
