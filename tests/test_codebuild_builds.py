@@ -8,6 +8,7 @@ import time
 import zipfile
 
 import pytest
+from botocore.exceptions import ClientError
 
 from helpers.emulator import workers
 
@@ -416,6 +417,15 @@ def test_retry_build_and_list_builds(cb):
     assert deleted["buildsDeleted"] == [first["id"]]
     assert deleted["buildsNotDeleted"][0]["id"] == "demo:nope"
     assert cb.batch_get_builds(ids=[first["id"]])["buildsNotFound"] == [first["id"]]
+
+
+def test_retry_build_without_an_id_is_an_input_error(cb):
+    make_project(cb, buildspec=spec("  build:\n    commands:\n      - echo hi\n"))
+    with pytest.raises(ClientError) as caught:
+        cb.retry_build(idempotencyToken="only-a-token")
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert cb.list_builds_for_project(projectName="demo").get("ids", []) == []
 
 
 def test_wait_for_build_helper_prints_phases_and_log(client, capsys):

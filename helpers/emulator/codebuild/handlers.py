@@ -90,6 +90,9 @@ class CodeBuildHandlers:
         return {"build": _backend(self).stop_build(params["id"]).describe()}
 
     def retry_build(self, params: dict) -> dict:
+        # Both members are optional in the model; a retry needs the build to retry.
+        if not params.get("id"):
+            raise err.InvalidInputException("RetryBuild needs the id of the build to retry")
         build = _backend(self).retry_build(params["id"], params.get("idempotencyToken"),
                                            INITIATOR)
         return {"build": build.describe()}
