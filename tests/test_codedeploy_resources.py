@@ -48,6 +48,23 @@ def test_applications_crud_and_tags(client):
         "ApplicationDoesNotExistException", 400)
 
 
+def test_names_longer_than_the_model_allows_are_invalid(client):
+    deploy = client("codedeploy")
+    long_name = "n" * 101
+    assert error_of(deploy.create_application, applicationName=long_name) == (
+        "InvalidApplicationNameException", 400)
+    deploy.create_application(applicationName="a" * 100)
+    assert error_of(deploy.update_application, applicationName="a" * 100,
+                    newApplicationName=long_name) == ("InvalidApplicationNameException", 400)
+    assert error_of(deploy.create_deployment_group, applicationName="a" * 100,
+                    deploymentGroupName=long_name, serviceRoleArn=ROLE) == (
+        "InvalidDeploymentGroupNameException", 400)
+    assert error_of(deploy.create_deployment_config, deploymentConfigName=long_name,
+                    minimumHealthyHosts={"type": "HOST_COUNT", "value": 1}) == (
+        "InvalidDeploymentConfigNameException", 400)
+    assert deploy.list_applications()["applications"] == ["a" * 100]
+
+
 def test_deployment_groups_crud(client):
     deploy = client("codedeploy")
     deploy.create_application(applicationName="shop")

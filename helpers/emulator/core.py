@@ -21,6 +21,8 @@ import botocore.session
 from botocore.validate import ParamValidator
 from moto.core.exceptions import JsonRESTError
 
+from . import constraints
+
 log = logging.getLogger("helpers.emulator")
 
 _botocore_session = botocore.session.get_session()
@@ -84,6 +86,26 @@ def check_request(service: str, operation: str, params: dict) -> None:
     report = ParamValidator().validate(_decode_blobs(params, input_shape), input_shape)
     if report.has_errors():
         raise ValidationException("Parameter validation failed:\n" + report.generate_report())
+    if service in CONSTRAINT_ERRORS:
+        error_name, patterns = CONSTRAINT_ERRORS[service]
+        found = constraints.violations(params, input_shape, patterns)
+        if found:
+            raise type(error_name, (AwsError,), {})(constraints.report(found))
+
+
+# How each service names a request that breaks the model's lengths, enums or patterns,
+# and whose patterns it checks up front (None: all). CodePipeline's not-found errors
+# cover ids and names "specified in an invalid format", so only these patterns answer
+# ValidationException; the pipeline declaration's own are in codepipeline/validation.py.
+# CodeCommit and CodeDeploy answer with an error per member (InvalidRepositoryName...,
+# InvalidApplicationName...), which their handlers raise themselves.
+CONSTRAINT_ERRORS = {
+    "codepipeline": ("ValidationException", {
+        "DisabledReason", "ClientRequestToken", "EnvironmentVariableName",
+        "PipelineVariableName", "OutputVariablesKey", "AccountId", "AllowedAccount", "RoleArn",
+        "ArtifactStoreLocation", "ArtifactName", "ActionNamespace"}),
+    "codebuild": ("InvalidInputException", None),
+}
 
 
 def _decode_blobs(value: Any, shape) -> Any:

@@ -45,9 +45,11 @@ from .exceptions import (
     IamUserArnAlreadyRegisteredException,
     InstanceNameAlreadyRegisteredException,
     InstanceNotRegisteredException,
+    InvalidApplicationNameException,
     InvalidAutoRollbackConfigException,
     InvalidComputePlatformException,
     InvalidDeploymentConfigNameException,
+    InvalidDeploymentGroupNameException,
     InvalidDeploymentIdException,
     InvalidEC2TagCombinationException,
     InvalidEC2TagException,
@@ -65,6 +67,16 @@ from .exceptions import (
     TagLimitExceededException,
     UnsupportedActionForDeploymentTypeException,
 )
+
+# ApplicationName, DeploymentGroupName and DeploymentConfigName: at most 100 characters.
+NAME_LIMIT = 100
+
+
+def check_name_length(name: str, error: type, what: str) -> None:
+    if len(name) > NAME_LIMIT:
+        raise error(f"The {what} name was specified in an invalid format: it has "
+                    f"{len(name)} characters, more than {NAME_LIMIT}.")
+
 
 log = logging.getLogger("helpers.emulator.codedeploy")
 
@@ -398,6 +410,7 @@ class CodeDeployLabBackend(BaseBackend):
         return application
 
     def create_application(self, name: str, compute_platform: str, tags: dict) -> Application:
+        check_name_length(name, InvalidApplicationNameException, "application")
         with self.lock:
             if name in self.applications:
                 raise ApplicationAlreadyExistsException(
@@ -412,6 +425,7 @@ class CodeDeployLabBackend(BaseBackend):
             application = self.get_application(name)
             if not new_name or new_name == name:
                 return
+            check_name_length(new_name, InvalidApplicationNameException, "application")
             if new_name in self.applications:
                 raise ApplicationAlreadyExistsException(
                     f"The application {new_name} already exists with the IAM user or AWS "
@@ -448,6 +462,7 @@ class CodeDeployLabBackend(BaseBackend):
             if not name:
                 raise DeploymentGroupNameRequiredException(
                     "The deployment group name is required.")
+            check_name_length(name, InvalidDeploymentGroupNameException, "deployment group")
             if (application.application_id, name) in self.groups:
                 raise DeploymentGroupAlreadyExistsException(
                     f"Deployment Group {name} already exists for application "
@@ -477,6 +492,8 @@ class CodeDeployLabBackend(BaseBackend):
             self._check_group_settings(settings)
             new_name = params.get("newDeploymentGroupName")
             if new_name and new_name != group.name:
+                check_name_length(new_name, InvalidDeploymentGroupNameException,
+                                  "deployment group")
                 key = (group.application.application_id, new_name)
                 if key in self.groups:
                     raise DeploymentGroupAlreadyExistsException(
@@ -542,6 +559,7 @@ class CodeDeployLabBackend(BaseBackend):
     def create_config(self, params: dict) -> DeploymentConfig:
         with self.lock:
             name = params["deploymentConfigName"]
+            check_name_length(name, InvalidDeploymentConfigNameException, "deployment config")
             if name in self.configs:
                 raise DeploymentConfigAlreadyExistsException(
                     f"A deployment configuration named {name} already exists.")
