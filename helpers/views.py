@@ -7,8 +7,11 @@
 
 The view is an ipywidgets widget: stages left to right (vertical=True: top to bottom),
 one box per action coloured by status, the latest execution and its source revision,
-Approve / Reject on an approval that waits, the build log (offline: its tail; a real
-account: a console link) and the deployment's per-instance lifecycle events.
+Approve / Reject on an approval that waits, Stop on an execution in progress (running
+actions finish; Abandon then stops without them, as the console's "Stop and abandon"),
+Retry on a failed stage (its failed actions, as the console's "Retry failed actions"), the build log
+(offline: its tail; a real account: a console link) and the deployment's per-instance
+lifecycle events.
 
 While displayed, a background thread polls GetPipelineState every poll_seconds; it stops
 after idle_seconds without an execution in progress (the "Follow" button starts it
@@ -296,6 +299,19 @@ class PipelineView(widgets.VBox):
                                             layout=widgets.Layout(width="auto"))
         self.follow_button.add_class("lab-follow-button")
         self.follow_button.on_click(lambda _: self.start())
+        self.stop_button = widgets.Button(
+            description="Stop", icon="stop", button_style="warning",
+            tooltip="Stop the execution; running actions finish (StopPipelineExecution)",
+            layout=widgets.Layout(width="auto", display="none"))
+        self.stop_button.add_class("lab-stop-button")
+        self.stop_button.on_click(lambda _: self.stop_execution())
+        self.abandon_button = widgets.Button(
+            description="Abandon", icon="times", button_style="danger",
+            tooltip="Stop now, abandoning the actions still running",
+            layout=widgets.Layout(width="auto", display="none"))
+        self.abandon_button.add_class("lab-abandon-button")
+        self.abandon_button.on_click(lambda _: self.stop_execution(abandon=True))
+        self._retry_buttons: dict[str, widgets.Button] = {}
         self.stages_box = (widgets.VBox if vertical else widgets.HBox)(
             layout=widgets.Layout(flex_flow="column" if vertical else "row wrap",
                                   align_items="stretch" if vertical else "flex-start"))
@@ -304,7 +320,8 @@ class PipelineView(widgets.VBox):
         self.details = widgets.Accordion()
         self.details.add_class("lab-details")
         super().__init__([widgets.HTML(STYLE),
-                          widgets.HBox([self.header, self.follow_button]),
+                          widgets.HBox([self.header, self.follow_button, self.stop_button,
+                                        self.abandon_button]),
                           self.stages_box, self.details, self.message])
         self.add_class("lab-pipeline")
         self.refresh()
@@ -349,6 +366,8 @@ class PipelineView(widgets.VBox):
                          f"<b class='lab-execution-status'>{html.escape(status or '')}</b></span>")
         else:
             parts.append("No execution yet")
+        self.stop_button.layout.display = "flex" if status == "InProgress" else "none"
+        self.abandon_button.layout.display = "flex" if status == "Stopping" else "none"
         if snapshot.get("source_revision"):
             parts.append(f"<span class='lab-source-revision'>Source <code>"
                          f"{html.escape(_short(snapshot['source_revision']))}</code> "
@@ -364,6 +383,8 @@ class PipelineView(widgets.VBox):
             status = html.escape(stage["status"] or "Didn't run")
             title.value = (f"<b>{html.escape(stage['name'])}</b> "
                            f"<span class='lab-stage-status'>{status}</span>")
+            failed = stage["status"] == "Failed"
+            self._retry_buttons[stage["name"]].layout.display = "flex" if failed else "none"
             for action in stage["actions"]:
                 self._actions[(stage["name"], action["name"])].update(action)
                 if (stage["name"], action["name"]) in self._panels:
@@ -389,6 +410,7 @@ class PipelineView(widgets.VBox):
             box.close()
         self._actions.clear()
         self._stages.clear()
+        self._retry_buttons.clear()
         self._panels.clear()
         self._panel_keys.clear()
         self._shape = _shape(snapshot)
@@ -415,7 +437,14 @@ class PipelineView(widgets.VBox):
                     panels.append(panel)
                     titles.append(f"{kind.replace('-', ' ').capitalize()}: "
                                   f"{stage['name']} / {action['name']}")
-            stage_box = widgets.VBox([title, *boxes])
+            retry = widgets.Button(
+                description="Retry", icon="redo", button_style="info",
+                tooltip="Retry the failed actions of this stage (RetryStageExecution)",
+                layout=widgets.Layout(width="auto", display="none"))
+            retry.add_class("lab-retry-button")
+            retry.on_click(lambda _, name=stage["name"]: self.retry_stage(name))
+            self._retry_buttons[stage["name"]] = retry
+            stage_box = widgets.VBox([title, *boxes, retry])
             stage_box.add_class("lab-stage")
             stage_box.add_class(f"lab-name-{_slug(stage['name'])}")
             self._stages[stage["name"]] = stage_box
@@ -483,6 +512,30 @@ class PipelineView(widgets.VBox):
                             f"{html.escape(summary['status'])}: "
                             f"<small>{html.escape(events)}</small>")
         return "<br>".join(rows)
+
+    # -- acting -------------------------------------------------------------------------
+    def stop_execution(self, abandon: bool = False,
+                       reason: str = "Stopped from the pipeline view") -> None:
+        """Stop the latest execution (abandon=True: without waiting for running actions)."""
+        execution = (self.snapshot or {}).get("latest_execution_id")
+        self._act(lambda: self.client.stop_pipeline_execution(
+            pipelineName=self.pipeline_name, pipelineExecutionId=execution, abandon=abandon,
+            reason=reason), "Stop")
+
+    def retry_stage(self, stage: str, mode: str = "FAILED_ACTIONS") -> None:
+        """Retry a failed stage of the execution that last ran it (mode ALL_ACTIONS: all)."""
+        execution = next((s["execution_id"] for s in (self.snapshot or {}).get("stages", [])
+                          if s["name"] == stage), None)
+        self._act(lambda: self.client.retry_stage_execution(
+            pipelineName=self.pipeline_name, stageName=stage, pipelineExecutionId=execution,
+            retryMode=mode), f"Retry {stage}")
+
+    def _act(self, call, what: str) -> None:
+        try:
+            call()
+        except Exception as error:  # not stoppable or retryable any more, no permission...
+            self.message.value = f"<b>{html.escape(what)}</b>: {html.escape(str(error))}"
+        self.start()  # refresh now and follow what the action set going
 
     # -- following ------------------------------------------------------------------------
     def running(self) -> bool:

@@ -247,6 +247,9 @@ def test_pipeline_view_follows_an_execution_and_approves(jupyter_lab, tmp_path):
             # The approval waits: amber, with Approve; the build log is there to read.
             page.wait_for_selector(f"{approval}.lab-status-waiting", timeout=30_000)
             assert colour(page, approval) == "rgb(255, 243, 220)"
+            expect(page.locator(".lab-stop-button")).to_be_visible()  # in progress: Stop
+            expect(page.locator(".lab-retry-button")).to_have_count(3)
+            expect(page.locator(".lab-retry-button:visible")).to_have_count(0)  # none failed
             page.get_by_text("Build log: Build / Build").click()
             expect(page.locator(".lab-build-log pre")).to_contain_text("building")
             page.locator(f"{approval} .lab-approval-summary input").fill("Looks good")
@@ -257,6 +260,7 @@ def test_pipeline_view_follows_an_execution_and_approves(jupyter_lab, tmp_path):
             expect(page.locator(".lab-execution-status")).to_have_text("Succeeded",
                                                                        timeout=30_000)
             expect(page.locator(".lab-action.lab-status-succeeded")).to_have_count(3)
+            expect(page.locator(".lab-stop-button")).to_be_hidden()
             expect(page.locator(approval)).to_contain_text("Looks good")
             assert page.get_by_text("Loading widget").count() == 0
             page.locator(".lab-pipeline").screenshot(path=str(tmp_path / "pipeline-view.png"))

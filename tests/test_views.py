@@ -279,3 +279,49 @@ def test_progress_lines_speak_only_of_the_followed_execution():
     # Following the older execution: only the stage it reached, with its own status.
     old = _progress_lines(snapshot, {}, execution_id="old", status="Stopped")
     assert old == ["Execution old: Stopped", "  Deploy/Dep: Succeeded (d1)"]
+
+
+def test_stop_waits_for_running_actions_and_abandon_ends_the_execution(view, lab):
+    execution = view.snapshot["latest_execution_id"]
+    assert view.stop_button.layout.display == "flex"  # the approval waits: InProgress
+    assert view.abandon_button.layout.display == "none"
+    assert "lab-stop-button" in classes(view.stop_button)
+    view.stop_button.click()
+    # Stop and wait: the approval still runs, so the execution is Stopping.
+    assert view.snapshot["execution_status"] == "Stopping"
+    assert view.stop_button.layout.display == "none"
+    assert view.abandon_button.layout.display == "flex"
+    view.abandon_button.click()
+    assert view.snapshot["execution_status"] == "Stopped"
+    assert view.abandon_button.layout.display == "none"
+    summary = lab.cp.list_pipeline_executions(pipelineName="lab-pipeline")[
+        "pipelineExecutionSummaries"][0]
+    assert (summary["pipelineExecutionId"], summary["status"]) == (execution, "Stopped")
+    assert summary["stopTrigger"]["reason"] == "Stopped from the pipeline view"
+
+
+def test_retry_button_on_a_failed_stage_retries_its_failed_actions(view, lab):
+    calls = []
+    lab.cp.meta.events.register("before-parameter-build.codepipeline.RetryStageExecution",
+                                lambda params, **_: calls.append(dict(params)))
+    retry = view._retry_buttons["Approval"]
+    assert retry.layout.display == "none" and "lab-retry-button" in classes(retry)
+    view._actions[("Approval", "Approve")].reject_button.click()
+    assert view.snapshot["execution_status"] == "Failed"
+    assert retry.layout.display == "flex"
+    assert view._retry_buttons["Source"].layout.display == "none"
+    execution = view.snapshot["latest_execution_id"]
+    retry.click()
+    assert calls == [{"pipelineName": "lab-pipeline", "stageName": "Approval",
+                      "pipelineExecutionId": execution, "retryMode": "FAILED_ACTIONS"}]
+    # The same execution goes on: the approval waits again.
+    assert view.snapshot["latest_execution_id"] == execution
+    assert view.snapshot["execution_status"] == "InProgress"
+    assert "lab-status-waiting" in classes(view._actions[("Approval", "Approve")])
+    assert retry.layout.display == "none"
+
+
+def test_retry_that_aws_refuses_shows_its_error(view):
+    view.retry_stage("Source")  # it succeeded: nothing to retry
+    assert "<b>Retry Source</b>" in view.message.value
+    assert "StageNotRetryableException" in view.message.value
