@@ -205,6 +205,15 @@ def _progress_lines(snapshot: dict, seen: dict, execution_id: str | None = None,
 
 # -- the widget -----------------------------------------------------------------------------
 
+def _button(description: str, css_class: str, on_click, hidden: bool = False,
+            **options) -> widgets.Button:
+    button = widgets.Button(description=description, **options, layout=widgets.Layout(
+        width="auto", display="none" if hidden else None))
+    button.add_class(css_class)
+    button.on_click(lambda _: on_click())
+    return button
+
+
 class ActionBox(widgets.VBox):
     """One action: name, status, summary and link; Approve / Reject on a waiting approval."""
 
@@ -215,14 +224,10 @@ class ActionBox(widgets.VBox):
         self.comment = widgets.Text(placeholder="Comment (summary)",
                                     layout=widgets.Layout(width="95%"))
         self.comment.add_class("lab-approval-summary")
-        self.approve_button = widgets.Button(description="Approve", button_style="success",
-                                             layout=widgets.Layout(width="auto"))
-        self.approve_button.add_class("lab-approve-button")
-        self.reject_button = widgets.Button(description="Reject", button_style="danger",
-                                            layout=widgets.Layout(width="auto"))
-        self.reject_button.add_class("lab-reject-button")
-        self.approve_button.on_click(lambda _: self.answer("Approved"))
-        self.reject_button.on_click(lambda _: self.answer("Rejected"))
+        self.approve_button = _button("Approve", "lab-approve-button",
+                                      lambda: self.answer("Approved"), button_style="success")
+        self.reject_button = _button("Reject", "lab-reject-button",
+                                     lambda: self.answer("Rejected"), button_style="danger")
         self.approval = widgets.VBox([self.comment, widgets.HBox(
             [self.approve_button, self.reject_button])], layout=widgets.Layout(display="none"))
         self.approval.add_class("lab-approval")
@@ -294,23 +299,16 @@ class PipelineView(widgets.VBox):
         self.header.add_class("lab-header")
         self.message = widgets.HTML()
         self.message.add_class("lab-message")
-        self.follow_button = widgets.Button(description="Follow", icon="refresh",
-                                            tooltip="Refresh now and follow executions",
-                                            layout=widgets.Layout(width="auto"))
-        self.follow_button.add_class("lab-follow-button")
-        self.follow_button.on_click(lambda _: self.start())
-        self.stop_button = widgets.Button(
-            description="Stop", icon="stop", button_style="warning",
-            tooltip="Stop the execution; running actions finish (StopPipelineExecution)",
-            layout=widgets.Layout(width="auto", display="none"))
-        self.stop_button.add_class("lab-stop-button")
-        self.stop_button.on_click(lambda _: self.stop_execution())
-        self.abandon_button = widgets.Button(
-            description="Abandon", icon="times", button_style="danger",
-            tooltip="Stop now, abandoning the actions still running",
-            layout=widgets.Layout(width="auto", display="none"))
-        self.abandon_button.add_class("lab-abandon-button")
-        self.abandon_button.on_click(lambda _: self.stop_execution(abandon=True))
+        self.follow_button = _button("Follow", "lab-follow-button", self.start, icon="refresh",
+                                     tooltip="Refresh now and follow executions")
+        self.stop_button = _button(
+            "Stop", "lab-stop-button", self.stop_execution, hidden=True, icon="stop",
+            button_style="warning",
+            tooltip="Stop the execution; running actions finish (StopPipelineExecution)")
+        self.abandon_button = _button(
+            "Abandon", "lab-abandon-button", lambda: self.stop_execution(abandon=True),
+            hidden=True, icon="times", button_style="danger",
+            tooltip="Stop now, abandoning the actions still running")
         self._retry_buttons: dict[str, widgets.Button] = {}
         self.stages_box = (widgets.VBox if vertical else widgets.HBox)(
             layout=widgets.Layout(flex_flow="column" if vertical else "row wrap",
@@ -437,12 +435,10 @@ class PipelineView(widgets.VBox):
                     panels.append(panel)
                     titles.append(f"{kind.replace('-', ' ').capitalize()}: "
                                   f"{stage['name']} / {action['name']}")
-            retry = widgets.Button(
-                description="Retry", icon="redo", button_style="info",
-                tooltip="Retry the failed actions of this stage (RetryStageExecution)",
-                layout=widgets.Layout(width="auto", display="none"))
-            retry.add_class("lab-retry-button")
-            retry.on_click(lambda _, name=stage["name"]: self.retry_stage(name))
+            retry = _button(
+                "Retry", "lab-retry-button", lambda name=stage["name"]: self.retry_stage(name),
+                hidden=True, icon="redo", button_style="info",
+                tooltip="Retry the failed actions of this stage (RetryStageExecution)")
             self._retry_buttons[stage["name"]] = retry
             stage_box = widgets.VBox([title, *boxes, retry])
             stage_box.add_class("lab-stage")
