@@ -111,6 +111,29 @@ def test_invalid_actions(lab):
         "InvalidActionDeclarationException"
 
 
+def test_declared_names_and_role_must_fit_the_model(lab):
+    bad_stage = [{"name": "Source", "actions": [source_action()]},
+                 {"name": "Build it", "actions": [build_action()]}]
+    bad_action = [{"name": "Source", "actions": [source_action()]},
+                  {"name": "Build", "actions": [build_action(name="Build it")]}]
+    assert create_error(lab, name="my pipeline") == "ValidationException"
+    assert create_error(lab, stages=bad_stage) == "ValidationException"
+    assert create_error(lab, stages=bad_action) == "ValidationException"
+    assert create_error(lab, roleArn="arn:aws:iam::123456789012:role/") == "ValidationException"
+    lab.cp.create_pipeline(pipeline=declaration())
+    with pytest.raises(ClientError) as caught:
+        lab.cp.update_pipeline(pipeline=declaration(stages=bad_stage))
+    assert caught.value.response["Error"]["Message"] == (
+        "1 validation error detected: Value 'Build it' at 'pipeline.stages.2.member.name' "
+        "failed to satisfy constraint: Member must satisfy regular expression pattern: "
+        "[A-Za-z0-9.@\\-_]+")
+    # UpdatePipeline finds the pipeline by its name first: an invalid name is not found.
+    assert error_code(lab.cp.update_pipeline, pipeline=declaration(name="my pipeline")) == \
+        "PipelineNotFoundException"
+    assert lab.cp.get_pipeline(name="lab-pipeline")["metadata"]["pipelineArn"]
+    assert lab.cp.get_pipeline(name="lab-pipeline")["pipeline"]["version"] == 1
+
+
 def test_artifact_store_role_and_v2_only_fields(lab, client):
     assert error_code(lab.cp.create_pipeline, pipeline={
         **declaration(), "artifactStore": {"type": "S3", "location": "no-such-bucket"}}) == \

@@ -37,7 +37,7 @@ def violations(value: Any, shape, patterns: Container[str] | None = None,
     kind = shape.type_name
     if kind in ("list", "map", "string") and isinstance(value, (list, dict, str)):
         if "max" in meta and len(value) > meta["max"]:
-            found.append(_message(value, path, f"have length less than or equal to {meta['max']}"))
+            found.append(message(value, path, f"have length less than or equal to {meta['max']}"))
     if kind == "structure" and isinstance(value, dict):
         for name, member in shape.members.items():
             if name in value:
@@ -52,21 +52,27 @@ def violations(value: Any, shape, patterns: Container[str] | None = None,
             found += violations(item, shape.value, patterns, f"{path}.{key}.member")
     elif kind == "string" and isinstance(value, str):
         if shape.enum and value not in shape.enum:
-            found.append(_message(value, path,
+            found.append(message(value, path,
                                   f"satisfy enum value set: [{', '.join(shape.enum)}]"))
         checked = "pattern" in meta and (patterns is None or shape.name in patterns)
         pattern = _pattern(meta["pattern"]) if checked else None
         if pattern is not None and value and not pattern.fullmatch(value):
-            found.append(_message(value, path,
+            found.append(message(value, path,
                                   f"satisfy regular expression pattern: {meta['pattern']}"))
     elif kind in ("integer", "long") and isinstance(value, int):
         if "max" in meta and value > meta["max"]:
-            found.append(_message(value, path, f"have value less than or equal to {meta['max']}"))
+            found.append(message(value, path, f"have value less than or equal to {meta['max']}"))
     return found
 
 
-def _message(value: Any, path: str, rule: str) -> str:
+def message(value: Any, path: str, rule: str) -> str:
+    """One violation as AWS words it; rule follows "Member must"."""
     return f"Value '{value}' at '{path}' failed to satisfy constraint: Member must {rule}"
+
+
+def one_error(value: Any, path: str, rule: str) -> str:
+    """The whole message for a single violation (the services' own extra rules)."""
+    return report([message(value, path, rule)])
 
 
 def report(found: list[str]) -> str:

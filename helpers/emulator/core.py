@@ -87,25 +87,32 @@ def check_request(service: str, operation: str, params: dict) -> None:
     if report.has_errors():
         raise ValidationException("Parameter validation failed:\n" + report.generate_report())
     if service in CONSTRAINT_ERRORS:
-        error_name, patterns = CONSTRAINT_ERRORS[service]
-        found = constraints.violations(params, input_shape, patterns)
+        found = constraints.violations(params, input_shape, _checked_patterns(service, operation))
         if found:
-            raise type(error_name, (AwsError,), {})(constraints.report(found))
+            raise type(CONSTRAINT_ERRORS[service], (AwsError,), {})(constraints.report(found))
 
 
-# How each service names a request that breaks the model's lengths, enums or patterns,
-# and whose patterns it checks up front (None: all). CodePipeline's not-found errors
-# cover ids and names "specified in an invalid format", so only these patterns answer
-# ValidationException; the pipeline declaration's own are in codepipeline/validation.py.
+# How each service names a request that breaks the model's lengths, enums or patterns.
 # CodeCommit and CodeDeploy answer with an error per member (InvalidRepositoryName...,
 # InvalidApplicationName...), which their handlers raise themselves.
-CONSTRAINT_ERRORS = {
-    "codepipeline": ("ValidationException", {
-        "DisabledReason", "ClientRequestToken", "EnvironmentVariableName",
-        "PipelineVariableName", "OutputVariablesKey", "AccountId", "AllowedAccount", "RoleArn",
-        "ArtifactStoreLocation", "ArtifactName", "ActionNamespace"}),
-    "codebuild": ("InvalidInputException", None),
-}
+CONSTRAINT_ERRORS = {"codepipeline": "ValidationException", "codebuild": "InvalidInputException"}
+
+# CodePipeline's not-found errors cover ids and names "specified in an invalid format",
+# so only these patterns are checked up front, plus the names a pipeline declares where
+# it declares them (UpdatePipeline looks the pipeline up by its name first).
+PIPELINE_PATTERNS = frozenset({
+    "DisabledReason", "ClientRequestToken", "EnvironmentVariableName", "PipelineVariableName",
+    "OutputVariablesKey", "AccountId", "AllowedAccount", "RoleArn", "ArtifactStoreLocation",
+    "ArtifactName", "ActionNamespace"})
+DECLARED_NAMES = {"CreatePipeline": {"PipelineName", "StageName", "ActionName"},
+                  "UpdatePipeline": {"StageName", "ActionName"}}
+
+
+def _checked_patterns(service: str, operation: str) -> frozenset[str] | None:
+    """The shapes whose patterns are checked up front (None: all of them)."""
+    if service != "codepipeline":
+        return None
+    return PIPELINE_PATTERNS | DECLARED_NAMES.get(operation, set())
 
 
 def _decode_blobs(value: Any, shape) -> Any:

@@ -24,7 +24,7 @@ from pathlib import Path
 from moto.core.base_backend import BackendDict, BaseBackend
 
 from ... import settings
-from .. import workers
+from .. import constraints, workers
 from ..core import now
 from . import exceptions as err
 from .sources import PipelineArtifact
@@ -32,7 +32,6 @@ from .sources import PipelineArtifact
 DEFAULT_TIMEOUT_MINUTES = 60
 DEFAULT_QUEUED_TIMEOUT_MINUTES = 480
 REPORT_EXPIRY = dt.timedelta(days=30)
-PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_]{1,149}$")
 REPORT_GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_]{1,127}$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 SOURCE_TYPES_OFFLINE = ("NO_SOURCE", "S3", "CODECOMMIT", "CODEPIPELINE")
@@ -328,13 +327,9 @@ class Project:
         return f"arn:aws:kms:{self.region}:{self.account}:alias/aws/s3"
 
 
-def check_project(params: dict, creating: bool) -> None:
-    """AWS's rules for CreateProject/UpdateProject input, beyond what the shapes say."""
-    name = params.get("name", "")
-    if creating and not PROJECT_NAME.match(name):
-        raise err.InvalidInputException(_constraint(
-            name, "name", r"Member must satisfy regular expression pattern: "
-            r"[A-Za-z0-9][A-Za-z0-9\-_]{1,149}"))
+def check_project(params: dict) -> None:
+    """AWS's rules for CreateProject/UpdateProject input, beyond what the model says (its
+    lengths, enums and patterns are checked with each request: emulator/constraints.py)."""
     source = params.get("source")
     artifacts = params.get("artifacts")
     if source is not None:
@@ -358,7 +353,6 @@ def check_project(params: dict, creating: bool) -> None:
             "CODEPIPELINE, and the other way round")
     if "serviceRole" in params:
         check_role(params["serviceRole"])
-    check_timeouts(params.get("timeoutInMinutes"), params.get("queuedTimeoutInMinutes"))
     if len(params.get("tags") or []) > MAX_TAGS:
         raise err.InvalidInputException(f"Invalid tags: a project can have at most {MAX_TAGS}")
     for variable in (params.get("environment") or {}).get("environmentVariables") or []:
@@ -396,26 +390,11 @@ def check_role(role: str) -> None:
             "(arn:aws:iam::<account-id>:role/<role-name>)")
 
 
-def check_timeouts(timeout: int | None, queued: int | None) -> None:
-    if timeout is not None and not 5 <= timeout <= 2160:
-        raise err.InvalidInputException(_constraint(
-            timeout, "timeoutInMinutes",
-            "Member must have value between 5 and 2160"))
-    if queued is not None and not 5 <= queued <= 480:
-        raise err.InvalidInputException(_constraint(
-            queued, "queuedTimeoutInMinutes", "Member must have value between 5 and 480"))
-
-
 def check_variable(variable: dict) -> None:
     if variable.get("type", "PLAINTEXT") not in ("PLAINTEXT", "PARAMETER_STORE",
                                                  "SECRETS_MANAGER"):
         raise err.InvalidInputException(
             f"Invalid environment variable type: {variable.get('type')}")
-
-
-def _constraint(value, member: str, rule: str) -> str:
-    return (f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
-            f"constraint: {rule}")
 
 
 # -- reports -----------------------------------------------------------------------
@@ -507,7 +486,7 @@ class CodeBuildLabBackend(BaseBackend):
     # -- projects -------------------------------------------------------------------
 
     def create_project(self, params: dict) -> Project:
-        check_project(params, creating=True)
+        check_project(params)
         with self.lock:
             if params["name"] in self.projects:
                 raise err.ResourceAlreadyExistsException(
@@ -518,9 +497,9 @@ class CodeBuildLabBackend(BaseBackend):
 
     def update_project(self, params: dict) -> Project:
         project = self.get_project(params["name"])
-        check_project(params, creating=False)
+        check_project(params)
         merged = {**project.settings, **params}
-        check_project(merged, creating=False)  # source and artifacts must still agree
+        check_project(merged)  # source and artifacts must still agree
         project.update(params)
         return project
 
@@ -629,8 +608,6 @@ class CodeBuildLabBackend(BaseBackend):
             check_variable(variable)
         role = params.get("serviceRoleOverride") or s["serviceRole"]
         check_role(role)
-        check_timeouts(params.get("timeoutInMinutesOverride"),
-                       params.get("queuedTimeoutInMinutesOverride"))
         return BuildConfig(
             source=source,
             secondary_sources=params.get("secondarySourcesOverride") or s["secondarySources"],
@@ -730,8 +707,8 @@ class CodeBuildLabBackend(BaseBackend):
     def create_report_group(self, name: str, kind: str, export_config: dict,
                             tags: list[dict]) -> ReportGroup:
         if not REPORT_GROUP_NAME.match(name):
-            raise err.InvalidInputException(_constraint(
-                name, "name", r"Member must satisfy regular expression pattern: "
+            raise err.InvalidInputException(constraints.one_error(
+                name, "name", r"satisfy regular expression pattern: "
                 r"[A-Za-z0-9][A-Za-z0-9\-_]{1,127}"))
         _check_export_config(export_config)
         if len(tags) > MAX_TAGS:

@@ -1,5 +1,6 @@
 """Checking a pipeline declaration as CreatePipeline/UpdatePipeline check it, with AWS's
-error names: ValidationException for what breaks the API model's constraints,
+error names: ValidationException for what breaks the API model's constraints (checked
+with each request: emulator/constraints.py; here only what goes beyond the model),
 InvalidStructureException for the pipeline as a whole (stages, sources, artifacts,
 namespaces, role, artifact store), InvalidStageDeclarationException for a stage,
 InvalidActionDeclarationException for an action, InvalidBlockerDeclarationException for
@@ -10,30 +11,14 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 
+from .. import constraints
 from . import action_types
 from . import exceptions as err
 from .variables import references
 
-NAME = re.compile(r"^[A-Za-z0-9.@\-_]{1,100}$")
-ARTIFACT_NAME = re.compile(r"^[a-zA-Z0-9_\-]{1,100}$")
-NAMESPACE = re.compile(r"^[A-Za-z0-9@\-_]{1,100}$")
-ROLE_ARN = re.compile(r"^arn:aws(-[\w]+)*:iam::[0-9]{12}:role/.+$")
-BUCKET = re.compile(r"^[a-zA-Z0-9\-.]{3,63}$")
-VARIABLE_NAME = re.compile(r"^[A-Za-z0-9@\-_]{1,128}$")
-EXECUTION_MODES = ("QUEUED", "SUPERSEDED", "PARALLEL")
-PIPELINE_TYPES = ("V1", "V2")
-CATEGORIES = ("Source", "Build", "Deploy", "Test", "Invoke", "Approval", "Compute")
-OWNERS = ("AWS", "ThirdParty", "Custom")
 CONDITION_KEYS = ("beforeEntry", "onSuccess", "onFailure")
 RESERVED_NAMESPACES = ("codepipeline", "variables")
-
-
-def _constraint(value, where: str, rule: str) -> err.ValidationException:
-    return err.ValidationException(
-        f"1 validation error detected: Value '{value}' at '{where}' failed to satisfy "
-        f"constraint: {rule}")
 
 
 def normalize(declaration: dict) -> dict:
@@ -52,7 +37,7 @@ def normalize(declaration: dict) -> dict:
 
 def validate(pipeline: dict, account: str, region: str) -> None:
     """Raise the error AWS raises for the first problem of a normalized declaration."""
-    _check_model_constraints(pipeline)
+    _check_role_name(pipeline["roleArn"])
     _check_v2_only(pipeline)
     _check_role(pipeline["roleArn"], account)
     _check_artifact_store(pipeline, account, region)
@@ -76,60 +61,6 @@ def validate(pipeline: dict, account: str, region: str) -> None:
     _check_triggers(pipeline)
 
 
-def _check_model_constraints(pipeline: dict) -> None:
-    if not NAME.match(pipeline["name"]):
-        raise _constraint(pipeline["name"], "pipeline.name",
-                          "Member must satisfy regular expression pattern: [A-Za-z0-9.@\\-_]+")
-    if not ROLE_ARN.match(pipeline["roleArn"]) or len(pipeline["roleArn"]) > 1024:
-        raise _constraint(pipeline["roleArn"], "pipeline.roleArn",
-                          "Member must satisfy regular expression pattern: "
-                          "arn:aws(-[\\w]+)*:iam::[0-9]{12}:role/.*")
-    if pipeline["pipelineType"] not in PIPELINE_TYPES:
-        raise _constraint(pipeline["pipelineType"], "pipeline.pipelineType",
-                          "Member must satisfy enum value set: [V1, V2]")
-    if pipeline["executionMode"] not in EXECUTION_MODES:
-        raise _constraint(pipeline["executionMode"], "pipeline.executionMode",
-                          "Member must satisfy enum value set: [QUEUED, SUPERSEDED, PARALLEL]")
-    for s, stage in enumerate(pipeline["stages"]):
-        where = f"pipeline.stages.{s + 1}"
-        if not NAME.match(stage["name"]):
-            raise _constraint(stage["name"], f"{where}.name",
-                              "Member must satisfy regular expression pattern: "
-                              "[A-Za-z0-9.@\\-_]+")
-        for a, action in enumerate(stage["actions"]):
-            here = f"{where}.actions.{a + 1}"
-            if not NAME.match(action["name"]):
-                raise _constraint(action["name"], f"{here}.name",
-                                  "Member must satisfy regular expression pattern: "
-                                  "[A-Za-z0-9.@\\-_]+")
-            run_order = action["runOrder"]
-            if not isinstance(run_order, int) or not 1 <= run_order <= 999:
-                raise _constraint(run_order, f"{here}.runOrder",
-                                  "Member must have value between 1 and 999")
-            type_id = action["actionTypeId"]
-            if type_id["category"] not in CATEGORIES:
-                raise _constraint(type_id["category"], f"{here}.actionTypeId.category",
-                                  f"Member must satisfy enum value set: [{', '.join(CATEGORIES)}]")
-            if type_id["owner"] not in OWNERS:
-                raise _constraint(type_id["owner"], f"{here}.actionTypeId.owner",
-                                  "Member must satisfy enum value set: [AWS, ThirdParty, Custom]")
-            if action.get("namespace") is not None and not NAMESPACE.match(action["namespace"]):
-                raise _constraint(action["namespace"], f"{here}.namespace",
-                                  "Member must satisfy regular expression pattern: "
-                                  "[A-Za-z0-9@\\-_]+")
-            for kind in ("inputArtifacts", "outputArtifacts"):
-                for artifact in action[kind]:
-                    if not ARTIFACT_NAME.match(artifact["name"]):
-                        raise _constraint(artifact["name"], f"{here}.{kind}.member.name",
-                                          "Member must satisfy regular expression pattern: "
-                                          "[a-zA-Z0-9_\\-]+")
-    for variable in pipeline.get("variables") or []:
-        if not VARIABLE_NAME.match(variable["name"]):
-            raise _constraint(variable["name"], "pipeline.variables.member.name",
-                              "Member must satisfy regular expression pattern: "
-                              "[A-Za-z0-9@\\-_]+")
-
-
 def _check_v2_only(pipeline: dict) -> None:
     if pipeline["pipelineType"] == "V2":
         names = [v["name"] for v in pipeline.get("variables") or []]
@@ -149,6 +80,14 @@ def _check_v2_only(pipeline: dict) -> None:
         raise err.ValidationException(
             f"{' and '.join(problems).capitalize()} can only be used with pipeline type V2; "
             "set pipelineType to V2")
+
+
+def _check_role_name(role_arn: str) -> None:
+    """The model's pattern (checked with each request) allows role/ with no name."""
+    if not role_arn.partition(":role/")[2]:
+        raise err.ValidationException(constraints.one_error(
+            role_arn, "pipeline.roleArn",
+            "satisfy regular expression pattern: arn:aws(-[\\w]+)*:iam::[0-9]{12}:role/.*"))
 
 
 def _check_role(role_arn: str, account: str) -> None:
@@ -209,10 +148,6 @@ def _check_artifact_store(pipeline: dict, account: str, region: str) -> None:
         stores = [single]
     for store in stores:
         location = store["location"]
-        if store.get("type") != "S3" or not BUCKET.match(location):
-            raise _constraint(location, "pipeline.artifactStore.location",
-                              "Member must satisfy regular expression pattern: "
-                              "[a-zA-Z0-9\\-\\.]+")
         if not bucket_exists(account, location):
             raise err.InvalidStructureException(
                 f"Artifact store bucket {location} does not exist or is not accessible; "
