@@ -40,6 +40,13 @@ APPSPEC = "version: 0.0\nos: linux\nfiles:\n  - source: site\n    destination: /
 ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
                "computeType": "BUILD_GENERAL1_SMALL"}
 FINAL = ("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")
+# Both benchmark pipelines start from the "bench" repository's main branch.
+SOURCE_STAGE = {"name": "Source", "actions": [{
+    "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
+                                       "provider": "CodeCommit", "version": "1"},
+    "configuration": {"RepositoryName": "bench", "BranchName": "main",
+                      "PollForSourceChanges": "false"},
+    "outputArtifacts": [{"name": "Src"}]}]}
 
 
 def git(*args: str, cwd) -> str:
@@ -112,12 +119,7 @@ def push_to_succeeded(endpoint: str, runs: int) -> list[float]:
         "name": "bench", "roleArn": ROLE,
         "artifactStore": {"type": "S3", "location": "bench-artifacts"},
         "stages": [
-            {"name": "Source", "actions": [{
-                "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                                   "provider": "CodeCommit", "version": "1"},
-                "configuration": {"RepositoryName": "bench", "BranchName": "main",
-                                  "PollForSourceChanges": "false"},
-                "outputArtifacts": [{"name": "Src"}]}]},
+            SOURCE_STAGE,
             {"name": "Build", "actions": [{
                 "name": "Build", "actionTypeId": {"category": "Build", "owner": "AWS",
                                                   "provider": "CodeBuild", "version": "1"},
@@ -154,12 +156,7 @@ def parallel_executions(endpoint: str, count: int = 50) -> tuple[float, int]:
         "executionMode": "PARALLEL", "variables": [{"name": "run", "defaultValue": "none"}],
         "artifactStore": {"type": "S3", "location": "bench-artifacts"},
         "stages": [
-            {"name": "Source", "actions": [{
-                "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                                   "provider": "CodeCommit", "version": "1"},
-                "configuration": {"RepositoryName": "bench", "BranchName": "main",
-                                  "PollForSourceChanges": "false"},
-                "outputArtifacts": [{"name": "Src"}]}]},
+            SOURCE_STAGE,
             {"name": "Publish", "actions": [{
                 "name": "Publish", "actionTypeId": {"category": "Deploy", "owner": "AWS",
                                                     "provider": "S3", "version": "1"},
