@@ -9,9 +9,9 @@ The view is an ipywidgets widget: stages left to right (vertical=True: top to bo
 one box per action coloured by status, the latest execution and its source revision,
 Approve / Reject on an approval that waits, Stop on an execution in progress (running
 actions finish; Abandon then stops without them, as the console's "Stop and abandon"),
-Retry on a failed stage (its failed actions, as the console's "Retry failed actions"), the build log
-(offline: its tail; a real account: a console link) and the deployment's per-instance
-lifecycle events.
+Retry on a failed stage (its failed actions, as the console's "Retry failed actions"),
+the build log (offline: its tail; a real account: a console link) and the deployment's
+per-instance lifecycle events.
 
 While displayed, a background thread polls GetPipelineState every poll_seconds; it stops
 after idle_seconds without an execution in progress (the "Follow" button starts it
@@ -239,14 +239,10 @@ class ActionBox(widgets.VBox):
 
     def answer(self, status: str) -> None:
         summary = self.comment.value or f"{status} from the pipeline view"
-        try:
-            approve(self.view.client, self.view.pipeline_name, self.stage_name, self.action_name,
-                    summary, status=status)
-        except Exception as error:  # not waiting any more, no permission...
-            self.view.message.value = (f"<b>{html.escape(self.action_name)}</b>: "
-                                       f"{html.escape(str(error))}")
         self.comment.value = ""
-        self.view.refresh()
+        self.view._act(lambda: approve(self.view.client, self.view.pipeline_name,
+                                       self.stage_name, self.action_name, summary,
+                                       status=status), self.action_name)
 
     def update(self, action: dict) -> None:
         new = status_class(action["status"], action["waiting_for_approval"])
@@ -529,7 +525,7 @@ class PipelineView(widgets.VBox):
     def _act(self, call, what: str) -> None:
         try:
             call()
-        except Exception as error:  # not stoppable or retryable any more, no permission...
+        except Exception as error:  # not waiting or stoppable any more, no permission...
             self.message.value = f"<b>{html.escape(what)}</b>: {html.escape(str(error))}"
         self.start()  # refresh now and follow what the action set going
 
