@@ -10,8 +10,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from helpers.emulator import constraints, core
-
-ROLE = "arn:aws:iam::123456789012:role/LabRole"
+from tests.test_codepipeline_support import (  # noqa: F401  (fixtures)
+    approval_action,
+    lab_fixture,
+    source_action,
+    synchronous_fixture,
+)
 
 
 def error_of(call, **params) -> tuple[str, int, str]:
@@ -85,23 +89,10 @@ def test_java_unicode_classes_are_read():
     assert len(constraints.violations([{"key": "bad#key", "value": "v"}], tags)) == 1
 
 
-def test_a_valid_pipeline_still_creates(client):
-    cp = client("codepipeline")
-    client("s3").create_bucket(Bucket="constraint-artifacts")
-    cp.create_pipeline(pipeline={
-        "name": "constraints", "roleArn": ROLE,
-        "artifactStore": {"type": "S3", "location": "constraint-artifacts"},
-        "stages": [
-            {"name": "Source", "actions": [{
-                "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                                   "provider": "S3", "version": "1"},
-                "configuration": {"S3Bucket": "constraint-artifacts", "S3ObjectKey": "a.zip"},
-                "outputArtifacts": [{"name": "Out"}]}]},
-            {"name": "Approve", "actions": [{
-                "name": "Approve", "actionTypeId": {"category": "Approval", "owner": "AWS",
-                                                    "provider": "Manual", "version": "1"}}]}]})
-    cp.disable_stage_transition(pipelineName="constraints", stageName="Approve",
-                                transitionType="Inbound", reason="Release freeze (QA)")
-    state = cp.get_pipeline_state(name="constraints")
-    assert state["stageStates"][1]["inboundTransitionState"]["disabledReason"] == \
+def test_a_valid_pipeline_and_reason_still_pass(lab):
+    lab.create(stages=[{"name": "Source", "actions": [source_action()]},
+                       {"name": "Approve", "actions": [approval_action()]}])
+    lab.cp.disable_stage_transition(pipelineName="lab-pipeline", stageName="Approve",
+                                    transitionType="Inbound", reason="Release freeze (QA)")
+    assert lab.state()["Approve"]["inboundTransitionState"]["disabledReason"] == \
         "Release freeze (QA)"
