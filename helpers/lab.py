@@ -15,8 +15,9 @@ import os
 from dataclasses import dataclass, field
 
 import boto3
+from botocore.exceptions import ClientError
 
-from . import created, settings
+from . import created, offline_credentials, settings
 
 OFFLINE = "offline"
 AWS = "aws"
@@ -102,9 +103,6 @@ def _setup_offline(prefix: str) -> Kit:
     region = os.environ.get("LAB_REGION") or DEFAULT_REGION
     for name in _REAL_ACCOUNT_VARIABLES:
         os.environ.pop(name, None)
-    # Fake credentials and a region, for boto3 and for `aws` commands run from the notebook.
-    os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
     os.environ["AWS_DEFAULT_REGION"] = region
     os.environ["AWS_REGION"] = region
     os.environ["AWS_PAGER"] = ""
@@ -117,18 +115,47 @@ def _setup_offline(prefix: str) -> Kit:
                 "Start it with `python -m helpers.emulator`, or unset AWS_ENDPOINT_URL to let "
                 "the notebook start its own. See docs/troubleshooting.md#local-server-not-answering"
             )
+        key, secret = _credentials_accepted_by(endpoint, region)
     elif _local_server is None:
         from .emulator import start_local_server
 
-        _local_server = start_local_server()
+        key, secret = offline_credentials.load_or_create()
+        _local_server = start_local_server(credentials=(key, secret))
         endpoint = _local_server.endpoint
     else:
+        key, secret = _local_server.credentials
         endpoint = _local_server.endpoint
+    # The local server obeys only signed requests: these credentials are the learner's for
+    # it, for boto3, for `aws` commands run from the notebook, and for git (via the CLI's
+    # credential helper, as the CodeCommit user guide sets it up for HTTPS).
+    os.environ["AWS_ACCESS_KEY_ID"] = key
+    os.environ["AWS_SECRET_ACCESS_KEY"] = secret
     os.environ["AWS_ENDPOINT_URL"] = endpoint
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+    os.environ.update(offline_credentials.git_config(endpoint))
+    session = boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret,
                             region_name=region)
     return Kit(OFFLINE, region, prefix, session, endpoint_url=endpoint,
                account_id=OFFLINE_ACCOUNT_ID)
+
+
+def _credentials_accepted_by(endpoint: str, region: str) -> tuple[str, str]:
+    """A shared server (python -m helpers.emulator) was started with the pair in its
+    environment, or with the state folder's; use whichever it accepts."""
+    candidates = [pair for pair in (offline_credentials.from_environment(),
+                                    offline_credentials.load_or_create()) if pair]
+    for key, secret in candidates:
+        sts = boto3.client("sts", region_name=region, endpoint_url=endpoint,
+                           aws_access_key_id=key, aws_secret_access_key=secret)
+        try:
+            sts.get_caller_identity()
+            return key, secret
+        except ClientError:
+            continue
+    raise LabSetupError(
+        f"The local server at {endpoint} refuses your credentials. Use the ones it printed "
+        "when it started (export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or start it "
+        "with the same LAB_STATE_DIR as this notebook. "
+        "See docs/troubleshooting.md#local-server-refuses-credentials")
 
 
 def _setup_aws(prefix: str, confirm) -> Kit:

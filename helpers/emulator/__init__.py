@@ -25,10 +25,14 @@ def install() -> None:
     from .codepipeline import handlers as codepipeline_handlers
 
     codepipeline_handlers.install()
+    from . import sessions
+
+    sessions.install()
     _installed = True
 
 
-def start_local_server(host: str = "127.0.0.1", port: int = 0):
+def start_local_server(host: str = "127.0.0.1", port: int = 0,
+                       credentials: tuple[str, str] | None = None):
     from .server import start_local_server as start
 
-    return start(host, port)
+    return start(host, port, credentials)

@@ -19,8 +19,10 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from . import install, routes
+from .. import offline_credentials
+from . import identities, install, routes
 from .recorder import CallRecorder
+from .trust import TrustedOnly
 
 log = logging.getLogger("helpers.emulator")
 
@@ -28,12 +30,17 @@ log = logging.getLogger("helpers.emulator")
 class LabServerApp:
     """WSGI app: the kit's own routes first (git, webhooks), then moto's AWS API."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_hosts: tuple[str, ...] = (), moto_api: bool = False) -> None:
         install()
         self.aws = DomainDispatcherApplication(create_backend_app)
         self.recorder: CallRecorder | None = None  # set one to record API calls
+        # Nothing runs before trust.py has checked Host, Origin and the signature.
+        self.wsgi = TrustedOnly(self.route, extra_hosts=extra_hosts, moto_api=moto_api)
 
     def __call__(self, environ, start_response):
+        return self.wsgi(environ, start_response)
+
+    def route(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if self.recorder is not None:
             self.recorder.record(environ)
@@ -62,9 +69,14 @@ class QuietRequestHandler(MotoRequestHandler):
 class LocalServer:
     """A local AWS server running in a background thread of this process."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False,
+                 credentials: tuple[str, str] | None = None, moto_api: bool = False) -> None:
         handler = MotoRequestHandler if verbose else QuietRequestHandler
-        self.app = LabServerApp()
+        # The learner's pair: given, else from the environment, else the state folder's.
+        self.credentials = (credentials or offline_credentials.from_environment()
+                            or offline_credentials.load_or_create())
+        identities.set_root(*self.credentials)
+        self.app = LabServerApp(extra_hosts=(host,), moto_api=moto_api)
         self._server = make_server(host, port, self.app, threaded=True, request_handler=handler)
         self.host, self.port = self._server.server_address[:2]
         self._thread = threading.Thread(
@@ -87,9 +99,10 @@ class LocalServer:
         self._server.server_close()
 
 
-def start_local_server(host: str = "127.0.0.1", port: int = 0) -> LocalServer:
+def start_local_server(host: str = "127.0.0.1", port: int = 0,
+                       credentials: tuple[str, str] | None = None) -> LocalServer:
     """Start a server in this process; port 0 picks a free port (no clash between learners)."""
-    return LocalServer(host, port).start()
+    return LocalServer(host, port, credentials=credentials).start()
 
 
 def is_lab_server(endpoint: str, timeout: float = 2.0) -> bool:

@@ -19,7 +19,7 @@ import os
 import time
 import traceback
 
-from .. import workers
+from .. import identities, workers
 from . import artifacts as artifact_files
 from . import buildspec as buildspec_parser
 from . import reports as report_files
@@ -236,10 +236,17 @@ class BuildRunner:
             "SHELL": "/bin/bash",
             "AWS_REGION": build.region,
             "AWS_DEFAULT_REGION": build.region,
+            # The workspace lies inside the kit's checkout (.lab-state/): git in the build
+            # must find the build's own repository or none, never the kit's.
+            "GIT_CEILING_DIRECTORIES": str(build.workspace.resolve().parent),
         }
         if config.endpoint_url:  # builds started through the local server can call it
-            env.update(AWS_ENDPOINT_URL=config.endpoint_url, AWS_ACCESS_KEY_ID="testing",
-                       AWS_SECRET_ACCESS_KEY="testing")
+            # ...signed as the project's service role, as on AWS (its temporary credentials).
+            key, secret, token = identities.role_session(
+                config.service_role, "AWSCodeBuild-" + build.id.rsplit(":", 1)[-1],
+                config.timeout_minutes * 60 + 3600, build.region)
+            env.update(AWS_ENDPOINT_URL=config.endpoint_url, AWS_ACCESS_KEY_ID=key,
+                       AWS_SECRET_ACCESS_KEY=secret, AWS_SESSION_TOKEN=token)
         self.env = env
         # Project and StartBuild variables: resolved now, applied over the buildspec's later.
         for variable in build.describe()["environment"]["environmentVariables"]:

@@ -1,0 +1,159 @@
+"""Who may call the local AWS: the server's own credentials and those the local AWS issues.
+
+AWS signs every request with an access key whose secret only AWS and the caller know. The
+local server does the same: it knows
+
+* the pair it was started with (its learner's: `root`),
+* IAM access keys made with CreateAccessKey (active ones only; a deleted key is gone),
+* STS AssumeRole sessions (with their session token, until they expire),
+* STS GetSessionToken sessions (moto answers those with one fixed example key it does
+  not remember, so the kit issues and remembers them here).
+
+moto keeps IAM keys and assumed roles in its backends; this module is the one place that
+reads them for authentication.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+from dataclasses import dataclass
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.models import iam_backends
+from moto.sts.models import sts_backends
+
+from ..offline_credentials import random_pair
+
+ROOT_ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One set of credentials the server accepts, and whose they are."""
+
+    access_key: str
+    secret_key: str
+    account_id: str
+    arn: str
+    user_id: str
+    session_token: str | None = None
+    expires: dt.datetime | None = None
+
+    def expired(self, now: dt.datetime | None = None) -> bool:
+        return self.expires is not None and (now or _utcnow()) >= self.expires
+
+
+class Unknown(LookupError):
+    """No credentials with that access key id (never issued, deleted or inactive)."""
+
+
+_lock = threading.Lock()
+_root: Identity | None = None
+_sessions: dict[str, Identity] = {}  # GetSessionToken credentials, by access key id
+
+
+def set_root(access_key: str, secret_key: str) -> None:
+    """The learner's own pair: what the server was started with."""
+    global _root
+    _root = Identity(access_key, secret_key, ROOT_ACCOUNT_ID,
+                     f"arn:aws:iam::{ROOT_ACCOUNT_ID}:root", ROOT_ACCOUNT_ID)
+
+
+def root() -> Identity | None:
+    return _root
+
+
+def lookup(access_key: str) -> Identity:
+    """The identity of access_key, or Unknown. Expiry is the caller's to check."""
+    if _root is not None and secrets.compare_digest(access_key, _root.access_key):
+        return _root
+    with _lock:
+        session = _sessions.get(access_key)
+    if session is not None:
+        return session
+    found = _moto_key(access_key)
+    if found is None:
+        raise Unknown(access_key)
+    return found
+
+
+def issue_session(caller: Identity, duration_seconds: int) -> Identity:
+    """GetSessionToken: temporary credentials that act as the caller, with a token."""
+    key, secret = random_pair()
+    key = "ASIA" + key[4:]
+    expires = _utcnow() + dt.timedelta(seconds=duration_seconds)
+    session = Identity(key, secret, caller.account_id, caller.arn, caller.user_id,
+                       session_token=secrets.token_urlsafe(96), expires=expires)
+    with _lock:
+        _forget_expired()
+        _sessions[key] = session
+    return session
+
+
+def role_session(role_arn: str, session_name: str, duration_seconds: int,
+                 region: str) -> tuple[str, str, str]:
+    """Temporary credentials of a service role, as AWS gives a build: (key, secret, token).
+
+    The role is assumed in moto's STS, so GetCallerIdentity inside the build answers
+    assumed-role/<role>/<session>. Without a usable role: a session of the learner's own.
+    """
+    duration = max(900, min(duration_seconds, 43200))
+    if role_arn.startswith("arn:aws:iam::"):
+        account = role_arn.split(":")[4]
+        role = sts_backends[account]["aws"].assume_role(
+            region_name=region, role_session_name=session_name[:64], role_arn=role_arn,
+            policy=None, duration=duration, external_id=None)
+        return role.access_key_id, role.secret_access_key, role.session_token
+    if _root is None:
+        raise Unknown("the server has no credentials of its own")
+    session = issue_session(_root, duration)
+    return session.access_key, session.secret_key, session.session_token or ""
+
+
+def forget_sessions() -> None:
+    """Drop every GetSessionToken session (moto's reset drops the rest)."""
+    with _lock:
+        _sessions.clear()
+
+
+def _forget_expired() -> None:
+    now = _utcnow()
+    for key in [key for key, session in _sessions.items() if session.expired(now)]:
+        del _sessions[key]
+
+
+def _moto_key(access_key: str) -> Identity | None:
+    """An access key moto's IAM issued (a user's, or an assumed role's temporary one)."""
+    for account_id, account in list(iam_backends.items()):
+        for partition, backend in list(account.items()):
+            key = backend.access_keys.get(access_key)
+            if key is None:
+                continue
+            if key.user_name is not None:
+                if key.status != "Active":
+                    return None
+                user = backend.users.get(key.user_name)
+                if user is None:
+                    return None
+                return Identity(access_key, key.secret_access_key, account_id, user.arn,
+                                user.id)
+            return _assumed_role(access_key, account_id, partition)
+    return None
+
+
+def _assumed_role(access_key: str, account_id: str, partition: str) -> Identity | None:
+    backend = sts_backends[account_id][partition]
+    role = backend.get_assumed_role_from_access_key(access_key)
+    if role is None:
+        return None
+    expires = role.expiration
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=dt.timezone.utc)
+    return Identity(access_key, role.secret_access_key, role.account_id, role.arn,
+                    role.user_id, session_token=role.session_token, expires=expires)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
