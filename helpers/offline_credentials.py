@@ -82,20 +82,20 @@ def aws_cli() -> str:
     return shutil.which("aws") or "aws"
 
 
-def git_config(endpoint: str) -> dict[str, str]:
+def git_config(endpoint: str | None = None) -> dict[str, str]:
     """git settings for the local CodeCommit at endpoint, as GIT_CONFIG_* variables.
 
     The user guide's `credential.helper = !aws codecommit credential-helper $@` and
-    `credential.UseHttpPath = true`, for this endpoint's URLs only; `--ignore-host-check`
+    `credential.UseHttpPath = true`, for this endpoint's URLs only (every URL without one:
+    tests); `--ignore-host-check`
     because the helper otherwise answers only for *.amazonaws.com. The empty helper first
     drops any helper the learner configured (a stored password would be tried first).
     """
-    base = endpoint.rstrip("/")
+    section = f"credential.{endpoint.rstrip('/')}" if endpoint else "credential"
     entries = [
-        (f"credential.{base}.helper", ""),
-        (f"credential.{base}.helper",
-         f"!{aws_cli()} codecommit credential-helper --ignore-host-check $@"),
-        (f"credential.{base}.UseHttpPath", "true"),
+        (f"{section}.helper", ""),
+        (f"{section}.helper", f"!{aws_cli()} codecommit credential-helper --ignore-host-check $@"),
+        (f"{section}.UseHttpPath", "true"),
     ]
     config = {"GIT_CONFIG_COUNT": str(len(entries))}
     for index, (key, value) in enumerate(entries):

@@ -20,6 +20,10 @@ for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "LAB_MO
 os.environ["AWS_ACCESS_KEY_ID"] = "testing"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+# git over HTTP signs with the aws CLI's credential helper, as lab.setup configures it.
+from helpers import offline_credentials  # noqa: E402
+
+os.environ.update(offline_credentials.git_config())
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402

@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers.emulator.codecommit import models
+from tests.signing import json_request
 
 
 def git(*args, cwd=None):
@@ -72,12 +73,8 @@ def test_clone_of_unknown_repository_fails_cleanly(local_server, tmp_path):
 def test_bad_requests_get_aws_errors_not_500(local_server):
     """A request that skips botocore's checks still gets a 4xx in the AWS error shape."""
     body = json.dumps({"repositoryName": 5}).encode()
-    request = urllib.request.Request(
-        local_server.endpoint, data=body, method="POST",
-        headers={"X-Amz-Target": "CodeCommit_20150413.GetRepository",
-                 "Content-Type": "application/x-amz-json-1.1",
-                 "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/"
-                                  "codecommit/aws4_request, SignedHeaders=host, Signature=x"})
+    request = json_request(local_server.endpoint, "CodeCommit_20150413.GetRepository", body,
+                           "codecommit")
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(request)
     assert exc.value.code == 400

@@ -1,4 +1,6 @@
-"""python -m helpers.emulator: serve the local AWS until stopped (Ctrl+C).
+"""python -m helpers.emulator: serve the local AWS until stopped (Ctrl+C or SIGTERM).
+
+Stopping it ends the builds and hook scripts it started (their whole process groups).
 
 Examples:
     python -m helpers.emulator                      # http://127.0.0.1:4566
@@ -13,7 +15,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+
+from .. import offline_credentials
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", help="folder for what the kit keeps on disk "
                         "(default: LAB_STATE_DIR or .lab-state in the checkout)")
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument("--moto-api", action="store_true",
+                        help="serve moto's own endpoints (/moto-api/: dashboard, state, reset); "
+                        "off by default, and signed requests only when on")
     args = parser.parse_args(argv)
     if args.state_dir:
         os.environ["LAB_STATE_DIR"] = args.state_dir
@@ -36,17 +44,35 @@ def main(argv: list[str] | None = None) -> int:
     from .server import LocalServer
 
     try:
-        server = LocalServer(args.host, args.port, verbose=args.verbose)
+        server = LocalServer(args.host, args.port, verbose=args.verbose,
+                             moto_api=args.moto_api)
     except OSError as error:
         print(f"Cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         return 2
     print(f"Local AWS listening on {server.endpoint}", flush=True)
     print(f"  export AWS_ENDPOINT_URL={server.endpoint}", flush=True)
+    print(_credentials_note(), flush=True)
+    # SIGTERM (kill, systemd, a container stop) stops the server as Ctrl+C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        server.serve_forever()
+        server.serve_forever()  # returns on Ctrl+C: werkzeug catches KeyboardInterrupt
     except KeyboardInterrupt:
-        print("Stopped.")
+        pass
+    finally:
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop_signal, signal.SIG_IGN)  # a second Ctrl+C must not cut this short
+        server.stop()
+    print("Stopped.", flush=True)
     return 0
+
+
+def _credentials_note() -> str:
+    if offline_credentials.from_environment():
+        return ("It accepts requests signed with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY of "
+                "this shell (and credentials it issues: IAM keys, STS sessions).")
+    return (f"It accepts requests signed with the credentials in {offline_credentials.path()} "
+            "(readable by you only); notebooks, teardown.py and the classroom tools read them "
+            "from there.")
 
 
 if __name__ == "__main__":

@@ -2,34 +2,164 @@
 
 cloneUrlHttp is <server>/v1/repos/<name>, the path AWS uses too. A push that moves a
 branch is reported to the branch listeners, as the API's own changes are.
+
+Why this route is safe to serve (it is not a SigV4-signed API call, so trust.py leaves its
+authentication to it, after the Host and Origin checks):
+
+* git authenticates as on AWS: HTTP Basic with the AWS CLI's credential helper, whose
+  username is the access key id (with `%<session token>` for temporary credentials) and
+  whose password is a SigV4 signature of `GIT <repository path>` for the codecommit
+  service, made with the secret (awscli/customizations/codecommit.py). The server
+  recomputes it with the secret of that access key; no or wrong credentials: 401/403.
+* A URL reaches only a repository of the signer's account, in the region the signature
+  names (AWS reads the region from the host name; offline the host is the loopback
+  address, so the region is the credential helper's, i.e. the learner's configured one).
+* A push obeys the API's rules: it cannot delete the default branch, and a commit whose
+  tree could escape a checkout (`..`, `.git`, symlinks out) is refused (safepaths.py).
 """
 
 from __future__ import annotations
 
-from dulwich.errors import NotGitRepository
+import base64
+import binascii
+import datetime as dt
+import hmac
+import re
+
+from dulwich.errors import HookError
 from dulwich.server import Backend
 from dulwich.web import make_wsgi_chain
 
-from .. import routes
-from .models import find_repository
+from .. import identities, routes, safepaths, trust
+from .models import Repository, codecommit_backends
 
 PREFIX = "/v1/repos/"
+REALM = 'Basic realm="local AWS CodeCommit"'
+_PATH = re.compile(r"^/v1/repos/([\w.-]{1,100})(?:/|$)")
+_PASSWORD = re.compile(r"^(\d{8}T\d{6})Z([0-9a-f]{64})$")
 
 
-class CodeCommitGitBackend(Backend):
+class GitRefused(Exception):
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def git_app(environ, start_response):
+    """Authenticate the git client, then serve the one repository it may reach."""
+    try:
+        repository_path, name = _repository_path(environ.get("PATH_INFO", ""))
+        identity, signature_date, given = _basic_credentials(environ)
+        backend, repo = _signed_repository(environ, identity, signature_date, given,
+                                           repository_path, name)
+    except GitRefused as refusal:
+        headers = [("Content-Type", "text/plain")]
+        if refusal.status.startswith("401"):
+            headers.append(("WWW-Authenticate", REALM))
+        start_response(refusal.status, headers)
+        return [str(refusal).encode() + b"\n"]
+    app = make_wsgi_chain(_OneRepository(backend, repo), fallback_app=_not_found)
+    return app(environ, start_response)
+
+
+def _repository_path(path: str) -> tuple[str, str]:
+    match = _PATH.match(path)
+    if match is None:
+        raise GitRefused("404 Not Found", "Not a repository URL of this local server.")
+    segment = match.group(1)
+    name = segment[:-4] if segment.endswith(".git") else segment
+    return PREFIX + segment, name
+
+
+def _basic_credentials(environ) -> tuple[identities.Identity, str, str]:
+    header = environ.get("HTTP_AUTHORIZATION", "")
+    if not header.startswith("Basic "):
+        raise GitRefused("401 Unauthorized", "Authentication required: configure git's AWS "
+                         "credential helper (see lab 01, or the CodeCommit user guide's HTTPS "
+                         "setup with `aws codecommit credential-helper`).")
+    try:
+        username, _, password = base64.b64decode(header[6:], validate=True).decode().partition(
+            ":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise GitRefused("401 Unauthorized", "Malformed Basic credentials.") from None
+    access_key, _, token = username.partition("%")
+    match = _PASSWORD.match(password)
+    if not access_key or match is None:
+        raise GitRefused("403 Forbidden", "These are not credentials from the AWS CLI's "
+                         "credential helper.")
+    try:
+        identity = identities.lookup(access_key)
+    except identities.Unknown:
+        raise GitRefused("403 Forbidden", "Unknown access key.") from None
+    now = dt.datetime.now(dt.timezone.utc)
+    if (identity.session_token or token) and not (
+            identity.session_token and token and hmac.compare_digest(
+                token, identity.session_token)) or identity.expired(now):
+        raise GitRefused("403 Forbidden", "The session token is invalid or expired.")
+    signed_at = dt.datetime.strptime(match.group(1), "%Y%m%dT%H%M%S").replace(
+        tzinfo=dt.timezone.utc)
+    if abs(now - signed_at) > trust.MAX_CLOCK_SKEW:
+        raise GitRefused("403 Forbidden", "The signature has expired; check the clock.")
+    # The helper signs with its timestamp as written, without the "Z" it shows after it.
+    return identity, match.group(1), match.group(2)
+
+
+def _signed_repository(environ, identity: identities.Identity, date: str, given: str,
+                       repository_path: str, name: str):
+    """The signer's repository of that name in the region whose signature matches."""
+    hostname = trust._hostname(environ.get("HTTP_HOST", ""))
+    canonical = f"GIT\n{repository_path}\n\nhost:{hostname}\n\nhost\n"
+    for region, backend in list(codecommit_backends[identity.account_id].items()):
+        repo = backend.repositories.get(name)
+        if repo is None:
+            continue
+        scope = f"{date[:8]}/{region}/codecommit/aws4_request"
+        expected = trust.signature(identity.secret_key, date, scope, canonical)
+        if hmac.compare_digest(expected, given):
+            return backend, repo
+    # Same answer for "no such repository" and "wrong secret": a stranger learns nothing.
+    raise GitRefused("403 Forbidden", f"Access to repository {name!r} is denied: no "
+                     "repository of that name for these credentials, or a wrong signature.")
+
+
+class _OneRepository(Backend):
+    """A dulwich backend that serves one repository, already authenticated."""
+
+    def __init__(self, backend, repo: Repository) -> None:
+        self.backend, self.repo = backend, repo
+
     def open_repository(self, path: str | bytes):
-        if isinstance(path, bytes):  # dulwich passes bytes for service requests
-            path = path.decode()
-        name = path[len(PREFIX):].strip("/") if path.startswith(PREFIX) else ""
-        if name.endswith(".git"):
-            name = name[:-4]
-        found = find_repository(name)
-        if found is None:
-            raise NotGitRepository(f"No repository named {name!r} on this local server")
-        backend, repo = found
-        git = repo.git()
-        git.hooks["post-receive"] = _PushListener(backend, repo)
+        git = self.repo.git()
+        git.hooks["update"] = _PushRules(self.backend, self.repo)
+        git.hooks["post-receive"] = _PushListener(self.backend, self.repo)
         return git
+
+
+class _PushRules:
+    """dulwich's update hook: refuse what CodeCommit refuses, before a ref moves."""
+
+    def __init__(self, backend, repo: Repository) -> None:
+        self.backend, self.repo = backend, repo
+
+    def execute(self, ref: bytes, old: bytes, new: bytes) -> tuple[bytes, bytes]:
+        name = ref.decode(errors="replace")
+        if new == b"0" * 40:
+            default = self.backend.default_branch(self.repo)
+            if default is not None and name == f"refs/heads/{default}":
+                raise HookError(f"cannot delete the default branch {default!r}; make "
+                                "another branch the default first (UpdateDefaultBranch)")
+            return b"", b""
+        git = self.repo.git()
+        try:
+            tip = git.object_store[new]
+            tree = getattr(tip, "tree", None)
+            if tree is not None:
+                safepaths.check_git_tree(git.object_store, tree)
+        except safepaths.UnsafePath as error:
+            raise HookError(f"refused: {error}") from None
+        except KeyError:
+            raise HookError("the pushed commit is missing from the pack") from None
+        return b"", b""
 
 
 class _PushListener:
@@ -56,6 +186,5 @@ def _not_found(environ, start_response):
 
 
 def register() -> None:
-    # make_wsgi_chain adds the input-length and gzip filters git's requests need.
-    app = make_wsgi_chain(CodeCommitGitBackend(), fallback_app=_not_found)
-    routes.register(PREFIX, app)
+    routes.register(PREFIX, git_app)
+

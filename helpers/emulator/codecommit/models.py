@@ -19,6 +19,7 @@ from pathlib import Path
 from moto.core.base_backend import BackendDict, BaseBackend
 
 from ... import settings
+from .. import safepaths
 from ..core import now
 from . import exceptions as err
 from . import gitstore
@@ -69,7 +70,8 @@ class CodeCommitLabBackend(BaseBackend):
 
     @property
     def root(self) -> Path:
-        return settings.emulator_dir() / "codecommit" / self.account_id / self.region_name
+        return (settings.emulator_dir() / "codecommit" / safepaths.account_id(self.account_id)
+                / safepaths.region(self.region_name))
 
     def reset(self) -> None:
         # Only this backend's own repositories: another server may share the state folder.
@@ -274,6 +276,8 @@ class CodeCommitLabBackend(BaseBackend):
         """Write the files of a branch, tag or commit (default branch if None) into dest.
 
         For CodeBuild's CODECOMMIT source and the pipeline's CodeCommit source action.
+        Raises safepaths.UnsafePath (nothing written outside dest) for a tree that cannot be
+        checked out safely: '..', '.git' or a slash in a name, a symlink leading out.
         """
         repo = self.get_repository(repository_name)
         commit_id = self.resolve(repo, source_version)
@@ -314,13 +318,3 @@ def validate_tags(tags: dict[str, str]) -> None:
 
 
 codecommit_backends = BackendDict(CodeCommitLabBackend, "codecommit")
-
-
-def find_repository(name: str) -> tuple[CodeCommitLabBackend, Repository] | None:
-    """A repository by name in any account and region (for git over HTTP)."""
-    for account_backends in list(codecommit_backends.values()):
-        for backend in list(account_backends.values()):
-            repo = backend.repositories.get(name)
-            if repo is not None:
-                return backend, repo
-    return None
