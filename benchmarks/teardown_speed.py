@@ -20,7 +20,6 @@ import os
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 os.environ["LAB_STATE_DIR"] = tempfile.mkdtemp(prefix="teardown-bench-")
@@ -29,7 +28,7 @@ os.environ.pop("LAB_MODE", None)
 
 import boto3  # noqa: E402
 
-from helpers.emulator.server import LocalServer  # noqa: E402
+from helpers.emulator.server import LocalServer, reset_local_aws  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("teardown_cli", ROOT / "teardown.py")
@@ -93,11 +92,10 @@ def count_left(endpoint: str) -> tuple[int, int]:
 
 
 def run(count: int) -> float:
-    server = LocalServer().start()
+    server = LocalServer(moto_api=True).start()
     os.environ["AWS_ENDPOINT_URL"] = server.endpoint
     # moto's state lives in the process: start each run from an empty local AWS.
-    urllib.request.urlopen(urllib.request.Request(f"{server.endpoint}/moto-api/reset",
-                                                  method="POST"))
+    reset_local_aws(server.endpoint, server.credentials)
     try:
         create(server.endpoint, count)
         started = time.perf_counter()

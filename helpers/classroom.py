@@ -132,7 +132,10 @@ def _client_factory() -> tuple[Callable[[str, str], object], list[str]]:
         if not endpoint:
             raise SystemExit("Offline, point AWS_ENDPOINT_URL at the class's local server "
                              "(python -m helpers.emulator).")
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+        try:
+            session = lab.offline_session(endpoint, region)
+        except lab.LabSetupError as error:
+            raise SystemExit(str(error)) from None
         return (lambda service, r: session.client(service, region_name=r,
                                                   endpoint_url=endpoint)), [region]
     session = boto3.Session(region_name=os.environ.get("LAB_REGION") or None)

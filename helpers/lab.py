@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, NoCredentialsError
 
 from . import created, offline_credentials, settings
 
@@ -35,6 +35,25 @@ _local_server = None  # the in-process server, when this process started one
 
 class LabSetupError(RuntimeError):
     """The chosen mode cannot be used; the message says what to do."""
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython (notebooks) shows this instead of the traceback: the message says it all.
+        return [f"{type(self).__name__}: {self}"]
+
+
+NO_CREDENTIALS = (
+    "LAB_MODE=aws but no AWS credentials were found: run `aws configure`, or set AWS_PROFILE "
+    "to a configured profile, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or unset "
+    "LAB_MODE to work offline). See docs/troubleshooting.md#no-credentials")
+
+
+def caller_identity(sts) -> dict:
+    """STS GetCallerIdentity; no credentials at all is a LabSetupError that says what to
+    configure (other failures, such as an expired token, stay botocore's)."""
+    try:
+        return sts.get_caller_identity()
+    except NoCredentialsError:
+        raise LabSetupError(NO_CREDENTIALS) from None
 
 
 @dataclass
@@ -138,6 +157,14 @@ def _setup_offline(prefix: str) -> Kit:
                account_id=OFFLINE_ACCOUNT_ID)
 
 
+def offline_session(endpoint: str, region: str) -> boto3.Session:
+    """A session signed with the credentials the local server at endpoint accepts
+    (teardown.py and the classroom tools talk to a shared server with it)."""
+    key, secret = _credentials_accepted_by(endpoint, region)
+    return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret,
+                         region_name=region)
+
+
 def _credentials_accepted_by(endpoint: str, region: str) -> tuple[str, str]:
     """A shared server (python -m helpers.emulator) was started with the pair in its
     environment, or with the state folder's; use whichever it accepts."""
@@ -164,14 +191,17 @@ def _setup_aws(prefix: str, confirm) -> Kit:
                             "Unset it to use a real account.")
     session = boto3.Session(region_name=os.environ.get("LAB_REGION") or None)
     region = session.region_name
-    if not region:
-        raise LabSetupError("No AWS region configured: set LAB_REGION (e.g. us-east-1).")
     try:
-        identity = session.client("sts", region_name=region).get_caller_identity()
-    except Exception as error:  # no credentials, expired token, no network
+        # Credentials first: `aws configure` sets the region too.
+        identity = caller_identity(session.client("sts", region_name=region or DEFAULT_REGION))
+    except LabSetupError:
+        raise
+    except Exception as error:  # expired token, no network
         raise LabSetupError(f"Cannot reach your AWS account: {error}. "
                             "Configure credentials (aws configure) or use offline mode. "
                             "See docs/troubleshooting.md#access-denied") from error
+    if not region:
+        raise LabSetupError("No AWS region configured: set LAB_REGION (e.g. us-east-1).")
     account = identity["Account"]
     print("Real AWS mode: the labs will create resources that cost money.")
     print(f"  account: {account}\n  region:  {region}\n  caller:  {identity['Arn']}")

@@ -8,6 +8,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from helpers.emulator import server
+
 KEY, SECRET, REGION = "testing", "testing", "us-east-1"
 
 
@@ -26,3 +28,9 @@ def json_request(endpoint: str, target: str, body: bytes, service: str,
     return urllib.request.Request(
         endpoint, data=body, method="POST",
         headers=signed_headers("POST", endpoint, headers, body, service, **credentials))
+
+
+
+def reset_local_aws(endpoint: str) -> None:
+    """moto's documented reset, on a server started with moto_api=True (signed)."""
+    server.reset_local_aws(endpoint, (KEY, SECRET))

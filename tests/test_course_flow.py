@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from helpers import classroom
 from helpers import teardown as td
 from helpers.emulator.recorder import CallRecorder
 from helpers.emulator.server import LocalServer
+from tests.signing import reset_local_aws
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -46,13 +46,12 @@ def take_the_course(endpoint: str, prefix: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def course():
-    server = LocalServer().start()
+    server = LocalServer(moto_api=True).start()
     # moto keeps its state per process: servers in one pytest worker share it, so what
     # earlier tests on this worker left (test_teardown leaves foreign resources on
     # purpose) would be in this class's account. Start from an empty local AWS, as a
     # server of its own would (moto's documented reset; mock_aws does the same).
-    urllib.request.urlopen(urllib.request.Request(f"{server.endpoint}/moto-api/reset",
-                                                  method="POST"), timeout=30).close()
+    reset_local_aws(server.endpoint)
     server.app.recorder = CallRecorder()
     try:
         with ThreadPoolExecutor(len(LEARNERS)) as pool:

@@ -17,10 +17,10 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
-from werkzeug.serving import make_server
 
 from .. import offline_credentials
-from . import identities, install, routes
+from . import identities, install, processes, routes
+from .malformed import BoundedWSGIServer, bounded, reject_malformed
 from .recorder import CallRecorder
 from .trust import TrustedOnly
 
@@ -32,10 +32,11 @@ class LabServerApp:
 
     def __init__(self, extra_hosts: tuple[str, ...] = (), moto_api: bool = False) -> None:
         install()
-        self.aws = DomainDispatcherApplication(create_backend_app)
+        self.aws = reject_malformed(DomainDispatcherApplication(create_backend_app))
         self.recorder: CallRecorder | None = None  # set one to record API calls
         # Nothing runs before trust.py has checked Host, Origin and the signature.
         self.wsgi = TrustedOnly(self.route, extra_hosts=extra_hosts, moto_api=moto_api)
+        self.wsgi = bounded(self.wsgi)  # outermost: bodies capped and buffered (malformed.py)
 
     def __call__(self, environ, start_response):
         return self.wsgi(environ, start_response)
@@ -65,19 +66,24 @@ class QuietRequestHandler(MotoRequestHandler):
     def log_request(self, code="-", size="-") -> None:
         pass
 
+    def log_error(self, format: str, *args) -> None:
+        if not format.startswith("Request timed out"):  # an idle client, dropped: no news
+            super().log_error(format, *args)
+
 
 class LocalServer:
     """A local AWS server running in a background thread of this process."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False,
                  credentials: tuple[str, str] | None = None, moto_api: bool = False) -> None:
+        processes.reap_leftovers()  # what servers on this state folder left when killed
         handler = MotoRequestHandler if verbose else QuietRequestHandler
         # The learner's pair: given, else from the environment, else the state folder's.
         self.credentials = (credentials or offline_credentials.from_environment()
                             or offline_credentials.load_or_create())
         identities.set_root(*self.credentials)
         self.app = LabServerApp(extra_hosts=(host,), moto_api=moto_api)
-        self._server = make_server(host, port, self.app, threaded=True, request_handler=handler)
+        self._server = BoundedWSGIServer(host, port, self.app, handler)  # timeout, cap
         self.host, self.port = self._server.server_address[:2]
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="lab-local-aws", daemon=True
@@ -97,6 +103,7 @@ class LocalServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        processes.kill_all()  # the builds and hook scripts it started end with it
 
 
 def start_local_server(host: str = "127.0.0.1", port: int = 0,
@@ -112,3 +119,19 @@ def is_lab_server(endpoint: str, timeout: float = 2.0) -> bool:
             return r.status == 200 and b"lab-kit" in r.read()
     except OSError:
         return False
+
+
+def reset_local_aws(endpoint: str, credentials: tuple[str, str]) -> None:
+    """Empty the local AWS through moto's reset (a server started with moto_api=True).
+
+    Signed with the learner's credentials, as every call to moto's endpoints must be.
+    """
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="POST", url=f"{endpoint}/moto-api/reset", data=b"")
+    SigV4Auth(Credentials(*credentials), "moto", "us-east-1").add_auth(request)
+    urllib.request.urlopen(urllib.request.Request(
+        request.url, data=b"", method="POST", headers=dict(request.headers.items())),
+        timeout=30).close()
