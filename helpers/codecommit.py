@@ -74,8 +74,10 @@ def workdir(kit, name: str) -> Path:
 def git(kit, *args: str, cwd: str | Path | None = None, show: bool = True) -> str:
     """Run git as the lab does, print the command and its output, return stdout.
 
-    On a real account, git reaches CodeCommit over HTTPS through the AWS CLI's credential
-    helper (the same settings `aws codecommit credential-helper` documents).
+    git reaches CodeCommit over HTTP(S) through the AWS CLI's credential helper, as the
+    CodeCommit user guide sets it up: offline, lab.setup() configured it in the
+    environment for the local server's URLs (offline_credentials.git_config); on a real
+    account it is given here.
     """
     config = ["-c", "user.name=Lab Learner", "-c", "user.email=learner@example.com",
               "-c", "init.defaultBranch=main", "-c", "advice.detachedHead=false"]

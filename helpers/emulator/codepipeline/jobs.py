@@ -27,6 +27,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 
+from .. import identities
 from ..core import now
 from . import exceptions as err
 
@@ -41,12 +42,25 @@ def _random(alphabet: str, length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
-def fake_credentials() -> dict:
-    """Temporary credentials for the artifact bucket, shaped as STS's (offline: any works)."""
+def artifact_credentials() -> dict:
+    """Temporary credentials for the artifact bucket, as STS issues them.
+
+    Through the local server they are real: a session of the server's own credentials
+    (identities.issue_session), so a job worker can sign with them. Under mock_aws nothing
+    is signed and the server has no credentials: random ones of the same shape.
+    """
+    root = identities.root()
+    if root is not None:
+        session = identities.issue_session(root, ARTIFACT_CREDENTIALS_SECONDS)
+        return {"accessKeyId": session.access_key, "secretAccessKey": session.secret_key,
+                "sessionToken": session.session_token}
     upper = string.ascii_uppercase + string.digits
     return {"accessKeyId": "ASIA" + _random(upper, 16),
             "secretAccessKey": _random(string.ascii_letters + string.digits + "+/", 40),
             "sessionToken": _random(string.ascii_letters + string.digits + "+/", 300)}
+
+
+ARTIFACT_CREDENTIALS_SECONDS = 3600
 
 
 @dataclass
@@ -204,7 +218,7 @@ def job_data(*, type_id: dict, configuration: dict, pipeline_name: str, pipeline
             "pipelineArn": pipeline_arn, "pipelineExecutionId": execution_id},
         "inputArtifacts": [artifact(n, loc, input_revisions.get(n)) for n, loc in inputs.items()],
         "outputArtifacts": [artifact(n, loc) for n, loc in outputs.items()],
-        "artifactCredentials": fake_credentials(),
+        "artifactCredentials": artifact_credentials(),
     }
     if continuation:
         data["continuationToken"] = continuation
