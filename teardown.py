@@ -4,6 +4,8 @@
 By default this is a dry run: it prints the plan (what is in scope and why) and deletes
 nothing. Add --yes to delete. A resource is in scope when it carries the tags
 lab:kit=codepipeline-lab-kit and lab:owner=<your prefix> (any owner with --all-learners).
+Types AWS cannot tag go only when the kit recorded a lab creating them. On disk, a local
+server's folder goes only when it was yours and its process has ended; others are listed.
 
 Examples:
     python teardown.py                          # the plan, offline or LAB_MODE=aws
@@ -64,6 +66,11 @@ class Reporter:
         if not self.as_json:
             print(text, flush=True)
 
+    def error(self, text: str) -> None:
+        """Why teardown stops: on stderr, and in the JSON document too."""
+        print(text, file=sys.stderr, flush=True)
+        self.data["error"] = text
+
     def progress(self, index: int, total: int, resource: td.Resource) -> None:
         if not self.as_json:
             print(f"  [{index}/{total}] deleting {resource.service} {resource.kind} "
@@ -106,7 +113,7 @@ def connect(mode: str, args, out: Reporter):
 
 def confirm_account(client_for, regions, args, out: Reporter) -> str | None:
     """aws mode: show the account and get it confirmed before anything is deleted."""
-    identity = client_for("sts", regions[0]).get_caller_identity()
+    identity = lab.caller_identity(client_for("sts", regions[0]))
     account = identity["Account"]
     try:
         aliases = client_for("iam", regions[0]).list_account_aliases()["AccountAliases"]
@@ -130,7 +137,8 @@ def confirm_account(client_for, regions, args, out: Reporter) -> str | None:
     return account
 
 
-def print_plan(out: Reporter, plan: list[td.Resource], local: list, warnings: list[str]) -> None:
+def print_plan(out: Reporter, plan: list[td.Resource], local: list, warnings: list[str],
+               kept: list) -> None:
     if not plan and not local:
         out.say("Nothing of the kit's to delete.")
     by_service: dict[str, list[td.Resource]] = {}
@@ -144,6 +152,11 @@ def print_plan(out: Reporter, plan: list[td.Resource], local: list, warnings: li
         out.say(f"files on disk ({len(local)})")
         for path in local:
             out.say(f"  {path}")
+    if kept:
+        out.say(f"files on disk left alone, maybe not yours ({len(kept)}; remove by hand "
+                "once checked)")
+        for path, why in kept:
+            out.say(f"  {path}: {why}")
     for warning in warnings:
         out.say(f"warning: could not read {warning}")
     if plan or local:
@@ -172,15 +185,21 @@ def main(argv: list[str] | None = None) -> int:
     client_for, regions, account = connect(mode, args, out)
     out.data["regions"] = regions
     if mode == lab.AWS:
-        account = confirm_account(client_for, regions, args, out)
+        try:
+            account = confirm_account(client_for, regions, args, out)
+        except lab.LabSetupError as error:  # no credentials: say what to configure
+            out.error(str(error))
+            account = None
         if account is None:
             out.finish()
             return 2
     plan, warnings = td.find_all(client_for, regions, scope) if client_for else ([], [])
     local = td.local_leftovers(prefix)
+    kept = td.left_alone(prefix)
     out.data.update(plan=[r.as_dict() for r in plan], local=[str(p) for p in local],
+                    left_alone=[{"path": str(p), "why": why} for p, why in kept],
                     warnings=warnings)
-    print_plan(out, plan, local, warnings)
+    print_plan(out, plan, local, warnings, kept)
     if not args.yes:
         out.finish()
         return 1 if plan or local else 0

@@ -3,24 +3,43 @@
 CodeDeploy deployment configurations take no tags, so teardown cannot tell the kit's from
 someone else's by looking at them. lab.setup() hooks the session so that every such
 resource the labs create is written down here (one file per learner prefix in the state
-folder); teardown deletes those, and only those. CodeBuild projects are written down too:
-the log groups and report groups CodeBuild makes for a project carry no tags either.
+folder); teardown deletes those, and only those, and drops an entry once its resource is
+deleted (a same-named resource made later is not the kit's). CodeBuild projects are
+written down too: the log groups CodeBuild makes for a project carry no tags. The report
+groups CodeBuild makes itself when a build of a recorded project reports into a new group
+are written down when the lab reads that build (BatchGetBuilds), with the build's start.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
+from dataclasses import dataclass
 
 from . import settings
 
+DEPLOYMENT_CONFIG = "deployment config"
+PROJECT = "codebuild project"
+REPORT_GROUP = "report group"
+
 # (service, operation) -> (kind, request parameter holding the name)
 RECORDED_CREATES = {
-    ("codedeploy", "CreateDeploymentConfig"): ("deployment config", "deploymentConfigName"),
-    ("codebuild", "CreateProject"): ("codebuild project", "name"),
+    ("codedeploy", "CreateDeploymentConfig"): (DEPLOYMENT_CONFIG, "deploymentConfigName"),
+    ("codebuild", "CreateProject"): (PROJECT, "name"),
+    ("codebuild", "CreateReportGroup"): (REPORT_GROUP, "name"),
 }
 
 _lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One recorded resource: whose it is, and (when it was made as a side effect) the
+    time from which it can have been made by the lab (seconds since the epoch)."""
+
+    owner: str
+    since: float | None = None
 
 
 def _folder():
@@ -29,26 +48,71 @@ def _folder():
     return path
 
 
-def remember(prefix: str, kind: str, name: str, region: str) -> None:
-    line = json.dumps({"kind": kind, "name": name, "region": region})
+def remember(prefix: str, kind: str, name: str, region: str,
+             since: float | None = None) -> None:
+    item = {"kind": kind, "name": name, "region": region}
+    if since is not None:
+        item["since"] = since
     with _lock, open(_folder() / f"{prefix}.jsonl", "a") as record:
-        record.write(line + "\n")
+        record.write(json.dumps(item) + "\n")
 
 
-def recorded(prefix: str | None = None) -> dict[tuple[str, str, str], str]:
-    """(kind, name, region) -> owner prefix, for one learner or (None) every learner."""
+def forget(prefix: str, kind: str, name: str, region: str) -> None:
+    """Drop a deleted resource's entries, so a later one of the same name is not the kit's."""
+    if not settings.PREFIX_PATTERN.match(prefix):
+        return  # an owner tag is anyone's text: never let it name another file
+    path = _folder() / f"{prefix}.jsonl"
+    with _lock:
+        if not path.exists():
+            return
+        kept = [line for line in path.read_text().splitlines()
+                if _parse(line)[0] != (kind, name, region)]
+        partial = path.with_suffix(".jsonl.tmp")
+        partial.write_text("".join(line + "\n" for line in kept))
+        os.replace(partial, path)  # a reader sees the old record or the new, never half
+
+
+def _parse(line: str) -> tuple[tuple[str, str, str] | None, float | None]:
+    """One line's (kind, name, region) and since; (None, None) for a torn line."""
+    try:
+        item = json.loads(line)
+        since = item.get("since")
+        return ((item["kind"], item["name"], item["region"]),
+                since if isinstance(since, (int, float)) else None)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None, None
+
+
+def recorded(prefix: str | None = None) -> dict[tuple[str, str, str], Entry]:
+    """(kind, name, region) -> Entry, for one learner or (None) every learner."""
     files = [_folder() / f"{prefix}.jsonl"] if prefix else sorted(_folder().glob("*.jsonl"))
     found = {}
     for path in files:
         if not path.exists():
             continue
         for line in path.read_text().splitlines():
-            try:
-                item = json.loads(line)
-                found[item["kind"], item["name"], item["region"]] = path.stem
-            except (ValueError, KeyError):
-                continue  # a torn line: ignore it, the rest still counts
+            key, since = _parse(line)
+            if key is not None:  # a torn line is ignored, the rest still counts
+                found[key] = Entry(path.stem, since)
     return found
+
+
+def report_groups_of_builds(builds: list, region: str, known: dict) -> list[tuple[str, float]]:
+    """(group name, build start) of the groups CodeBuild names '<project>-<key>' that
+    builds of recorded projects report into, and that are not recorded yet."""
+    found: dict[str, float] = {}
+    for build in builds:
+        project = build.get("projectName")
+        if (PROJECT, project, region) not in known:
+            continue
+        started = build.get("startTime")
+        for arn in build.get("reportArns") or []:
+            # arn:aws:codebuild:<region>:<account>:report/<group>:<id>
+            group = arn.split(":report/", 1)[-1].rsplit(":", 1)[0]
+            if (group.startswith(f"{project}-") and hasattr(started, "timestamp")
+                    and (REPORT_GROUP, group, region) not in known):
+                found.setdefault(group, started.timestamp())
+    return list(found.items())
 
 
 def watch(session, prefix: str) -> None:
@@ -63,8 +127,18 @@ def watch(session, prefix: str) -> None:
         if name and http_response.status_code < 300:
             remember(prefix, kind, name, context.get("client_region") or "")
 
+    def after_builds_read(parsed, context, **_):
+        region = context.get("client_region") or ""
+        builds = parsed.get("builds") if isinstance(parsed, dict) else None
+        if not builds:
+            return
+        for group, since in report_groups_of_builds(builds, region, recorded(prefix)):
+            remember(prefix, REPORT_GROUP, group, region, since)
+
     for service, operation in RECORDED_CREATES:
         session.events.register(f"before-parameter-build.{service}.{operation}", note_name,
                                 unique_id=f"lab-kit-name-{service}-{operation}")
         session.events.register(f"after-call.{service}.{operation}", after_call,
                                 unique_id=f"lab-kit-record-{service}-{operation}")
+    session.events.register("after-call.codebuild.BatchGetBuilds", after_builds_read,
+                            unique_id="lab-kit-record-report-groups")

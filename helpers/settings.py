@@ -75,15 +75,43 @@ def emulator_dir() -> Path:
     """This process's folder for the local AWS's files (repositories, workspaces, instances).
 
     One per process: each notebook kernel runs a local server of its own, and a server's
-    files must not clash with another's. teardown.py removes the folders of processes
-    that have ended.
+    files must not clash with another's. Its marker says whose it is (learner prefix, user)
+    and which process made it, so teardown.py removes only this learner's folders of
+    processes that have ended.
     """
     path = state_dir() / EMULATOR_DIR_NAME / str(os.getpid())
     marker = path / PROCESS_MARKER
     if not marker.exists():
         path.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"pid": os.getpid(), "started": time.time()}))
+        marker.write_text(json.dumps(process_marker()))
     return path
+
+
+def process_marker() -> dict:
+    """Whose a local server's folder is: the learner, the user, and this very process."""
+    try:
+        prefix = learner_prefix()
+    except ValueError:
+        prefix = None  # no valid prefix: teardown will leave the folder alone
+    return {"pid": os.getpid(), "started": time.time(), "prefix": prefix,
+            "uid": user_id(), "process_start": process_start(os.getpid())}
+
+
+def process_start(pid: int) -> str | None:
+    """An identity of process pid that a later process reusing the pid does not share: the
+    boot and the start time in clock ticks since boot (Linux /proc); None elsewhere."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: count from its end.
+    fields = stat[stat.rindex(")") + 2:].split()
+    return f"{boot}:{fields[19]}"  # field 22, starttime
+
+
+def user_id() -> int | None:
+    return os.getuid() if hasattr(os, "getuid") else None
 
 
 def require_owner(name: str, tags: dict[str, str], prefix: str) -> None:

@@ -2,8 +2,11 @@
 
 A resource is the kit's when it carries `lab:kit = codepipeline-lab-kit` and (unless all
 learners are in scope) `lab:owner = <this learner's prefix>`. Where AWS offers no tags on
-a type (CodeBuild's log groups, CodeDeploy deployment configurations), the name prefix
-decides, and the plan says so. teardown.py is the command-line face of this module.
+a type (CodeDeploy deployment configurations, the report groups and log groups CodeBuild
+makes), the kit's own record of what the labs created decides (helpers/created.py), never
+a name prefix, and the plan says so. On disk, a local server's folder goes only when its
+marker says it was this learner's and its process has ended. teardown.py is the
+command-line face of this module.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from . import settings
+from . import created, settings
 
 THROTTLING = {"Throttling", "ThrottlingException", "TooManyRequestsException",
               "RequestLimitExceeded", "SlowDown", "ConcurrentModification",
@@ -45,7 +48,7 @@ class Scope:
     prefix: str
     all_learners: bool = False
     older_than: dt.timedelta | None = None
-    # (kind, name, region) -> owner: what the labs created where AWS has no tags
+    # (kind, name, region) -> created.Entry: what the labs created where AWS has no tags
     recorded: dict = field(default_factory=dict)
 
     def owns(self, tags: dict[str, str]) -> str | None:
@@ -60,13 +63,19 @@ class Scope:
         return Reason.of(
             f"tagged {settings.KIT_TAG_KEY} and {settings.OWNER_TAG_KEY}={self.prefix}", owner)
 
-    def owns_recorded(self, kind: str, name: str, region: str) -> Reason | None:
-        """For types without tags: the kit's own record of what the labs created."""
-        owner = self.recorded.get((kind, name, region))
-        if owner and (self.all_learners or owner == self.prefix):
-            return Reason.of("recorded by the kit when a lab created it (this type has no "
-                             "tags)", owner)
-        return None
+    def owns_recorded(self, kind: str, name: str, region: str,
+                      made=None) -> Reason | None:
+        """For types without tags: the kit's own record of what the labs created. made
+        (when the resource says) must not be before the record's start: a resource older
+        than the build that recorded it was not made by that build."""
+        entry = self.recorded.get((kind, name, region))
+        if entry is None or not (self.all_learners or entry.owner == self.prefix):
+            return None
+        if entry.since is not None and made is not None and (
+                _epoch(made) < entry.since - CLOCK_SLACK_SECONDS):
+            return None
+        return Reason.of("recorded by the kit when a lab created it (this type has no "
+                         "tags)", entry.owner)
 
     def old_enough(self, created) -> bool:
         if self.older_than is None or created is None:
@@ -78,6 +87,17 @@ class Scope:
         return dt.datetime.now(dt.timezone.utc) - created >= self.older_than
 
 
+CLOCK_SLACK_SECONDS = 1.0  # AWS may round one of two timestamps to the second
+
+
+def _epoch(moment) -> float:
+    if isinstance(moment, (int, float)):
+        return float(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.timestamp()
+
+
 @dataclass
 class Resource:
     service: str
@@ -87,6 +107,7 @@ class Resource:
     reason: str
     order: int  # lower is deleted first: what uses a thing goes before the thing
     delete: Callable[[], None] = field(repr=False, compare=False)
+    recorded_as: str = ""  # its kind in the kit's record (created.py), dropped once deleted
 
     @property
     def owner(self) -> str:
@@ -187,6 +208,9 @@ def delete_all(resources: list[Resource], progress: Callable[[int, int, Resource
             done[0] += 1
             progress(done[0], len(resources), resource)
         error = _delete_with_retries(resource, attempts, pause)
+        if error is None and resource.recorded_as:
+            created.forget(resource.owner, resource.recorded_as, resource.name,
+                           resource.region)
         with lock:
             if error is None:
                 outcome.deleted.append(resource)
@@ -221,19 +245,54 @@ def _delete_with_retries(resource: Resource, attempts: int, pause: float) -> str
 
 def local_leftovers(prefix: str) -> list[Path]:
     """What the kit keeps on disk that nothing uses any more: the learner's git work
-    folders, and the folders of local servers whose process has ended."""
+    folders, and the folders of this learner's local servers whose process has ended."""
     state = settings.state_dir()
     paths = [p for p in [state / "work" / prefix] if p.exists()]
-    for folder in sorted((state / settings.EMULATOR_DIR_NAME).glob("*")):
-        marker = folder / settings.PROCESS_MARKER
-        try:
-            pid = json.loads(marker.read_text())["pid"]
-        except (OSError, ValueError, KeyError):
-            paths.append(folder)
-            continue
-        if not _alive(pid):
-            paths.append(folder)
-    return paths
+    return paths + [folder for folder, why_kept in server_folders(prefix) if why_kept is None]
+
+
+def left_alone(prefix: str) -> list[tuple[Path, str]]:
+    """Server folders teardown does not remove because they may not be this learner's,
+    and why (the learner may remove them by hand after checking)."""
+    return [(folder, why) for folder, why in server_folders(prefix)
+            if why not in (None, IN_USE)]
+
+
+IN_USE = "in use by a running local server"
+
+
+def server_folders(prefix: str) -> list[tuple[Path, str | None]]:
+    """Each local server's folder, and why it must stay (None: it may go)."""
+    base = settings.state_dir() / settings.EMULATOR_DIR_NAME
+    # Only folders: the state folder keeps other files here (the local credentials).
+    folders = [f for f in sorted(base.glob("*")) if f.is_dir() and not f.is_symlink()]
+    return [(folder, _why_kept(folder, prefix)) for folder in folders]
+
+
+def _why_kept(folder: Path, prefix: str) -> str | None:
+    try:
+        marker = json.loads((folder / settings.PROCESS_MARKER).read_text())
+        pid = marker["pid"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"no readable {settings.PROCESS_MARKER}: whose it is is unknown"
+    if type(pid) is not int or pid < 1 or str(pid) != folder.name:
+        return f"its {settings.PROCESS_MARKER} names another process"
+    if marker.get("prefix") != prefix:
+        return f"made by learner {marker.get('prefix') or '(not recorded)'}, not {prefix}"
+    if marker.get("uid") != settings.user_id():
+        return f"made by another user (uid {marker.get('uid')})"
+    if not _ended(pid, marker.get("process_start")):
+        return IN_USE
+    return None
+
+
+def _ended(pid: int, recorded_start: str | None) -> bool:
+    """Whether the process that made the folder has ended: its pid is free, or a later
+    process reuses it (another start time than the one recorded)."""
+    if not _alive(pid):
+        return True
+    now_start = settings.process_start(pid)
+    return recorded_start is not None and now_start is not None and now_start != recorded_start
 
 
 def _alive(pid: int) -> bool:
@@ -359,7 +418,8 @@ def codebuild_projects(client, region, scope):
             if reason and scope.old_enough(project.get("created")):
                 name = project["name"]
                 yield Resource("codebuild", "project (and its builds)", name, region, reason,
-                               30, lambda n=name: _delete_project(codebuild, n))
+                               30, lambda n=name: _delete_project(codebuild, n),
+                               recorded_as=created.PROJECT)
 
 
 def _delete_project(codebuild, name: str) -> None:
@@ -383,18 +443,17 @@ def kit_projects(codebuild, region: str, scope: Scope) -> dict[str, Reason]:
             reason = scope.owns({t["key"]: t["value"] for t in project.get("tags", [])})
             if reason:
                 projects[project["name"]] = reason
-    for (kind, name, where), _ in scope.recorded.items():
+    for kind, name, where in scope.recorded:
         reason = scope.owns_recorded(kind, name, where)
-        if kind == "codebuild project" and where == region and reason:
+        if kind == created.PROJECT and where == region and reason:
             projects.setdefault(name, reason)
     return projects
 
 
 def _made_for_kit_project(name: str, projects: dict[str, Reason]) -> Reason | None:
-    """CodeBuild names what it makes for a project '<project>-...' (report groups) or
-    '/aws/codebuild/<project>' (log groups), without tags."""
+    """CodeBuild names a project's log group '/aws/codebuild/<project>', without tags."""
     for project, reason in projects.items():
-        if name.startswith(f"{project}-") or name == f"/aws/codebuild/{project}":
+        if name == f"/aws/codebuild/{project}":
             return Reason.of(f"made by CodeBuild for the kit's project {project}",
                              reason.owner)
     return None
@@ -403,19 +462,22 @@ def _made_for_kit_project(name: str, projects: dict[str, Reason]) -> Reason | No
 @finder
 def codebuild_report_groups(client, region, scope):
     codebuild = client("codebuild")
-    projects = kit_projects(codebuild, region, scope)
     arns = [a for page in codebuild.get_paginator("list_report_groups").paginate()
             for a in page.get("reportGroups", [])]
     for start in range(0, len(arns), 100):
         groups = codebuild.batch_get_report_groups(reportGroupArns=arns[start:start + 100])
         for group in groups["reportGroups"]:
             tags = {t["key"]: t["value"] for t in group.get("tags", [])}
-            reason = scope.owns(tags) or _made_for_kit_project(group["name"], projects)
+            # CodeBuild makes a project's report groups itself, without tags: only the
+            # kit's record of them counts, never a name that starts like a project's.
+            reason = scope.owns(tags) or scope.owns_recorded(
+                created.REPORT_GROUP, group["name"], region, made=group.get("created"))
             if reason and scope.old_enough(group.get("created")):
                 arn = group["arn"]
                 yield Resource("codebuild", "report group", group["name"], region, reason, 31,
                                lambda a=arn: codebuild.delete_report_group(
-                                   arn=a, deleteReports=True))
+                                   arn=a, deleteReports=True),
+                               recorded_as=created.REPORT_GROUP)
 
 
 @finder
@@ -442,11 +504,12 @@ def codedeploy_deployment_configs(client, region, scope):
     codedeploy = client("codedeploy")
     for page in codedeploy.get_paginator("list_deployment_configs").paginate():
         for name in page.get("deploymentConfigsList", []):
-            reason = scope.owns_recorded("deployment config", name, region)
+            reason = scope.owns_recorded(created.DEPLOYMENT_CONFIG, name, region)
             if reason and not name.startswith("CodeDeployDefault."):
                 yield Resource("codedeploy", "deployment config", name, region, reason, 45,
                                lambda n=name: codedeploy.delete_deployment_config(
-                                   deploymentConfigName=n))
+                                   deploymentConfigName=n),
+                               recorded_as=created.DEPLOYMENT_CONFIG)
 
 
 @finder

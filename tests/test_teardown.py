@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import boto3
@@ -244,3 +248,170 @@ def test_untaggable_types_go_only_when_the_kit_recorded_them(server_env, server_
     groups = [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
     assert f"/aws/codebuild/{PREFIX}-r5-foreign" in groups
     assert f"/aws/codebuild/{PREFIX}-r5-build" not in groups
+
+
+# Report groups: the kit's record, never a name that starts like a project's -----------
+
+JUNIT = ("<testsuites><testsuite name='s'><testcase classname='t' name='ok'/></testsuite>"
+         "</testsuites>")
+REPORTING_BUILDSPEC = ("version: 0.2\nphases:\n  build:\n    commands:\n"
+                       f"      - mkdir -p reports && echo \"{JUNIT}\" > reports/junit.xml\n"
+                       "reports:\n  unit-tests:\n    files:\n      - junit.xml\n"
+                       "    base-directory: reports\n")
+
+
+def create_build_project(codebuild, name: str, **extra) -> None:
+    codebuild.create_project(
+        name=name, source={"type": "NO_SOURCE", "buildspec": REPORTING_BUILDSPEC},
+        artifacts={"type": "NO_ARTIFACTS"}, serviceRole="arn:aws:iam::123456789012:role/r",
+        environment={"type": "LINUX_CONTAINER", "image": "img",
+                     "computeType": "BUILD_GENERAL1_SMALL"}, **extra)
+
+
+def planned_names(capsys) -> set[str]:
+    assert teardown_cli.main(["--json"]) in (0, 1)
+    return {r["name"] for r in json.loads(capsys.readouterr().out)["plan"]}
+
+
+def test_untagged_report_group_named_like_a_kit_project_is_not_planned(server_env,
+                                                                       server_client, capsys):
+    codebuild = server_client("codebuild")
+    create_build_project(codebuild, f"{PREFIX}-r6-build",
+                         tags=[{"key": k, "value": v} for k, v in tags_for(PREFIX).items()])
+    # Someone else's group, named as CodeBuild would name one of the kit's project.
+    codebuild.create_report_group(name=f"{PREFIX}-r6-build-unit-tests", type="TEST",
+                                  exportConfig={"exportConfigType": "NO_EXPORT"})
+    planned = planned_names(capsys)
+    assert f"{PREFIX}-r6-build" in planned  # the tagged project is the kit's
+    assert f"{PREFIX}-r6-build-unit-tests" not in planned
+
+
+def test_recorded_report_group_is_planned_and_its_record_goes_with_it(server_env,
+                                                                     server_client, capsys):
+    from helpers import created
+    from helpers.codebuild import wait_for_build
+
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                            region_name="us-east-1")
+    created.watch(session, PREFIX)
+    ours = session.client("codebuild", endpoint_url=server_env.endpoint)
+    create_build_project(ours, f"{PREFIX}-r7-build",
+                         tags=[{"key": k, "value": v} for k, v in tags_for(PREFIX).items()])
+    build_id = ours.start_build(projectName=f"{PREFIX}-r7-build")["build"]["id"]
+    build = wait_for_build(ours, build_id, timeout=60, show=False, poll_seconds=0.1)
+    assert build["reportArns"], build["buildStatus"]
+    group = f"{PREFIX}-r7-build-unit-tests"
+    key = (created.REPORT_GROUP, group, "us-east-1")
+    assert key in created.recorded(PREFIX)  # the lab's build made it: written down
+
+    assert group in planned_names(capsys)
+    assert teardown_cli.main(["--yes"]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    assert key not in created.recorded(PREFIX)
+    assert (created.PROJECT, f"{PREFIX}-r7-build", "us-east-1") not in created.recorded(PREFIX)
+
+    # Later, someone else makes a project and a group of the same names: not the kit's.
+    create_build_project(server_client("codebuild"), f"{PREFIX}-r7-build")
+    server_client("codebuild").create_report_group(
+        name=group, type="TEST", exportConfig={"exportConfigType": "NO_EXPORT"})
+    assert not {group, f"{PREFIX}-r7-build"} & planned_names(capsys)
+
+
+def test_report_group_older_than_the_recording_build_is_not_planned():
+    from helpers import created
+    from helpers import teardown as td
+
+    since = dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc)
+    scope = td.Scope(PREFIX, recorded={
+        (created.REPORT_GROUP, "g", "r"): created.Entry(PREFIX, since.timestamp())})
+    made_by_the_build = since + dt.timedelta(seconds=3)
+    made_before = since - dt.timedelta(days=1)
+    assert scope.owns_recorded(created.REPORT_GROUP, "g", "r", made=made_by_the_build)
+    assert scope.owns_recorded(created.REPORT_GROUP, "g", "r", made=made_before) is None
+
+
+def test_an_owner_tag_cannot_make_teardown_rewrite_another_file(tmp_path, monkeypatch):
+    from helpers import created
+
+    monkeypatch.setenv("LAB_STATE_DIR", str(tmp_path / "state"))
+    outside = tmp_path / "victim.jsonl"
+    outside.write_text('{"kind": "k", "name": "n", "region": "r"}\n')
+    created.forget("../victim", "k", "n", "r")
+    assert outside.read_text() == '{"kind": "k", "name": "n", "region": "r"}\n'
+
+
+# Local server folders: only this learner's, only once their process has ended ----------
+
+
+def server_folder(pid: int, **marker) -> Path:
+    folder = settings.state_dir() / settings.EMULATOR_DIR_NAME / str(pid)
+    folder.mkdir(parents=True)
+    if marker:
+        (folder / settings.PROCESS_MARKER).write_text(json.dumps({"pid": pid, **marker}))
+    return folder
+
+
+def ended_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_only_this_learners_ended_server_folders_are_removed(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("LAB_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("LAB_PREFIX", PREFIX)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("LAB_MODE", raising=False)
+    ours = {"prefix": PREFIX, "uid": settings.user_id()}
+    ended = server_folder(ended_pid(), **ours)
+    # The parent's pid, as if reused: recorded with another start than its process has.
+    reused = server_folder(os.getppid(), **ours, process_start="another-boot:1")
+    live = settings.emulator_dir()  # this process's own server folder
+    someone_elses = server_folder(ended_pid(), prefix="other", uid=settings.user_id())
+    unmarked = server_folder(ended_pid())
+    credentials = live.parent / "credentials.json"
+    credentials.write_text("{}")
+
+    assert teardown_cli.main(["--yes", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert not ended.exists() and not reused.exists()
+    assert live.exists() and someone_elses.exists() and unmarked.exists()
+    assert credentials.exists()
+    why = {Path(item["path"]).name: item["why"] for item in result["left_alone"]}
+    assert why == {someone_elses.name: f"made by learner other, not {PREFIX}",
+                   unmarked.name: "no readable process.json: whose it is is unknown"}
+
+    assert teardown_cli.main([]) == 0  # dry run: nothing of ours left; the others listed
+    shown = capsys.readouterr().out
+    assert "left alone" in shown and str(someone_elses) in shown and str(unmarked) in shown
+
+
+def test_server_folder_marker_names_its_learner_user_and_process(monkeypatch, tmp_path):
+    monkeypatch.setenv("LAB_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("LAB_PREFIX", PREFIX)
+    marker = json.loads((settings.emulator_dir() / settings.PROCESS_MARKER).read_text())
+    assert marker["pid"] == os.getpid() and marker["prefix"] == PREFIX
+    assert marker["uid"] == settings.user_id()
+    if Path("/proc/self/stat").exists():
+        assert marker["process_start"] == settings.process_start(os.getpid())
+        assert marker["process_start"] != settings.process_start(1)  # started at boot
+
+
+# aws mode without credentials: one clear message, exit 2, no traceback -------------------
+
+
+def test_aws_mode_without_credentials_says_what_to_configure(tmp_path):
+    from helpers import lab
+
+    nothing = str(tmp_path / "nothing")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LAB_MODE": "aws",
+           "LAB_PREFIX": PREFIX, "LAB_STATE_DIR": str(tmp_path / "state"),
+           "AWS_SHARED_CREDENTIALS_FILE": nothing, "AWS_CONFIG_FILE": nothing,
+           "AWS_EC2_METADATA_DISABLED": "true"}
+    done = subprocess.run([sys.executable, "teardown.py", "--yes"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip() == lab.NO_CREDENTIALS
+    assert "aws configure" in done.stderr and "docs/troubleshooting.md#no-credentials" in (
+        done.stderr)
