@@ -120,3 +120,38 @@ def test_emulator_command_serves_until_stopped(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_aws_mode_without_credentials_names_what_to_configure(clean_env, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION",
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):
+        clean_env.delenv(name, raising=False)
+    clean_env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "nothing"))
+    clean_env.setenv("AWS_CONFIG_FILE", str(tmp_path / "nothing"))
+    clean_env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    clean_env.setenv("LAB_MODE", "aws")
+    with pytest.raises(lab.LabSetupError) as caught:
+        lab.setup(confirm=lambda prompt: pytest.fail("asked to confirm"), quiet=True)
+    message = str(caught.value)
+    for what in ("aws configure", "AWS_PROFILE", "AWS_ACCESS_KEY_ID",
+                 "docs/troubleshooting.md#no-credentials"):
+        assert what in message
+    assert "\n" not in message
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    guide = (settings.repo_root() / "docs" / "troubleshooting.md").read_text()
+    assert "\n### no-credentials\n" in guide and "aws configure" in guide
+
+
+def test_a_notebook_shows_a_setup_error_as_its_one_line():
+    """IPython (what runs a notebook's cells) shows a LabSetupError as its message alone."""
+    cell = "from helpers import lab\nlab.setup()"
+    script = ("from IPython.core.interactiveshell import InteractiveShell\n"
+              f"InteractiveShell.instance().run_cell({cell!r})\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "LAB_MODE": "cloud"}, timeout=60,
+                          cwd=settings.repo_root())
+    shown = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert shown == ["LabSetupError: LAB_MODE='cloud' is not a mode: use 'offline' (default) "
+                     "or 'aws'."]
