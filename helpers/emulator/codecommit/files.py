@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 
+from .. import safepaths
 from . import exceptions as err
 from . import gitstore
 from .gitstore import MODE_BY_NAME, FileEntry
@@ -12,12 +13,16 @@ MAX_FILE_BYTES = 6 * 1024 * 1024  # PutFile and CreateCommit limit per file
 
 
 def clean_path(path: str | None, required=err.PathRequiredException) -> str:
-    """A repository path as CodeCommit takes it: relative, '/'-separated, no '..'."""
+    """A repository path as CodeCommit takes it: relative, '/'-separated, no '..', no '.git'
+    (in any spelling a case-insensitive filesystem would read as .git), no backslash."""
     if path is None or path == "":
         raise required("A file path is required.")
     parts = [p for p in path.strip().split("/") if p]
-    if not parts or any(p in (".", "..") for p in parts) or "\0" in path or parts[0] == ".git":
-        raise err.InvalidPathException(f"The path {path!r} is not valid.")
+    try:
+        for part in parts or [""]:
+            safepaths.check_entry_name(part, path)
+    except safepaths.UnsafePath:
+        raise err.InvalidPathException(f"The path {path!r} is not valid.") from None
     return "/".join(parts)
 
 

@@ -18,6 +18,8 @@ from dulwich.index import commit_tree
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
 
+from .. import safepaths
+
 ZERO_SHA = b"0" * 40
 
 # CodeCommit's file modes and git's.
@@ -159,18 +161,21 @@ def subtree(repo: Repo, commit_id: str, folder: str) -> str | None:
 
 
 def export(repo: Repo, commit_id: str, dest: Path) -> None:
-    """Write the files of a commit into dest (a plain folder, no .git)."""
+    """Write the files of a commit into dest (a plain folder, no .git).
+
+    The tree is checked first (safepaths.check_git_tree raises UnsafePath) and nothing is
+    written through a symlink, so a hostile tree cannot write outside dest.
+    """
+    safepaths.check_git_tree(repo.object_store, commit(repo, commit_id).tree)
     dest.mkdir(parents=True, exist_ok=True)
     for entry in files(repo, commit_id).values():
-        target = dest / entry.path
-        target.parent.mkdir(parents=True, exist_ok=True)
         data = read_blob(repo, entry.sha)
         if entry.mode == MODE_BY_NAME["SYMLINK"]:
-            target.symlink_to(data.decode())
+            safepaths.make_symlink(dest, entry.path, data.decode())
             continue
-        target.write_bytes(data)
-        if entry.mode == MODE_BY_NAME["EXECUTABLE"]:
-            target.chmod(0o755)
+        mode = 0o755 if entry.mode == MODE_BY_NAME["EXECUTABLE"] else 0o644
+        safepaths.write_file(dest, entry.path, data, mode)
+    safepaths.check_links(dest)
 
 
 def mode_name(mode: int) -> str:
