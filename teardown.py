@@ -100,7 +100,12 @@ def connect(mode: str, args, out: Reporter):
                     "Files on disk are handled below.")
             out.data["server"] = None
             return None, regions, None
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+        try:
+            session = lab.offline_session(endpoint, regions[0])
+        except lab.LabSetupError as error:
+            out.say(str(error))
+            out.data["server"] = None
+            return None, regions, None
         out.data["server"] = endpoint
         return (lambda service, region: session.client(service, region_name=region,
                                                        endpoint_url=endpoint),

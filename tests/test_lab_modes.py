@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import stat
 import subprocess
 import sys
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from helpers import lab, settings
@@ -106,17 +109,32 @@ def test_prefix_is_made_once_and_validated(monkeypatch, tmp_path):
 
 
 def test_emulator_command_serves_until_stopped(tmp_path):
+    """Started without credentials, it makes a random pair, 0600 in the state folder, says
+    where, and obeys only requests signed with it."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     server = subprocess.Popen([sys.executable, "-m", "helpers.emulator", "--port", "0",
                                "--state-dir", str(tmp_path)],
-                              stdout=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, text=True, env=environment)
     try:
         line = server.stdout.readline()
         assert line.startswith("Local AWS listening on http://127.0.0.1:")
         endpoint = line.split()[-1]
+        server.stdout.readline()  # the export line
+        credentials_file = tmp_path / "local-aws" / "credentials.json"
+        assert str(credentials_file) in server.stdout.readline()
+        assert stat.S_IMODE(credentials_file.stat().st_mode) == 0o600
+        pair = json.loads(credentials_file.read_text())
+        stranger = boto3.client("codecommit", endpoint_url=endpoint, region_name="us-east-1",
+                                aws_access_key_id="a", aws_secret_access_key="b")
+        with pytest.raises(ClientError) as refused:
+            stranger.create_repository(repositoryName="refused")
+        assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
         cc = boto3.client("codecommit", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="a", aws_secret_access_key="b")
+                          aws_access_key_id=pair["aws_access_key_id"],
+                          aws_secret_access_key=pair["aws_secret_access_key"])
         cc.create_repository(repositoryName="served")
         assert list((tmp_path / "local-aws").glob("*/codecommit/*/*/served-*.git"))
+        assert not list((tmp_path / "local-aws").glob("*/codecommit/*/*/refused-*.git"))
     finally:
         server.terminate()
         server.wait(timeout=10)
