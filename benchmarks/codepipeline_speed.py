@@ -22,8 +22,12 @@ os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
 
 import boto3  # noqa: E402
 
+from helpers import offline_credentials  # noqa: E402
 from helpers.emulator import workers  # noqa: E402
 from helpers.emulator.server import LocalServer  # noqa: E402
+
+# git signs with the aws CLI's credential helper, as lab.setup configures it.
+os.environ.update(offline_credentials.git_config())
 
 ROLE = "arn:aws:iam::123456789012:role/CodePipelineRole"
 BUILD_COMMAND = "echo built > site/built.txt"
