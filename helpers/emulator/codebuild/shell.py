@@ -5,22 +5,24 @@ long-lived bash process, so `cd` and exported (or plain) shell variables carry o
 command to command and phase to phase. After each command bash prints a marker line
 with a per-session random token and the exit status; everything else on stdout/stderr is
 the command's output. Commands read stdin from /dev/null, so a command that reads its
-input cannot swallow the commands that follow. bash runs in its own process group: a stop
-or a timeout kills the group, background children included.
+input cannot swallow the commands that follow. bash runs in its own process group: a stop,
+a timeout or the end of the build kills the group, background children included, and so
+does a stopping server (the group is registered in ..processes). A shell restarted after
+`exit` is a new group; the old one is killed with it at the end.
 """
 
 from __future__ import annotations
 
-import os
 import queue
 import secrets
-import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from .. import processes
 
 OK = "ok"
 TIMED_OUT = "timed-out"
@@ -46,21 +48,30 @@ class ShellSession:
         self.on_output = on_output
         self._token = "__LAB_CODEBUILD_" + secrets.token_hex(8)
         self._process: subprocess.Popen | None = None
+        self._started: list[subprocess.Popen] = []  # every shell of the session, for _kill
         self._lines: queue.Queue = queue.Queue()
         self._count = 0
         self._stopped = threading.Event()
 
     # -- lifecycle -------------------------------------------------------------------
 
-    def _start(self) -> None:
+    def _start(self) -> bool:
+        """A new bash; False when the server is stopping (the session counts as stopped)."""
         self._lines = queue.Queue()
-        self._process = subprocess.Popen(
-            ["bash", "--noprofile", "--norc"],
-            cwd=self.cwd, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        try:
+            self._process = processes.spawn(
+                ["bash", "--noprofile", "--norc"], on_kill=self._stopped.set,
+                cwd=self.cwd, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        except processes.ServerStopping:
+            self._stopped.set()
+            self._process = None
+            return False
+        self._started.append(self._process)
         threading.Thread(target=self._read, args=(self._process, self._lines),
                          name="codebuild-shell-reader", daemon=True).start()
+        return True
 
     def _alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
@@ -80,17 +91,15 @@ class ShellSession:
         self._process = None
 
     def _kill(self) -> None:
-        process = self._process
-        if process is None:
-            return
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        """Kill every shell of the session with its group (background children too)."""
+        for process in self._started:
+            processes.kill(process)
+        for process in self._started:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self._started = [process for process in self._started if process.poll() is None]
 
     # -- running commands ------------------------------------------------------------
 
@@ -98,8 +107,8 @@ class ShellSession:
         """Run one buildspec command in the session; its output goes to on_output."""
         if self._stopped.is_set():
             return CommandResult(-1, STOPPED)
-        if not self._alive():
-            self._start()  # the previous command ended the shell (exit, set -e...)
+        if not self._alive() and not self._start():  # the last command ended it (exit...)
+            return CommandResult(-1, STOPPED)
         self._count += 1
         script = self.control_dir / f"command-{self._count}.sh"
         script.write_text(command + "\n")

@@ -26,7 +26,6 @@ import errno
 import fnmatch
 import os
 import shutil
-import signal
 import subprocess
 import threading
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import yaml
 
+from .. import processes
 from . import bundles
 
 AGENT_ROOT = "opt/codedeploy-agent/deployment-root"
@@ -448,6 +448,9 @@ class Agent:
             "LIFECYCLE_EVENT": event,
             "LAB_INSTANCE_ROOT": str(self.root),
             "LAB_INSTANCE_ID": self.instance_id,
+            # The instance lies inside the kit's checkout (.lab-state/): git in a hook
+            # must not find the kit's repository.
+            "GIT_CEILING_DIRECTORIES": str(self.root.parent),
         }
         if self.spec.bundle is not None:
             environment.update(self.spec.bundle.environment)
@@ -458,13 +461,17 @@ class Agent:
         """Run the script; its exit code, or None when it ran out of time (then killed)."""
         command = [str(path)]
         try:
-            process = _spawn(command, cwd, environment)
-        except OSError as error:
-            if error.errno != errno.ENOEXEC:
-                raise LifecycleEventFailed("ScriptFailed", f"Script at specified location: "
-                                           f"{path.name} could not be run: {error}") from None
-            # No "#!" line: run it with sh, as the agent's Ruby spawn does.
-            process = _spawn(["/bin/sh", str(path)], cwd, environment)
+            try:
+                process = _spawn(command, cwd, environment, self._aborted.set)
+            except OSError as error:
+                if error.errno != errno.ENOEXEC:
+                    raise LifecycleEventFailed("ScriptFailed", f"Script at specified location: "
+                                               f"{path.name} could not be run: {error}") from None
+                # No "#!" line: run it with sh, as the agent's Ruby spawn does.
+                process = _spawn(["/bin/sh", str(path)], cwd, environment, self._aborted.set)
+        except processes.ServerStopping:
+            self._aborted.set()
+            raise unknown_error("The local AWS stopped before this script ran.") from None
         self._process = process
         if self._aborted.is_set():
             _kill(process)
@@ -483,6 +490,8 @@ class Agent:
         for reader in readers:
             # A background child may keep the pipe open; do not wait for it.
             reader.join(timeout=1)
+        # A daemon the script started keeps its group registered until the server stops.
+        processes.forget_if_ended(process)
         return exit_code
 
     # --- bookkeeping ----------------------------------------------------------------------
@@ -517,15 +526,14 @@ class ScriptOutput:
         return text[-LOG_TAIL_CHARS:]
 
 
-def _spawn(command: list[str], cwd: Path, environment: dict[str, str]) -> subprocess.Popen:
-    # A session of its own, so a timeout or a stop ends the script and its children.
-    return subprocess.Popen(command, cwd=cwd, env=environment, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+def _spawn(command: list[str], cwd: Path, environment: dict[str, str],
+           on_kill: Callable[[], None] | None = None) -> subprocess.Popen:
+    # A session of its own, so a timeout, a stop or a stopping server ends the script and
+    # its children (processes.spawn registers the group; on_kill hears of a server stop).
+    return processes.spawn(command, on_kill=on_kill, cwd=cwd, env=environment,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
 
 
 def _kill(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    processes.kill(process)
