@@ -9,6 +9,20 @@ Examples:
 
 Then, in the shell where notebooks, the aws CLI, pytest or teardown.py run:
     export AWS_ENDPOINT_URL=http://127.0.0.1:4566
+
+Who it obeys: requests signed (SigV4) with the credentials it starts with (the
+AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY of this shell, else a random pair it keeps in
+<state folder>/local-aws/credentials.json, readable by you only) or with credentials it
+issued (IAM access keys, STS sessions). Notebooks, teardown.py and the classroom tools
+find them; git uses the aws CLI's credential helper. It refuses unsigned or wrongly signed
+calls, Host names that are not this machine's (DNS rebinding), and any request from a web
+page of another origin; moto's own /moto-api/ endpoints are off unless --moto-api.
+Builds and hooks it started end when it stops (Ctrl+C, SIGTERM; after kill -9, at its
+next start on the same state folder).
+
+What survives a restart: files only (git repositories, build workspaces and instance
+folders under the state folder). Resources (projects, pipelines, deployments...) live in
+the server's memory and end with it.
 """
 
 from __future__ import annotations
