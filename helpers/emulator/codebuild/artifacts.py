@@ -11,10 +11,12 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import io
+import os
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from .. import safepaths
 from .buildspec import ArtifactSpec
 
 
@@ -37,13 +39,20 @@ class Uploaded:
 
 
 def select_files(src_dir: Path, spec: ArtifactSpec) -> list[tuple[Path, str]]:
-    """(file, name inside the artifact) for every file the spec selects."""
+    """(file, name inside the artifact) for every file the spec selects.
+
+    Only files inside src_dir are taken: a pattern with '..', a base directory or a file
+    reached through a symlink that leads out of src_dir fails (ArtifactError); the file
+    returned is the symlink-free path that was checked, so it is read as checked.
+    """
     roots = [src_dir]
     if spec.base_directory:
         base = spec.base_directory.strip().strip("/")
         roots = sorted(p for p in _glob(src_dir, base) if p.is_dir())
         if not roots:
             raise ArtifactError(f"no matching base directory path found for {base}")
+        for root in roots:
+            _check_inside(src_dir, root)
     selected: dict[str, Path] = {}
     for root in roots:
         for pattern in spec.files:
@@ -51,23 +60,41 @@ def select_files(src_dir: Path, spec: ArtifactSpec) -> list[tuple[Path, str]]:
             while pattern.startswith("./"):
                 pattern = pattern[2:]
             for match in _glob(root, pattern):
-                files = sorted(match.rglob("*")) if match.is_dir() else [match]
-                for file in files:
-                    if not file.is_file():
-                        continue
+                for file in _files_under(match):
                     relative = file.relative_to(root).as_posix()
                     if any(fnmatch.fnmatch(relative, excluded) for excluded in spec.exclude_paths):
                         continue
                     name = file.name if spec.discard_paths else relative
-                    selected.setdefault(name, file)
+                    selected.setdefault(name, _check_inside(src_dir, file))
     if not selected:
         raise ArtifactError("no matching artifact paths found")
     return [(file, name) for name, file in sorted(selected.items())]
 
 
+def _files_under(match: Path) -> list[Path]:
+    """The files a glob match stands for: itself, or every file below a folder (without
+    descending into linked folders)."""
+    if not match.is_dir():
+        return [match] if match.is_file() else []
+    found = []
+    for folder, _, files in os.walk(match):
+        found += [Path(folder) / name for name in files if (Path(folder) / name).is_file()]
+    return sorted(found)
+
+
+def _check_inside(src_dir: Path, path: Path) -> Path:
+    """path with its symlinks resolved, refused when that leaves src_dir."""
+    if not safepaths.is_inside(src_dir, path):
+        raise ArtifactError(f"{path.relative_to(src_dir).as_posix()} is outside the source "
+                            "folder (a symbolic link leads out of it)")
+    return Path(os.path.realpath(path))
+
+
 def _glob(root: Path, pattern: str) -> list[Path]:
     if not pattern or pattern.startswith("/"):
         return []
+    if ".." in PurePosixPath(pattern).parts:
+        raise ArtifactError(f"the path {pattern} leaves the source folder")
     if pattern in ("**", "**/"):
         pattern = "**/*"
     try:

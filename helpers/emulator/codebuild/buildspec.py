@@ -8,8 +8,11 @@ accepted and ignored.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 
 import yaml
+
+from .. import safepaths
 
 PHASE_KEYS = {"install": "INSTALL", "pre_build": "PRE_BUILD", "build": "BUILD",
               "post_build": "POST_BUILD"}
@@ -57,6 +60,19 @@ class BuildSpec:
     artifacts: ArtifactSpec | None = None
     secondary_artifacts: dict[str, ArtifactSpec] = field(default_factory=dict)
     reports: dict[str, ReportSpec] = field(default_factory=dict)
+
+
+def locate(src_dir: Path, relative: str) -> Path:
+    """The buildspec file a project or StartBuild names, relative to the source folder; a
+    path that leaves the source folder (absolute, '..', a symlink out) is an error."""
+    try:
+        path = safepaths.inside(src_dir, relative)
+    except safepaths.UnsafePath:
+        raise BuildSpecError(f"YAML file {relative} is outside the source folder "
+                             "(CODEBUILD_SRC_DIR)") from None
+    if not path.is_file():
+        raise BuildSpecError(f"YAML file does not exist: {relative}")
+    return path
 
 
 def parse(text: str) -> BuildSpec:
@@ -132,9 +148,9 @@ def _artifact(body: dict, where: str) -> ArtifactSpec:
         raise BuildSpecError(f"Invalid buildspec: {where}/files is required")
     name = body.get("name")
     return ArtifactSpec(
-        files=_commands(body.get("files"), f"{where}/files"),
+        files=_paths(body.get("files"), f"{where}/files"),
         name=None if name is None else str(name),
-        base_directory=_optional_str(body.get("base-directory")),
+        base_directory=_path(body.get("base-directory"), f"{where}/base-directory"),
         discard_paths=_yes(body.get("discard-paths")),
         exclude_paths=_commands(body.get("exclude-paths"), f"{where}/exclude-paths")
         if isinstance(body.get("exclude-paths"), list)
@@ -146,11 +162,26 @@ def _report(body: dict, where: str) -> ReportSpec:
     if "files" not in body:
         raise BuildSpecError(f"Invalid buildspec: {where}/files is required")
     return ReportSpec(
-        files=_commands(body.get("files"), f"{where}/files"),
-        base_directory=_optional_str(body.get("base-directory")),
+        files=_paths(body.get("files"), f"{where}/files"),
+        base_directory=_path(body.get("base-directory"), f"{where}/base-directory"),
         discard_paths=_yes(body.get("discard-paths")),
         file_format=str(body.get("file-format") or "JUNITXML").upper(),
     )
+
+
+def _paths(value, where: str) -> list[str]:
+    return [_path(item, where) for item in _commands(value, where)]
+
+
+def _path(value, where: str) -> str | None:
+    """A files or base-directory pattern: relative to the source folder and staying in it."""
+    if value is None:
+        return None
+    text = str(value)
+    if ".." in PurePosixPath(text.strip().replace("\\", "/")).parts:
+        raise BuildSpecError(f"Invalid buildspec: {where} {text.strip()!r} must stay inside "
+                             "the source folder (no '..')")
+    return text
 
 
 def _mapping(value, where: str) -> dict:
@@ -195,10 +226,6 @@ def _scalar(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _optional_str(value) -> str | None:
-    return None if value is None else str(value)
 
 
 def _yes(value) -> bool:

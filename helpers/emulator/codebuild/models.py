@@ -24,7 +24,7 @@ from pathlib import Path
 from moto.core.base_backend import BackendDict, BaseBackend
 
 from ... import settings
-from .. import constraints, workers
+from .. import constraints, safepaths, workers
 from ..core import now
 from . import exceptions as err
 from .sources import PipelineArtifact
@@ -472,7 +472,8 @@ class CodeBuildLabBackend(BaseBackend):
 
     @property
     def root(self) -> Path:
-        return settings.emulator_dir() / "codebuild" / self.account_id / self.region_name
+        return (settings.emulator_dir() / "codebuild" / safepaths.account_id(self.account_id)
+                / safepaths.region(self.region_name))
 
     def reset(self) -> None:
         # Only this backend's own workspaces: another process (a test worker, a server)

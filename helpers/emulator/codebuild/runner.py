@@ -267,7 +267,7 @@ class BuildRunner:
             secondary_dirs = {}
             for extra in config.secondary_sources:
                 identifier = extra.get("sourceIdentifier", "")
-                folder = build.workspace / "sources" / identifier
+                folder = sources.secondary_folder(build.workspace, identifier)
                 sources.fetch(build.account, build.region, extra, versions.get(identifier),
                               folder, inputs.get(identifier))
                 secondary_dirs[identifier] = folder
@@ -335,9 +335,7 @@ class BuildRunner:
             return item.value.decode(errors="replace")
         if "\n" in value or ":" in value:  # an inline buildspec, not a file name
             return self.config.buildspec
-        path = self.src_dir / (value or "buildspec.yml")
-        if not path.is_file():
-            raise BuildSpecError(f"YAML file does not exist: {value or 'buildspec.yml'}")
+        path = buildspec_parser.locate(self.src_dir, value or "buildspec.yml")
         self.log.container(f"YAML location is {path}")
         return path.read_text(errors="replace")
 

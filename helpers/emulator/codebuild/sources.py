@@ -8,11 +8,16 @@ pipeline engine: a local folder or a zip in S3). Other types cannot be reached o
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import stat
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+
+from .. import safepaths
+
+SOURCE_IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]{1,128}\Z")
 
 
 class SourceError(Exception):
@@ -51,11 +56,19 @@ def fetch(account: str, region: str, source: dict, version: str | None, dest: Pa
             raise SourceError("CODEPIPELINE source: no input artifact was given to this build")
         if pipeline_input.directory is not None:
             shutil.copytree(pipeline_input.directory, dest, dirs_exist_ok=True, symlinks=True)
+            _check_links(dest)
         else:
             fetch_s3(account, pipeline_input.bucket or "", pipeline_input.key or "", None, dest)
         return FetchedSource(pipeline_input.revision)
     raise SourceError(f"{kind} sources cannot be reached offline; use CODECOMMIT, S3, "
                       "NO_SOURCE or CODEPIPELINE in the lab")
+
+
+def _check_links(dest: Path) -> None:
+    try:
+        safepaths.check_links(dest)
+    except safepaths.UnsafePath as error:
+        raise SourceError(f"the input artifact cannot be used: {error}") from None
 
 
 def split_s3_location(location: str) -> tuple[str, str]:
@@ -80,6 +93,8 @@ def fetch_s3(account: str, bucket: str, key: str, version: str | None, dest: Pat
                     _write_inside(dest, name[len(key):], item.value)
             return None
         item = backend.get_object(bucket, key, version_id=version)
+    except SourceError:
+        raise
     except Exception as error:
         raise SourceError(f"failed to download source s3://{bucket}/{key}: "
                           f"{type(error).__name__}") from None
@@ -99,30 +114,48 @@ def fetch_codecommit(account: str, region: str, location: str, version: str | No
     repository = location.rstrip("/").rsplit("/", 1)[-1]
     try:
         return codecommit_backends[account][region].checkout(repository, version, dest)
+    except safepaths.UnsafePath as error:
+        raise SourceError(f"the source version {version or 'default branch'} of {repository} "
+                          f"cannot be checked out: {error}") from None
     except Exception as error:
         reason = getattr(error, "message", None) or str(error)
         raise SourceError(f"repository not found for primary source and source version "
                           f"{version or 'default branch'}: {repository} ({reason})") from None
 
 
+def secondary_folder(workspace: Path, identifier: str) -> Path:
+    """Where a secondary source goes: workspace/sources/<sourceIdentifier>. The identifier
+    names a folder and an environment variable (CODEBUILD_SRC_DIR_<id>), so only letters,
+    digits, '_' and '-' (pipeline artifact names) are taken."""
+    if not SOURCE_IDENTIFIER.match(identifier or ""):
+        raise SourceError(f"invalid secondary source identifier {identifier!r}: use letters, "
+                          "digits, '_' and '-', at most 128 characters")
+    return workspace / "sources" / identifier
+
+
 def unzip(data: bytes, dest: Path) -> None:
-    """Extract a zip, keeping executable bits and refusing paths that leave dest."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for info in archive.infolist():
-            if info.is_dir():
-                continue
-            target = _write_inside(dest, info.filename, archive.read(info))
-            mode = (info.external_attr >> 16) & 0o777
-            if mode & 0o111:
-                target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    """Extract a zip, keeping executable bits and symlinks that stay inside dest; a path or
+    a symlink that leaves dest fails the extraction (SourceError) before anything is
+    written outside."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                if info.is_dir():
+                    continue
+                name = info.filename.replace("\\", "/")
+                unix_mode = (info.external_attr >> 16) if info.create_system == 3 else 0
+                if stat.S_ISLNK(unix_mode):
+                    safepaths.make_symlink(dest, name, archive.read(info).decode())
+                    continue
+                mode = 0o755 if unix_mode & 0o111 else 0o644
+                safepaths.write_file(dest, name, archive.read(info), mode)
+        safepaths.check_links(dest)
+    except (safepaths.UnsafePath, UnicodeDecodeError) as error:
+        raise SourceError(f"the source archive cannot be extracted: {error}") from None
 
 
 def _write_inside(dest: Path, relative: str, data: bytes) -> Path:
-    parts = [p for p in PurePosixPath(relative.replace("\\", "/")).parts
-             if p not in ("", ".", "..", "/")]
-    if not parts:
-        raise SourceError(f"invalid file name {relative!r} in source")
-    target = dest.joinpath(*parts)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return target
+    try:
+        return safepaths.write_file(dest, relative.replace("\\", "/"), data)
+    except safepaths.UnsafePath as error:
+        raise SourceError(f"invalid file name {relative!r} in source: {error}") from None
