@@ -8,11 +8,13 @@ from __future__ import annotations
 import io
 import os
 import secrets
+import stat
 import string
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import safepaths
 from ..codebuild.sources import unzip
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -39,15 +41,31 @@ def _s3(account: str):
 
 
 def zip_folder(folder: Path) -> bytes:
+    """The folder as a zip; a symlink goes in as a symlink (its target, never the content
+    it points to), and one leading out of the folder is refused (safepaths.UnsafePath)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for root, dirs, files in os.walk(folder):
+        for root, dirs, files in os.walk(folder):  # does not descend into linked folders
             dirs.sort()
-            for name in sorted(files):
+            linked = [name for name in dirs if (Path(root) / name).is_symlink()]
+            for name in sorted(files + linked):
                 path = Path(root) / name
-                if path.is_file():
-                    archive.write(path, path.relative_to(folder).as_posix())
+                arcname = path.relative_to(folder).as_posix()
+                if path.is_symlink():
+                    _add_symlink(archive, folder, path, arcname)
+                elif path.is_file():
+                    archive.write(path, arcname)
     return buffer.getvalue()
+
+
+def _add_symlink(archive: zipfile.ZipFile, folder: Path, path: Path, arcname: str) -> None:
+    if not safepaths.is_inside(folder, path):
+        raise safepaths.UnsafePath(arcname, f"the symbolic link's target {os.readlink(path)!r} "
+                                            "leaves the folder")
+    info = zipfile.ZipInfo(arcname)
+    info.create_system = 3  # Unix: the mode bits below are read back by unzip
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    archive.writestr(info, os.readlink(path))
 
 
 def put(account: str, location: Location, data: bytes) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from moto.core.base_backend import BackendDict, BaseBackend
 
 from ... import settings
-from .. import workers
+from .. import safepaths, workers
 from ..core import now
 from . import action_types, custom_actions, engine, jobs, validation, webhooks
 from . import exceptions as err
@@ -53,7 +53,11 @@ class Pipeline:
 
     @property
     def workspace(self) -> Path:
-        return settings.state_dir() / "codepipeline" / self.account / self.region / self.name
+        """This pipeline's folder (action workspaces): in this process's folder, like the
+        other services', and named so that a pipeline named '..' or '.' has a folder of its
+        own (safepaths.component), which deleting the pipeline removes, nothing else."""
+        return (settings.emulator_dir() / "codepipeline" / safepaths.account_id(self.account)
+                / safepaths.region(self.region) / safepaths.component(self.name))
 
     def set_declaration(self, declaration: dict, version: int) -> None:
         declaration = copy.deepcopy(declaration)

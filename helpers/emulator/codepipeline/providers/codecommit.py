@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ... import core
+from ... import core, safepaths
 from .. import artifacts
 from .base import ActionContext, ActionFailed, Revision
 
@@ -22,11 +22,15 @@ def run(ctx: ActionContext) -> None:
         commit_id = ctx.source_revision or backend.get_branch(repository, branch)
         folder = ctx.workspace / "source"
         backend.checkout(name, commit_id, folder)
+        archive = artifacts.zip_folder(folder)
     except core.AwsError as error:
         raise ActionFailed(f"Could not get {branch} of repository {name}: {error.message}",
                            "ConfigurationError") from None
+    except safepaths.UnsafePath as error:
+        raise ActionFailed(f"Could not check out commit {commit_id} of repository {name}: "
+                           f"{error}", "ConfigurationError") from None
     [location] = ctx.outputs.values()
-    artifacts.put(ctx.account, location, artifacts.zip_folder(folder))
+    artifacts.put(ctx.account, location, archive)
 
     commit = gitstore.commit(repository.git(), commit_id)
     message = commit.message.decode("utf-8", "replace").strip()
