@@ -26,6 +26,8 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from . import polling, settings
+from .emulator import safepaths
+from .emulator.codedeploy import targets
 
 FINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
 OFFLINE_ACCOUNT_ID = "123456789012"
@@ -120,17 +122,19 @@ def instance_root(instance_id: str, account: str | None = None, region: str | No
     Without account and region, the folder of that instance in any account and region
     (the offline account and AWS_DEFAULT_REGION if it has not been deployed to yet).
     """
-    base = settings.emulator_dir() / "codedeploy"
     if account is None and region is None:
         # Instance ids are unique: look in every local server's folder (another process
         # may be the server, when AWS_ENDPOINT_URL points at one).
         local_aws = settings.state_dir() / settings.EMULATOR_DIR_NAME
-        found = sorted(local_aws.glob(f"*/codedeploy/*/*/instances/{instance_id}"))
+        folder = safepaths.component(instance_id)
+        found = sorted(instances / folder
+                       for instances in local_aws.glob("*/codedeploy/*/*/instances")
+                       if (instances / folder).is_dir())
         if found:
             return found[0]
     account = account or OFFLINE_ACCOUNT_ID
     region = region or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
-    return base / account / region / "instances" / instance_id
+    return targets.instance_root(account, region, instance_id)
 
 
 # --- lab 03: the bucket, the roles, the fleet -----------------------------------------------

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import yaml
 
-from .. import processes
+from .. import processes, safepaths
 from . import bundles
 
 AGENT_ROOT = "opt/codedeploy-agent/deployment-root"
@@ -99,6 +99,9 @@ class AppSpec:
 def load_appspec(archive: Path, shown_archive: str) -> AppSpec:
     """Read and check appspec.yml (or appspec.yaml) at the revision root, as the agent does."""
     path = next((archive / name for name in APPSPEC_NAMES if (archive / name).is_file()), None)
+    if path is not None and not safepaths.is_inside(archive, path):
+        raise unknown_error(f"The AppSpec file {path.name} is a symbolic link that leads out of "
+                            "the revision.")
     if path is None:
         raise unknown_error(
             'The CodeDeploy agent did not find an AppSpec file within the unpacked revision '
@@ -204,10 +207,16 @@ class Agent:
         self._process: subprocess.Popen | None = None
 
     # Paths as the instance sees them (/var/www/html) and as they are on disk.
-    def host_path(self, instance_path: str) -> Path:
+    def host_path(self, instance_path: str, follow: bool = True) -> Path:
+        """The path on disk; refused when it leaves the instance folder, by '..' or through
+        a symlink on the way (follow=False: the path itself may be a symlink, to unlink)."""
         path = Path(os.path.normpath(self.root / instance_path.lstrip("/")))
         if not path.is_relative_to(self.root):
             raise unknown_error(f"The path {instance_path} leaves the instance's file system.")
+        if path != self.root and not (safepaths.is_inside(self.root, path) if follow
+                                      else safepaths.parent_is_inside(self.root, path)):
+            raise unknown_error(f"The path {instance_path} leads out of the instance's file "
+                                "system through a symbolic link.")
         return path
 
     def shown(self, host_path: Path) -> str:
@@ -222,9 +231,17 @@ class Agent:
 
     def deploy(self, report: Callable[[str, str, dict | None], None]) -> bool:
         """Run every lifecycle event; report(event, status, diagnostics) after each change."""
-        for directory in (self.root / "root", self.root / "tmp", self.instructions):
-            directory.mkdir(parents=True, exist_ok=True)
         events = self.spec.lifecycle_events
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            for directory in (self.root / "root", self.root / "tmp", self.instructions):
+                self._make_parents(directory)
+        except LifecycleEventFailed as failure:  # the instance folder leads out of itself
+            report(events[0], "InProgress", None)
+            report(events[0], "Failed", failure.diagnostics)
+            for rest in events[1:]:
+                report(rest, "Skipped", None)
+            return False
         for index, event in enumerate(events):
             if self._aborted.is_set():
                 for rest in events[index:]:
@@ -259,9 +276,11 @@ class Agent:
     def _download_bundle(self) -> None:
         if self.spec.bundle is None:
             raise unknown_error(self.spec.bundle_error or "The revision could not be downloaded.")
+        self._make_parents(self.deployment_dir)
+        if self.archive.is_symlink():
+            self.archive.unlink()
         shutil.rmtree(self.archive, ignore_errors=True)
-        self.deployment_dir.mkdir(parents=True, exist_ok=True)
-        (self.deployment_dir / "bundle.tar").write_bytes(self.spec.bundle.data)
+        self._write_own(self.deployment_dir / "bundle.tar", self.spec.bundle.data)
         try:
             bundles.unpack(self.spec.bundle, self.archive)
         except bundles.BundleError as error:
@@ -286,13 +305,16 @@ class Agent:
             if (target.exists() or target.is_symlink()) and behavior == "RETAIN":
                 continue
             installed += self._make_parents(target.parent)
+            if not safepaths.parent_is_inside(self.root, target):
+                raise unknown_error(f"The destination {self.shown(target)} leads out of the "
+                                    "instance's file system through a symbolic link.")
             if target.is_dir() and not target.is_symlink():
                 shutil.rmtree(target)
             elif target.exists() or target.is_symlink():
                 target.unlink()
             shutil.copy2(source, target)
             installed.append(self.shown(target))
-        cleanup_file.write_text("".join(line + "\n" for line in installed))
+        self._write_own(cleanup_file, "".join(line + "\n" for line in installed).encode())
         self._apply_permissions(appspec.permissions)
 
     def _copy_plan(self, appspec: AppSpec) -> list[tuple[Path, Path]]:
@@ -309,23 +331,42 @@ class Agent:
                 raise unknown_error(f"The source {source} in the files section of the AppSpec "
                                     "file does not exist in the revision.")
             target_dir = self.host_path(destination)
-            if origin.is_dir():
-                for item in sorted(origin.rglob("*")):
-                    if item.is_file():
-                        plan.append((item, target_dir / item.relative_to(origin)))
-            else:
-                plan.append((origin, target_dir / origin.name))
+            items = ([item for item in sorted(origin.rglob("*")) if item.is_file()]
+                     if origin.is_dir() else [origin])
+            for item in items:
+                if not safepaths.is_inside(archive, item):
+                    raise unknown_error(f"The source {source} in the files section of the "
+                                        "AppSpec file leads out of the revision through a "
+                                        "symbolic link.")
+                relative = item.relative_to(origin) if origin.is_dir() else Path(origin.name)
+                plan.append((item, target_dir / relative))
         return plan
 
     def _make_parents(self, directory: Path) -> list[str]:
-        """Create missing folders; return them (outermost first) for the cleanup file."""
+        """Create missing folders; return them (outermost first) for the cleanup file.
+
+        The deepest existing folder must be a folder of the instance (a symlink on the
+        way that leads out is refused), so nothing is created outside it.
+        """
         missing = []
-        while not directory.exists() and directory != self.root:
+        while not (directory.exists() or directory.is_symlink()) and directory != self.root:
             missing.append(directory)
             directory = directory.parent
+        if not (directory.is_dir() and safepaths.is_inside(self.root, directory)):
+            raise unknown_error(f"{self.shown(directory)} is not a folder of the instance (a "
+                                "file, or a symbolic link that leads out of it).")
         for folder in reversed(missing):
             folder.mkdir()
         return [self.shown(folder) for folder in reversed(missing)]
+
+    def _write_own(self, path: Path, data: bytes) -> None:
+        """Write one of the agent's own files, never through a symlink put in its place."""
+        if not safepaths.parent_is_inside(self.root, path):
+            raise unknown_error(f"{self.shown(path)} leads out of the instance's file system "
+                                "through a symbolic link.")
+        if path.is_symlink():
+            path.unlink()
+        path.write_bytes(data)
 
     def _remove_listed(self, cleanup_file: Path) -> None:
         if not cleanup_file.exists():
@@ -333,7 +374,7 @@ class Agent:
         for line in reversed(cleanup_file.read_text().splitlines()):
             if not line.strip():
                 continue
-            path = self.host_path(line.strip())
+            path = self.host_path(line.strip(), follow=False)
             if path.is_symlink() or path.is_file():
                 path.unlink()
             elif path.is_dir() and not any(path.iterdir()):
@@ -360,6 +401,8 @@ class Agent:
             excluded = [str(item) for item in entry.get("except") or []]
             kinds = entry.get("type") or ["file", "directory"]
             for path in top.rglob("*"):
+                if path.is_symlink():  # chmod would change what it points to
+                    continue
                 kind = "directory" if path.is_dir() else "file"
                 name = path.name
                 if kind not in kinds or any(fnmatch.fnmatch(name, ex) for ex in excluded):
@@ -498,10 +541,11 @@ class Agent:
     def _record_success(self) -> None:
         """Remember this revision for the next ApplicationStop, keep the last few archives."""
         marker = self.instructions / f"{self.spec.deployment_group_id}_last_successful_install"
-        marker.write_text(self.shown(self.deployment_dir) + "\n")
+        self._write_own(marker, (self.shown(self.deployment_dir) + "\n").encode())
         group_dir = self.deployment_dir.parent
         older = sorted((path for path in group_dir.iterdir()
-                        if path.is_dir() and path != self.deployment_dir),
+                        if path.is_dir() and not path.is_symlink()
+                        and path != self.deployment_dir),
                        key=lambda path: path.stat().st_mtime)
         for path in older[:max(0, len(older) - (KEPT_REVISIONS - 1))]:
             shutil.rmtree(path, ignore_errors=True)

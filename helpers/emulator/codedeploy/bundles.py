@@ -13,6 +13,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import safepaths
+
 SERVER_BUNDLE_TYPES = ("zip", "tar", "tgz")
 
 
@@ -70,7 +72,10 @@ def fetch(account: str, revision: dict) -> Bundle:
 
 
 def unpack(bundle: Bundle, destination: Path) -> None:
-    """Unpack into destination; entries that would land outside it are refused."""
+    """Unpack into destination; entries that would land outside it are refused (zip: a
+    path with '..'; tar: also links, by tarfile's data filter)."""
+    if destination.is_symlink():
+        raise BundleError(f"The revision folder {destination.name} is a symbolic link.")
     destination.mkdir(parents=True, exist_ok=True)
     try:
         if bundle.bundle_type == "zip":
@@ -90,8 +95,7 @@ def unpack(bundle: Bundle, destination: Path) -> None:
 
 
 def _check_inside(destination: Path, name: str) -> None:
-    target = (destination / name).resolve()
-    if not target.is_relative_to(destination.resolve()):
+    if not safepaths.is_inside(destination, destination / name):
         raise BundleError(f"The bundle holds a path outside the revision: {name}")
 
 

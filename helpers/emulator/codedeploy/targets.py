@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ... import settings
+from .. import safepaths
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,17 @@ class Instance:
 
 
 def instance_root(account: str, region: str, instance_id: str) -> Path:
-    """The folder that plays the file system of one offline instance."""
-    return settings.emulator_dir() / "codedeploy" / account / region / "instances" / instance_id
+    """The folder that plays the file system of one offline instance.
+
+    An on-premises instance name is any text ('../x' too): it becomes one folder name
+    (safepaths.component), never a path of its own.
+    """
+    return region_state_dir(account, region) / "instances" / safepaths.component(instance_id)
 
 
 def region_state_dir(account: str, region: str) -> Path:
-    return settings.emulator_dir() / "codedeploy" / account / region
+    return (settings.emulator_dir() / "codedeploy" / safepaths.account_id(account)
+            / safepaths.region(region))
 
 
 def tag_matches(tags: dict[str, str], tag_filter: dict) -> bool:
