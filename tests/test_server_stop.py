@@ -8,6 +8,7 @@ server the ways a learner does (Ctrl+C, SIGTERM, kill -9 then a new start) and l
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -258,6 +259,66 @@ def test_a_kernels_shutdown_or_restart_ends_its_builds(tmp_path, marker, how):
         client.stop_channels()
         if kernel.is_alive():
             kernel.shutdown_kernel(now=True)
+
+
+
+def write_registry(state: Path, owner_pid: int, owner_start: int | None,
+                   groups: list[dict]) -> Path:
+    from helpers.emulator import processes
+
+    folder = state / settings.EMULATOR_DIR_NAME / str(owner_pid)
+    folder.mkdir(parents=True, exist_ok=True)
+    file = folder / processes.FILE_NAME
+    file.write_text(json.dumps({"server": {"pid": owner_pid, "start": owner_start},
+                                "boot": processes.boot_id(), "groups": groups}))
+    return file
+
+
+def test_reaping_kills_only_groups_that_are_still_the_recorded_ones(tmp_path, marker):
+    from helpers.emulator import processes
+
+    sleeper = subprocess.Popen(["sleep", "300"], start_new_session=True,
+                               env={**os.environ, "LAB_STOP_TEST_" + marker: "1"})
+    try:
+        started = processes.process_info(sleeper.pid).start
+        dead = subprocess.Popen(["true"])
+        dead.wait()  # a server that is gone
+        me = processes.process_info(os.getpid())
+        # The pid was recycled: same group id, another start time.
+        write_registry(tmp_path, dead.pid, 1, [{"pgid": sleeper.pid, "start": started - 1}])
+        # A live server's group (here: this process's) is not a leftover.
+        live = write_registry(tmp_path, os.getpid(), me.start,
+                              [{"pgid": sleeper.pid, "start": started}])
+        assert processes.reap_leftovers(tmp_path) == 0
+        assert sleeper.poll() is None and live.exists()
+
+        write_registry(tmp_path, dead.pid, 1, [{"pgid": sleeper.pid, "start": started}])
+        assert processes.reap_leftovers(tmp_path) == 1
+        assert sleeper.wait(timeout=STOP_WITHIN) == -signal.SIGKILL
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+
+def test_reaping_finds_a_group_whose_leader_has_exited(tmp_path, marker):
+    """`sleep 300 &` outlives its shell: the group has no leader, its members are killed."""
+    from helpers.emulator import processes
+
+    carried = f"LAB_STOP_TEST_{marker}=1"
+    shell = subprocess.Popen(["sh", "-c", "sleep 300 & exit 0"], start_new_session=True,
+                             env={**os.environ, "LAB_STOP_TEST_" + marker: "1"})
+    started = processes.process_info(shell.pid).start
+    shell.wait()
+    assert wait_for(lambda: marked_processes(carried), 5)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    # Members older than the recorded leader cannot be its children: not ours.
+    write_registry(tmp_path, dead.pid, 1, [{"pgid": shell.pid, "start": started + 10**6}])
+    assert processes.reap_leftovers(tmp_path) == 0 and marked_processes(carried)
+    write_registry(tmp_path, dead.pid, 1, [{"pgid": shell.pid, "start": started}])
+    assert processes.reap_leftovers(tmp_path) == 1
+    assert wait_for(lambda: not marked_processes(carried), STOP_WITHIN)
 
 
 # --- builds and hooks never see the kit's checkout --------------------------------------
