@@ -210,11 +210,6 @@ def close() -> int:
     return kill_all()
 
 
-def registered() -> list[int]:
-    with _lock:
-        return sorted(_groups)
-
-
 def _save() -> None:
     """Write this process's registry file (under _lock): what the next server reaps."""
     for pgid in [pgid for pgid in _groups if not _group_exists(pgid)]:
