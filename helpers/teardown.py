@@ -308,6 +308,11 @@ def _alive(pid: int) -> bool:
 
 
 def remove_local(paths: list[Path]) -> None:
+    from .emulator import processes
+
+    # A dead server's folder lists the builds and hooks it left running: end them first,
+    # or nothing would know of them once the folder is gone.
+    processes.reap_leftovers()
     for path in paths:
         shutil.rmtree(path, ignore_errors=True)
 
