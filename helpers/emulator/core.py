@@ -13,6 +13,8 @@ import datetime as dt
 import functools
 import json
 import logging
+import math
+import re
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -74,6 +76,69 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot send {type(value).__name__} in a reply")
 
 
+# The models' inputs nest at most 11 deep; deeper JSON is refused before it is walked.
+MAX_JSON_DEPTH = 64
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def read_params(body: bytes | str) -> dict:
+    """The JSON object a JSON-protocol request carries, or SerializationException as AWS
+    answers for a body it cannot read: not UTF-8, not JSON, not an object, nested too deep,
+    NaN or Infinity, or text with a lone UTF-16 surrogate (no Unicode text has one)."""
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise SerializationException(f"Request body is not valid UTF-8: {error}") from None
+    if not body:
+        return {}
+    try:
+        params = json.loads(body, parse_constant=_no_constant)
+    except RecursionError:
+        raise SerializationException("Request body is nested too deeply") from None
+    except ValueError as error:
+        raise SerializationException(f"Request body is not valid JSON: {error}") from None
+    if not isinstance(params, dict):
+        raise SerializationException("Request body must be a JSON object")
+    _check_json_values(params)
+    return params
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _check_json_values(params: dict) -> None:
+    """Depth and text of decoded JSON, walked without recursion (json.loads allows ~1000)."""
+    pending = [(params, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise SerializationException(
+                f"Request body is nested more than {MAX_JSON_DEPTH} levels deep")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            for text in (key, item):
+                if isinstance(text, str) and _SURROGATE.search(text):
+                    raise SerializationException(
+                        "Request body has a lone UTF-16 surrogate (\\ud800-\\udfff), "
+                        "which is not Unicode text")
+            if isinstance(item, (dict, list)):
+                pending.append((item, depth + 1))
+
+
+def operation_of(service: str, target: str | None) -> str:
+    """The operation an X-Amz-Target names: only the model's operations of service, so no
+    other attribute of moto's response class (the kit's _lab_* helpers) can be called."""
+    model = service_model(service)
+    prefix, _, operation = (target or "").partition(".")
+    if prefix != model.metadata["targetPrefix"] or operation not in model.operation_names:
+        raise UnknownOperationException(
+            f"{target!r} is not an operation of {service}" if target
+            else "The request has no X-Amz-Target header naming an operation")
+    return operation
+
+
 def check_request(service: str, operation: str, params: dict) -> None:
     """Reject a request that does not fit the operation's input shape, as AWS would.
 
@@ -83,6 +148,7 @@ def check_request(service: str, operation: str, params: dict) -> None:
     input_shape = service_model(service).operation_model(operation).input_shape
     if input_shape is None:
         return
+    _check_numbers(params, input_shape)
     report = ParamValidator().validate(_decode_blobs(params, input_shape), input_shape)
     if report.has_errors():
         raise ValidationException("Parameter validation failed:\n" + report.generate_report())
@@ -90,6 +156,51 @@ def check_request(service: str, operation: str, params: dict) -> None:
         found = constraints.violations(params, input_shape, _checked_patterns(service, operation))
         if found:
             raise type(CONSTRAINT_ERRORS[service], (AwsError,), {})(constraints.report(found))
+
+
+# What a JSON number may hold for each numeric shape type (AWS reads them as Java types).
+INTEGER_RANGES = {"integer": (-2**31, 2**31 - 1), "long": (-2**63, 2**63 - 1)}
+NUMBER_TYPES = ("integer", "long", "double", "float")
+# Timestamps travel as epoch seconds; these are datetime's first and last seconds.
+TIMESTAMP_RANGE = (-62135596800, 253402300799)
+
+
+def _check_numbers(value: Any, shape, path: str = "") -> None:
+    """SerializationException for a number AWS could not read into its type: an integer
+    beyond int32/int64, a double beyond a float, a timestamp that is not epoch seconds
+    within datetime's years (botocore's validator crashes on 2**64)."""
+    if value is None or shape is None:
+        return
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        for name, member in shape.members.items():
+            _check_numbers(value.get(name), member, f"{path}.{name}" if path else name)
+    elif kind == "list" and isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_numbers(item, shape.member, f"{path}[{index}]")
+    elif kind == "map" and isinstance(value, dict):
+        for key, item in value.items():
+            _check_numbers(item, shape.value, f"{path}.{key}")
+    elif kind in NUMBER_TYPES and isinstance(value, bool):
+        raise SerializationException(f"{value!r} at '{path}' is not a number")
+    elif kind in INTEGER_RANGES and _is_number(value):
+        low, high = INTEGER_RANGES[kind]
+        if not (isinstance(value, int) and low <= value <= high):
+            raise SerializationException(f"{value!r} at '{path}' is not a {kind} "
+                                         f"between {low} and {high}")
+    elif kind in ("double", "float") and _is_number(value):
+        if not (abs(value) <= 1.7976931348623157e308 and not math.isnan(value)):
+            raise SerializationException(f"{value!r} at '{path}' is not a finite number")
+    elif kind == "timestamp":
+        low, high = TIMESTAMP_RANGE
+        if not (_is_number(value) and low <= value <= high):
+            raise SerializationException(
+                f"{value!r} at '{path}' is not a timestamp in epoch seconds "
+                f"between {low} and {high}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 # How each service names a request that breaks the model's lengths, enums or patterns.
@@ -157,6 +268,31 @@ def install_handlers(service: str, response_class: type, handlers_class: type) -
     for name, operation in by_snake.items():
         if not callable(getattr(response_class, name, None)):
             setattr(response_class, name, _not_served(service, operation))
+    _guard_dispatch(service, response_class)
+
+
+def _guard_dispatch(service: str, response_class: type) -> None:
+    """Check every request of service before moto reads it: the operation (only the model's,
+    named by X-Amz-Target; moto would also take an Action from the query string or a form
+    body) and the body against the input shape. moto's own parser (CodeDeploy's) and
+    operations moto serves would otherwise meet unchecked JSON and answer HTTP 500."""
+    if getattr(response_class._dispatch, "lab_guarded", False):
+        return
+    moto_dispatch = response_class._dispatch
+
+    @functools.wraps(moto_dispatch)
+    def _dispatch(self, request, full_url=None, headers=None):
+        operation = operation_of(service, request.headers.get("X-Amz-Target"))
+        self.lab_params = read_params(request.data)
+        check_request(service, operation, self.lab_params)
+        return moto_dispatch(self, request, full_url, headers)
+
+    def _get_action(self) -> str:
+        return operation_of(service, self.headers.get("X-Amz-Target"))
+
+    _dispatch.lab_guarded = True
+    response_class._dispatch = _dispatch
+    response_class._get_action = _get_action
 
 
 class NotImplementedByLabKit(AwsError):
@@ -177,17 +313,19 @@ def _not_served(service: str, operation: str) -> Callable:
 def _as_moto_method(service: str, operation: str, function: Callable) -> Callable:
     @functools.wraps(function)
     def method(self) -> str:
-        try:
-            params = json.loads(self.body) if self.body else {}
-        except ValueError as error:
-            raise SerializationException(f"Request body is not valid JSON: {error}") from None
-        if not isinstance(params, dict):
-            raise SerializationException("Request body must be a JSON object")
-        check_request(service, operation, params)
+        params = getattr(self, "lab_params", None)
+        if params is None:  # called without moto's dispatch (the guard checks there)
+            params = read_params(self.body)
+            check_request(service, operation, params)
         try:
             reply = function(self, params)
         except AwsError:
             raise
+        except RecursionError:
+            raise SerializationException("The request is nested too deeply") from None
+        except (UnicodeError, OverflowError) as error:
+            # Text or a number the request carries that nothing can store: the caller's.
+            raise SerializationException(f"The request cannot be read: {error}") from None
         except Exception as error:  # a bug in the kit: report it, keep serving
             log.error("%s.%s failed:\n%s", service, operation, traceback.format_exc())
             raise InternalFailure(f"The lab kit's {operation} failed: {error!r}") from None
@@ -198,6 +336,10 @@ def _as_moto_method(service: str, operation: str, function: Callable) -> Callabl
 
 
 class SerializationException(AwsError):
+    pass
+
+
+class UnknownOperationException(AwsError):
     pass
 
 
