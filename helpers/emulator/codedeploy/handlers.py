@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from moto.codedeploy.responses import CodeDeployResponse
 
-from ..core import InvalidNextTokenError, install_handlers, paginate, to_epoch
+from ..core import InvalidNextTokenError, error_classes, install_handlers, paginate, to_epoch
 from . import exceptions as errors
 from .models import CodeDeployLabBackend, codedeploy_lab_backends
 
+# Error shapes of the model that exceptions.py does not list.
+_MODEL_ERRORS = error_classes("codedeploy")
+REVISION_SORT_KEYS = {"registerTime": "register_time", "firstUsedTime": "first_used_time",
+                      "lastUsedTime": "last_used_time"}
 BATCH_LIMIT = 100
 DEPLOYMENT_BATCH_LIMIT = 25
 
@@ -28,7 +32,11 @@ def _with_token(reply: dict, token: str | None, key: str = "nextToken") -> dict:
     return reply
 
 
-def _tags(tag_list: list[dict] | None) -> dict[str, str]:
+def _tags(tag_list: list[dict] | None,
+          error: type = errors.InvalidTagsToAddException) -> dict[str, str]:
+    """Tags as a dict; a tag without a Key (the model allows it) is refused with error."""
+    if any("Key" not in tag for tag in tag_list or []):
+        raise error("Each tag needs a Key.")
     return {tag["Key"]: tag.get("Value", "") for tag in tag_list or []}
 
 
@@ -121,6 +129,7 @@ class CodeDeployHandlers:
 
     # --- deployment groups ----------------------------------------------------------------
     def create_deployment_group(self, params: dict) -> dict:
+        _tags(params.get("tags"))
         return {"deploymentGroupId": _lab(self).create_group(params).group_id}
 
     def get_deployment_group(self, params: dict) -> dict:
@@ -221,9 +230,11 @@ class CodeDeployHandlers:
         elif deployed == "exclude":
             records = [record for record in records if not record.first_used_time]
         sort_by = params.get("sortBy")
+        if sort_by and sort_by not in REVISION_SORT_KEYS:
+            raise _MODEL_ERRORS["InvalidSortByException"](f"The sortBy {sort_by!r} is not one "
+                                                          f"of {', '.join(REVISION_SORT_KEYS)}.")
         if sort_by:
-            attribute = {"registerTime": "register_time", "firstUsedTime": "first_used_time",
-                         "lastUsedTime": "last_used_time"}[sort_by]
+            attribute = REVISION_SORT_KEYS[sort_by]
             records.sort(key=lambda record: to_epoch(getattr(record, attribute)) or 0,
                          reverse=params.get("sortOrder") == "descending")
         elif params.get("sortOrder") == "descending":
@@ -380,12 +391,14 @@ class CodeDeployHandlers:
     def add_tags_to_on_premises_instances(self, params: dict) -> dict:
         if not params.get("tags"):
             raise errors.TagRequiredException("A tag was not specified.")
+        _tags(params["tags"], errors.InvalidTagException)
         _lab(self).tag_instances(params["instanceNames"], params["tags"])
         return {}
 
     def remove_tags_from_on_premises_instances(self, params: dict) -> dict:
         if not params.get("tags"):
             raise errors.TagRequiredException("A tag was not specified.")
+        _tags(params["tags"], errors.InvalidTagException)
         _lab(self).untag_instances(params["instanceNames"], params["tags"])
         return {}
 
