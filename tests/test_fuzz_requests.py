@@ -52,12 +52,15 @@ class Case:
     target: str
     body: bytes
     authorization: str | None = None  # None: signed with the test credentials
+    method: str = "POST"
+    path: str = "/"
     must_refuse: bool = True  # a broken request: 4xx, never 2xx
     error_type: str | None = None  # the __type it must answer, where one is certain
 
     def describe(self) -> str:
         auth = "signed" if self.authorization is None else f"Authorization {self.authorization!r}"
-        return (f"{self.kind}: {self.target} ({auth}) body {self.body[:160]!r}"
+        return (f"{self.kind}: {self.method} {self.path} {self.target} ({auth}) "
+                f"body {self.body[:160]!r}"
                 f"{'...' if len(self.body) > 160 else ''}")
 
 
@@ -319,6 +322,21 @@ def edge_value(rng, case, params, shape):
     return _encoded(case, params)
 
 
+ODD_ROUTES = [("GET", "/"), ("PUT", "/"), ("DELETE", "/"), ("POST", "/list-tags-for-resource"),
+              ("POST", "/tag-resource"), ("POST", "/untag-resource"), ("POST", "/x/y"),
+              ("POST", "/?Action=_lab_backend"), ("PATCH", "/a%00b")]
+
+
+def odd_route(rng, case, params, shape):
+    """Signed for the service, but not POST / (with or without the target)."""
+    case.method, case.path = rng.choice(ODD_ROUTES)
+    if case.path == "/?Action=_lab_backend":
+        case.must_refuse = False  # the target's operation runs; the Action is ignored
+    elif rng.random() < 0.5:
+        case.target = ""
+    return _encoded(case, params)
+
+
 def garbage_authorization(rng, case, params, shape):
     case.authorization = rng.choice(GARBAGE_AUTH)
     return _encoded(case, params)
@@ -329,7 +347,7 @@ MUTATORS = {
     "bad_timestamp": bad_timestamp, "bad_string": bad_string, "deep_nesting": deep_nesting,
     "not_utf8": not_utf8, "not_an_object": not_an_object, "unknown_target": unknown_target,
     "garbage_authorization": garbage_authorization, "bad_enum": bad_enum,
-    "edge_value": edge_value,
+    "edge_value": edge_value, "odd_route": odd_route,
 }
 
 
@@ -349,15 +367,17 @@ def all_cases(seed: int) -> list[Case]:
 def send(session: requests.Session, endpoint: str, case: Case) -> requests.Response:
     headers = {"X-Amz-Target": case.target, "Content-Type": JSON_TYPE}
     if case.authorization is None:
-        headers = signed_headers(endpoint, case.service, headers, case.body)
+        headers = signed_headers(endpoint, case.service, headers, case.body, case.path,
+                                 case.method)
     else:
         headers["Authorization"] = case.authorization
-    return session.post(endpoint + "/", data=case.body, headers=headers, timeout=30)
+    return session.request(case.method, endpoint + case.path, data=case.body, headers=headers,
+                           timeout=30)
 
 
 def signed_headers(endpoint: str, service: str, headers: dict, body: bytes,
-                   url: str = "/") -> dict:
-    request = AWSRequest(method="POST", url=endpoint + url, data=body, headers=headers)
+                   url: str = "/", method: str = "POST") -> dict:
+    request = AWSRequest(method=method, url=endpoint + url, data=body, headers=headers)
     SigV4Auth(CREDENTIALS, service, REGION).add_auth(request)
     return dict(request.headers.items())
 

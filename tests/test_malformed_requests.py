@@ -15,6 +15,9 @@ import time
 import boto3
 import pytest
 import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from helpers.emulator import malformed
 from helpers.emulator.malformed import BoundedWSGIServer
@@ -136,6 +139,20 @@ def test_private_or_unknown_operation_is_refused(local_server, operation):
                                     "CodeCommit_20150413", "X.ListRepositories"])
 def test_odd_target_is_refused(local_server, target):
     response = call(local_server.endpoint, "codecommit", "", {}, target=target)
+    assert error_of(response) == (400, "UnknownOperationException")
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/list-tags-for-resource"), ("POST", "/tag-resource"), ("GET", "/"),
+    ("PUT", "/x/y"), ("POST", "/service/CodeDeploy_20141006/operation/ListApplications")])
+def test_call_without_a_target_is_refused(local_server, method, path):
+    """Signed for CodeDeploy but naming no operation: moto would route some of these paths
+    to CodeDeploy's REST-style handlers, which the kit's operations replace (a 500)."""
+    request = AWSRequest(method=method, url=local_server.endpoint + path, data=b"{}",
+                         headers={"Content-Type": JSON_TYPE})
+    SigV4Auth(Credentials("testing", "testing"), "codedeploy", REGION).add_auth(request)
+    response = requests.request(method, local_server.endpoint + path, data=b"{}",
+                                headers=dict(request.headers.items()), timeout=30)
     assert error_of(response) == (400, "UnknownOperationException")
 
 

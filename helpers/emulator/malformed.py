@@ -12,9 +12,10 @@ Three layers, outermost first:
    413; shorter than its Content-Length or stalled: 400 or 408. Answers are in the
    caller's protocol (JSON, query XML or S3 XML).
 3. **reject_malformed(app)** (WSGI, after authentication, before moto): a call to one of
-   the kit's four JSON services must name an operation of the service's model and carry a
-   JSON object; anything else is refused (UnknownOperationException, SerializationException)
-   before moto's routing or parsers see it. The same checks run again inside moto's
+   the kit's four JSON services (by its X-Amz-Target or the service it is signed for) must
+   be POST / naming an operation of the service's model and carry a JSON object; anything
+   else is refused (UnknownOperationException, SerializationException) before moto's
+   routing or parsers see it. The same checks run again inside moto's
    dispatch (core._guard_dispatch), with the check of the body against the input shape.
 """
 
@@ -141,7 +142,7 @@ def reject_malformed(app: Callable) -> Callable:
     """WSGI middleware: refuse a malformed call to one of the four services before moto."""
 
     def checked_app(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        service = kit_service(environ.get("HTTP_X_AMZ_TARGET"))
+        service = kit_service(environ.get("HTTP_X_AMZ_TARGET")) or _signed_kit_service(environ)
         if service is None:
             return app(environ, start_response)
         try:
@@ -183,6 +184,13 @@ def check_call(service: str, environ: dict) -> None:
     body = environ["wsgi.input"].read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(body)
     read_params(body)
+
+
+def _signed_kit_service(environ: dict) -> str | None:
+    """One of the four services, when the call is signed for it (its target may be absent:
+    moto would then route it by path, e.g. to CodeDeploy's REST-style paths, and fail)."""
+    signed_for = _credential_service(environ)
+    return signed_for if signed_for in KIT_SERVICES else None
 
 
 def _credential_service(environ: dict) -> str | None:
