@@ -44,7 +44,7 @@ HEALTH_PATH = "/_lab/health"
 MOTO_API_PREFIX = "/moto-api"
 MAX_CLOCK_SKEW = dt.timedelta(minutes=15)  # AWS refuses signatures older or newer than this
 ALGORITHM = "AWS4-HMAC-SHA256"
-_AUTH_PART = re.compile(r"(\w+)=([^,\s]*)")
+_AUTH_PART = re.compile(r"(?<!\w)(\w+)=([^,\s]*)")  # the lookbehind keeps it linear
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 
