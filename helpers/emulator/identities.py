@@ -50,27 +50,49 @@ class Unknown(LookupError):
 
 
 _lock = threading.Lock()
-_root: Identity | None = None
+_roots: dict[str, tuple[Identity, int]] = {}  # the servers' own pairs, with a use count
+_latest_root: Identity | None = None
 _sessions: dict[str, Identity] = {}  # GetSessionToken credentials, by access key id
 
 
-def set_root(access_key: str, secret_key: str) -> None:
-    """The learner's own pair: what the server was started with."""
-    global _root
-    _root = Identity(access_key, secret_key, ROOT_ACCOUNT_ID,
-                     f"arn:aws:iam::{ROOT_ACCOUNT_ID}:root", ROOT_ACCOUNT_ID)
+def add_root(access_key: str, secret_key: str) -> None:
+    """A server's own pair (its learner's). A process may run several servers (tests, a
+    notebook beside a shared one): each one's pair is accepted while that server runs."""
+    global _latest_root
+    identity = Identity(access_key, secret_key, ROOT_ACCOUNT_ID,
+                        f"arn:aws:iam::{ROOT_ACCOUNT_ID}:root", ROOT_ACCOUNT_ID)
+    with _lock:
+        known, count = _roots.get(access_key, (identity, 0))
+        if known.secret_key != secret_key:  # one access key id, one secret
+            raise ValueError(f"access key {access_key} is already used with another secret")
+        _roots[access_key] = (identity, count + 1)
+        _latest_root = identity
+
+
+def remove_root(access_key: str) -> None:
+    global _latest_root
+    with _lock:
+        identity, count = _roots.get(access_key, (None, 0))
+        if count > 1:
+            _roots[access_key] = (identity, count - 1)  # type: ignore[assignment]
+        else:
+            _roots.pop(access_key, None)
+        if _latest_root is not None and _latest_root.access_key not in _roots:
+            _latest_root = next((known for known, _ in _roots.values()), None)
 
 
 def root() -> Identity | None:
-    return _root
+    """The root identity of the most recently started server still running."""
+    return _latest_root
 
 
 def lookup(access_key: str) -> Identity:
     """The identity of access_key, or Unknown. Expiry is the caller's to check."""
-    if _root is not None and secrets.compare_digest(access_key, _root.access_key):
-        return _root
     with _lock:
+        known = _roots.get(access_key)
         session = _sessions.get(access_key)
+    if known is not None:
+        return known[0]
     if session is not None:
         return session
     found = _moto_key(access_key)
@@ -106,9 +128,10 @@ def role_session(role_arn: str, session_name: str, duration_seconds: int,
             region_name=region, role_session_name=session_name[:64], role_arn=role_arn,
             policy=None, duration=duration, external_id=None)
         return role.access_key_id, role.secret_access_key, role.session_token
-    if _root is None:
+    owner = root()
+    if owner is None:
         raise Unknown("the server has no credentials of its own")
-    session = issue_session(_root, duration)
+    session = issue_session(owner, duration)
     return session.access_key, session.secret_key, session.session_token or ""
 
 

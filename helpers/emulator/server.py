@@ -81,7 +81,7 @@ class LocalServer:
         # The learner's pair: given, else from the environment, else the state folder's.
         self.credentials = (credentials or offline_credentials.from_environment()
                             or offline_credentials.load_or_create())
-        identities.set_root(*self.credentials)
+        identities.add_root(*self.credentials)
         self.app = LabServerApp(extra_hosts=(host,), moto_api=moto_api)
         self._server = BoundedWSGIServer(host, port, self.app, handler)  # timeout, cap
         self.host, self.port = self._server.server_address[:2]
@@ -104,6 +104,7 @@ class LocalServer:
         self._server.shutdown()
         self._server.server_close()
         processes.kill_all()  # the builds and hook scripts it started end with it
+        identities.remove_root(self.credentials[0])
 
 
 def start_local_server(host: str = "127.0.0.1", port: int = 0,
