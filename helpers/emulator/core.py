@@ -23,7 +23,7 @@ import botocore.session
 from botocore.validate import ParamValidator
 from moto.core.exceptions import JsonRESTError
 
-from . import constraints
+from . import constraints, workers
 
 log = logging.getLogger("helpers.emulator")
 
@@ -155,7 +155,7 @@ def check_request(service: str, operation: str, params: dict) -> None:
     if service in CONSTRAINT_ERRORS:
         found = constraints.violations(params, input_shape, _checked_patterns(service, operation))
         if found:
-            raise type(CONSTRAINT_ERRORS[service], (AwsError,), {})(constraints.report(found))
+            raise error_classes(service)[CONSTRAINT_ERRORS[service]](constraints.report(found))
 
 
 # What a JSON number may hold for each numeric shape type (AWS reads them as Java types).
@@ -247,12 +247,20 @@ def _decode_blobs(value: Any, shape) -> Any:
     return value
 
 
-def install_handlers(service: str, response_class: type, handlers_class: type) -> None:
+Settle = Callable[[Any], Any]
+
+
+def install_handlers(service: str, response_class: type, handlers_class: type,
+                     settle: Settle | None = None) -> None:
     """Copy the operations of handlers_class onto moto's response class for service.
 
     Each operation method takes the decoded JSON request (a dict) and returns the reply
     as a dict. The request is checked against the botocore input shape first; an
     unexpected exception becomes an InternalFailure reply (logged) instead of a crash.
+
+    settle(handler), given, runs after each successful operation in synchronous mode
+    (workers.synchronous(): tests), so the work an operation started has ended when its
+    reply is sent; domain code then never asks which mode it runs in.
     """
     by_snake = {_snake(op): op for op in service_model(service).operation_names}
     for name, function in vars(handlers_class).items():
@@ -263,7 +271,8 @@ def install_handlers(service: str, response_class: type, handlers_class: type) -
             # cannot clash with moto's own attributes nor be called as an API action.
             setattr(response_class, name, function)
             continue
-        setattr(response_class, name, _as_moto_method(service, by_snake[name], function))
+        setattr(response_class, name,
+                _as_moto_method(service, by_snake[name], function, settle))
     # What neither the kit nor moto serves answers a clear error, not moto's HTTP 500.
     for name, operation in by_snake.items():
         if not callable(getattr(response_class, name, None)):
@@ -310,7 +319,8 @@ def _not_served(service: str, operation: str) -> Callable:
     return method
 
 
-def _as_moto_method(service: str, operation: str, function: Callable) -> Callable:
+def _as_moto_method(service: str, operation: str, function: Callable,
+                    settle: Settle | None = None) -> Callable:
     @functools.wraps(function)
     def method(self) -> str:
         params = getattr(self, "lab_params", None)
@@ -329,6 +339,8 @@ def _as_moto_method(service: str, operation: str, function: Callable) -> Callabl
         except Exception as error:  # a bug in the kit: report it, keep serving
             log.error("%s.%s failed:\n%s", service, operation, traceback.format_exc())
             raise InternalFailure(f"The lab kit's {operation} failed: {error!r}") from None
+        if settle is not None and workers.synchronous():
+            settle(self)
         return json.dumps(reply or {}, default=_json_default)
 
     method.__name__ = _snake(operation)
@@ -386,7 +398,13 @@ def error_classes(service: str) -> dict[str, type[AwsError]]:
     """One AwsError subclass per error shape of the service's botocore model.
 
     Names and HTTP status codes come from the model, so they cannot drift from AWS's.
+    Every call returns the same classes, so `except exceptions.X` catches core's raises.
     """
+    return dict(_model_error_classes(service))
+
+
+@functools.cache
+def _model_error_classes(service: str) -> dict[str, type[AwsError]]:
     model = service_model(service)
     classes: dict[str, type[AwsError]] = {}
     for shape_name in model.shape_names:

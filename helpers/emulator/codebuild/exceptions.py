@@ -1,25 +1,12 @@
-"""CodeBuild's errors, named as in the botocore model."""
+"""CodeBuild's errors, one class per error shape of the botocore model.
 
-from __future__ import annotations
+Use as `exceptions.ResourceNotFoundException("...")`.
+"""
 
-from ..core import AwsError
+from ..core import error_classes
 
-
-class InvalidInputException(AwsError):
-    pass
-
-
-class ResourceNotFoundException(AwsError):
-    pass
+globals().update(error_classes("codebuild"))
 
 
-class ResourceAlreadyExistsException(AwsError):
-    pass
-
-
-class AccountLimitExceededException(AwsError):
-    pass
-
-
-class OAuthProviderException(AwsError):
-    pass
+def __getattr__(name: str):  # pragma: no cover - only reached for a misspelt error name
+    raise AttributeError(f"CodeBuild has no error named {name}")
