@@ -1,10 +1,22 @@
 """The local AWS: moto plus the operations and behaviour the kit adds.
 
-install() puts the kit's additions into moto; it is idempotent and needed both for the
-local server and for tests under moto's mock_aws.
+SERVICES lists what the kit adds, one module per entry, each with an install(); to serve
+a new service, add its handlers module here. install() puts them all into moto; it is
+idempotent and needed both for the local server and for tests under moto's mock_aws.
 """
 
 from __future__ import annotations
+
+import importlib
+
+# Installed in this order; each names a module of this package with an install().
+SERVICES: tuple[str, ...] = (
+    "codecommit.handlers",
+    "codebuild.handlers",
+    "codedeploy.handlers",
+    "codepipeline.handlers",
+    "sessions",  # STS: session credentials and caller identities the signature check uses
+)
 
 _installed = False
 
@@ -13,21 +25,8 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from .codecommit import handlers as codecommit_handlers
-
-    codecommit_handlers.install()
-    from .codebuild import handlers as codebuild_handlers
-
-    codebuild_handlers.install()
-    from .codedeploy import handlers as codedeploy_handlers
-
-    codedeploy_handlers.install()
-    from .codepipeline import handlers as codepipeline_handlers
-
-    codepipeline_handlers.install()
-    from . import sessions
-
-    sessions.install()
+    for name in SERVICES:
+        importlib.import_module(f".{name}", __name__).install()
     _installed = True
 
 
