@@ -1,0 +1,274 @@
+"""The one module that knows moto's internals: its backends, their objects and exceptions.
+
+The kit reads and writes moto's state (S3 objects, IAM keys and roles, STS sessions, SSM
+parameters, secrets, log events, EC2 instances, CloudWatch alarms) through these named
+functions, so that a moto upgrade that moves or renames something is one file's work.
+Each catches only the exceptions moto documents for the case it names; anything else is
+a bug and goes up as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.ec2.models import ec2_backends
+from moto.iam.exceptions import NotFoundException as IamNotFound
+from moto.iam.models import iam_backends
+from moto.logs.exceptions import LogsClientError
+from moto.logs.models import logs_backends
+from moto.s3.exceptions import S3ClientError
+from moto.s3.models import FakeKey, s3_backends
+from moto.secretsmanager.exceptions import SecretsManagerClientError
+from moto.secretsmanager.models import secretsmanager_backends
+from moto.ssm.exceptions import SSMException
+from moto.ssm.models import ssm_backends
+from moto.sts.models import sts_backends
+
+# moto keeps global services (S3, IAM, STS) per partition; "global" is its older alias.
+PARTITION = "aws"
+
+
+# --- S3 ---------------------------------------------------------------------------------
+
+
+class S3Refused(LookupError):
+    """moto's S3 refused a bucket or object; reason names moto's error (MissingBucket,
+    AccessDeniedByLock...), as the kit's messages have always shown it."""
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        super().__init__(f"{reason}: {message}" if message else reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class S3Object:
+    """One version of an object of the local S3, read."""
+
+    key: str
+    data: bytes
+    etag: str | None
+    version_id: str | None
+    last_modified: dt.datetime | None
+
+
+def _s3(account: str) -> Any:
+    return s3_backends[account][PARTITION]
+
+
+def _refused(error: S3ClientError) -> S3Refused:
+    return S3Refused(type(error).__name__, str(error))
+
+
+def bucket_exists(account: str, bucket: str) -> bool:
+    """The bucket is one the account can reach (its own, or one moto lets it share)."""
+    try:
+        _s3(account).get_bucket(bucket)
+    except S3ClientError:
+        return False
+    return True
+
+
+def owns_bucket(account: str, bucket: str) -> bool:
+    """The bucket is the account's own (another account's bucket does not count)."""
+    return bucket in _s3(account).buckets
+
+
+def get_object(account: str, bucket: str, key: str, version: str | None = None
+               ) -> S3Object | None:
+    """The object (that version of it), None when the bucket has no such object, S3Refused
+    when the bucket cannot be read (missing, another account's)."""
+    try:
+        item = _s3(account).get_object(bucket, key, version_id=version)
+    except S3ClientError as error:
+        raise _refused(error) from None
+    if item is None:
+        return None
+    return S3Object(item.name, item.value, item.etag, item.version_id,
+                    getattr(item, "last_modified", None))
+
+
+def objects_under(account: str, bucket: str, prefix: str) -> Iterator[tuple[str, bytes]]:
+    """(key, data) of the current objects whose key starts with prefix, folders ("a/")
+    and deleted objects left out; S3Refused when the bucket cannot be read."""
+    try:
+        items = list(_s3(account).get_bucket(bucket).keys.values())
+    except S3ClientError as error:
+        raise _refused(error) from None
+    for item in items:
+        if isinstance(item, FakeKey) and item.name.startswith(prefix) \
+                and not item.name.endswith("/"):
+            yield item.name, item.value
+
+
+def put_object(account: str, bucket: str, key: str, data: bytes,
+               metadata: dict[str, str] | None = None) -> None:
+    """Store data under key (with user metadata, x-amz-meta-*); S3Refused when the bucket
+    cannot be written."""
+    try:
+        item = _s3(account).put_object(bucket, key, data)
+    except S3ClientError as error:
+        raise _refused(error) from None
+    if metadata:
+        item.set_metadata(metadata)
+
+
+# --- IAM and STS --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IamKey:
+    """An access key moto's IAM knows: a user's (user_name set) or an assumed role's."""
+
+    access_key: str
+    secret_key: str
+    account_id: str
+    partition: str
+    user_name: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class IamUser:
+    arn: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class AssumedRole:
+    secret_key: str
+    account_id: str
+    arn: str
+    user_id: str
+    session_token: str
+    expires: dt.datetime  # aware, UTC
+
+
+def iam_access_key(access_key: str) -> IamKey | None:
+    """The key in whichever account and partition moto's IAM holds it; None: not known."""
+    for account_id, account in list(iam_backends.items()):
+        for partition, backend in list(account.items()):
+            key = backend.access_keys.get(access_key)
+            if key is not None:
+                return IamKey(access_key, key.secret_access_key, account_id, partition,
+                              key.user_name, key.status == "Active")
+    return None
+
+
+def iam_user(key: IamKey) -> IamUser | None:
+    """The user owning key, None when it has been deleted."""
+    if key.user_name is None:
+        return None
+    user = iam_backends[key.account_id][key.partition].users.get(key.user_name)
+    return None if user is None else IamUser(user.arn, user.id)
+
+
+def iam_role_trust_policy(account: str, role_name: str) -> Any | None:
+    """The role's trust policy document (as moto stores it), None: no such role."""
+    try:
+        role = iam_backends[account][PARTITION].get_role(role_name)
+    except IamNotFound:
+        return None
+    return role.assume_role_policy_document
+
+
+def assumed_role(key: IamKey) -> AssumedRole | None:
+    """The STS session key belongs to, None when STS does not know it."""
+    role = sts_backends[key.account_id][key.partition].get_assumed_role_from_access_key(
+        key.access_key)
+    if role is None:
+        return None
+    expires = role.expiration
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=dt.timezone.utc)
+    return AssumedRole(role.secret_access_key, role.account_id, role.arn, role.user_id,
+                       role.session_token, expires)
+
+
+def assume_role(role_arn: str, session_name: str, duration: int, region: str
+                ) -> tuple[str, str, str]:
+    """AssumeRole in moto's STS: (access key, secret, session token)."""
+    account = role_arn.split(":")[4]
+    role = sts_backends[account][PARTITION].assume_role(
+        region_name=region, role_session_name=session_name, role_arn=role_arn,
+        policy=None, duration=duration, external_id=None)
+    return role.access_key_id, role.secret_access_key, role.session_token
+
+
+# --- SSM Parameter Store and Secrets Manager ---------------------------------------------
+
+
+def ssm_parameter(account: str, region: str, name: str) -> str | None:
+    """The parameter's value, decrypted (SecureString); None: no such parameter (or
+    version)."""
+    try:
+        parameter = ssm_backends[account][region].get_parameter(name)
+    except SSMException:
+        return None
+    if parameter is None:
+        return None
+    return parameter.decrypt(parameter.value) or ""
+
+
+class SecretRefused(LookupError):
+    """Secrets Manager would not give the value; reason names moto's error."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def secret_value(account: str, region: str, secret_id: str, version_id: str | None,
+                 stage: str | None) -> dict:
+    """GetSecretValue's reply (SecretString...), or SecretRefused."""
+    backend = secretsmanager_backends[account][region]
+    try:
+        return backend.get_secret_value(secret_id, version_id, stage)
+    except SecretsManagerClientError as error:
+        raise SecretRefused(type(error).__name__) from None
+
+
+# --- CloudWatch Logs, EC2, CloudWatch ------------------------------------------------------
+
+
+class LogStream:
+    """A log stream of moto's CloudWatch Logs, created when missing."""
+
+    def __init__(self, account: str, region: str, group: str, stream: str) -> None:
+        self.group, self.stream = group, stream
+        self._backend = logs_backends[account][region]
+        if group not in self._backend.groups:
+            self._backend.create_log_group(group, {})
+        if stream not in self._backend.groups[group].streams:
+            self._backend.create_log_stream(group, stream)
+
+    def put(self, timestamp_ms: int, message: str) -> bool:
+        """Append one event; False when the group or stream has been deleted since."""
+        try:
+            self._backend.put_log_events(self.group, self.stream,
+                                         [{"timestamp": timestamp_ms, "message": message}])
+        except LogsClientError:  # ResourceNotFoundException: deleted mid-build
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Ec2Instance:
+    instance_id: str
+    tags: dict[str, str]
+
+
+def running_instances(account: str, region: str) -> list[Ec2Instance]:
+    """Running instances of the local EC2, with their tags."""
+    ec2 = ec2_backends[account][region]
+    return [Ec2Instance(instance.id, dict(ec2.tags.get(instance.id, {})))
+            for instance in ec2.all_running_instances()]
+
+
+def alarm_state(account: str, region: str, name: str) -> str | None:
+    """The CloudWatch alarm's state (OK, ALARM, INSUFFICIENT_DATA); None: no such alarm."""
+    alarm = cloudwatch_backends[account][region].alarms.get(name)
+    return None if alarm is None else alarm.state_value
