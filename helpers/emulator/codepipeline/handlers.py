@@ -13,10 +13,10 @@ from moto.codepipeline.responses import CodePipelineResponse
 
 from .. import workers
 from ..core import InvalidNextTokenError, install_handlers, paginate
-from . import action_types, engine, models, retry, rules, webhooks
+from . import action_types, models, retry, rules, runtime, webhooks
 from . import exceptions as err
-from .engine import ActionRun, Execution
 from .models import CodePipelineLabBackend, Pipeline, codepipeline_lab_backends
+from .runtime import ActionRun, Execution
 
 
 def _backend(handler) -> CodePipelineLabBackend:
@@ -65,7 +65,7 @@ def _settle_job(backend: CodePipelineLabBackend, job) -> None:
     if workers.synchronous():
         pipeline = backend.pipelines.get(job.data["pipelineContext"]["pipelineName"])
         if pipeline is not None:
-            engine.settle(pipeline)
+            runtime.settle(pipeline)
 
 
 class CodePipelineHandlers:

@@ -1,5 +1,5 @@
 """CodePipeline state: pipelines (every version of their definition), executions, approvals,
-tags; the rules of the API operations. The engine (engine.py) runs the executions.
+tags; the rules of the API operations. The runtime (runtime.py) runs the executions.
 
 State per account and region (moto's BackendDict). A push to a CodeCommit branch starts
 the pipelines whose CodeCommit source action watches it (on_branch_moved).
@@ -17,9 +17,9 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from ... import settings
 from .. import safepaths, workers
 from ..core import now
-from . import action_types, custom_actions, engine, jobs, validation, webhooks
+from . import action_types, custom_actions, jobs, runtime, validation, webhooks
 from . import exceptions as err
-from .engine import Execution
+from .runtime import Execution
 
 MAX_TAGS = 50
 CALLER = "arn:aws:iam::{account}:root"  # offline there is no IAM identity behind a call
@@ -37,9 +37,9 @@ class Pipeline:
         self.executions: dict[str, Execution] = {}  # oldest first
         self.request_tokens: dict[str, str] = {}
         self.cond = threading.Condition(threading.RLock())
-        self.gates: dict[str, engine.StageGate] = {}
+        self.gates: dict[str, runtime.StageGate] = {}
         self.stage_latest: dict[str, Execution] = {}
-        self.action_latest: dict[tuple[str, str], engine.ActionRun] = {}
+        self.action_latest: dict[tuple[str, str], runtime.ActionRun] = {}
         self.put_revisions: dict[str, str] = {}  # source action -> last PutActionRevision
         self.set_declaration(declaration, 1)
 
@@ -65,8 +65,8 @@ class Pipeline:
         self.versions[version] = declaration
         self.version = version
 
-    def gate(self, stage_name: str) -> engine.StageGate:
-        return self.gates.setdefault(stage_name, engine.StageGate())
+    def gate(self, stage_name: str) -> runtime.StageGate:
+        return self.gates.setdefault(stage_name, runtime.StageGate())
 
     def artifact_bucket(self, action: dict) -> str:
         declaration = self.declaration
@@ -140,9 +140,9 @@ class CodePipelineLabBackend(BaseBackend):
             pipeline.updated = now()
             for execution in pipeline.executions.values():
                 if not execution.final:
-                    engine.cancel_for_update(execution)
+                    runtime.cancel_for_update(execution)
         if workers.synchronous():
-            engine.settle(pipeline)
+            runtime.settle(pipeline)
         return pipeline
 
     def get_pipeline(self, name: str) -> Pipeline:
@@ -172,7 +172,7 @@ class CodePipelineLabBackend(BaseBackend):
         with pipeline.cond:
             for execution in pipeline.executions.values():
                 if not execution.final:
-                    engine.stop(execution, abandon=True, reason="The pipeline was deleted")
+                    runtime.stop(execution, abandon=True, reason="The pipeline was deleted")
 
     # -- executions -------------------------------------------------------------------
 
@@ -187,7 +187,7 @@ class CodePipelineLabBackend(BaseBackend):
             pipeline.executions[execution.id] = execution
             if token:
                 pipeline.request_tokens[token] = execution.id
-        engine.start(execution)
+        runtime.start(execution)
         return execution
 
     def _resolve_variables(self, pipeline: Pipeline, given: list[dict]) -> dict[str, str]:
@@ -258,9 +258,9 @@ class CodePipelineLabBackend(BaseBackend):
                 raise err.PipelineExecutionNotStoppableException(
                     f"Pipeline execution {execution_id} is {execution.status} and cannot be "
                     "stopped")
-            engine.stop(execution, abandon, reason)
+            runtime.stop(execution, abandon, reason)
         if workers.synchronous():
-            engine.settle(pipeline)
+            runtime.settle(pipeline)
         return execution
 
     # -- approvals --------------------------------------------------------------------
@@ -294,7 +294,7 @@ class CodePipelineLabBackend(BaseBackend):
             pipeline.cond.notify_all()
             approved_at = run.approval.approved_at
         if workers.synchronous():
-            engine.settle(pipeline)
+            runtime.settle(pipeline)
         return approved_at
 
     # -- transitions --------------------------------------------------------------------
@@ -321,7 +321,7 @@ class CodePipelineLabBackend(BaseBackend):
             gate.changed_at = now()
             pipeline.cond.notify_all()
         if workers.synchronous():
-            engine.settle(pipeline)
+            runtime.settle(pipeline)
 
     # -- revisions from outside --------------------------------------------------------
 

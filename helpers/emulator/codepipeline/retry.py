@@ -1,5 +1,5 @@
 """Going back over a stage: RetryStageExecution, RollbackStage, OverrideStageCondition - the
-rules AWS checks before it lets them happen. The engine does the running (engine.py:
+rules AWS checks before it lets them happen. The engine does the running (runtime.py:
 resume_stage, start_rollback, run_conditions).
 
 Retry: only a Failed (or Stopped) stage of the execution that last ran it, with the pipeline
@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import workers
-from . import engine
 from . import exceptions as err
+from . import runtime
 
 if TYPE_CHECKING:
     from .models import CodePipelineLabBackend
@@ -33,7 +33,7 @@ def _stage(pipeline, name: str) -> int:
 
 
 def retry_stage_execution(backend: CodePipelineLabBackend, name: str, stage: str,
-                          execution_id: str, mode: str) -> engine.Execution:
+                          execution_id: str, mode: str) -> runtime.Execution:
     pipeline = backend.get_pipeline(name)
     _stage(pipeline, stage)
     if mode not in ("FAILED_ACTIONS", "ALL_ACTIONS"):
@@ -63,14 +63,14 @@ def retry_stage_execution(backend: CodePipelineLabBackend, name: str, stage: str
         if execution.mode != "PARALLEL" and gate.holder not in (None, execution):
             raise err.ConflictException(
                 f"Stage {stage} is busy with execution {gate.holder.id}; try again later")
-        engine.resume_stage(execution, stage, mode)
+        runtime.resume_stage(execution, stage, mode)
     if workers.synchronous():
-        engine.settle(pipeline)
+        runtime.settle(pipeline)
     return execution
 
 
 def rollback_stage(backend: CodePipelineLabBackend, name: str, stage: str,
-                   target_id: str) -> engine.Execution:
+                   target_id: str) -> runtime.Execution:
     pipeline = backend.get_pipeline(name)
     index = _stage(pipeline, stage)
     if pipeline.declaration["pipelineType"] != "V2":
@@ -96,7 +96,7 @@ def rollback_stage(backend: CodePipelineLabBackend, name: str, stage: str,
                 latest is not None and latest.stage_status.get(stage) in ("InProgress",
                                                                           "Stopping")):
             raise err.ConflictException(f"Stage {stage} is running; try again when it ends")
-    return engine.start_rollback(pipeline, stage, target, {
+    return runtime.start_rollback(pipeline, stage, target, {
         "triggerType": "ManualRollback", "triggerDetail": backend.caller})
 
 
@@ -126,4 +126,4 @@ def override_stage_condition(backend: CodePipelineLabBackend, name: str, stage: 
         record.overridden = True
         pipeline.cond.notify_all()
     if workers.synchronous():
-        engine.settle(pipeline)
+        runtime.settle(pipeline)
