@@ -31,16 +31,16 @@ THROTTLING = {"Throttling", "ThrottlingException", "TooManyRequestsException",
               "ConcurrentModificationException"}
 
 
-class Reason(str):
-    """Why a resource is in scope, and whose it is (the lab:owner tag or name prefix)."""
+@dataclass(frozen=True)
+class Reason:
+    """Why a resource is in scope (the plan shows it), and whose it is: its lab:owner tag,
+    or the learner the kit's record names."""
 
-    owner: str = ""
+    text: str
+    owner: str
 
-    @classmethod
-    def of(cls, text: str, owner: str) -> Reason:
-        reason = cls(text)
-        reason.owner = owner
-        return reason
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass
@@ -51,16 +51,16 @@ class Scope:
     # (kind, name, region) -> created.Entry: what the labs created where AWS has no tags
     recorded: dict = field(default_factory=dict)
 
-    def owns(self, tags: dict[str, str]) -> str | None:
+    def owns(self, tags: dict[str, str]) -> Reason | None:
         """Why a resource with these tags is in scope, or None when it is not."""
         if tags.get(settings.KIT_TAG_KEY) != settings.KIT_TAG_VALUE:
             return None
         owner = tags.get(settings.OWNER_TAG_KEY) or ""
         if self.all_learners:
-            return Reason.of(f"tagged {settings.KIT_TAG_KEY}, owner {owner or '?'}", owner)
+            return Reason(f"tagged {settings.KIT_TAG_KEY}, owner {owner or '?'}", owner)
         if owner != self.prefix:
             return None
-        return Reason.of(
+        return Reason(
             f"tagged {settings.KIT_TAG_KEY} and {settings.OWNER_TAG_KEY}={self.prefix}", owner)
 
     def owns_recorded(self, kind: str, name: str, region: str,
@@ -74,7 +74,7 @@ class Scope:
         if entry.since is not None and made is not None and (
                 _epoch(made) < entry.since - CLOCK_SLACK_SECONDS):
             return None
-        return Reason.of("recorded by the kit when a lab created it (this type has no "
+        return Reason("recorded by the kit when a lab created it (this type has no "
                          "tags)", entry.owner)
 
     def old_enough(self, created) -> bool:
@@ -104,14 +104,14 @@ class Resource:
     kind: str
     name: str
     region: str
-    reason: str
-    order: int  # lower is deleted first: what uses a thing goes before the thing
+    reason: Reason
     delete: Callable[[], None] = field(repr=False, compare=False)
     recorded_as: str = ""  # its kind in the kit's record (created.py), dropped once deleted
+    order: int = 0  # its finder's place in DELETION_ORDER (find_all sets it)
 
     @property
     def owner(self) -> str:
-        return getattr(self.reason, "owner", "")
+        return self.reason.owner
 
     def as_dict(self) -> dict:
         return {"service": self.service, "type": self.kind, "name": self.name,
@@ -142,10 +142,6 @@ def code(error: ClientError) -> str:
 
 WORKERS = 8  # AWS APIs answer one call at a time per connection: overlap the waiting
 
-# Called with each client teardown makes (tests use it to inject throttling and faults).
-CLIENT_HOOKS: list[Callable[[object], None]] = []
-
-
 def cached_clients(client_for: Callable[[str, str], object]) -> Callable[[str, str], object]:
     """One client per service and region, made under a lock: boto3 sessions are not
     thread-safe, clients are."""
@@ -155,10 +151,7 @@ def cached_clients(client_for: Callable[[str, str], object]) -> Callable[[str, s
     def get(service: str, region: str):
         with lock:
             if (service, region) not in clients:
-                client = client_for(service, region)
-                for hook in CLIENT_HOOKS:
-                    hook(client)
-                clients[service, region] = client
+                clients[service, region] = client_for(service, region)
             return clients[service, region]
 
     return get
@@ -174,7 +167,10 @@ def find_all(client_for: Callable[[str, str], object], regions: list[str],
     def run(job) -> tuple[list[Resource], str | None]:
         find, region = job
         try:
-            return list(find(lambda service: client_for(service, region), region, scope)), None
+            resources = list(find(lambda service: client_for(service, region), region, scope))
+            for resource in resources:
+                resource.order = DELETION_ORDER.index(find)
+            return resources, None
         except ClientError as error:
             return [], f"{find.__name__} in {region}: {code(error)}: {error}"
         except Exception as error:  # one unreadable type must not stop the others
@@ -331,7 +327,7 @@ def codepipeline_pipelines(client, region, scope):
                     codepipeline.list_tags_for_resource(resourceArn=arn).get("tags", [])}
             reason = scope.owns(tags)
             if reason and scope.old_enough(summary.get("created")):
-                yield Resource("codepipeline", "pipeline", name, region, reason, 10,
+                yield Resource("codepipeline", "pipeline", name, region, reason,
                                lambda n=name: codepipeline.delete_pipeline(name=n))
 
 
@@ -345,7 +341,7 @@ def codepipeline_webhooks(client, region, scope):
             if reason:
                 name = item["definition"]["name"]
                 yield Resource("codepipeline", "webhook (deregistered first)", name, region,
-                               reason, 5, lambda n=name: _delete_webhook(codepipeline, n))
+                               reason, lambda n=name: _delete_webhook(codepipeline, n))
 
 
 def _delete_webhook(codepipeline, name: str) -> None:
@@ -368,7 +364,7 @@ def codepipeline_custom_action_types(client, region, scope):
             reason = scope.owns(tags)
             if reason:
                 label = f"{type_id['category']}/{type_id['provider']}/{type_id['version']}"
-                yield Resource("codepipeline", "custom action type", label, region, reason, 15,
+                yield Resource("codepipeline", "custom action type", label, region, reason,
                                lambda t=type_id: codepipeline.delete_custom_action_type(
                                    category=t["category"], provider=t["provider"],
                                    version=t["version"]))
@@ -383,7 +379,7 @@ def eventbridge_rules(client, region, scope):
             reason = scope.owns({t["Key"]: t["Value"] for t in listed})
             if reason:
                 name = rule["Name"]
-                yield Resource("events", "rule (targets first)", name, region, reason, 8,
+                yield Resource("events", "rule (targets first)", name, region, reason,
                                lambda n=name: _delete_rule(events, n))
 
 
@@ -406,7 +402,7 @@ def codecommit_repositories(client, region, scope):
             reason = scope.owns(tags)
             if reason and scope.old_enough(meta.get("creationDate")):
                 name = meta["repositoryName"]
-                yield Resource("codecommit", "repository", name, region, reason, 50,
+                yield Resource("codecommit", "repository", name, region, reason,
                                lambda n=name: codecommit.delete_repository(repositoryName=n))
 
 
@@ -423,7 +419,7 @@ def codebuild_projects(client, region, scope):
             if reason and scope.old_enough(project.get("created")):
                 name = project["name"]
                 yield Resource("codebuild", "project (and its builds)", name, region, reason,
-                               30, lambda n=name: _delete_project(codebuild, n),
+                               lambda n=name: _delete_project(codebuild, n),
                                recorded_as=created.PROJECT)
 
 
@@ -459,7 +455,7 @@ def _made_for_kit_project(name: str, projects: dict[str, Reason]) -> Reason | No
     """CodeBuild names a project's log group '/aws/codebuild/<project>', without tags."""
     for project, reason in projects.items():
         if name == f"/aws/codebuild/{project}":
-            return Reason.of(f"made by CodeBuild for the kit's project {project}",
+            return Reason(f"made by CodeBuild for the kit's project {project}",
                              reason.owner)
     return None
 
@@ -479,7 +475,7 @@ def codebuild_report_groups(client, region, scope):
                 created.REPORT_GROUP, group["name"], region, made=group.get("created"))
             if reason and scope.old_enough(group.get("created")):
                 arn = group["arn"]
-                yield Resource("codebuild", "report group", group["name"], region, reason, 31,
+                yield Resource("codebuild", "report group", group["name"], region, reason,
                                lambda a=arn: codebuild.delete_report_group(
                                    arn=a, deleteReports=True),
                                recorded_as=created.REPORT_GROUP)
@@ -500,7 +496,7 @@ def codedeploy_applications(client, region, scope):
         if reason:
             # Deleting an application deletes its deployment groups too.
             yield Resource("codedeploy", "application (and its deployment groups)", name,
-                           region, reason, 40,
+                           region, reason,
                            lambda n=name: codedeploy.delete_application(applicationName=n))
 
 
@@ -511,7 +507,7 @@ def codedeploy_deployment_configs(client, region, scope):
         for name in page.get("deploymentConfigsList", []):
             reason = scope.owns_recorded(created.DEPLOYMENT_CONFIG, name, region)
             if reason and not name.startswith("CodeDeployDefault."):
-                yield Resource("codedeploy", "deployment config", name, region, reason, 45,
+                yield Resource("codedeploy", "deployment config", name, region, reason,
                                lambda n=name: codedeploy.delete_deployment_config(
                                    deploymentConfigName=n),
                                recorded_as=created.DEPLOYMENT_CONFIG)
@@ -533,7 +529,7 @@ def codedeploy_on_premises_instances(client, region, scope):
             if reason:
                 name = info["instanceName"]
                 yield Resource("codedeploy", "on-premises instance (deregistered)", name,
-                               region, reason, 46,
+                               region, reason,
                                lambda n=name: codedeploy.deregister_on_premises_instance(
                                    instanceName=n))
 
@@ -552,7 +548,7 @@ def ec2_instances(client, region, scope):
                 reason = scope.owns(tags)
                 if reason and scope.old_enough(instance.get("LaunchTime")):
                     iid = instance["InstanceId"]
-                    yield Resource("ec2", "instance (terminated)", iid, region, reason, 20,
+                    yield Resource("ec2", "instance (terminated)", iid, region, reason,
                                    lambda i=iid: _terminate(ec2, i))
 
 
@@ -573,7 +569,7 @@ def ec2_security_groups(client, region, scope):
         if reason:
             gid = group["GroupId"]
             yield Resource("ec2", "security group", f"{group['GroupName']} ({gid})", region,
-                           reason, 60, lambda g=gid: ec2.delete_security_group(GroupId=g))
+                           reason, lambda g=gid: ec2.delete_security_group(GroupId=g))
 
 
 @finder
@@ -596,7 +592,7 @@ def s3_buckets(client, region, scope):
         reason = scope.owns(tags)
         if reason and scope.old_enough(bucket.get("CreationDate")):
             yield Resource("s3", "bucket (every object version first)", name, region, reason,
-                           70, lambda n=name: _empty_and_delete_bucket(s3, n))
+                           lambda n=name: _empty_and_delete_bucket(s3, n))
 
 
 def _empty_and_delete_bucket(s3, name: str) -> None:
@@ -619,7 +615,7 @@ def iam_roles(client, region, scope):
             reason = scope.owns(tags)
             if reason and scope.old_enough(role.get("CreateDate")):
                 yield Resource("iam", "role (policies and instance profiles first)", name,
-                               "global", reason, 80, lambda n=name: _delete_role(iam, n))
+                               "global", reason, lambda n=name: _delete_role(iam, n))
 
 
 def _delete_role(iam, name: str) -> None:
@@ -645,7 +641,7 @@ def iam_instance_profiles(client, region, scope):
             tags = {t["Key"]: t["Value"] for t in full.get("Tags", [])}
             reason = scope.owns(tags)
             if reason:
-                yield Resource("iam", "instance profile", name, "global", reason, 75,
+                yield Resource("iam", "instance profile", name, "global", reason,
                                lambda n=name: _delete_instance_profile(iam, n))
 
 
@@ -667,7 +663,7 @@ def iam_policies(client, region, scope):
             tags = {t["Key"]: t["Value"] for t in listed}
             reason = scope.owns(tags)
             if reason:
-                yield Resource("iam", "policy", policy["PolicyName"], "global", reason, 85,
+                yield Resource("iam", "policy", policy["PolicyName"], "global", reason,
                                lambda a=arn: _delete_policy(iam, a))
 
 
@@ -698,5 +694,31 @@ def log_groups(client, region, scope):
             # CodeBuild creates its projects' log groups itself, without tags.
             reason = scope.owns(tags) or _made_for_kit_project(name, projects)
             if reason and scope.old_enough((group.get("creationTime") or 0) / 1000 or None):
-                yield Resource("logs", "log group", name, region, reason, 90,
+                yield Resource("logs", "log group", name, region, reason,
                                lambda n=name: logs.delete_log_group(logGroupName=n))
+
+
+# The order of deletion, first to last: what uses a thing goes before the thing (AWS
+# refuses to delete what is still in use, or it would break a run in progress). The
+# resources of one finder are deleted in parallel, the finders one after another.
+DELETION_ORDER: list[Finder] = [
+    codepipeline_webhooks,  # registered for a pipeline (and with a third party)
+    eventbridge_rules,  # their targets start pipelines
+    codepipeline_pipelines,  # run everything below: stop them starting it first
+    codepipeline_custom_action_types,  # pipelines' actions use them
+    ec2_instances,  # targets of deployment groups; they use profiles and security groups
+    codebuild_projects,  # pipelines build with them (their builds go with them)
+    codebuild_report_groups,  # the projects' builds write reports to them
+    codedeploy_applications,  # with their deployment groups, which use what follows
+    codedeploy_deployment_configs,  # deployment groups name one
+    codedeploy_on_premises_instances,  # deployment groups target them
+    codecommit_repositories,  # pipelines' sources
+    ec2_security_groups,  # instances use them: once those are terminated
+    s3_buckets,  # artifact stores and revisions of everything above
+    iam_instance_profiles,  # instances use them; they hold roles
+    iam_roles,  # everything above runs as one
+    iam_policies,  # attached to roles (detached from any left, then deleted)
+    log_groups,  # builds write to them up to the end: last
+]
+if len(DELETION_ORDER) != len(FINDERS) or set(DELETION_ORDER) != {f for f, _ in FINDERS}:
+    raise RuntimeError("DELETION_ORDER must list every finder once")

@@ -200,7 +200,16 @@ def test_throttling_is_retried_and_a_permanent_failure_is_reported(server_env, s
 
     make_resources(server_client, "r4")
     hook, calls = fault_injector(throttle_every=2, always_fail=f"{PREFIX}-r4-bucket")
-    monkeypatch.setattr(td, "CLIENT_HOOKS", [hook])
+    cached_clients = td.cached_clients
+
+    def hooked_clients(client_for):  # every client teardown makes carries the faults
+        return cached_clients(lambda service, region: hooked(client_for(service, region)))
+
+    def hooked(client):
+        hook(client)
+        return client
+
+    monkeypatch.setattr(td, "cached_clients", hooked_clients)
     assert teardown_cli.main(["--yes"]) == 1
     out = capsys.readouterr().out
     assert calls["n"] >= 2  # throttled calls happened and were retried
@@ -210,7 +219,7 @@ def test_throttling_is_retried_and_a_permanent_failure_is_reported(server_env, s
     assert names_left(server_client, "r4") == {f"{PREFIX}-r4-bucket", f"{PREFIX}-r4-untagged",
                                                "other-r4-repo", "foreign-r4-bucket",
                                                "foreign-r4-role"}
-    monkeypatch.setattr(td, "CLIENT_HOOKS", [])
+    monkeypatch.setattr(td, "cached_clients", cached_clients)
     assert teardown_cli.main(["--yes"]) == 0
 
 
