@@ -11,7 +11,6 @@ import re
 
 from moto.codepipeline.responses import CodePipelineResponse
 
-from .. import workers
 from ..core import InvalidNextTokenError, install_handlers, paginate
 from . import action_types, models, retry, rules, runtime, webhooks
 from . import exceptions as err
@@ -58,14 +57,6 @@ def _batch(params: dict) -> int:
     if not 1 <= size <= 100:
         raise err.ValidationException("maxBatchSize must be between 1 and 100")
     return size
-
-
-def _settle_job(backend: CodePipelineLabBackend, job) -> None:
-    """In synchronous mode (tests) a result returns once the pipeline has moved on."""
-    if workers.synchronous():
-        pipeline = backend.pipelines.get(job.data["pipelineContext"]["pipelineName"])
-        if pipeline is not None:
-            runtime.settle(pipeline)
 
 
 class CodePipelineHandlers:
@@ -310,14 +301,12 @@ class CodePipelineHandlers:
         backend = _backend(self)
         job = backend.jobs.get(params["jobId"])
         backend.jobs.succeed(job, params)
-        _settle_job(backend, job)
         return {}
 
     def put_job_failure_result(self, params: dict) -> dict:
         backend = _backend(self)
         job = backend.jobs.get(params["jobId"])
         backend.jobs.fail(job, params["failureDetails"])
-        _settle_job(backend, job)
         return {}
 
     # -- third-party jobs (ThirdParty actions) --------------------------------------------
@@ -342,14 +331,12 @@ class CodePipelineHandlers:
         backend = _backend(self)
         job = backend.jobs.get_third_party(params["jobId"], params["clientToken"])
         backend.jobs.succeed(job, params)
-        _settle_job(backend, job)
         return {}
 
     def put_third_party_job_failure_result(self, params: dict) -> dict:
         backend = _backend(self)
         job = backend.jobs.get_third_party(params["jobId"], params["clientToken"])
         backend.jobs.fail(job, params["failureDetails"])
-        _settle_job(backend, job)
         return {}
 
     # -- webhooks ---------------------------------------------------------------------------
@@ -659,8 +646,14 @@ def action_execution_detail(pipeline: Pipeline, run: ActionRun) -> dict:
     })
 
 
+def settle(handler: CodePipelineResponse) -> None:
+    """After each operation in synchronous mode (tests): return once the work it started or
+    unblocked has ended or waits for something only a later call can give."""
+    runtime.settle_unfinished(_backend(handler).pipelines.values())
+
+
 def install() -> None:
-    install_handlers("codepipeline", CodePipelineResponse, CodePipelineHandlers)
+    install_handlers("codepipeline", CodePipelineResponse, CodePipelineHandlers, settle=settle)
     webhooks.install()
     from ..codecommit import models as codecommit_models
 

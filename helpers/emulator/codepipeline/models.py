@@ -15,7 +15,7 @@ from pathlib import Path
 from moto.core.base_backend import BackendDict, BaseBackend
 
 from ... import settings
-from .. import safepaths, workers
+from .. import safepaths
 from ..core import now
 from . import action_types, custom_actions, jobs, runtime, validation, webhooks
 from . import exceptions as err
@@ -141,8 +141,6 @@ class CodePipelineLabBackend(BaseBackend):
             for execution in pipeline.executions.values():
                 if not execution.final:
                     runtime.cancel_for_update(execution)
-        if workers.synchronous():
-            runtime.settle(pipeline)
         return pipeline
 
     def get_pipeline(self, name: str) -> Pipeline:
@@ -259,8 +257,6 @@ class CodePipelineLabBackend(BaseBackend):
                     f"Pipeline execution {execution_id} is {execution.status} and cannot be "
                     "stopped")
             runtime.stop(execution, abandon, reason)
-        if workers.synchronous():
-            runtime.settle(pipeline)
         return execution
 
     # -- approvals --------------------------------------------------------------------
@@ -293,8 +289,6 @@ class CodePipelineLabBackend(BaseBackend):
             run.approval.by = self.caller
             pipeline.cond.notify_all()
             approved_at = run.approval.approved_at
-        if workers.synchronous():
-            runtime.settle(pipeline)
         return approved_at
 
     # -- transitions --------------------------------------------------------------------
@@ -320,8 +314,6 @@ class CodePipelineLabBackend(BaseBackend):
             gate.changed_by = self.caller
             gate.changed_at = now()
             pipeline.cond.notify_all()
-        if workers.synchronous():
-            runtime.settle(pipeline)
 
     # -- revisions from outside --------------------------------------------------------
 
@@ -438,6 +430,7 @@ class CodePipelineLabBackend(BaseBackend):
                 break  # one execution per pipeline, even with several matching sources
 
 
+@runtime.settles
 def on_branch_moved(account: str, region: str, repository: str, branch: str,
                     old: str | None, new: str | None) -> None:
     if account in codepipeline_lab_backends and region in codepipeline_lab_backends[account]:

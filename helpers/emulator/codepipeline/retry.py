@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .. import workers
 from . import exceptions as err
 from . import runtime
 
@@ -64,8 +63,6 @@ def retry_stage_execution(backend: CodePipelineLabBackend, name: str, stage: str
             raise err.ConflictException(
                 f"Stage {stage} is busy with execution {gate.holder.id}; try again later")
         runtime.resume_stage(execution, stage, mode)
-    if workers.synchronous():
-        runtime.settle(pipeline)
     return execution
 
 
@@ -125,5 +122,3 @@ def override_stage_condition(backend: CodePipelineLabBackend, name: str, stage: 
                 f"execution {execution_id}; only a condition in progress can be overridden")
         record.overridden = True
         pipeline.cond.notify_all()
-    if workers.synchronous():
-        runtime.settle(pipeline)

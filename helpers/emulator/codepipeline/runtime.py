@@ -19,14 +19,15 @@ CodeDeploy 5 days, approval 7 days, others 1 h), so a test can see an approval t
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .. import workers
 from ..core import now
@@ -41,6 +42,7 @@ log = logging.getLogger("helpers.emulator.codepipeline")
 
 FINAL = ("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")
 SETTLE_TIMEOUT = 600.0
+T = TypeVar("T")
 
 
 def timeout_scale() -> float:
@@ -177,11 +179,9 @@ class Execution:
 
 def start(execution: Execution) -> None:
     """Run an execution in its own thread (always: approvals and locks must wait without
-    holding the API call); in synchronous mode, return once things have settled."""
-    pipeline = execution.pipeline
+    holding the API call). In synchronous mode the request that started it settles it
+    (core.install_handlers' settle, settles() below), not the runtime."""
     _spawn(execution, f"codepipeline-{execution.id}", lambda: run_execution(execution))
-    if workers.synchronous():
-        settle(pipeline)
 
 
 def settle(pipeline: Pipeline, timeout: float = SETTLE_TIMEOUT) -> bool:
@@ -193,6 +193,35 @@ def settle(pipeline: Pipeline, timeout: float = SETTLE_TIMEOUT) -> bool:
 
     with pipeline.cond:
         return pipeline.cond.wait_for(quiet, timeout)
+
+
+def settle_unfinished(pipelines: Iterable[Pipeline]) -> None:
+    """Settle each of these pipelines that has an execution not yet ended."""
+    for pipeline in list(pipelines):
+        with pipeline.cond:
+            busy = any(not e.final for e in pipeline.executions.values())
+        if busy:
+            settle(pipeline)
+
+
+def settles(entry: Callable[..., T]) -> Callable[..., T]:
+    """For the entry points that are not API requests of CodePipeline (a POST to a webhook,
+    a push to a watched branch; both take account and region first): in synchronous mode
+    they too return once that backend's pipelines have settled, as core.install_handlers
+    makes every API request do."""
+
+    @functools.wraps(entry)
+    def settled(account: str, region: str, *args, **kwargs) -> T:
+        result = entry(account, region, *args, **kwargs)
+        if workers.synchronous():
+            from .models import codepipeline_lab_backends
+
+            if account in codepipeline_lab_backends and \
+                    region in codepipeline_lab_backends[account]:
+                settle_unfinished(codepipeline_lab_backends[account][region].pipelines.values())
+        return result
+
+    return settled
 
 
 def _spawn(execution: Execution, name: str, work: Callable[[], None]) -> None:
@@ -371,8 +400,7 @@ def run_stage(execution: Execution, stage: dict, retry_mode: str | None = None) 
     _end_stage(execution, name, failed)
     if rollback:
         start_rollback(execution.pipeline, name, None, {
-            "triggerType": "AutomatedRollback",
-            "triggerDetail": execution.id}, spawn_only=True)
+            "triggerType": "AutomatedRollback", "triggerDetail": execution.id})
 
 
 def _interrupted(execution: Execution) -> bool:
@@ -748,7 +776,7 @@ def resume_stage(execution: Execution, stage_name: str, retry_mode: str) -> None
 
 
 def start_rollback(pipeline: Pipeline, stage_name: str, target: Execution | None,
-                   trigger: dict, spawn_only: bool = False) -> Execution | None:
+                   trigger: dict) -> Execution | None:
     """A ROLLBACK execution: runs only stage_name, with the artifacts and variables of target
     (for an automated rollback: the latest execution that succeeded in the stage)."""
     with pipeline.cond:
@@ -768,8 +796,5 @@ def start_rollback(pipeline: Pipeline, stage_name: str, target: Execution | None
         rollback.namespaces = {k: dict(v) for k, v in target.namespaces.items()}
         rollback.namespaces["codepipeline"] = {"PipelineExecutionId": rollback.id}
         pipeline.executions[rollback.id] = rollback
-    if spawn_only:  # from an engine thread: settle() would wait for the caller itself
-        _spawn(rollback, f"codepipeline-{rollback.id}", lambda: run_execution(rollback))
-    else:
-        start(rollback)
+    start(rollback)
     return rollback

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from ..core import now
 from . import exceptions as err
+from . import runtime
 
 REDACTED = "****"  # AWS: "If a secret token was provided, it will be redacted in the response"
 PREFIX = "/webhooks/"
@@ -261,6 +262,7 @@ def _payload(body: bytes, content_type: str):
     return json.loads(body or b"{}")
 
 
+@runtime.settles
 def deliver(account: str, region: str, webhook_id: str, body: bytes, headers: dict[str, str],
             source_ip: str = "127.0.0.1") -> tuple[int, str]:
     """One POST to a webhook URL: check it; start the target pipeline if it passes."""
