@@ -1,4 +1,6 @@
-"""Shared fixtures: a state folder per test run, the local server, mock_aws, checked clients."""
+"""Shared fixtures: a state folder per test run, the local server, mock_aws, checked clients,
+the workers' mode (synchronous / background) and the labs of tests/pipelines.py and
+tests/deployments.py."""
 
 from __future__ import annotations
 
@@ -28,8 +30,9 @@ os.environ.update(offline_credentials.git_config())
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from helpers.emulator import install  # noqa: E402
+from helpers.emulator import install, workers  # noqa: E402
 from helpers.emulator.server import LocalServer  # noqa: E402
+from tests import deployments, pipelines  # noqa: E402
 from tests.shapes import check_replies  # noqa: E402
 
 install()
@@ -74,16 +77,46 @@ def client(mocked):
 
 
 @pytest.fixture
-def lab_kit(mocked, monkeypatch):
+def synchronous():
+    """Work an operation starts (builds, deployments, executions) has ended when it replies."""
+    workers.set_synchronous(True)
+    yield
+    workers.set_synchronous(None)
+
+
+@pytest.fixture
+def background():
+    """Work runs in the background, as on the local server: tests wait for it."""
+    workers.set_synchronous(False)
+    yield
+    workers.set_synchronous(None)
+
+
+@pytest.fixture
+def lab(client, synchronous) -> pipelines.Lab:
+    """A repository with a commit, a build project and a bucket (tests/pipelines.py)."""
+    return pipelines.make_lab(client)
+
+
+@pytest.fixture
+def bg_lab(client, background) -> pipelines.Lab:
+    """The same lab, its work in the background."""
+    return pipelines.make_lab(client)
+
+
+@pytest.fixture
+def deploy_lab(client, synchronous) -> deployments.Lab:
+    """A CodeDeploy application and a revisions bucket (tests/deployments.py)."""
+    return deployments.make_lab(client)
+
+
+@pytest.fixture
+def lab_kit(mocked, synchronous, monkeypatch):
     """A lab.Kit (offline, prefix labtest) under mock_aws, with synchronous workers: what
     a notebook's `kit` is, for testing lab-level helpers. Instances get a fixed AMI."""
     from helpers import codedeploy, lab
-    from helpers.emulator import workers
 
     monkeypatch.setattr(codedeploy, "latest_ami", lambda kit: "ami-12345678")
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                             region_name=REGION)
-    workers.set_synchronous(True)
-    yield lab.Kit(lab.OFFLINE, REGION, "labtest", session,
-                  account_id=lab.OFFLINE_ACCOUNT_ID)
-    workers.set_synchronous(None)
+    return lab.Kit(lab.OFFLINE, REGION, "labtest", session, account_id=lab.OFFLINE_ACCOUNT_ID)

@@ -8,15 +8,7 @@ from botocore.exceptions import ClientError
 
 from helpers import advanced
 from helpers.codepipeline import wait_for_approval
-from tests.test_codepipeline_support import (  # noqa: F401  (fixtures)
-    approval_action,
-    background_fixture,
-    bg_lab_fixture,
-    build_action,
-    lab_fixture,
-    source_action,
-    synchronous_fixture,
-)
+from tests.pipelines import approval_action, build_action, source_action
 
 PARTNER = {"category": "Test", "owner": "ThirdParty", "provider": "LabPartner", "version": "1"}
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_codedeploy_support import (  # noqa: F401  (fixtures)
-    appspec,
-    lab_fixture,
-    make_zip,
-    recording_script,
-    root,
-    standard_bundle,
-    synchronous_fixture,
-)
+from tests.deployments import Lab, appspec, make_zip, recording_script, root, standard_bundle
+
+
+@pytest.fixture
+def lab(deploy_lab: Lab) -> Lab:
+    """These tests' `lab` is a CodeDeploy application (conftest's `lab` is a pipeline's)."""
+    return deploy_lab
+
 
 IN_PLACE_ORDER = ["ApplicationStop", "DownloadBundle", "BeforeInstall", "Install",
                   "AfterInstall", "ApplicationStart", "ValidateService"]

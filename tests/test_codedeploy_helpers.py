@@ -10,12 +10,7 @@ import pytest
 
 from helpers import codedeploy as cd
 from helpers import lab
-from tests.test_codedeploy_support import (  # noqa: F401  (synchronous_fixture: a fixture)
-    appspec,
-    make_zip,
-    standard_bundle,
-    synchronous_fixture,
-)
+from tests.deployments import appspec, make_zip, standard_bundle
 
 PREFIX = "labtest"
 FLEET = {"lab:fleet": "labtest-web"}

@@ -6,14 +6,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers.codedeploy import wait_for_deployment
-from tests.test_codedeploy_support import (  # noqa: F401  (fixtures)
-    BUCKET,
-    ROLE,
-    appspec,
-    lab_fixture,
-    make_zip,
-    synchronous_fixture,
-)
+from tests.deployments import BUCKET, ROLE, Lab, appspec, make_zip
+
+
+@pytest.fixture
+def lab(deploy_lab: Lab) -> Lab:
+    """These tests' `lab` is a CodeDeploy application (conftest's `lab` is a pipeline's)."""
+    return deploy_lab
 
 
 def error_of(call, **kwargs) -> tuple[str, int]:

@@ -12,14 +12,14 @@ from helpers.emulator.codedeploy.rollout import (
     minimum_healthy_hosts,
     overall_success,
 )
-from tests.test_codedeploy_support import (  # noqa: F401  (fixtures)
-    Lab,
-    appspec,
-    lab_fixture,
-    make_zip,
-    root,
-    synchronous_fixture,
-)
+from tests.deployments import Lab, appspec, make_zip, root
+
+
+@pytest.fixture
+def lab(deploy_lab: Lab) -> Lab:
+    """These tests' `lab` is a CodeDeploy application (conftest's `lab` is a pipeline's)."""
+    return deploy_lab
+
 
 FAIL_WHEN_MARKED = '#!/bin/sh\nsleep 0.2\nif [ -e "$LAB_INSTANCE_ROOT/fail-me" ]; then exit 1; fi\n'
 

@@ -10,12 +10,7 @@ from moto.codepipeline.responses import CodePipelineResponse
 
 from helpers.emulator.codepipeline.handlers import CodePipelineHandlers
 from helpers.emulator.core import _snake
-from tests.test_codepipeline_support import (  # noqa: F401  (fixtures)
-    approval_action,
-    lab_fixture,
-    source_action,
-    synchronous_fixture,
-)
+from tests.pipelines import approval_action, source_action
 
 OPERATIONS = boto3.client("codepipeline", region_name="us-east-1").meta.service_model \
     .operation_names

@@ -7,15 +7,12 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.test_codepipeline_support import (  # noqa: F401  (fixtures)
-    ROLE,
+from tests.pipelines import (
     approval_action,
     build_action,
     declaration,
-    lab_fixture,
     s3_deploy_action,
     source_action,
-    synchronous_fixture,
 )
 
 

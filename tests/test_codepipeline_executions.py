@@ -10,16 +10,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers.codepipeline import approve, pipeline_snapshot
-from tests.test_codepipeline_support import (  # noqa: F401  (fixtures)
+from tests.pipelines import (
     approval_action,
-    background_fixture,
-    bg_lab_fixture,
     build_action,
     env_variables,
-    lab_fixture,
     s3_deploy_action,
     source_action,
-    synchronous_fixture,
 )
 
 SLEEPY = """version: 0.2

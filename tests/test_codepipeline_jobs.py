@@ -9,14 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers.jobworker import JobError, JobWorker, Result, zip_files
-from tests.test_codepipeline_support import (  # noqa: F401  (fixtures)
-    background_fixture,
-    bg_lab_fixture,
-    lab_fixture,
-    s3_deploy_action,
-    source_action,
-    synchronous_fixture,
-)
+from tests.pipelines import s3_deploy_action, source_action
 
 CHECKER = {"category": "Test", "owner": "Custom", "provider": "LabChecker", "version": "1"}
 PARTNER = {"category": "Test", "owner": "ThirdParty", "provider": "LabPartner", "version": "1"}

@@ -6,14 +6,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.test_codepipeline_support import (  # noqa: F401  (fixtures)
-    approval_action,
-    build_action,
-    lab_fixture,
-    s3_deploy_action,
-    source_action,
-    synchronous_fixture,
-)
+from tests.pipelines import approval_action, build_action, s3_deploy_action, source_action
 
 CHECKER = {"category": "Test", "owner": "Custom", "provider": "LabChecker", "version": "1"}
 

@@ -15,14 +15,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers.codepipeline import post_to_webhook
-from helpers.emulator import workers
 from helpers.emulator.codepipeline import webhooks
-from tests.test_codepipeline_support import (  # noqa: F401  (fixtures)
-    declaration,
-    lab_fixture,
-    source_action,
-    synchronous_fixture,
-)
+from tests.pipelines import declaration, source_action
 
 PUSH = {"ref": "refs/heads/main", "repository": {"full_name": "learner/app"},
         "commits": [{"id": "abc"}], "deleted": False}
@@ -125,13 +119,6 @@ def test_json_path_subset():
     for bad in ("a.b", "$..", "$.a[", "$[x]"):
         with pytest.raises(webhooks.JsonPathError):
             webhooks.parse_path(bad)
-
-
-@pytest.fixture
-def background():
-    workers.set_synchronous(False)
-    yield
-    workers.set_synchronous(None)
 
 
 def _post(url: str, body: bytes, headers: dict) -> int:

@@ -20,14 +20,10 @@ from botocore.exceptions import ClientError
 from dulwich.objects import Blob, Tree
 
 from helpers import settings
-from helpers.emulator import safepaths, workers
+from helpers.emulator import safepaths
 from helpers.emulator.codecommit import gitstore
-from tests.test_codedeploy_support import BUCKET, Lab, appspec, make_zip
-from tests.test_codepipeline_support import (  # noqa: F401  (fixtures)
-    lab_fixture,
-    source_action,
-    synchronous_fixture,
-)
+from tests.deployments import appspec, make_zip
+from tests.pipelines import source_action
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -41,13 +37,6 @@ PASSWD = Path("/etc/passwd").read_bytes()
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-@pytest.fixture
-def sync():
-    workers.set_synchronous(True)
-    yield
-    workers.set_synchronous(None)
-
 
 def listing(root: Path) -> set[Path]:
     """Every path below root (symlinked folders are listed, not entered)."""
@@ -78,9 +67,9 @@ def tree_of(store, entries: dict) -> bytes:
 
 def push_tree(repository: str, entries: dict, branch: str = "main") -> str:
     """Commit a (hostile) tree on branch of a repository of the local CodeCommit."""
-    from helpers.emulator.codecommit.models import codecommit_backends
+    from helpers.emulator.codecommit.models import codecommit_lab_backends
 
-    backend = codecommit_backends[ACCOUNT][REGION]
+    backend = codecommit_lab_backends[ACCOUNT][REGION]
     repo = backend.get_repository(repository)
     git = repo.git()
     tip = gitstore.branches(git).get(branch)
@@ -206,7 +195,7 @@ def nested_up(depth: int, leaf: dict) -> dict:
     pytest.param(lambda host: {"out": ("link", "../../../..")}, id="symlink-out"),
 ])
 def test_hostile_tree_fails_download_source_and_writes_nothing_outside(
-        client, sync, tmp_path, hostile):
+        client, synchronous, tmp_path, hostile):
     host = tmp_path / "host"
     host.mkdir()
     cc, cb = client("codecommit"), client("codebuild")
@@ -226,7 +215,7 @@ def test_hostile_tree_fails_download_source_and_writes_nothing_outside(
 
 
 @pytest.mark.parametrize("name", [".git", ".GIT", "git~1", ".git ", "a\\b", "."])
-def test_git_folder_and_odd_names_fail_the_checkout(client, sync, name):
+def test_git_folder_and_odd_names_fail_the_checkout(client, synchronous, name):
     cc, cb = client("codecommit"), client("codebuild")
     cc.create_repository(repositoryName="app")
     cc.put_file(repositoryName="app", branchName="main", filePath="readme.txt",
@@ -237,7 +226,7 @@ def test_git_folder_and_odd_names_fail_the_checkout(client, sync, name):
     assert f"unsafe path {name!r}" in message
 
 
-def test_put_file_symlink_to_etc_passwd_never_reaches_an_artifact(client, sync):
+def test_put_file_symlink_to_etc_passwd_never_reaches_an_artifact(client, synchronous):
     cc, cb, s3 = client("codecommit"), client("codebuild"), client("s3")
     s3.create_bucket(Bucket="out")
     cc.create_repository(repositoryName="app")
@@ -253,7 +242,7 @@ def test_put_file_symlink_to_etc_passwd_never_reaches_an_artifact(client, sync):
     assert_no_object_holds(s3, PASSWD)
 
 
-def test_symlinks_inside_the_repository_stay_links(client, sync):
+def test_symlinks_inside_the_repository_stay_links(client, synchronous):
     cc, cb = client("codecommit"), client("codebuild")
     cc.create_repository(repositoryName="app")
     cc.put_file(repositoryName="app", branchName="main", filePath="readme.txt",
@@ -287,7 +276,7 @@ def no_source_project(cb, buildspec: str, **extra) -> None:
     "artifacts:\n  files:\n    - '../../**/*'\n",
     "artifacts:\n  discard-paths: yes\n  files:\n    - ../*.txt\n",
 ])
-def test_buildspec_artifact_paths_cannot_leave_the_source_folder(client, sync, artifacts):
+def test_buildspec_artifact_paths_cannot_leave_the_source_folder(client, synchronous, artifacts):
     s3, cb = client("s3"), client("codebuild")
     s3.create_bucket(Bucket="out")
     no_source_project(cb, "version: 0.2\nphases:\n  build:\n    commands:\n"
@@ -302,7 +291,7 @@ def test_buildspec_artifact_paths_cannot_leave_the_source_folder(client, sync, a
     ("ln -s /etc hostetc", "hostetc/*"),
     ("mkdir out && ln -s /etc/passwd out/leak", "'**/*'\n  base-directory: out"),
 ])
-def test_artifacts_never_follow_a_symlink_out_of_the_source_folder(client, sync, command,
+def test_artifacts_never_follow_a_symlink_out_of_the_source_folder(client, synchronous, command,
                                                                   pattern):
     s3, cb = client("s3"), client("codebuild")
     s3.create_bucket(Bucket="out")
@@ -314,7 +303,7 @@ def test_artifacts_never_follow_a_symlink_out_of_the_source_folder(client, sync,
     assert_no_object_holds(s3, PASSWD)
 
 
-def test_reports_do_not_read_files_outside_the_source_folder(client, sync, tmp_path):
+def test_reports_do_not_read_files_outside_the_source_folder(client, synchronous, tmp_path):
     (tmp_path / "report.xml").write_text(
         '<testsuite name="host"><testcase name="leaked" classname="x"/></testsuite>')
     cb = client("codebuild")
@@ -332,7 +321,7 @@ def test_reports_do_not_read_files_outside_the_source_folder(client, sync, tmp_p
 
 
 @pytest.mark.parametrize("relative", [False, True])
-def test_buildspec_file_outside_the_source_folder_fails_the_build(client, sync, tmp_path,
+def test_buildspec_file_outside_the_source_folder_fails_the_build(client, synchronous, tmp_path,
                                                                   relative):
     evil = tmp_path / "evil.yml"
     evil.write_text("version: 0.2\nphases:\n  build:\n    commands:\n      - echo PWNED\n")
@@ -346,7 +335,7 @@ def test_buildspec_file_outside_the_source_folder_fails_the_build(client, sync, 
     assert "outside the source folder" in message
 
 
-def test_secondary_source_identifier_cannot_name_a_folder_outside(client, sync):
+def test_secondary_source_identifier_cannot_name_a_folder_outside(client, synchronous):
     s3, cb = client("s3"), client("codebuild")
     s3.create_bucket(Bucket="lab-in")
     s3.put_object(Bucket="lab-in", Key="extra.zip", Body=make_zip({"planted.txt": "x"}))
@@ -361,7 +350,7 @@ def test_secondary_source_identifier_cannot_name_a_folder_outside(client, sync):
     assert written_outside(before, workspace_of(info)) == []
 
 
-def test_zip_source_with_escaping_entries_fails(client, sync, tmp_path):
+def test_zip_source_with_escaping_entries_fails(client, synchronous, tmp_path):
     s3, cb = client("s3"), client("codebuild")
     s3.create_bucket(Bucket="lab-in")
     buffer = io.BytesIO()
@@ -468,14 +457,6 @@ def test_pipeline_named_dots_has_its_own_folder(lab, name):
 
 
 # -- CodeDeploy --------------------------------------------------------------------------------
-
-@pytest.fixture(name="deploy_lab")
-def deploy_lab_fixture(client, sync) -> Lab:
-    lab = Lab(client("codedeploy"), client("s3"), client("ec2"))
-    lab.s3.create_bucket(Bucket=BUCKET)
-    lab.deploy.create_application(applicationName=lab.application, computePlatform="Server")
-    return lab
-
 
 def test_on_premises_instance_name_cannot_leave_the_instances_folder(deploy_lab):
     from helpers import codedeploy as cd_helpers

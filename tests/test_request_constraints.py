@@ -10,12 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from helpers.emulator import constraints, core
-from tests.test_codepipeline_support import (  # noqa: F401  (fixtures)
-    approval_action,
-    lab_fixture,
-    source_action,
-    synchronous_fixture,
-)
+from tests.pipelines import approval_action, source_action
 
 
 def error_of(call, **params) -> tuple[str, int, str]:

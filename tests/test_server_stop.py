@@ -23,17 +23,17 @@ import boto3
 import pytest
 
 from helpers import settings
+from tests.deployments import Lab, appspec, make_zip, root
 from tests.test_codebuild_builds import make_project, output_lines, run, spec
-from tests.test_codedeploy_support import (  # noqa: F401  (fixtures)
-    Lab,
-    appspec,
-    lab_fixture,
-    make_zip,
-    root,
-    synchronous_fixture,
-)
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+
+
+@pytest.fixture
+def lab(deploy_lab: Lab) -> Lab:
+    """These tests' `lab` is a CodeDeploy application (conftest's `lab` is a pipeline's)."""
+    return deploy_lab
+
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/lab-role"

@@ -10,16 +10,7 @@ import pytest
 
 from helpers import views
 from helpers.codepipeline import approve
-from tests.test_codepipeline_support import (  # noqa: F401  (fixtures)
-    BUCKET,
-    ENVIRONMENT,
-    ROLE,
-    approval_action,
-    build_action,
-    lab_fixture,
-    source_action,
-    synchronous_fixture,
-)
+from tests.pipelines import BUCKET, ENVIRONMENT, ROLE, approval_action, build_action, source_action
 
 
 def approval_pipeline(lab) -> str:

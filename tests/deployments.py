@@ -1,4 +1,5 @@
-"""Shared helpers for the CodeDeploy tests: bundles, instances, an application and group."""
+"""Shared helpers for the CodeDeploy tests: bundles, instances, an application and group
+(the fixture that makes them, `deploy_lab`, is in conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,6 @@ import io
 import zipfile
 from dataclasses import dataclass
 
-import pytest
-
-from helpers.emulator import workers
 from helpers.emulator.codedeploy.targets import instance_root
 
 ROLE = "arn:aws:iam::123456789012:role/CodeDeployServiceRole"
@@ -122,15 +120,8 @@ def root(instance_id: str):
     return instance_root(ACCOUNT, REGION, instance_id)
 
 
-@pytest.fixture(name="synchronous")
-def synchronous_fixture():
-    workers.set_synchronous(True)
-    yield
-    workers.set_synchronous(None)
-
-
-@pytest.fixture(name="lab")
-def lab_fixture(client, synchronous) -> Lab:
+def make_lab(client) -> Lab:
+    """An application (Server platform) and a bucket for its revisions."""
     lab = Lab(client("codedeploy"), client("s3"), client("ec2"))
     lab.s3.create_bucket(Bucket=BUCKET)
     lab.deploy.create_application(applicationName=lab.application, computePlatform="Server")

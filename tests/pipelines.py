@@ -1,14 +1,11 @@
-"""Shared helpers for the CodePipeline tests: a repository, a build project, a pipeline."""
+"""Shared helpers for the CodePipeline tests: a repository, a build project, a pipeline
+(the fixtures that make them, `lab` and `bg_lab`, are in conftest.py)."""
 
 from __future__ import annotations
 
 import json
 import time
 from dataclasses import dataclass
-
-import pytest
-
-from helpers.emulator import workers
 
 ROLE = "arn:aws:iam::123456789012:role/CodePipelineRole"
 BUILD_ROLE = "arn:aws:iam::123456789012:role/CodeBuildRole"
@@ -145,20 +142,6 @@ def env_variables(**values: str) -> str:
     return json.dumps([{"name": k, "value": v, "type": "PLAINTEXT"} for k, v in values.items()])
 
 
-@pytest.fixture(name="synchronous")
-def synchronous_fixture():
-    workers.set_synchronous(True)
-    yield
-    workers.set_synchronous(None)
-
-
-@pytest.fixture(name="background")
-def background_fixture():
-    workers.set_synchronous(False)
-    yield
-    workers.set_synchronous(None)
-
-
 def make_lab(client) -> Lab:
     lab = Lab(client("codepipeline"), client("codecommit"), client("codebuild"), client("s3"))
     lab.s3.create_bucket(Bucket=BUCKET)
@@ -166,13 +149,3 @@ def make_lab(client) -> Lab:
     lab.commit("message.txt", "v1", message="first commit")
     lab.project()
     return lab
-
-
-@pytest.fixture(name="lab")
-def lab_fixture(client, synchronous) -> Lab:
-    return make_lab(client)
-
-
-@pytest.fixture(name="bg_lab")
-def bg_lab_fixture(client, background) -> Lab:
-    return make_lab(client)
