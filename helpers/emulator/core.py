@@ -391,7 +391,36 @@ def paginate(items: list, params: dict, token_key: str = "nextToken",
 
 
 class InvalidNextTokenError(Exception):
-    """Raised by paginate; each service turns it into its own error name."""
+    """Raised by paginate; each service turns it into its own error name (see pager)."""
+
+
+Page = Callable[..., "tuple[list, str | None]"]
+
+
+def pager(error: Callable[[str], Exception], message: str) -> Page:
+    """paginate as one service answers: a token it did not issue raises error(message).
+    The returned function takes paginate's arguments."""
+
+    def page(items: list, params: dict, **options: Any) -> tuple[list, str | None]:
+        try:
+            return paginate(items, params, **options)
+        except InvalidNextTokenError:
+            raise error(message) from None
+
+    return page
+
+
+def with_token(reply: dict, token: str | None, key: str = "nextToken") -> dict:
+    """reply with the next page's token, when there is one (AWS leaves it out on the last)."""
+    if token:
+        reply[key] = token
+    return reply
+
+
+def compact(values: dict, drop: Any = None) -> dict:
+    """values without the members equal to drop: AWS leaves unset members out of its
+    replies (None, the default); CodeBuild also its empty top-level lists (drop=[])."""
+    return {key: value for key, value in values.items() if value != drop}
 
 
 def error_classes(service: str) -> dict[str, type[AwsError]]:

@@ -10,7 +10,7 @@ local server does the same: it knows
   not remember, so the kit issues and remembers them here).
 
 moto keeps IAM keys and assumed roles in its backends; this module is the one place that
-reads them for authentication.
+reads them (through moto_backends) for authentication.
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ import threading
 from dataclasses import dataclass
 
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.iam.models import iam_backends
-from moto.sts.models import sts_backends
 
 from ..offline_credentials import random_pair
+from . import moto_backends
 
 ROOT_ACCOUNT_ID = DEFAULT_ACCOUNT_ID
 
@@ -123,11 +122,7 @@ def role_session(role_arn: str, session_name: str, duration_seconds: int,
     """
     duration = max(900, min(duration_seconds, 43200))
     if role_arn.startswith("arn:aws:iam::"):
-        account = role_arn.split(":")[4]
-        role = sts_backends[account]["aws"].assume_role(
-            region_name=region, role_session_name=session_name[:64], role_arn=role_arn,
-            policy=None, duration=duration, external_id=None)
-        return role.access_key_id, role.secret_access_key, role.session_token
+        return moto_backends.assume_role(role_arn, session_name[:64], duration, region)
     owner = root()
     if owner is None:
         raise Unknown("the server has no credentials of its own")
@@ -149,33 +144,21 @@ def _forget_expired() -> None:
 
 def _moto_key(access_key: str) -> Identity | None:
     """An access key moto's IAM issued (a user's, or an assumed role's temporary one)."""
-    for account_id, account in list(iam_backends.items()):
-        for partition, backend in list(account.items()):
-            key = backend.access_keys.get(access_key)
-            if key is None:
-                continue
-            if key.user_name is not None:
-                if key.status != "Active":
-                    return None
-                user = backend.users.get(key.user_name)
-                if user is None:
-                    return None
-                return Identity(access_key, key.secret_access_key, account_id, user.arn,
-                                user.id)
-            return _assumed_role(access_key, account_id, partition)
-    return None
-
-
-def _assumed_role(access_key: str, account_id: str, partition: str) -> Identity | None:
-    backend = sts_backends[account_id][partition]
-    role = backend.get_assumed_role_from_access_key(access_key)
+    key = moto_backends.iam_access_key(access_key)
+    if key is None:
+        return None
+    if key.user_name is not None:
+        if not key.active:
+            return None
+        user = moto_backends.iam_user(key)
+        if user is None:
+            return None
+        return Identity(access_key, key.secret_key, key.account_id, user.arn, user.user_id)
+    role = moto_backends.assumed_role(key)
     if role is None:
         return None
-    expires = role.expiration
-    if expires.tzinfo is None:
-        expires = expires.replace(tzinfo=dt.timezone.utc)
-    return Identity(access_key, role.secret_access_key, role.account_id, role.arn,
-                    role.user_id, session_token=role.session_token, expires=expires)
+    return Identity(access_key, role.secret_key, role.account_id, role.arn, role.user_id,
+                    session_token=role.session_token, expires=role.expires)
 
 
 def _utcnow() -> dt.datetime:

@@ -16,7 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .. import safepaths
+from .. import moto_backends, safepaths
 from .buildspec import ArtifactSpec
 
 
@@ -105,25 +105,19 @@ def _glob(root: Path, pattern: str) -> list[Path]:
 
 def upload(account: str, files: list[tuple[Path, str]], destination: Destination,
            build_arn: str) -> Uploaded:
-    from moto.s3.models import s3_backends
-
-    backend = s3_backends[account]["global"]
     metadata = {"x-amz-meta-codebuild-buildarn": build_arn}
-    try:
-        backend.get_bucket(destination.bucket)
-    except Exception:
-        raise ArtifactError(f"the specified bucket does not exist: {destination.bucket}") from None
+    if not moto_backends.bucket_exists(account, destination.bucket):
+        raise ArtifactError(f"the specified bucket does not exist: {destination.bucket}")
     if destination.packaging == "ZIP":
         data = _zip(files)
-        key = backend.put_object(destination.bucket, destination.key, data)
-        key.set_metadata(metadata)
+        moto_backends.put_object(account, destination.bucket, destination.key, data, metadata)
         return Uploaded(f"arn:aws:s3:::{destination.bucket}/{destination.key}",
                         hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest())
     prefix = destination.key.rstrip("/")
     for file, name in files:
         object_key = f"{prefix}/{name}" if prefix else name
-        key = backend.put_object(destination.bucket, object_key, file.read_bytes())
-        key.set_metadata(metadata)
+        moto_backends.put_object(account, destination.bucket, object_key, file.read_bytes(),
+                                 metadata)
     return Uploaded(f"arn:aws:s3:::{destination.bucket}/{prefix}")
 
 

@@ -1,4 +1,5 @@
-"""The CodeBuild API operations the kit serves, replacing moto's own for these names.
+"""The CodeBuild API operations the kit serves, replacing moto's own for these names, and
+the shaping of their replies (the `*_reply` functions).
 
 Each method takes the decoded JSON request and returns the reply; `self` is moto's
 CodeBuildResponse, so self.current_account and self.region say whose backend to use.
@@ -6,29 +7,38 @@ CodeBuildResponse, so self.current_account and self.region say whose backend to 
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from moto.codebuild.responses import CodeBuildResponse
 
-from ..core import InvalidNextTokenError, install_handlers, paginate
+from .. import core
+from ..core import install_handlers, with_token
 from . import exceptions as err
-from .models import CodeBuildLabBackend, codebuild_lab_backends
+from .artifacts import object_key
+from .models import (
+    Build,
+    CodeBuildLabBackend,
+    Phase,
+    Project,
+    Report,
+    ReportGroup,
+    build_environment,
+    codebuild_lab_backends,
+)
 
 INITIATOR = "root"  # offline there is no IAM identity behind a call
 
+_page = core.pager(err.InvalidInputException, "Invalid pagination token")
 
-def _backend(handler) -> CodeBuildLabBackend:
+
+def _backend(handler: Any) -> CodeBuildLabBackend:
     return codebuild_lab_backends[handler.current_account][handler.region]
-
-
-def _page(items: list, params: dict) -> tuple[list, str | None]:
-    try:
-        return paginate(items, params)
-    except InvalidNextTokenError:
-        raise err.InvalidInputException("Invalid pagination token") from None
 
 
 def _compact(reply: dict) -> dict:
     """Top-level lists that are empty are left out (their shapes say at least one item)."""
-    return {key: value for key, value in reply.items() if value != []}
+    return core.compact(reply, drop=[])
 
 
 def _descending(params: dict, default: str) -> bool:
@@ -48,24 +58,24 @@ def _report_list(reports: list, params: dict) -> dict:
     reports = [r for r in reports if status is None or r.status == status]
     reports.sort(key=lambda r: r.created, reverse=_descending(params, "DESCENDING"))
     page, token = _page([r.arn for r in reports], params)
-    return _compact({"reports": page, **({"nextToken": token} if token else {})})
+    return _compact(with_token({"reports": page}, token))
 
 
 class CodeBuildHandlers:
     # -- projects -------------------------------------------------------------------
 
     def create_project(self, params: dict) -> dict:
-        return {"project": _backend(self).create_project(params).describe()}
+        return {"project": project_reply(_backend(self).create_project(params))}
 
     def update_project(self, params: dict) -> dict:
-        return {"project": _backend(self).update_project(params).describe()}
+        return {"project": project_reply(_backend(self).update_project(params))}
 
     def batch_get_projects(self, params: dict) -> dict:
         backend = _backend(self)
         found, missing = [], []
         for name in params["names"]:
             try:
-                found.append(backend.get_project(name).describe())
+                found.append(project_reply(backend.get_project(name)))
             except err.ResourceNotFoundException:
                 missing.append(name)
         return _compact({"projects": found, "projectsNotFound": missing})
@@ -74,7 +84,7 @@ class CodeBuildHandlers:
         names = _backend(self).list_projects(params.get("sortBy") or "NAME",
                                              _descending(params, "ASCENDING"))
         page, token = _page(names, params)
-        return _compact({"projects": page, **({"nextToken": token} if token else {})})
+        return _compact(with_token({"projects": page}, token))
 
     def delete_project(self, params: dict) -> dict:
         _backend(self).delete_project(params["name"])
@@ -84,10 +94,10 @@ class CodeBuildHandlers:
 
     def start_build(self, params: dict) -> dict:
         build = _backend(self).start_build(params, INITIATOR, _endpoint_url(self))
-        return {"build": build.describe()}
+        return {"build": build_reply(build)}
 
     def stop_build(self, params: dict) -> dict:
-        return {"build": _backend(self).stop_build(params["id"]).describe()}
+        return {"build": build_reply(_backend(self).stop_build(params["id"]))}
 
     def retry_build(self, params: dict) -> dict:
         # Both members are optional in the model; a retry needs the build to retry.
@@ -95,14 +105,14 @@ class CodeBuildHandlers:
             raise err.InvalidInputException("RetryBuild needs the id of the build to retry")
         build = _backend(self).retry_build(params["id"], params.get("idempotencyToken"),
                                            INITIATOR)
-        return {"build": build.describe()}
+        return {"build": build_reply(build)}
 
     def batch_get_builds(self, params: dict) -> dict:
         backend = _backend(self)
         found, missing = [], []
         for build_id in params["ids"]:
             try:
-                found.append(backend.get_build(build_id).describe())
+                found.append(build_reply(backend.get_build(build_id)))
             except err.ResourceNotFoundException:
                 missing.append(build_id)
         return _compact({"builds": found, "buildsNotFound": missing})
@@ -110,14 +120,14 @@ class CodeBuildHandlers:
     def list_builds(self, params: dict) -> dict:
         ids = _backend(self).list_builds(None, _descending(params, "DESCENDING"))
         page, token = _page(ids, params)
-        return _compact({"ids": page, **({"nextToken": token} if token else {})})
+        return _compact(with_token({"ids": page}, token))
 
     def list_builds_for_project(self, params: dict) -> dict:
         backend = _backend(self)
         project = backend.get_project(params["projectName"])
         ids = backend.list_builds(project.name, _descending(params, "DESCENDING"))
         page, token = _page(ids, params)
-        return _compact({"ids": page, **({"nextToken": token} if token else {})})
+        return _compact(with_token({"ids": page}, token))
 
     def batch_delete_builds(self, params: dict) -> dict:
         deleted, not_deleted = _backend(self).delete_builds(params["ids"])
@@ -128,12 +138,12 @@ class CodeBuildHandlers:
     def create_report_group(self, params: dict) -> dict:
         group = _backend(self).create_report_group(
             params["name"], params["type"], params["exportConfig"], params.get("tags") or [])
-        return {"reportGroup": group.describe()}
+        return {"reportGroup": report_group_reply(group)}
 
     def update_report_group(self, params: dict) -> dict:
         group = _backend(self).update_report_group(
             params["arn"], params.get("exportConfig"), params.get("tags"))
-        return {"reportGroup": group.describe()}
+        return {"reportGroup": report_group_reply(group)}
 
     def batch_get_report_groups(self, params: dict) -> dict:
         backend = _backend(self)
@@ -143,7 +153,7 @@ class CodeBuildHandlers:
             if group is None:
                 missing.append(arn)
             else:
-                found.append(group.describe())
+                found.append(report_group_reply(group))
         return _compact({"reportGroups": found, "reportGroupsNotFound": missing})
 
     def list_report_groups(self, params: dict) -> dict:
@@ -152,7 +162,7 @@ class CodeBuildHandlers:
         groups = sorted(_backend(self).report_groups.values(), key=key,
                         reverse=_descending(params, "ASCENDING"))
         page, token = _page([g.arn for g in groups], params)
-        return _compact({"reportGroups": page, **({"nextToken": token} if token else {})})
+        return _compact(with_token({"reportGroups": page}, token))
 
     def delete_report_group(self, params: dict) -> dict:
         _backend(self).delete_report_group(params["arn"], bool(params.get("deleteReports")))
@@ -167,13 +177,6 @@ class CodeBuildHandlers:
         return _report_list([r for r in backend.reports.values() if r.group_arn == group.arn],
                              params)
 
-    def _reports(self, reports: list, params: dict) -> dict:
-        status = (params.get("filter") or {}).get("status")
-        reports = [r for r in reports if status is None or r.status == status]
-        reports.sort(key=lambda r: r.created, reverse=_descending(params, "DESCENDING"))
-        page, token = _page([r.arn for r in reports], params)
-        return _compact({"reports": page, **({"nextToken": token} if token else {})})
-
     def batch_get_reports(self, params: dict) -> dict:
         backend = _backend(self)
         found, missing = [], []
@@ -182,7 +185,7 @@ class CodeBuildHandlers:
             if report is None:
                 missing.append(arn)
             else:
-                found.append(report.describe())
+                found.append(report_reply(report))
         return _compact({"reports": found, "reportsNotFound": missing})
 
     def delete_report(self, params: dict) -> dict:
@@ -198,7 +201,125 @@ class CodeBuildHandlers:
                  and (not keyword or keyword in case["name"].lower()
                       or keyword in case["prefix"].lower())]
         page, token = _page(cases, params)
-        return _compact({"testCases": page, **({"nextToken": token} if token else {})})
+        return _compact(with_token({"testCases": page}, token))
+
+
+# -- replies ---------------------------------------------------------------------------
+
+
+def project_reply(project: Project) -> dict:
+    reply = {"name": project.name, "arn": project.arn, **project.effective_settings(),
+             "created": project.created, "lastModified": project.last_modified,
+             "badge": {"badgeEnabled": project.badge_enabled}, "projectVisibility": "PRIVATE"}
+    if project.badge_enabled:
+        reply["badge"]["badgeRequestUrl"] = (
+            f"https://codebuild.{project.region}.amazonaws.com/badges?uuid="
+            f"{uuid.uuid5(uuid.NAMESPACE_URL, project.arn)}&branch=main")
+    return reply
+
+
+def phase_reply(phase: Phase) -> dict:
+    reply: dict = {"phaseType": phase.type, "startTime": phase.start}
+    if phase.end is not None:
+        reply.update(endTime=phase.end, phaseStatus=phase.status,
+                     durationInSeconds=int((phase.end - phase.start).total_seconds()))
+    if phase.contexts is not None:
+        reply["contexts"] = phase.contexts
+    return reply
+
+
+def build_reply(build: Build) -> dict:
+    """The build as it is now (its worker may be advancing it: read under its lock)."""
+    with build.lock:
+        config = build.config
+        reply = {
+            "id": build.id,
+            "arn": build.arn,
+            "buildNumber": build.number,
+            "startTime": build.start_time,
+            "currentPhase": build.current_phase,
+            "buildStatus": build.status,
+            "projectName": build.project_name,
+            "phases": [phase_reply(phase) for phase in build.phases],
+            "source": config.source,
+            "secondarySources": config.secondary_sources,
+            "secondarySourceVersions": config.secondary_source_versions,
+            "artifacts": build.artifact_location or _planned_artifact(build),
+            "secondaryArtifacts": build.secondary_artifact_locations,
+            "cache": {"type": "NO_CACHE"},
+            "environment": build_environment(config),
+            "serviceRole": config.service_role,
+            "logs": _logs_reply(build),
+            "timeoutInMinutes": config.timeout_minutes,
+            "queuedTimeoutInMinutes": config.queued_timeout_minutes,
+            "buildComplete": build.done.is_set(),
+            "initiator": build.initiator,
+            "encryptionKey": config.encryption_key,
+            "exportedEnvironmentVariables": build.exported_variables,
+            "reportArns": list(build.report_arns),
+            "fileSystemLocations": [],
+        }
+        if build.end_time is not None:
+            reply["endTime"] = build.end_time
+        if config.source_version:
+            reply["sourceVersion"] = config.source_version
+        if build.resolved_source_version:
+            reply["resolvedSourceVersion"] = build.resolved_source_version
+        return reply
+
+
+def _planned_artifact(build: Build) -> dict:
+    """Where the build's artifact will go, before UPLOAD_ARTIFACTS has put it there."""
+    artifacts = build.config.artifacts
+    if artifacts.get("type") != "S3":
+        return {"location": ""}
+    key = object_key(artifacts.get("path"),
+                     build.uuid if artifacts.get("namespaceType") == "BUILD_ID" else None,
+                     artifacts.get("name") or build.project_name)
+    return {"location": f"arn:aws:s3:::{artifacts.get('location')}/{key}"}
+
+
+def _logs_reply(build: Build) -> dict:
+    logs_config = build.config.logs_config
+    cloudwatch = dict(logs_config.get("cloudWatchLogs") or {"status": "ENABLED"})
+    reply = {"cloudWatchLogs": cloudwatch,
+             "s3Logs": logs_config.get("s3Logs") or {"status": "DISABLED",
+                                                     "encryptionDisabled": False}}
+    if build.log_group and build.log_stream:
+        group, stream = build.log_group, build.log_stream
+        reply.update(
+            groupName=group,
+            streamName=stream,
+            deepLink=(f"https://console.aws.amazon.com/cloudwatch/home?region={build.region}"
+                      f"#logsV2:log-groups/log-group/{group.replace('/', '$252F')}"
+                      f"/log-events/{stream.replace('/', '$252F')}"),
+            cloudWatchLogsArn=(f"arn:aws:logs:{build.region}:{build.account}:log-group:"
+                               f"{group}:log-stream:{stream}"),
+        )
+    return reply
+
+
+def report_group_reply(group: ReportGroup) -> dict:
+    return {"arn": group.arn, "name": group.name, "type": group.type,
+            "exportConfig": group.export_config, "created": group.created,
+            "lastModified": group.last_modified, "tags": group.tags, "status": "ACTIVE"}
+
+
+def report_reply(report: Report) -> dict:
+    counts = {key: 0 for key in ("SUCCEEDED", "FAILED", "ERROR", "SKIPPED", "UNKNOWN")}
+    for case in report.test_cases:
+        counts[case["status"]] = counts.get(case["status"], 0) + 1
+    return {
+        "arn": report.arn, "type": report.type, "name": report.name,
+        "reportGroupArn": report.group_arn, "executionId": report.execution_id,
+        "status": report.status, "created": report.created,
+        "expired": report.expired, "exportConfig": report.export_config,
+        "truncated": False,
+        "testSummary": {
+            "total": len(report.test_cases), "statusCounts": counts,
+            "durationInNanoSeconds": sum(c["durationInNanoSeconds"] for c in report.test_cases),
+        },
+    }
 
 
 def install() -> None:

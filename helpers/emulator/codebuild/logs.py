@@ -10,7 +10,7 @@ import datetime as dt
 import threading
 import time
 
-from moto.logs.models import logs_backends
+from .. import moto_backends
 
 
 class BuildLog:
@@ -20,27 +20,19 @@ class BuildLog:
         self.stream = stream
         self._lock = threading.Lock()
         self.secrets: list[str] = []  # values from Parameter Store / Secrets Manager, hidden
-        self._backend = logs_backends[account][region] if group else None
-        if self._backend is not None:
-            if group not in self._backend.groups:
-                self._backend.create_log_group(group, {})
-            if stream not in self._backend.groups[group].streams:
-                self._backend.create_log_stream(group, stream)
+        self._stream = (moto_backends.LogStream(account, region, group, stream)
+                        if group and stream else None)
 
     def line(self, text: str) -> None:
         """One line of command output."""
-        if self._backend is None:
+        if self._stream is None:
             return
         for secret in self.secrets:
             if secret:
                 text = text.replace(secret, "***")
         with self._lock:
-            try:
-                self._backend.put_log_events(
-                    self.group, self.stream,
-                    [{"timestamp": int(time.time() * 1000), "message": text}])
-            except Exception:  # the group was deleted mid-build: keep building
-                self._backend = None
+            if not self._stream.put(int(time.time() * 1000), text):
+                self._stream = None  # the group was deleted mid-build: keep building
 
     def container(self, text: str) -> None:
         """A line from the build agent, in the format CodeBuild uses."""

@@ -1,7 +1,7 @@
 """CodeBuild state and rules: projects, builds (explicit state machines), report groups, reports.
 
 A build is created by StartBuild (phase SUBMITTED done, QUEUED open) and advanced only by
-its worker (runner.run); BatchGetBuilds describes the state as it is, nothing is made up
+its worker (runtime.run); BatchGetBuilds describes the state as it is, nothing is made up
 on read. Each build works in its own folder under the kit's state folder,
 codebuild/<account>/<region>/<build uuid>/, removed when no longer needed.
 
@@ -38,6 +38,9 @@ SOURCE_TYPES_OFFLINE = ("NO_SOURCE", "S3", "CODECOMMIT", "CODEPIPELINE")
 SOURCE_TYPES_NEEDING_LOCATION = ("S3", "CODECOMMIT", "GITHUB", "GITHUB_ENTERPRISE",
                                  "BITBUCKET", "GITLAB", "GITLAB_SELF_MANAGED")
 MAX_TAGS = 50
+# Project settings replies show only when set.
+OPTIONAL_SETTINGS = ("description", "sourceVersion", "vpcConfig", "concurrentBuildLimit",
+                     "buildBatchConfig", "autoRetryLimit")
 
 
 def seconds_per_minute() -> float:
@@ -58,15 +61,6 @@ class Phase:
     end: dt.datetime | None = None
     status: str | None = None
     contexts: list[dict] | None = None
-
-    def describe(self) -> dict:
-        reply = {"phaseType": self.type, "startTime": self.start}
-        if self.end is not None:
-            reply.update(endTime=self.end, phaseStatus=self.status,
-                         durationInSeconds=int((self.end - self.start).total_seconds()))
-        if self.contexts is not None:
-            reply["contexts"] = self.contexts
-        return reply
 
 
 @dataclass
@@ -157,75 +151,6 @@ class Build:
     def wait(self, timeout: float | None = None) -> bool:
         return self.done.wait(timeout)
 
-    # -- reading --------------------------------------------------------------------
-
-    def describe(self) -> dict:
-        with self.lock:
-            config = self.config
-            reply = {
-                "id": self.id,
-                "arn": self.arn,
-                "buildNumber": self.number,
-                "startTime": self.start_time,
-                "currentPhase": self.current_phase,
-                "buildStatus": self.status,
-                "projectName": self.project_name,
-                "phases": [phase.describe() for phase in self.phases],
-                "source": config.source,
-                "secondarySources": config.secondary_sources,
-                "secondarySourceVersions": config.secondary_source_versions,
-                "artifacts": self.artifact_location or self._planned_artifact(),
-                "secondaryArtifacts": self.secondary_artifact_locations,
-                "cache": {"type": "NO_CACHE"},
-                "environment": _build_environment(config),
-                "serviceRole": config.service_role,
-                "logs": self._logs(),
-                "timeoutInMinutes": config.timeout_minutes,
-                "queuedTimeoutInMinutes": config.queued_timeout_minutes,
-                "buildComplete": self.done.is_set(),
-                "initiator": self.initiator,
-                "encryptionKey": config.encryption_key,
-                "exportedEnvironmentVariables": self.exported_variables,
-                "reportArns": list(self.report_arns),
-                "fileSystemLocations": [],
-            }
-            if self.end_time is not None:
-                reply["endTime"] = self.end_time
-            if config.source_version:
-                reply["sourceVersion"] = config.source_version
-            if self.resolved_source_version:
-                reply["resolvedSourceVersion"] = self.resolved_source_version
-            return reply
-
-    def _planned_artifact(self) -> dict:
-        artifacts = self.config.artifacts
-        if artifacts.get("type") != "S3":
-            return {"location": ""}
-        from .artifacts import object_key
-
-        key = object_key(artifacts.get("path"),
-                         self.uuid if artifacts.get("namespaceType") == "BUILD_ID" else None,
-                         artifacts.get("name") or self.project_name)
-        return {"location": f"arn:aws:s3:::{artifacts.get('location')}/{key}"}
-
-    def _logs(self) -> dict:
-        logs_config = self.config.logs_config
-        cloudwatch = dict(logs_config.get("cloudWatchLogs") or {"status": "ENABLED"})
-        reply = {"cloudWatchLogs": cloudwatch,
-                 "s3Logs": logs_config.get("s3Logs") or {"status": "DISABLED",
-                                                         "encryptionDisabled": False}}
-        if self.log_group:
-            reply.update(
-                groupName=self.log_group,
-                streamName=self.log_stream,
-                deepLink=(f"https://console.aws.amazon.com/cloudwatch/home?region={self.region}"
-                          f"#logsV2:log-groups/log-group/{self.log_group.replace('/', '$252F')}"
-                          f"/log-events/{self.log_stream.replace('/', '$252F')}"),
-                cloudWatchLogsArn=(f"arn:aws:logs:{self.region}:{self.account}:log-group:"
-                                   f"{self.log_group}:log-stream:{self.log_stream}"),
-            )
-        return reply
-
 
 def _log_names(project: str, build_uuid: str, logs_config: dict) -> tuple[str | None, str | None]:
     cloudwatch = logs_config.get("cloudWatchLogs") or {}
@@ -237,7 +162,7 @@ def _log_names(project: str, build_uuid: str, logs_config: dict) -> tuple[str | 
     return group, stream
 
 
-def _build_environment(config: BuildConfig) -> dict:
+def build_environment(config: BuildConfig) -> dict:
     environment = dict(config.environment)
     environment["environmentVariables"] = _merge_variables(
         config.environment.get("environmentVariables") or [], config.environment_overrides)
@@ -272,7 +197,9 @@ class Project:
         if not creating:
             self.last_modified = now()
 
-    def describe(self) -> dict:
+    def effective_settings(self) -> dict:
+        """The project's settings with the defaults AWS fills in, as builds use them and
+        replies show them (name, arn, dates and badge aside)."""
         settings_ = self.settings
         environment = {"privilegedMode": False, "imagePullCredentialsType": "CODEBUILD",
                        "environmentVariables": [], **settings_["environment"]}
@@ -283,12 +210,9 @@ class Project:
             artifacts = {"namespaceType": "NONE", "packaging": "NONE",
                          "overrideArtifactName": False, "encryptionDisabled": False,
                          "name": self.name, **artifacts}
-        source = {"insecureSsl": False, **settings_["source"]}
         logs_config = settings_.get("logsConfig") or {}
-        reply = {
-            "name": self.name,
-            "arn": self.arn,
-            "source": source,
+        effective = {
+            "source": {"insecureSsl": False, **settings_["source"]},
             "secondarySources": settings_.get("secondarySources", []),
             "secondarySourceVersions": settings_.get("secondarySourceVersions", []),
             "artifacts": artifacts,
@@ -301,26 +225,21 @@ class Project:
                                        or DEFAULT_QUEUED_TIMEOUT_MINUTES),
             "encryptionKey": settings_.get("encryptionKey") or self.default_key,
             "tags": settings_.get("tags", []),
-            "created": self.created,
-            "lastModified": self.last_modified,
-            "badge": {"badgeEnabled": bool(settings_.get("badgeEnabled"))},
             "logsConfig": {
                 "cloudWatchLogs": logs_config.get("cloudWatchLogs") or {"status": "ENABLED"},
                 "s3Logs": logs_config.get("s3Logs") or {"status": "DISABLED",
                                                         "encryptionDisabled": False},
             },
             "fileSystemLocations": settings_.get("fileSystemLocations", []),
-            "projectVisibility": "PRIVATE",
         }
-        if settings_.get("badgeEnabled"):
-            reply["badge"]["badgeRequestUrl"] = (
-                f"https://codebuild.{self.region}.amazonaws.com/badges?uuid="
-                f"{uuid.uuid5(uuid.NAMESPACE_URL, self.arn)}&branch=main")
-        for key in ("description", "sourceVersion", "vpcConfig", "concurrentBuildLimit",
-                    "buildBatchConfig", "autoRetryLimit"):
+        for key in OPTIONAL_SETTINGS:
             if settings_.get(key) is not None:
-                reply[key] = settings_[key]
-        return reply
+                effective[key] = settings_[key]
+        return effective
+
+    @property
+    def badge_enabled(self) -> bool:
+        return bool(self.settings.get("badgeEnabled"))
 
     @property
     def default_key(self) -> str:
@@ -410,11 +329,6 @@ class ReportGroup:
         self.tags = tags
         self.created = self.last_modified = now()
 
-    def describe(self) -> dict:
-        return {"arn": self.arn, "name": self.name, "type": self.type,
-                "exportConfig": self.export_config, "created": self.created,
-                "lastModified": self.last_modified, "tags": self.tags, "status": "ACTIVE"}
-
 
 class Report:
     def __init__(self, group: ReportGroup, build: Build) -> None:
@@ -430,7 +344,7 @@ class Report:
         self.test_cases: list[dict] = []
 
     def finish(self, status: str, cases: list) -> None:
-        expired = self.created + REPORT_EXPIRY
+        expired = self.expired
         self.test_cases = [
             {"reportArn": self.arn, "testRawDataPath": case.raw_path, "prefix": case.prefix,
              "name": case.name, "status": case.status,
@@ -440,21 +354,9 @@ class Report:
         ]
         self.status = status
 
-    def describe(self) -> dict:
-        counts = {key: 0 for key in ("SUCCEEDED", "FAILED", "ERROR", "SKIPPED", "UNKNOWN")}
-        for case in self.test_cases:
-            counts[case["status"]] = counts.get(case["status"], 0) + 1
-        return {
-            "arn": self.arn, "type": self.type, "name": self.name,
-            "reportGroupArn": self.group_arn, "executionId": self.execution_id,
-            "status": self.status, "created": self.created,
-            "expired": self.created + REPORT_EXPIRY, "exportConfig": self.export_config,
-            "truncated": False,
-            "testSummary": {
-                "total": len(self.test_cases), "statusCounts": counts,
-                "durationInNanoSeconds": sum(c["durationInNanoSeconds"] for c in self.test_cases),
-            },
-        }
+    @property
+    def expired(self) -> dt.datetime:
+        return self.created + REPORT_EXPIRY
 
 
 # -- the backend -------------------------------------------------------------------
@@ -584,7 +486,7 @@ class CodeBuildLabBackend(BaseBackend):
 
     def _build_config(self, project: Project, params: dict, endpoint_url: str | None
                       ) -> BuildConfig:
-        s = project.describe()
+        s = project.effective_settings()
         source = dict(s["source"])
         if params.get("sourceTypeOverride"):
             source["type"] = params["sourceTypeOverride"]
@@ -639,10 +541,10 @@ class CodeBuildLabBackend(BaseBackend):
         return build
 
     def _run(self, build: Build) -> None:
-        from . import runner
+        from . import runtime
 
         def work() -> None:
-            runner.run(self, build)
+            runtime.run(self, build)
             self.prune_workspaces()
 
         workers.start(f"codebuild-{build.id}", work)

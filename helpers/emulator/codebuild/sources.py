@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import safepaths
+from .. import moto_backends, safepaths
 
 SOURCE_IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]{1,128}\Z")
 
@@ -82,26 +82,22 @@ def split_s3_location(location: str) -> tuple[str, str]:
 
 
 def fetch_s3(account: str, bucket: str, key: str, version: str | None, dest: Path) -> str | None:
-    from moto.s3.models import s3_backends
-
-    backend = s3_backends[account]["global"]
     try:
         if key.endswith("/"):  # a folder: every object under the prefix
-            for item in list(backend.get_bucket(bucket).keys.values()):
-                name = getattr(item, "name", "")
-                if name.startswith(key) and not name.endswith("/"):
-                    _write_inside(dest, name[len(key):], item.value)
+            for name, data in moto_backends.objects_under(account, bucket, key):
+                _write_inside(dest, name[len(key):], data)
             return None
-        item = backend.get_object(bucket, key, version_id=version)
-    except SourceError:
-        raise
-    except Exception as error:
+        item = moto_backends.get_object(account, bucket, key, version)
+    except moto_backends.S3Refused as error:
+        raise SourceError(f"failed to download source s3://{bucket}/{key}: "
+                          f"{error.reason}") from None
+    except OSError as error:  # a key that is also a folder ("a" and "a/b"), a full disk
         raise SourceError(f"failed to download source s3://{bucket}/{key}: "
                           f"{type(error).__name__}") from None
     if item is None:
         raise SourceError(f"NoSuchKey: s3://{bucket}/{key} does not exist")
     try:
-        unzip(item.value, dest)
+        unzip(item.data, dest)
     except zipfile.BadZipFile:
         raise SourceError(f"s3://{bucket}/{key} is not a zip file") from None
     return None  # AWS sets no resolved source version for S3 sources
@@ -109,11 +105,11 @@ def fetch_s3(account: str, bucket: str, key: str, version: str | None, dest: Pat
 
 def fetch_codecommit(account: str, region: str, location: str, version: str | None,
                      dest: Path) -> str:
-    from ..codecommit.models import codecommit_backends
+    from ..codecommit.models import codecommit_lab_backends
 
     repository = location.rstrip("/").rsplit("/", 1)[-1]
     try:
-        return codecommit_backends[account][region].checkout(repository, version, dest)
+        return codecommit_lab_backends[account][region].checkout(repository, version, dest)
     except safepaths.UnsafePath as error:
         raise SourceError(f"the source version {version or 'default branch'} of {repository} "
                           f"cannot be checked out: {error}") from None

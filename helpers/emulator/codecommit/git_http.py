@@ -31,7 +31,7 @@ from dulwich.server import Backend
 from dulwich.web import make_wsgi_chain
 
 from .. import identities, routes, safepaths, trust
-from .models import Repository, codecommit_backends
+from .models import Repository, codecommit_lab_backends
 
 PREFIX = "/v1/repos/"
 REALM = 'Basic realm="local AWS CodeCommit"'
@@ -109,7 +109,7 @@ def _signed_repository(environ, identity: identities.Identity, date: str, given:
     """The signer's repository of that name in the region whose signature matches."""
     hostname = trust._hostname(environ.get("HTTP_HOST", ""))
     canonical = f"GIT\n{repository_path}\n\nhost:{hostname}\n\nhost\n"
-    for region, backend in list(codecommit_backends[identity.account_id].items()):
+    for region, backend in list(codecommit_lab_backends[identity.account_id].items()):
         repo = backend.repositories.get(name)
         if repo is None:
             continue

@@ -1,15 +1,20 @@
-"""The CodeCommit API of the local server: unpack the request, call the model, shape the reply."""
+"""The CodeCommit API of the local server: unpack the request, call the model, shape the
+reply (the `*_reply` functions)."""
 
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from moto.codecommit.responses import CodeCommitResponse
 
-from ..core import InvalidNextTokenError, install_handlers, paginate
+from .. import core
+from ..core import install_handlers, with_token
 from . import exceptions as err
 from . import files, gitstore
-from .models import CodeCommitLabBackend, Repository, codecommit_backends
+from .models import CodeCommitLabBackend, Repository, codecommit_lab_backends
+
+_page = core.pager(err.InvalidContinuationTokenException, "The continuation token is not valid.")
 
 
 def install() -> None:
@@ -25,30 +30,14 @@ class CodeCommitHandlers:
     # Helpers (not operations) -------------------------------------------------------
 
     def _lab_backend(self) -> CodeCommitLabBackend:
-        return codecommit_backends[self.current_account][self.region]
+        return codecommit_lab_backends[self.current_account][self.region]
 
     def _lab_repo(self, params: dict) -> Repository:
         return self._lab_backend().get_repository(params.get("repositoryName"))
 
-    def _lab_metadata(self, repo: Repository) -> dict:
-        http_url, ssh_url = clone_urls(self, repo)
-        data = {
-            "accountId": repo.account_id,
-            "repositoryId": repo.repository_id,
-            "repositoryName": repo.name,
-            "lastModifiedDate": repo.modified,
-            "creationDate": repo.created,
-            "cloneUrlHttp": http_url,
-            "cloneUrlSsh": ssh_url,
-            "Arn": repo.arn,
-            "kmsKeyId": repo.kms_key_id,
-        }
-        if repo.description is not None:
-            data["repositoryDescription"] = repo.description
-        default = self._lab_backend().default_branch(repo)
-        if default:
-            data["defaultBranch"] = default
-        return data
+    def _lab_repository_reply(self, repo: Repository) -> dict:
+        return repository_reply(repo, self._lab_backend().default_branch(repo),
+                                clone_urls(self, repo))
 
     # Repositories -------------------------------------------------------------------
 
@@ -56,10 +45,10 @@ class CodeCommitHandlers:
         repo = self._lab_backend().create_repository(
             params["repositoryName"], params.get("repositoryDescription"),
             params.get("tags"), params.get("kmsKeyId"))
-        return {"repositoryMetadata": self._lab_metadata(repo)}
+        return {"repositoryMetadata": self._lab_repository_reply(repo)}
 
     def get_repository(self, params):
-        return {"repositoryMetadata": self._lab_metadata(self._lab_repo(params))}
+        return {"repositoryMetadata": self._lab_repository_reply(self._lab_repo(params))}
 
     def delete_repository(self, params):
         repository_id = self._lab_backend().delete_repository(params["repositoryName"])
@@ -71,11 +60,7 @@ class CodeCommitHandlers:
                        key=lambda r: r.name if sort_by == "repositoryName" else r.modified,
                        reverse=params.get("order") == "descending")
         page, token = _page(repos, params, default_size=1000)
-        reply = {"repositories": [{"repositoryName": r.name, "repositoryId": r.repository_id}
-                                  for r in page]}
-        if token:
-            reply["nextToken"] = token
-        return reply
+        return with_token({"repositories": [repository_name_id_pair(r) for r in page]}, token)
 
     def batch_get_repositories(self, params):
         names = params["repositoryNames"]
@@ -86,7 +71,7 @@ class CodeCommitHandlers:
         found, missing = [], []
         for name in names:
             if name in backend.repositories:
-                found.append(self._lab_metadata(backend.repositories[name]))
+                found.append(self._lab_repository_reply(backend.repositories[name]))
             else:
                 missing.append(name)
         return {"repositories": found, "repositoriesNotFound": missing,
@@ -230,7 +215,7 @@ class CodeCommitHandlers:
     def get_commit(self, params):
         repo = self._lab_repo(params)
         commit = self._lab_backend().get_commit(repo, params.get("commitId"))
-        return {"commit": _commit_reply(commit)}
+        return {"commit": commit_reply(commit)}
 
     def get_file(self, params):
         repo = self._lab_repo(params)
@@ -265,7 +250,7 @@ class CodeCommitHandlers:
                                     params.get("afterPath"))
         page, token = _page(changes, params, token_key="NextToken", size_key="MaxResults",
                             default_size=100)
-        return {"differences": page, **({"NextToken": token} if token else {})}
+        return with_token({"differences": page}, token, key="NextToken")
 
     # Tags -------------------------------------------------------------------------------
 
@@ -297,7 +282,33 @@ class CodeCommitHandlers:
         return {"tags": dict(repo.tags)}
 
 
-def clone_urls(handler, repo: Repository) -> tuple[str, str]:
+def repository_reply(repo: Repository, default_branch: str | None,
+                     urls: tuple[str, str]) -> dict:
+    """RepositoryMetadata; urls: (HTTPS, SSH) clone URLs, as clone_urls gives them."""
+    http_url, ssh_url = urls
+    data = {
+        "accountId": repo.account_id,
+        "repositoryId": repo.repository_id,
+        "repositoryName": repo.name,
+        "lastModifiedDate": repo.modified,
+        "creationDate": repo.created,
+        "cloneUrlHttp": http_url,
+        "cloneUrlSsh": ssh_url,
+        "Arn": repo.arn,
+        "kmsKeyId": repo.kms_key_id,
+    }
+    if repo.description is not None:
+        data["repositoryDescription"] = repo.description
+    if default_branch:
+        data["defaultBranch"] = default_branch
+    return data
+
+
+def repository_name_id_pair(repo: Repository) -> dict:
+    return {"repositoryName": repo.name, "repositoryId": repo.repository_id}
+
+
+def clone_urls(handler: Any, repo: Repository) -> tuple[str, str]:
     """Clone URLs: the local server's own address when served over HTTP, else AWS's form."""
     host = (handler.headers or {}).get("Host", "") if hasattr(handler, "headers") else ""
     ssh = f"ssh://git-codecommit.{repo.region}.amazonaws.com/v1/repos/{repo.name}"
@@ -326,7 +337,7 @@ def _file_metadata(entry) -> dict:
             "fileMode": gitstore.mode_name(entry.mode)}
 
 
-def _commit_reply(commit) -> dict:
+def commit_reply(commit: Any) -> dict:
     def person(ident: bytes, when: int, offset: int) -> dict:
         name, _, email = ident.decode(errors="replace").partition(" <")
         sign = "-" if offset < 0 else "+"
@@ -342,11 +353,3 @@ def _commit_reply(commit) -> dict:
         "committer": person(commit.committer, commit.commit_time, commit.commit_timezone),
         "additionalData": "",
     }
-
-
-def _page(items, params, token_key="nextToken", size_key="maxResults", default_size=100):
-    try:
-        return paginate(items, params, token_key, size_key, default_size)
-    except InvalidNextTokenError:
-        raise err.InvalidContinuationTokenException(
-            "The continuation token is not valid.") from None

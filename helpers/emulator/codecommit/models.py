@@ -317,4 +317,4 @@ def validate_tags(tags: dict[str, str]) -> None:
             raise err.InvalidTagsMapException(f"The value of tag {key!r} is not valid.")
 
 
-codecommit_backends = BackendDict(CodeCommitLabBackend, "codecommit")
+codecommit_lab_backends = BackendDict(CodeCommitLabBackend, "codecommit")

@@ -12,11 +12,11 @@ from .base import ActionContext, ActionFailed, Revision
 
 def run(ctx: ActionContext) -> None:
     from ...codecommit import gitstore
-    from ...codecommit.models import codecommit_backends
+    from ...codecommit.models import codecommit_lab_backends
 
     name = ctx.configuration["RepositoryName"]
     branch = ctx.configuration["BranchName"]
-    backend = codecommit_backends[ctx.account][ctx.region]
+    backend = codecommit_lab_backends[ctx.account][ctx.region]
     try:
         repository = backend.get_repository(name)
         commit_id = ctx.source_revision or backend.get_branch(repository, branch)

@@ -19,7 +19,7 @@ import os
 import time
 import traceback
 
-from .. import identities, workers
+from .. import identities, moto_backends, workers
 from . import artifacts as artifact_files
 from . import buildspec as buildspec_parser
 from . import reports as report_files
@@ -27,7 +27,7 @@ from . import sources
 from .artifacts import ArtifactError, Destination
 from .buildspec import BuildSpec, BuildSpecError, PhaseSpec
 from .logs import BuildLog
-from .models import Build, CodeBuildLabBackend, Report, seconds_per_minute
+from .models import Build, CodeBuildLabBackend, Report, build_environment, seconds_per_minute
 from .shell import OK, STOPPED, TIMED_OUT, ShellSession
 
 log = logging.getLogger("helpers.emulator.codebuild")
@@ -249,7 +249,7 @@ class BuildRunner:
                        AWS_SECRET_ACCESS_KEY=secret, AWS_SESSION_TOKEN=token)
         self.env = env
         # Project and StartBuild variables: resolved now, applied over the buildspec's later.
-        for variable in build.describe()["environment"]["environmentVariables"]:
+        for variable in build_environment(config)["environmentVariables"]:
             self.project_variables[variable["name"]] = self._resolve(
                 variable.get("type", "PLAINTEXT"), variable["value"])
 
@@ -325,14 +325,12 @@ class BuildRunner:
         if value.startswith("arn:aws:s3:::"):
             bucket, key = sources.split_s3_location(value)
             try:
-                from moto.s3.models import s3_backends
-
-                item = s3_backends[self.build.account]["global"].get_object(bucket, key)
-            except Exception:
+                item = moto_backends.get_object(self.build.account, bucket, key)
+            except moto_backends.S3Refused:
                 item = None
             if item is None:
                 raise BuildSpecError(f"YAML file does not exist: {value}")
-            return item.value.decode(errors="replace")
+            return item.data.decode(errors="replace")
         if "\n" in value or ":" in value:  # an inline buildspec, not a file name
             return self.config.buildspec
         path = buildspec_parser.locate(self.src_dir, value or "buildspec.yml")
@@ -343,16 +341,10 @@ class BuildRunner:
         """A variable's value; PARAMETER_STORE and SECRETS_MANAGER are read from moto."""
         build = self.build
         if kind == "PARAMETER_STORE":
-            from moto.ssm.models import ssm_backends
-
-            try:
-                parameter = ssm_backends[build.account][build.region].get_parameter(reference)
-            except Exception:
-                parameter = None
-            if parameter is None:
+            value = moto_backends.ssm_parameter(build.account, build.region, reference)
+            if value is None:
                 raise PhaseFailure("Decrypted Variables Error",
                                    f"parameter does not exist: {reference}")
-            value = parameter.decrypt(parameter.value) or ""  # SecureString: stored encrypted
             self.log.secrets.append(value)
             return value
         if kind == "SECRETS_MANAGER":
@@ -362,19 +354,17 @@ class BuildRunner:
         return reference
 
     def _secret(self, reference: str) -> str:
-        from moto.secretsmanager.models import secretsmanager_backends
-
         parts = reference.split(":")
         split = 7 if reference.startswith("arn:") else 1
         secret_id = ":".join(parts[:split])
         json_key, stage, version_id = (parts[split:] + ["", "", ""])[:3]
-        backend = secretsmanager_backends[self.build.account][self.build.region]
         try:
-            secret = backend.get_secret_value(secret_id, version_id or None,
-                                              stage or ("AWSCURRENT" if not version_id else None))
-        except Exception as error:
+            secret = moto_backends.secret_value(
+                self.build.account, self.build.region, secret_id, version_id or None,
+                stage or ("AWSCURRENT" if not version_id else None))
+        except moto_backends.SecretRefused as error:
             raise PhaseFailure("Secrets Manager Error",
-                               f"{type(error).__name__}: Secrets Manager can't find the "
+                               f"{error.reason}: Secrets Manager can't find the "
                                f"specified secret value for {reference}") from None
         text = secret.get("SecretString") or ""
         if not json_key:
