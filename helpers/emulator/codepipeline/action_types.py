@@ -1,20 +1,34 @@
 """The action types: what ListActionTypes/GetActionType report and what a pipeline
 definition is checked against (configuration keys, artifact counts).
 
-AWS_ACTION_TYPES is the catalogue every account sees: the AWS-owned types and two
-ThirdParty ones (GitHub version 1, the legacy OAuth source, and LabPartner, the kit's
-stand-in for a partner integration such as a test service). Actions of ThirdParty types run
-as third-party jobs (PollForThirdPartyJobs...) offline: whoever plays the partner answers
-them. Custom types (CreateCustomActionType) belong to an account and region; they live in
-its backend (custom_actions.py) and find_id looks there when given account and region.
+The catalogue every account sees (seeded from AWS_ACTION_TYPES; register() adds a type):
+the AWS-owned types and two ThirdParty ones (GitHub version 1, the legacy OAuth source, and
+LabPartner, the kit's stand-in for a partner integration such as a test service). Actions
+of ThirdParty types run as third-party jobs (PollForThirdPartyJobs...) offline: whoever
+plays the partner answers them. Custom types (CreateCustomActionType) belong to an account
+and region; they live in its backend (custom_actions.py) and find_id looks there when given
+account and region.
 
-`runnable` says whether the kit's engine can run the type offline; a definition may use
-any type listed here, but an action of a type the kit cannot run fails when it is reached.
+This is the one place that registers a provider: a type's `runner` (providers/base.Runner)
+is what runs it offline, and everything else (the runtime, validation, the "cannot run"
+message, the view's panels, deploy targets) reads it from here. A definition may use any
+type listed here, but an action of a type without a runner fails when it is reached.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from .providers import (
+    approval,
+    codebuild,
+    codecommit,
+    codedeploy,
+    job_worker,
+    s3_deploy,
+    s3_source,
+)
+from .providers.base import ActionContext, ActionFailed, Runner
 
 CONSOLE = "https://console.aws.amazon.com"
 
@@ -47,7 +61,7 @@ class ActionType:
     entity_url: str | None = None
     execution_url: str | None = None
     revision_url: str | None = None
-    runnable: bool = False
+    runner: Runner | None = None  # what runs it offline; None: the kit cannot
     owner: str = "AWS"
     version: str = "1"
     timeout_minutes: int = 60  # AWS's default action timeout
@@ -127,14 +141,14 @@ AWS_ACTION_TYPES: tuple[ActionType, ...] = (
                              "/browse/{Config:BranchName}/--/",
         revision_url=CONSOLE + "/codecommit/home#/repository/{Config:RepositoryName}"
                                "/commit/{RevisionId}",
-        runnable=True),
+        runner=codecommit.RUNNER),
     ActionType("Source", "S3", (
         _p("S3Bucket", True, True, "The versioned bucket holding the source zip"),
         _p("S3ObjectKey", True, True, "The key of the source zip"),
         POLL,
         _p("AllowOverrideForS3ObjectKey", type="Boolean"),
     ), (0, 0), (1, 1),
-        entity_url=CONSOLE + "/s3/home?#/{Config:S3Bucket}", runnable=True),
+        entity_url=CONSOLE + "/s3/home?#/{Config:S3Bucket}", runner=s3_source.RUNNER),
     ActionType("Source", "ECR", (
         _p("RepositoryName", True, True), _p("ImageTag"),
     ), (0, 0), (1, 1)),
@@ -152,7 +166,7 @@ AWS_ACTION_TYPES: tuple[ActionType, ...] = (
     ), (1, 5), (0, 5),
         entity_url=CONSOLE + "/codebuild/home#/projects/{Config:ProjectName}/view",
         execution_url=CONSOLE + "/codebuild/home#/builds/{ExternalExecutionId}/view/new",
-        runnable=True, timeout_minutes=8 * HOURS),
+        runner=codebuild.RUNNER, timeout_minutes=8 * HOURS),
     ActionType("Test", "CodeBuild", (
         _p("ProjectName", True, True, "The CodeBuild project to run"),
         _p("PrimarySource"), _p("BatchEnabled", type="Boolean"),
@@ -160,7 +174,7 @@ AWS_ACTION_TYPES: tuple[ActionType, ...] = (
     ), (1, 5), (0, 5),
         entity_url=CONSOLE + "/codebuild/home#/projects/{Config:ProjectName}/view",
         execution_url=CONSOLE + "/codebuild/home#/builds/{ExternalExecutionId}/view/new",
-        runnable=True, timeout_minutes=8 * HOURS),
+        runner=codebuild.RUNNER, timeout_minutes=8 * HOURS),
     ActionType("Test", "DeviceFarm", (
         _p("ProjectId", True, True), _p("DevicePoolArn", True), _p("AppType", True),
         _p("App"), _p("TestType", True), _p("Test"),
@@ -172,7 +186,7 @@ AWS_ACTION_TYPES: tuple[ActionType, ...] = (
         entity_url=CONSOLE + "/codedeploy/home#/applications/{Config:ApplicationName}"
                              "/deployment-groups/{Config:DeploymentGroupName}",
         execution_url=CONSOLE + "/codedeploy/home#/deployments/{ExternalExecutionId}",
-        runnable=True, timeout_minutes=5 * DAYS),
+        runner=codedeploy.RUNNER, timeout_minutes=5 * DAYS),
     ActionType("Deploy", "S3", (
         _p("BucketName", True, True, "The bucket to deploy to"),
         _p("Extract", True, description="true: unzip the artifact into the bucket",
@@ -180,7 +194,7 @@ AWS_ACTION_TYPES: tuple[ActionType, ...] = (
         _p("ObjectKey", description="The key (Extract false) or the folder (Extract true)"),
         _p("KMSEncryptionKeyARN"), _p("CannedACL"), _p("CacheControl"),
     ), (1, 1), (0, 0),
-        entity_url=CONSOLE + "/s3/home?#/{Config:BucketName}", runnable=True),
+        entity_url=CONSOLE + "/s3/home?#/{Config:BucketName}", runner=s3_deploy.RUNNER),
     ActionType("Deploy", "CloudFormation", (
         _p("ActionMode", True), _p("StackName", True, True), _p("Capabilities"),
         _p("ChangeSetName"), _p("OutputFileName"), _p("ParameterOverrides"), _p("RoleArn"),
@@ -219,7 +233,8 @@ AWS_ACTION_TYPES: tuple[ActionType, ...] = (
         _p("NotificationArn", description="SNS topic told about the approval"),
         _p("CustomData", description="Text shown to the reviewer"),
         _p("ExternalEntityLink", description="A link for the reviewer"),
-    ), (0, 0), (0, 0), runnable=True, timeout_minutes=7 * DAYS),
+    ), (0, 0), (0, 0), runner=approval.RUNNER,
+        timeout_minutes=7 * DAYS),
     # ThirdParty: run offline as third-party jobs (see the module docstring).
     ActionType("Source", "GitHub", (
         _p("Owner", True, True, "The GitHub user or organization"),
@@ -232,7 +247,7 @@ AWS_ACTION_TYPES: tuple[ActionType, ...] = (
         revision_url="https://github.com/{Config:Owner}/{Config:Repo}/commit/{RevisionId}",
         execution_url="https://github.com/{Config:Owner}/{Config:Repo}/commit/"
                       "{ExternalExecutionId}",
-        runnable=True, timeout_minutes=24 * HOURS),
+        runner=job_worker.RUNNER, timeout_minutes=24 * HOURS),
     ActionType("Test", "LabPartner", (
         _p("ProjectId", True, True, "The partner's project to run"),
         Property("ClientToken", True, False, True, False,
@@ -241,31 +256,108 @@ AWS_ACTION_TYPES: tuple[ActionType, ...] = (
         configuration_url="https://partner.example.com/codepipeline/setup",
         entity_url="https://partner.example.com/projects/{Config:ProjectId}",
         execution_url="https://partner.example.com/runs/{ExternalExecutionId}",
-        runnable=True, timeout_minutes=24 * HOURS,
+        runner=job_worker.RUNNER, timeout_minutes=24 * HOURS,
         description="The lab kit's stand-in for a partner's (ThirdParty) action"),
 )
 
 CUSTOM_TIMEOUT_MINUTES = 24 * HOURS  # AWS: custom actions time out after 24 hours
 
 
+Key = tuple[str, str, str, str]  # category, owner, provider, version
+_CATALOGUE: dict[Key, ActionType] = {}
+
+
+def _key(action_type: ActionType) -> Key:
+    return (action_type.category, action_type.owner, action_type.provider,
+            action_type.version)
+
+
+def register(action_type: ActionType) -> None:
+    """Add (or replace) a type of the catalogue every account sees."""
+    _CATALOGUE[_key(action_type)] = action_type
+
+
+def unregister(action_type: ActionType) -> None:
+    _CATALOGUE.pop(_key(action_type), None)
+
+
+for _type in AWS_ACTION_TYPES:
+    register(_type)
+
+
+def catalogue() -> list[ActionType]:
+    """The types every account sees, in registration order (ListActionTypes' order)."""
+    return list(_CATALOGUE.values())
+
+
 def find(category: str, owner: str, provider: str, version: str) -> ActionType | None:
-    for action_type in AWS_ACTION_TYPES:
-        if (action_type.category, action_type.owner, action_type.provider,
-                action_type.version) == (category, owner, provider, version):
-            return action_type
-    return None
+    return _CATALOGUE.get((category, owner, provider, version))
 
 
-def find_id(type_id: dict, account: str | None = None, region: str | None = None
-            ) -> ActionType | None:
+def find_id(type_id: dict, account: str | None = None, region: str | None = None,
+            include_deleted: bool = False) -> ActionType | None:
     """The type with this id: the catalogue's, or (given account and region) a custom one."""
     found = find(type_id.get("category", ""), type_id.get("owner", ""),
                  type_id.get("provider", ""), type_id.get("version", ""))
     if found is None and account and region and type_id.get("owner") == "Custom":
         from .models import codepipeline_lab_backends
 
-        found = codepipeline_lab_backends[account][region].custom_types.find(type_id)
+        found = codepipeline_lab_backends[account][region].custom_types.find(
+            type_id, include_deleted)
     return found
+
+
+# -- what the rest of the kit reads from the runners ------------------------------------
+
+
+def runner_for(type_id: dict, account: str, region: str) -> Runner:
+    """What runs an action of this type; a custom type deleted since the pipeline was
+    created still queues its jobs (its worker can no longer poll them)."""
+    found = find_id(type_id, account, region, include_deleted=True)
+    runner = found.runner if found is not None else None
+    return runner or Runner(cannot_run)
+
+
+def cannot_run(ctx: ActionContext) -> None:
+    type_id = ctx.action_type_id
+    raise ActionFailed(
+        f"The lab kit cannot run {type_id['owner']} {type_id['provider']} "
+        f"{type_id['category']} actions offline (it runs {runnable_summary()}).")
+
+
+CATEGORY_NOUNS = {"Source": "sources", "Build": "builds", "Test": "tests",
+                  "Deploy": "deployments", "Approval": "approvals", "Invoke": "invocations",
+                  "Compute": "compute actions"}
+
+
+def runnable_summary() -> str:
+    """What the kit runs, from the catalogue: 'CodeCommit and S3 sources, CodeBuild builds
+    and tests, ...' (categories whose providers are the same share one phrase)."""
+    by_category: dict[str, list[str]] = {}
+    for action_type in catalogue():
+        if action_type.owner == "AWS" and action_type.runner is not None:
+            by_category.setdefault(action_type.category, []).append(
+                action_type.runner.name or action_type.provider)
+    phrases: list[tuple[list[str], list[str]]] = []  # (provider names, category nouns)
+    for category, names in by_category.items():
+        noun = CATEGORY_NOUNS.get(category, f"{category} actions")
+        if phrases and phrases[-1][0] == names:
+            phrases[-1][1].append(noun)
+        else:
+            phrases.append((names, [noun]))
+    return _and([f"{_and(names)} {_and(nouns)}" for names, nouns in phrases])
+
+
+def _and(words: list[str]) -> str:
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
+
+
+def panel_kind(category: str | None, provider: str | None, owner: str = "AWS",
+               version: str = "1") -> str | None:
+    """The detail panel the pipeline view shows for an action of this type (build-log,
+    deployment-events), or None."""
+    found = find(category or "", owner, provider or "", version)
+    return found.runner.panel if found is not None and found.runner is not None else None
 
 
 def is_source(type_id: dict) -> bool:

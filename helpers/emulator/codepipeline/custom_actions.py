@@ -14,6 +14,7 @@ import threading
 
 from . import exceptions as err
 from .action_types import CUSTOM_TIMEOUT_MINUTES, ActionType, Property
+from .providers import job_worker
 
 MAX_CUSTOM_TYPES = 50  # AWS quota: custom actions per Region in an account
 MAX_TAGS = 50
@@ -161,5 +162,5 @@ def _from_request(params: dict) -> ActionType:
         execution_url=settings.get("executionUrlTemplate"),
         revision_url=settings.get("revisionUrlTemplate"),
         configuration_url=settings.get("thirdPartyConfigurationUrl"),
-        runnable=True, owner="Custom", version=params["version"],
+        runner=job_worker.RUNNER, owner="Custom", version=params["version"],
         timeout_minutes=CUSTOM_TIMEOUT_MINUTES)

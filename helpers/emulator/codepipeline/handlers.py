@@ -578,35 +578,15 @@ def rule_execution_detail(pipeline: Pipeline, run) -> dict:
 
 
 def deploy_targets(run: ActionRun) -> list[dict]:
-    """The instances of a CodeDeploy action's deployment, as ListDeployActionExecutionTargets
-    reports them (other actions have no targets)."""
-    if run.declaration["actionTypeId"]["provider"] != "CodeDeploy" or not run.external_id:
-        return []
-    from ..codedeploy.models import codedeploy_lab_backends
-
+    """The targets of the action's deployment, as ListDeployActionExecutionTargets reports
+    them: what the type's runner lists (CodeDeploy's instances); other actions have none."""
     pipeline = run.execution.pipeline
-    backend = codedeploy_lab_backends[pipeline.account][run.declaration.get("region")
-                                                        or pipeline.region]
-    try:
-        deployment = backend.get_deployment(run.external_id)
-    except Exception:
+    region = run.declaration.get("region") or pipeline.region
+    runner = action_types.runner_for(run.declaration["actionTypeId"], pipeline.account,
+                                     pipeline.region)
+    if runner.targets is None or not run.external_id:
         return []
-    targets = []
-    for target in deployment.targets.values():
-        events = [_compact({"name": e.name, "status": e.status, "startTime": e.start_time,
-                            "endTime": e.end_time, "context": _compact({
-                                "message": (e.diagnostics or {}).get("message")}) or None})
-                  for e in target.events]
-        starts = [e.start_time for e in target.events if e.start_time]
-        ends = [e.end_time for e in target.events if e.end_time]
-        targets.append(_compact({
-            "targetId": target.target_id, "targetType": "OnPremisesInstance"
-            if not target.target_id.startswith("i-") else "EC2Instance",
-            "status": target.status, "startTime": min(starts) if starts else None,
-            "endTime": max(ends) if ends and target.status in ("Succeeded", "Failed",
-                                                                "Skipped") else None,
-            "events": events}))
-    return targets
+    return runner.targets(pipeline.account, region, run.external_id)
 
 
 def action_execution_detail(pipeline: Pipeline, run: ActionRun) -> dict:

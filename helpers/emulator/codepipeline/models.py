@@ -222,13 +222,14 @@ class CodePipelineLabBackend(BaseBackend):
     def _source_overrides(self, pipeline: Pipeline, revisions: list[dict]) -> dict[str, str]:
         sources = {a["name"]: a for a in pipeline.declaration["stages"][0]["actions"]}
         overrides = {}
-        kinds = {"CodeCommit": "COMMIT_ID", "S3": "S3_OBJECT_VERSION_ID"}
         for revision in revisions:
             action = sources.get(revision["actionName"])
             if action is None:
                 raise err.ValidationException(
                     f"Source action {revision['actionName']} is not in pipeline {pipeline.name}")
-            if kinds.get(action["actionTypeId"]["provider"]) != revision["revisionType"]:
+            runner = action_types.runner_for(action["actionTypeId"], self.account_id,
+                                             self.region_name)
+            if runner.revision_type != revision["revisionType"]:
                 raise err.ValidationException(
                     f"Revision type {revision['revisionType']} does not apply to source action "
                     f"{revision['actionName']}")
@@ -439,7 +440,7 @@ def on_branch_moved(account: str, region: str, repository: str, branch: str,
 
 def action_type_list(owner: str | None, backend: CodePipelineLabBackend | None = None
                      ) -> list[action_types.ActionType]:
-    types = list(action_types.AWS_ACTION_TYPES)
+    types = action_types.catalogue()
     if backend is not None:
         types += backend.custom_types.active()
     return [t for t in types if owner in (None, t.owner)]

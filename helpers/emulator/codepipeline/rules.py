@@ -10,14 +10,31 @@ its rules succeed. Offline the kit evaluates:
   meanwhile), as AWS watches the alarm for that long.
 DeploymentWindow, LambdaInvoke and Commands cannot be evaluated offline: such a rule fails
 with a message that says so.
+
+RULE_TYPES is the one place that registers a rule type: its `evaluate` (RuleContext ->
+summary, raising RuleFailed) is what the runtime calls, and the "cannot evaluate" message
+lists the types that have one.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from .action_types import Property
+
+
+@dataclass
+class RuleContext:
+    """What a rule's evaluation gets from the runtime."""
+
+    account: str
+    region: str  # the rule's, else the pipeline's
+    configuration: dict  # with variables resolved
+    # Wait this many minutes (scaled by LAB_CODEPIPELINE_TIMEOUT_SCALE) watching something;
+    # an override of the condition ends the wait early.
+    watch: Callable[[float], None] = field(default=lambda minutes: None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -25,7 +42,9 @@ class RuleType:
     provider: str
     properties: tuple[Property, ...]
     inputs: tuple[int, int] = (0, 0)
-    runnable: bool = False
+    # Evaluates a rule offline: the summary if it passes; raises RuleFailed if not. None:
+    # the kit cannot evaluate the type.
+    evaluate: Callable[[RuleContext], str] | None = None
 
     @property
     def id(self) -> dict:
@@ -42,26 +61,6 @@ def _p(name: str, required: bool = False, key: bool = False, description: str = 
        type: str = "String") -> Property:
     return Property(name, required, key, False, False, description, type)
 
-
-RULE_TYPES: tuple[RuleType, ...] = (
-    RuleType("CloudWatchAlarm", (
-        _p("AlarmName", True, True, "The CloudWatch alarm to watch"),
-        _p("AlarmStates", description="Comma-separated states that fail the rule (ALARM)"),
-        _p("WaitTime", description="Minutes to watch the alarm", type="Number"),
-    ), runnable=True),
-    RuleType("DeploymentWindow", (
-        _p("Cron", True, True, "When deployments may enter"), _p("TimeZone"),
-    )),
-    RuleType("LambdaInvoke", (
-        _p("FunctionName", True, True), _p("UserParameters"),
-    ), (0, 5)),
-    RuleType("VariableCheck", (
-        _p("Variable", True, True, "The value to check, e.g. #{BuildVariables.Result}"),
-        _p("Value", True, description="What to compare it with"),
-        _p("Operator", True, description="EQ, NE, GT, GE, LT, LE, CONTAINS or MATCHES"),
-    ), runnable=True),
-    RuleType("Commands", (), (0, 5)),
-)
 
 OPERATORS = ("EQ", "NE", "GT", "GE", "LT", "LE", "CONTAINS", "MATCHES")
 
@@ -119,3 +118,42 @@ def alarm_check(account: str, region: str, configuration: dict) -> str:
     if alarm.state_value in states:
         raise RuleFailed(f"The CloudWatch alarm {name} is in state {alarm.state_value}")
     return f"The CloudWatch alarm {name} is in state {alarm.state_value}"
+
+
+def alarm_rule(ctx: RuleContext) -> str:
+    """Watch the alarm for WaitTime minutes first (as AWS does), then check it."""
+    minutes = float(ctx.configuration.get("WaitTime") or 0)
+    if minutes > 0:
+        ctx.watch(minutes)
+    return alarm_check(ctx.account, ctx.region, ctx.configuration)
+
+
+RULE_TYPES: tuple[RuleType, ...] = (
+    RuleType("CloudWatchAlarm", (
+        _p("AlarmName", True, True, "The CloudWatch alarm to watch"),
+        _p("AlarmStates", description="Comma-separated states that fail the rule (ALARM)"),
+        _p("WaitTime", description="Minutes to watch the alarm", type="Number"),
+    ), evaluate=alarm_rule),
+    RuleType("DeploymentWindow", (
+        _p("Cron", True, True, "When deployments may enter"), _p("TimeZone"),
+    )),
+    RuleType("LambdaInvoke", (
+        _p("FunctionName", True, True), _p("UserParameters"),
+    ), (0, 5)),
+    RuleType("VariableCheck", (
+        _p("Variable", True, True, "The value to check, e.g. #{BuildVariables.Result}"),
+        _p("Value", True, description="What to compare it with"),
+        _p("Operator", True, description="EQ, NE, GT, GE, LT, LE, CONTAINS or MATCHES"),
+    ), evaluate=lambda ctx: variable_check(ctx.configuration)),
+    RuleType("Commands", (), (0, 5)),
+)
+
+
+def evaluate(type_id: dict, ctx: RuleContext) -> str:
+    """Evaluate a rule of this type: the summary if it passes; raises RuleFailed if not."""
+    rule_type = find(type_id)
+    if rule_type is None or rule_type.evaluate is None:
+        evaluated = " and ".join(r.provider for r in RULE_TYPES if r.evaluate is not None)
+        raise RuleFailed(f"The lab kit cannot evaluate {type_id.get('provider')} rules offline "
+                         f"(it evaluates {evaluated} rules)", "ConfigurationError")
+    return rule_type.evaluate(ctx)

@@ -11,7 +11,8 @@ call return once every execution has ended or waits for something only a later c
 give (an approval, a stage held by a parked execution).
 
 Extension points for later work: StageGate (transitions, inbound executions), enter_stage
-and run_stage (retrying a stage), providers.find (custom action job workers).
+and run_stage (retrying a stage), action_types.runner_for (what runs an action type),
+rules.evaluate (what evaluates a rule type).
 
 LAB_CODEPIPELINE_TIMEOUT_SCALE (default 1) multiplies AWS's action timeouts (CodeBuild 8 h,
 CodeDeploy 5 days, approval 7 days, others 1 h), so a test can see an approval time out.
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .. import workers
 from ..core import now
-from . import action_types, artifacts, providers
+from . import action_types, artifacts, rules
 from .providers.base import ActionContext, ActionFailed
 from .variables import UnresolvedVariable, resolve_configuration
 
@@ -513,7 +514,7 @@ def run_action(run: ActionRun) -> None:
         ctx.report = lambda **values: _report(run, **values)
         ctx.wait_until = lambda predicate, timeout: _wait_in_action(run, predicate, timeout)
         ctx.open_approval = lambda: _open_approval(run)
-        providers.find(type_id)(ctx)
+        action_types.runner_for(type_id, pipeline.account, pipeline.region).run(ctx)
         _complete(run, ctx)
     except ActionFailed as failure:
         _fail(run, failure.code, failure.message)
@@ -533,14 +534,12 @@ def _timeout(declaration: dict, pipeline: Pipeline) -> float:
     executor.jobTimeout if set), scaled by LAB_CODEPIPELINE_TIMEOUT_SCALE."""
     minutes = declaration.get("timeoutInMinutes")
     if not minutes:
-        type_id = declaration["actionTypeId"]
-        action_type = action_types.find_id(type_id, pipeline.account, pipeline.region)
+        action_type = action_types.find_id(declaration["actionTypeId"], pipeline.account,
+                                           pipeline.region, include_deleted=True)
         if action_type is not None and action_type.job_timeout:
             minutes = action_type.job_timeout / 60
         elif action_type is not None:
             minutes = action_type.timeout_minutes
-        elif type_id["owner"] in ("Custom", "ThirdParty"):
-            minutes = action_types.CUSTOM_TIMEOUT_MINUTES
         else:
             minutes = 60
     return minutes * 60 * timeout_scale()
@@ -712,8 +711,6 @@ def run_conditions(execution: Execution, stage: dict, kind: str) -> str | None:
 
 
 def _run_rule(execution: Execution, stage: str, rule: dict, record: ConditionRun) -> RuleRun:
-    from . import rules
-
     pipeline = execution.pipeline
     run = RuleRun(execution, stage, rule)
     with pipeline.cond:
@@ -725,21 +722,10 @@ def _run_rule(execution: Execution, stage: str, rule: dict, record: ConditionRun
             configuration = resolve_configuration(rule.get("configuration") or {},
                                                   execution.namespaces)
             run.resolved_configuration = configuration
-        provider = rule["ruleTypeId"]["provider"]
-        if provider == "VariableCheck":
-            summary = rules.variable_check(configuration)
-        elif provider == "CloudWatchAlarm":
-            wait = float(configuration.get("WaitTime") or 0) * 60 * timeout_scale()
-            if wait > 0:
-                with pipeline.cond:  # watch the alarm for WaitTime; an override ends it
-                    _wait(execution, lambda: record.overridden or execution.final
-                          or execution.stop_requested, wait)
-            summary = rules.alarm_check(pipeline.account, rule.get("region") or
-                                        pipeline.region, configuration)
-        else:
-            raise rules.RuleFailed(
-                f"The lab kit cannot evaluate {provider} rules offline (it evaluates "
-                "VariableCheck and CloudWatchAlarm rules)", "ConfigurationError")
+        summary = rules.evaluate(rule["ruleTypeId"], rules.RuleContext(
+            account=pipeline.account, region=rule.get("region") or pipeline.region,
+            configuration=configuration,
+            watch=lambda minutes: _watch(execution, record, minutes)))
     except rules.RuleFailed as failure:
         status, error = "Failed", {"code": failure.code, "message": failure.message}
         summary = failure.message
@@ -749,6 +735,16 @@ def _run_rule(execution: Execution, stage: str, rule: dict, record: ConditionRun
         run.status, run.summary, run.error, run.last_update = status, summary, error, now()
         pipeline.cond.notify_all()
     return run
+
+
+def _watch(execution: Execution, record: ConditionRun, minutes: float) -> None:
+    """Wait minutes (scaled), as a rule watching something does; an override, a stop or the
+    end of the execution ends the wait early."""
+    seconds = minutes * 60 * timeout_scale()
+    if seconds > 0:
+        with execution.pipeline.cond:
+            _wait(execution, lambda: record.overridden or execution.final
+                  or execution.stop_requested, seconds)
 
 
 # -- retry and rollback ----------------------------------------------------------------------

@@ -213,17 +213,8 @@ def _check_action(action: dict, account: str, region: str) -> None:
             raise err.InvalidActionDeclarationException(
                 f"Action configuration for action '{name}' is missing required configuration "
                 f"'{prop.name}'")
-    if type_id["provider"] == "S3" and type_id["category"] == "Deploy":
-        extract = str(configuration.get("Extract", "")).lower()
-        if extract not in ("true", "false"):
-            raise err.InvalidActionDeclarationException(
-                f"Action configuration for action '{name}': Extract must be true or false")
-        if extract == "false" and not configuration.get("ObjectKey"):
-            raise err.InvalidActionDeclarationException(
-                f"Action configuration for action '{name}' is missing required configuration "
-                "'ObjectKey' (needed when Extract is false)")
-    if type_id["provider"] == "CodeBuild" and configuration.get("EnvironmentVariables"):
-        _check_codebuild_variables(name, configuration["EnvironmentVariables"])
+    if action_type.runner is not None and action_type.runner.check is not None:
+        action_type.runner.check(name, configuration)  # the provider's own rules
     for kind, (low, high) in (("input", action_type.inputs), ("output", action_type.outputs)):
         count = len(action[f"{kind}Artifacts"])
         if count < low:
@@ -234,18 +225,6 @@ def _check_action(action: dict, account: str, region: str) -> None:
             raise err.InvalidActionDeclarationException(
                 f"Action {name} declares {count} {kind} artifacts which is greater than the "
                 f"maximum count ({high})")
-
-
-def _check_codebuild_variables(name: str, text: str) -> None:
-    try:
-        variables = json.loads(text)
-    except ValueError:
-        variables = None
-    if not isinstance(variables, list) or not all(
-            isinstance(v, dict) and "name" in v and "value" in v for v in variables):
-        raise err.InvalidActionDeclarationException(
-            f"Action configuration for action '{name}': EnvironmentVariables must be a JSON "
-            'list of {"name": ..., "value": ..., "type": ...} objects')
 
 
 def _check_artifacts_and_namespaces(pipeline: dict) -> None:

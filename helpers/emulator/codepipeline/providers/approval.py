@@ -3,7 +3,7 @@ answer within the timeout (7 days in AWS) fails the action."""
 
 from __future__ import annotations
 
-from .base import ActionContext, ActionFailed
+from .base import ActionContext, ActionFailed, Runner
 
 
 def run(ctx: ActionContext) -> None:
@@ -18,3 +18,6 @@ def run(ctx: ActionContext) -> None:
     ctx.report(summary=comment)
     if status != "Approved":
         raise ActionFailed(f"Rejected: {comment}" if comment else "Rejected", "JobFailed")
+
+
+RUNNER = Runner(run, name="manual")

@@ -1,4 +1,5 @@
-"""What a provider gets from the engine (ActionContext) and how it reports failure."""
+"""What a provider gets from the runtime (ActionContext), how it reports failure, and what
+it tells the rest of the kit (Runner)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,23 @@ class ActionContext:
 
     def console(self, service: str, fragment: str) -> str:
         return f"https://console.aws.amazon.com/{service}/home?region={self.region}#{fragment}"
+
+
+@dataclass(frozen=True)
+class Runner:
+    """What runs an action type offline, and what the rest of the kit asks of its provider.
+
+    An ActionType entry of the catalogue (action_types.py) carrying it is the registration:
+    the runtime, validation, messages, the pipeline view and ListDeployActionExecutionTargets
+    read these fields, never the provider's name.
+    """
+
+    run: Callable[[ActionContext], None]
+    name: str | None = None  # how messages name the provider (default: the type's provider)
+    # CreatePipeline/UpdatePipeline: configuration checks beyond the type's properties,
+    # check(action_name, configuration), raising InvalidActionDeclarationException.
+    check: Callable[[str, dict], None] | None = None
+    revision_type: str | None = None  # a source's sourceRevisions revisionType
+    panel: str | None = None  # the view's detail panel: build-log, deployment-events
+    # ListDeployActionExecutionTargets: targets(account, region, external_execution_id).
+    targets: Callable[[str, str, str], list[dict]] | None = None

@@ -8,7 +8,8 @@ import json
 
 from ... import core
 from ...codebuild.sources import PipelineArtifact
-from .base import ActionContext, ActionFailed
+from .. import exceptions as err
+from .base import ActionContext, ActionFailed, Runner
 
 
 def run(ctx: ActionContext) -> None:
@@ -56,3 +57,22 @@ def _failure(build) -> str:
         text += (f" Phase: {failed.type}, Code: {context.get('statusCode', '')}, "
                  f"Message: {context.get('message', '')}")
     return text
+
+
+def check_configuration(name: str, configuration: dict) -> None:
+    """EnvironmentVariables, if given, is a JSON list of {name, value, type} (CreatePipeline)."""
+    text = configuration.get("EnvironmentVariables")
+    if not text:
+        return
+    try:
+        variables = json.loads(text)
+    except ValueError:
+        variables = None
+    if not isinstance(variables, list) or not all(
+            isinstance(v, dict) and "name" in v and "value" in v for v in variables):
+        raise err.InvalidActionDeclarationException(
+            f"Action configuration for action '{name}': EnvironmentVariables must be a JSON "
+            'list of {"name": ..., "value": ..., "type": ...} objects')
+
+
+RUNNER = Runner(run, check=check_configuration, panel="build-log")

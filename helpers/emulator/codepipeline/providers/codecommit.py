@@ -7,7 +7,7 @@ import datetime as dt
 
 from ... import core, safepaths
 from .. import artifacts
-from .base import ActionContext, ActionFailed, Revision
+from .base import ActionContext, ActionFailed, Revision, Runner
 
 
 def run(ctx: ActionContext) -> None:
@@ -48,3 +48,6 @@ def run(ctx: ActionContext) -> None:
 
 def _timestamp(epoch: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
+
+
+RUNNER = Runner(run, revision_type="COMMIT_ID")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from ... import core
-from .base import ActionContext, ActionFailed
+from .base import ActionContext, ActionFailed, Runner
 
 POLL_SECONDS = 0.02
 
@@ -42,3 +42,34 @@ def run(ctx: ActionContext) -> None:
         raise ActionFailed(f"Deployment {deployment_id} {deployment.status.lower()}: "
                            f"{info.get('message', 'see the deployment in CodeDeploy')}")
     ctx.report(summary=f"Deployment {deployment_id} succeeded")
+
+
+def targets(account: str, region: str, deployment_id: str) -> list[dict]:
+    """The instances of the action's deployment, as ListDeployActionExecutionTargets
+    reports them."""
+    from ...codedeploy.models import codedeploy_lab_backends
+
+    try:
+        deployment = codedeploy_lab_backends[account][region].get_deployment(deployment_id)
+    except Exception:
+        return []
+    return [_target(target) for target in deployment.targets.values()]
+
+
+def _target(target) -> dict:
+    events = [core.compact({"name": e.name, "status": e.status, "startTime": e.start_time,
+                            "endTime": e.end_time, "context": core.compact({
+                                "message": (e.diagnostics or {}).get("message")}) or None})
+              for e in target.events]
+    starts = [e.start_time for e in target.events if e.start_time]
+    ends = [e.end_time for e in target.events if e.end_time]
+    return core.compact({
+        "targetId": target.target_id, "targetType": "OnPremisesInstance"
+        if not target.target_id.startswith("i-") else "EC2Instance",
+        "status": target.status, "startTime": min(starts) if starts else None,
+        "endTime": max(ends) if ends and target.status in ("Succeeded", "Failed",
+                                                            "Skipped") else None,
+        "events": events})
+
+
+RUNNER = Runner(run, panel="deployment-events", targets=targets)

@@ -14,7 +14,7 @@ import datetime as dt
 
 from ... import core
 from .. import jobs
-from .base import ActionContext, ActionFailed, Revision
+from .base import ActionContext, ActionFailed, Revision, Runner
 
 
 def _backend(ctx: ActionContext):
@@ -77,3 +77,6 @@ def run(ctx: ActionContext) -> None:
             ctx.revision = Revision(revision["revision"], revision["changeIdentifier"],
                                     created or core.now(), revision.get("revisionSummary"))
         return
+
+
+RUNNER = Runner(run)

@@ -7,12 +7,14 @@ import io
 import zipfile
 
 from .. import artifacts
-from ..validation import bucket_exists
-from .base import ActionContext, ActionFailed
+from .. import exceptions as err
+from .base import ActionContext, ActionFailed, Runner
 
 
 def run(ctx: ActionContext) -> None:
     from moto.s3.models import s3_backends
+
+    from ..validation import bucket_exists  # validation imports the catalogue, which imports this
 
     bucket = ctx.configuration["BucketName"]
     extract = str(ctx.configuration.get("Extract", "")).lower() == "true"
@@ -37,3 +39,18 @@ def run(ctx: ActionContext) -> None:
                 name = info.filename.lstrip("/")
                 backend.put_object(bucket, f"{key}/{name}" if key else name, archive.read(info))
     ctx.report(summary=f"Extracted to s3://{bucket}/{key}")
+
+
+def check_configuration(name: str, configuration: dict) -> None:
+    """Extract must be true or false; ObjectKey is needed when it is false (CreatePipeline)."""
+    extract = str(configuration.get("Extract", "")).lower()
+    if extract not in ("true", "false"):
+        raise err.InvalidActionDeclarationException(
+            f"Action configuration for action '{name}': Extract must be true or false")
+    if extract == "false" and not configuration.get("ObjectKey"):
+        raise err.InvalidActionDeclarationException(
+            f"Action configuration for action '{name}' is missing required configuration "
+            "'ObjectKey' (needed when Extract is false)")
+
+
+RUNNER = Runner(run, check=check_configuration)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...core import now
 from .. import artifacts
-from .base import ActionContext, ActionFailed, Revision
+from .base import ActionContext, ActionFailed, Revision, Runner
 
 
 def run(ctx: ActionContext) -> None:
@@ -31,3 +31,6 @@ def run(ctx: ActionContext) -> None:
     ctx.revision = Revision(version, etag, created, f"s3://{bucket}/{key}",
                             ctx.console("s3", f"/{bucket}"))
     ctx.report(external_id=version, summary=f"s3://{bucket}/{key}")
+
+
+RUNNER = Runner(run, revision_type="S3_OBJECT_VERSION_ID")
