@@ -9,10 +9,10 @@ account; what differs by mode or region is decided here, not in the notebooks.
 
 from __future__ import annotations
 
-import json
 import time
 
 from . import polling, settings
+from .aws import ensure_role
 
 FINAL_STATUSES = ("SUCCEEDED", "FAILED", "FAULT", "TIMED_OUT", "STOPPED")
 
@@ -165,17 +165,10 @@ def ensure_build_role(kit, role_name: str | None = None) -> str:
     Lab 02 creates it step by step; later labs call this so each runs on its own. The
     inline policy is (re)written every time, so it always matches service_role_policy.
     """
-    iam = kit.client("iam")
-    name = role_name or kit.name(BUILD_ROLE_SUFFIX)
-    try:
-        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
-                               Description="CodeBuild service role (CodePipeline lab kit)",
-                               Tags=kit.tag_list())["Role"]
-    except iam.exceptions.EntityAlreadyExistsException:
-        role = iam.get_role(RoleName=name)["Role"]
-    iam.put_role_policy(RoleName=name, PolicyName=BUILD_ROLE_POLICY,
-                        PolicyDocument=json.dumps(service_role_policy(kit)))
-    return role["Arn"]
+    arn, _ = ensure_role(kit, role_name or kit.name(BUILD_ROLE_SUFFIX), TRUST_POLICY,
+                         "CodeBuild service role (CodePipeline lab kit)",
+                         (BUILD_ROLE_POLICY, service_role_policy(kit)), created_note=None)
+    return arn
 
 
 def ensure_artifact_bucket(kit, bucket: str | None = None) -> str:

@@ -26,11 +26,11 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from . import polling, settings
+from .aws import OFFLINE_ACCOUNT_ID, ensure_role, service_trust_policy
 from .emulator import safepaths
 from .emulator.codedeploy import targets
 
 FINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
-OFFLINE_ACCOUNT_ID = "123456789012"
 
 
 def wait_for_deployment(client, deployment_id: str, timeout: float = 900, show: bool = True,
@@ -161,11 +161,6 @@ _SERVICE_ROLE_INLINE = {
 }
 
 
-def _trust(service: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
-
-
 def deploy_bucket_name(kit) -> str:
     """S3 bucket names are global: the account and region make the learner's one unique."""
     return kit.name(f"deploy-{kit.account_id}-{kit.region}")
@@ -191,19 +186,6 @@ def ensure_deploy_bucket(kit) -> str:
     return name
 
 
-def _ensure_role(kit, name: str, service: str, description: str) -> tuple[str, bool]:
-    """The role's ARN, and True when it was just made."""
-    iam = kit.client("iam")
-    try:
-        return iam.get_role(RoleName=name)["Role"]["Arn"], False
-    except iam.exceptions.NoSuchEntityException:
-        pass
-    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trust(service),
-                           Description=description, Tags=kit.tag_list())["Role"]
-    print(f"Created role {name} (trusted by {service})")
-    return role["Arn"], True
-
-
 def _settle(kit, created: bool) -> None:
     if created and not kit.offline:
         print(f"Waiting {IAM_SETTLE_SECONDS} s for IAM to make the new role usable "
@@ -215,8 +197,9 @@ def ensure_service_role(kit) -> str:
     """CodeDeploy's service role (trusts codedeploy.amazonaws.com, AWSCodeDeployRole)."""
     iam = kit.client("iam")
     name = kit.name("codedeploy-service")
-    arn, created = _ensure_role(kit, name, "codedeploy.amazonaws.com",
-                                "Lets CodeDeploy find and update the lab's instances")
+    arn, created = ensure_role(kit, name, service_trust_policy("codedeploy.amazonaws.com"),
+                               "Lets CodeDeploy find and update the lab's instances",
+                               created_note=" (trusted by codedeploy.amazonaws.com)")
     if created:
         try:
             iam.attach_role_policy(RoleName=name, PolicyArn=SERVICE_ROLE_POLICY_ARN)
@@ -247,8 +230,9 @@ def ensure_instance_profile(kit, bucket: str) -> str:
     """The instances' role (trusted by ec2.amazonaws.com) in an instance profile; its name."""
     iam = kit.client("iam")
     name = kit.name("web-instance")
-    _, created = _ensure_role(kit, name, "ec2.amazonaws.com",
-                              "Lets the lab's instances read revisions from S3")
+    _, created = ensure_role(kit, name, service_trust_policy("ec2.amazonaws.com"),
+                             "Lets the lab's instances read revisions from S3",
+                             created_note=" (trusted by ec2.amazonaws.com)")
     iam.put_role_policy(RoleName=name, PolicyName="read-revisions",
                         PolicyDocument=json.dumps(instance_role_policy(kit, bucket)))
     try:

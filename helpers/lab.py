@@ -18,11 +18,11 @@ import boto3
 from botocore.exceptions import ClientError, NoCredentialsError
 
 from . import created, offline_credentials, settings
+from .aws import OFFLINE_ACCOUNT_ID
 
 OFFLINE = "offline"
 AWS = "aws"
 DEFAULT_REGION = "us-east-1"
-OFFLINE_ACCOUNT_ID = "123456789012"
 
 # Variables that would point an offline kit at a real account; offline mode removes them.
 _REAL_ACCOUNT_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",

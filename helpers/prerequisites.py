@@ -25,6 +25,7 @@ from . import codebuild as cb
 from . import codecommit as cc
 from . import codedeploy as cd
 from . import settings
+from .aws import ensure_role
 
 BRANCH = "main"
 PIPELINE_PROJECT_SUFFIX = "pipeline-build"
@@ -362,28 +363,13 @@ def pipeline_role_policy(kit, bucket: str) -> dict:
     }
 
 
-def _ensure_role(kit, name: str, trust: dict, description: str, policy_name: str,
-                 policy: dict) -> str:
-    """A tagged role with this trust policy, made if missing, its inline policy (re)written;
-    its ARN."""
-    iam = kit.client("iam")
-    try:
-        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
-                              Description=description, Tags=kit.tag_list())["Role"]["Arn"]
-        print(f"Created role {name}")
-    except iam.exceptions.EntityAlreadyExistsException:
-        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
-    iam.put_role_policy(RoleName=name, PolicyName=policy_name,
-                        PolicyDocument=json.dumps(policy))
-    return arn
-
-
 def ensure_pipeline_role(kit, bucket: str | None = None) -> str:
     """CodePipeline's service role '<prefix>-codepipeline-service'; its ARN."""
     bucket = bucket or cb.artifact_bucket_name(kit)
-    return _ensure_role(kit, kit.name(PIPELINE_ROLE_SUFFIX), PIPELINE_TRUST_POLICY,
-                        "CodePipeline service role (CodePipeline lab kit)",
-                        PIPELINE_ROLE_POLICY, pipeline_role_policy(kit, bucket))
+    arn, _ = ensure_role(kit, kit.name(PIPELINE_ROLE_SUFFIX), PIPELINE_TRUST_POLICY,
+                         "CodePipeline service role (CodePipeline lab kit)",
+                         (PIPELINE_ROLE_POLICY, pipeline_role_policy(kit, bucket)))
+    return arn
 
 
 def events_role_policy(kit) -> dict:
@@ -396,9 +382,10 @@ def events_role_policy(kit) -> dict:
 def ensure_events_role(kit) -> str:
     """The role EventBridge assumes to start a pipeline on a push,
     '<prefix>-pipeline-events'; its ARN."""
-    return _ensure_role(kit, kit.name(EVENTS_ROLE_SUFFIX), EVENTS_TRUST_POLICY,
-                        "Lets EventBridge start the learner's pipelines (CodePipeline lab kit)",
-                        EVENTS_ROLE_POLICY, events_role_policy(kit))
+    arn, _ = ensure_role(kit, kit.name(EVENTS_ROLE_SUFFIX), EVENTS_TRUST_POLICY,
+                         "Lets EventBridge start the learner's pipelines (CodePipeline lab kit)",
+                         (EVENTS_ROLE_POLICY, events_role_policy(kit)))
+    return arn
 
 
 def push_event_pattern(repository_arn: str, branch: str = BRANCH) -> dict:
