@@ -2,7 +2,7 @@
 
 Each method takes the decoded JSON request and returns the reply; `self` is moto's
 CodePipelineResponse, so self.current_account and self.region say whose backend to use.
-Module functions below shape the replies from the models' state.
+Module functions below, named <thing>_reply, shape the replies from the models' state.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class CodePipelineHandlers:
         pipeline = backend.get_pipeline(params["pipelineName"])
         with pipeline.cond:
             execution = backend.get_execution(pipeline, params["pipelineExecutionId"])
-            return {"pipelineExecution": execution_detail(execution)}
+            return {"pipelineExecution": execution_detail_reply(execution)}
 
     def list_pipeline_executions(self, params: dict) -> dict:
         pipeline = _backend(self).get_pipeline(params["pipelineName"])
@@ -117,14 +117,14 @@ class CodePipelineHandlers:
         with pipeline.cond:
             executions = [e for e in reversed(pipeline.executions.values())
                           if stage is None or e.stage_status.get(stage) == "Succeeded"]
-            summaries = [execution_summary(e) for e in executions]
+            summaries = [execution_summary_reply(e) for e in executions]
         page, token = _page(summaries, params)
         return _with_token({"pipelineExecutionSummaries": page}, token)
 
     def get_pipeline_state(self, params: dict) -> dict:
         pipeline = _backend(self).get_pipeline(params["name"])
         with pipeline.cond:
-            return pipeline_state(pipeline)
+            return pipeline_state_reply(pipeline)
 
     def list_action_executions(self, params: dict) -> dict:
         backend = _backend(self)
@@ -140,7 +140,7 @@ class CodePipelineHandlers:
                 executions = list(pipeline.executions.values())
             runs = [run for e in executions for run in e.actions]
             runs.sort(key=lambda r: r.start, reverse=True)
-            details = [action_execution_detail(pipeline, run) for run in runs]
+            details = [action_execution_detail_reply(pipeline, run) for run in runs]
         page, token = _page(details, params)
         return _with_token({"actionExecutionDetails": page}, token)
 
@@ -213,7 +213,7 @@ class CodePipelineHandlers:
                         seen.add((run.stage, run.name))
                         latest.append(run)
                 runs = latest
-            details = [rule_execution_detail(pipeline, run) for run in runs]
+            details = [rule_execution_detail_reply(pipeline, run) for run in runs]
         page, token = _page(details, params)
         return _with_token({"ruleExecutionDetails": page}, token)
 
@@ -233,7 +233,7 @@ class CodePipelineHandlers:
         if run is None:
             raise err.ActionExecutionNotFoundException(
                 f"Action execution {params['actionExecutionId']} was not found")
-        targets = deploy_targets(run)
+        targets = deploy_targets_reply(run)
         for target_filter in params.get("filters") or []:
             if target_filter.get("name") == "TARGET_STATUS":
                 wanted = set(target_filter.get("values") or [])
@@ -405,7 +405,7 @@ def _source_runs(execution: Execution) -> list[ActionRun]:
     return [run for run in execution.actions if run.revision is not None]
 
 
-def execution_detail(execution: Execution) -> dict:
+def execution_detail_reply(execution: Execution) -> dict:
     revisions = []
     for run in _source_runs(execution):
         for name in run.outputs:
@@ -436,7 +436,7 @@ def _rollback_metadata(execution: Execution) -> dict | None:
     return {"rollbackTargetPipelineExecutionId": execution.rollback_target}
 
 
-def execution_summary(execution: Execution) -> dict:
+def execution_summary_reply(execution: Execution) -> dict:
     reply = _compact({
         "pipelineExecutionId": execution.id,
         "status": execution.status,
@@ -476,7 +476,7 @@ def _entity_url(action: dict, region: str, account: str | None = None) -> str | 
                                                                                 f"={region}#")
 
 
-def action_latest_execution(run: ActionRun) -> dict:
+def action_latest_execution_reply(run: ActionRun) -> dict:
     return _compact({
         "actionExecutionId": run.id,
         "status": run.status,
@@ -491,7 +491,7 @@ def action_latest_execution(run: ActionRun) -> dict:
     })
 
 
-def pipeline_state(pipeline: Pipeline) -> dict:
+def pipeline_state_reply(pipeline: Pipeline) -> dict:
     stages = []
     for stage in pipeline.declaration["stages"]:
         name = stage["name"]
@@ -508,7 +508,7 @@ def pipeline_state(pipeline: Pipeline) -> dict:
                               "entityUrl": _entity_url(action, pipeline.region,
                                                            pipeline.account)})
             if run is not None:
-                state["latestExecution"] = action_latest_execution(run)
+                state["latestExecution"] = action_latest_execution_reply(run)
                 if run.revision is not None:
                     state["currentRevision"] = {"revisionId": run.revision.revision_id,
                                                 "revisionChangeId": run.revision.change_id,
@@ -525,7 +525,7 @@ def pipeline_state(pipeline: Pipeline) -> dict:
             for kind in ("beforeEntry", "onSuccess", "onFailure"):
                 record = latest.conditions.get((name, kind))
                 if record is not None:
-                    state[f"{kind}ConditionState"] = condition_state(record)
+                    state[f"{kind}ConditionState"] = condition_state_reply(record)
             retries = latest.retries.get(name)
             if retries:
                 state["retryStageMetadata"] = _compact({
@@ -541,7 +541,7 @@ def pipeline_state(pipeline: Pipeline) -> dict:
             "stageStates": stages, "created": pipeline.created, "updated": pipeline.updated}
 
 
-def condition_state(record) -> dict:
+def condition_state_reply(record) -> dict:
     states = []
     for status, runs in record.results:
         states.append({
@@ -555,7 +555,7 @@ def condition_state(record) -> dict:
             "conditionStates": states}
 
 
-def rule_execution_detail(pipeline: Pipeline, run) -> dict:
+def rule_execution_detail_reply(pipeline: Pipeline, run) -> dict:
     rule = run.declaration
     execution = run.execution
     type_id = {"category": "Rule", "owner": "AWS", "version": "1", **rule["ruleTypeId"]}
@@ -577,7 +577,7 @@ def rule_execution_detail(pipeline: Pipeline, run) -> dict:
     })
 
 
-def deploy_targets(run: ActionRun) -> list[dict]:
+def deploy_targets_reply(run: ActionRun) -> list[dict]:
     """The targets of the action's deployment, as ListDeployActionExecutionTargets reports
     them: what the type's runner lists (CodeDeploy's instances); other actions have none."""
     pipeline = run.execution.pipeline
@@ -589,7 +589,7 @@ def deploy_targets(run: ActionRun) -> list[dict]:
     return runner.targets(pipeline.account, region, run.external_id)
 
 
-def action_execution_detail(pipeline: Pipeline, run: ActionRun) -> dict:
+def action_execution_detail_reply(pipeline: Pipeline, run: ActionRun) -> dict:
     action = run.declaration
     execution = run.execution
     action_input = _compact({
