@@ -14,7 +14,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import safepaths
+from .. import moto_backends, safepaths
 from ..codebuild.sources import unzip
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -32,12 +32,6 @@ class Location:
 def new_location(bucket: str, pipeline_name: str, artifact_name: str) -> Location:
     suffix = "".join(secrets.choice(_ALPHABET) for _ in range(7))
     return Location(bucket, f"{pipeline_name[:20]}/{artifact_name[:10]}/{suffix}")
-
-
-def _s3(account: str):
-    from moto.s3.models import s3_backends
-
-    return s3_backends[account]["global"]
 
 
 def zip_folder(folder: Path) -> bytes:
@@ -69,19 +63,19 @@ def _add_symlink(archive: zipfile.ZipFile, folder: Path, path: Path, arcname: st
 
 
 def put(account: str, location: Location, data: bytes) -> None:
-    _s3(account).put_object(location.bucket, location.key, data)
+    moto_backends.put_object(account, location.bucket, location.key, data)
 
 
 def get(account: str, location: Location) -> bytes:
     """The artifact's bytes; raises LookupError when it is not in the store."""
     try:
-        item = _s3(account).get_object(location.bucket, location.key)
-    except Exception:
+        item = moto_backends.get_object(account, location.bucket, location.key)
+    except moto_backends.S3Refused:  # the store's bucket is gone
         item = None
     if item is None:
         raise LookupError(f"artifact s3://{location.bucket}/{location.key} is not in the "
                           "artifact store")
-    return item.value
+    return item.data
 
 
 def extract(account: str, location: Location, dest: Path) -> None:

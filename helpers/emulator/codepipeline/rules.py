@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .. import moto_backends
 from .action_types import Property
 
 
@@ -107,17 +108,14 @@ def variable_check(configuration: dict) -> str:
 
 
 def alarm_check(account: str, region: str, configuration: dict) -> str:
-    from moto.cloudwatch.models import cloudwatch_backends
-
     name = configuration.get("AlarmName", "")
     states = [s.strip() for s in (configuration.get("AlarmStates") or "ALARM").split(",")]
-    alarms = cloudwatch_backends[account][region].alarms
-    alarm = alarms.get(name)
-    if alarm is None:
+    state = moto_backends.alarm_state(account, region, name)
+    if state is None:
         raise RuleFailed(f"The CloudWatch alarm {name} does not exist", "ConfigurationError")
-    if alarm.state_value in states:
-        raise RuleFailed(f"The CloudWatch alarm {name} is in state {alarm.state_value}")
-    return f"The CloudWatch alarm {name} is in state {alarm.state_value}"
+    if state in states:
+        raise RuleFailed(f"The CloudWatch alarm {name} is in state {state}")
+    return f"The CloudWatch alarm {name} is in state {state}"
 
 
 def alarm_rule(ctx: RuleContext) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 
-from .. import constraints
+from .. import constraints, moto_backends
 from . import action_types
 from . import exceptions as err
 from .variables import references
@@ -92,15 +92,12 @@ def _check_role_name(role_arn: str) -> None:
 
 def _check_role(role_arn: str, account: str) -> None:
     """A role the local IAM knows must trust codepipeline.amazonaws.com (as AWS checks)."""
-    from moto.iam.models import iam_backends
-
     name = role_arn.rsplit("/", 1)[-1]
     role_account = role_arn.split(":")[4]
-    try:
-        role = iam_backends[role_account]["global"].get_role(name)
-    except Exception:
+    trust = moto_backends.iam_role_trust_policy(role_account, name)
+    if trust is None:
         return  # not in the local IAM: offline labs may skip creating roles
-    if not _trusts_codepipeline(role.assume_role_policy_document):
+    if not _trusts_codepipeline(trust):
         raise err.InvalidStructureException(
             f"CodePipeline is not authorized to perform AssumeRole on role {role_arn}")
 
@@ -155,13 +152,7 @@ def _check_artifact_store(pipeline: dict, account: str, region: str) -> None:
 
 
 def bucket_exists(account: str, bucket: str) -> bool:
-    from moto.s3.models import s3_backends
-
-    try:
-        s3_backends[account]["global"].get_bucket(bucket)
-        return True
-    except Exception:
-        return False
+    return moto_backends.bucket_exists(account, bucket)
 
 
 def _check_stage(stage: dict, first: bool, account: str, region: str) -> None:

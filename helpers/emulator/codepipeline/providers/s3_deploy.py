@@ -6,14 +6,13 @@ from __future__ import annotations
 import io
 import zipfile
 
+from ... import moto_backends
 from .. import artifacts
 from .. import exceptions as err
 from .base import ActionContext, ActionFailed, Runner
 
 
 def run(ctx: ActionContext) -> None:
-    from moto.s3.models import s3_backends
-
     from ..validation import bucket_exists  # validation imports the catalogue, which imports this
 
     bucket = ctx.configuration["BucketName"]
@@ -23,9 +22,8 @@ def run(ctx: ActionContext) -> None:
         raise ActionFailed(f"The bucket {bucket} does not exist", "ConfigurationError")
     [location] = ctx.inputs.values()
     data = artifacts.get(ctx.account, location)
-    backend = s3_backends[ctx.account]["global"]
     if not extract:
-        backend.put_object(bucket, key, data)
+        moto_backends.put_object(ctx.account, bucket, key, data)
         ctx.report(summary=f"Deployed to s3://{bucket}/{key}")
         return
     try:
@@ -37,7 +35,8 @@ def run(ctx: ActionContext) -> None:
         for info in archive.infolist():
             if not info.is_dir():
                 name = info.filename.lstrip("/")
-                backend.put_object(bucket, f"{key}/{name}" if key else name, archive.read(info))
+                moto_backends.put_object(ctx.account, bucket, f"{key}/{name}" if key else name,
+                                         archive.read(info))
     ctx.report(summary=f"Extracted to s3://{bucket}/{key}")
 
 

@@ -3,31 +3,29 @@ variables ETag and VersionId."""
 
 from __future__ import annotations
 
+from ... import moto_backends
 from ...core import now
 from .. import artifacts
 from .base import ActionContext, ActionFailed, Revision, Runner
 
 
 def run(ctx: ActionContext) -> None:
-    from moto.s3.models import s3_backends
-
     bucket = ctx.configuration["S3Bucket"]
     key = ctx.configuration["S3ObjectKey"]
-    backend = s3_backends[ctx.account]["global"]
     try:
-        item = backend.get_object(bucket, key, version_id=ctx.source_revision)
-    except Exception as error:
-        raise ActionFailed(f"Could not read s3://{bucket}/{key}: {type(error).__name__}",
+        item = moto_backends.get_object(ctx.account, bucket, key, ctx.source_revision)
+    except moto_backends.S3Refused as error:
+        raise ActionFailed(f"Could not read s3://{bucket}/{key}: {error.reason}",
                            "ConfigurationError") from None
     if item is None:
         raise ActionFailed(f"The object s3://{bucket}/{key} does not exist",
                            "ConfigurationError")
     [location] = ctx.outputs.values()
-    artifacts.put(ctx.account, location, item.value)
+    artifacts.put(ctx.account, location, item.data)
     etag = (item.etag or "").strip('"')
     version = item.version_id or "null"
     ctx.output_variables.update({"ETag": etag, "VersionId": version})
-    created = getattr(item, "last_modified", None) or now()
+    created = item.last_modified or now()
     ctx.revision = Revision(version, etag, created, f"s3://{bucket}/{key}",
                             ctx.console("s3", f"/{bucket}"))
     ctx.report(external_id=version, summary=f"s3://{bucket}/{key}")
