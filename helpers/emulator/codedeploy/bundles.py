@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import safepaths
+from .. import moto_backends, safepaths
 
 SERVER_BUNDLE_TYPES = ("zip", "tar", "tgz")
 
@@ -50,16 +50,14 @@ def fetch(account: str, revision: dict) -> Bundle:
         )
     if kind != "S3":
         raise BundleError(f"Revision type {kind} cannot be deployed to EC2/on-premises instances.")
-    from moto.s3.models import s3_backends
-
     location = revision["s3Location"]
-    s3 = s3_backends[account]["global"]
-    if location["bucket"] not in s3.buckets:
+    if not moto_backends.owns_bucket(account, location["bucket"]):
         raise BundleError("The specified bucket does not exist")
-    obj = s3.get_object(location["bucket"], location["key"], version_id=location.get("version"))
+    obj = moto_backends.get_object(account, location["bucket"], location["key"],
+                                   location.get("version"))
     if obj is None:
         raise BundleError("The specified key does not exist.")
-    etag = obj.etag.strip('"')
+    etag = (obj.etag or "").strip('"')
     wanted = (location.get("eTag") or "").strip('"')
     if wanted and wanted != etag:
         raise BundleError(f"The eTag of the object ({etag}) does not match the revision's eTag "
@@ -68,7 +66,7 @@ def fetch(account: str, revision: dict) -> Bundle:
                    "BUNDLE_ETAG": etag}
     if location.get("version"):
         environment["BUNDLE_VERSION"] = location["version"]
-    return Bundle(obj.value, bundle_type_of(location) or "zip", environment)
+    return Bundle(obj.data, bundle_type_of(location) or "zip", environment)
 
 
 def unpack(bundle: Bundle, destination: Path) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ... import settings
-from .. import safepaths
+from .. import moto_backends, safepaths
 
 
 @dataclass(frozen=True)
@@ -71,15 +71,10 @@ def selected(tags: dict[str, str], filters: list[dict] | None, tag_set: list[lis
 
 def ec2_instances(account: str, region: str) -> list[Instance]:
     """Running instances of the local EC2 API, with their tags."""
-    from moto.ec2.models import ec2_backends
-
-    ec2 = ec2_backends[account][region]
-    found = []
-    for instance in ec2.all_running_instances():
-        tags = dict(ec2.tags.get(instance.id, {}))
-        arn = f"arn:aws:ec2:{region}:{account}:instance/{instance.id}"
-        found.append(Instance(instance.id, arn, tags))
-    return found
+    return [Instance(instance.instance_id,
+                     f"arn:aws:ec2:{region}:{account}:instance/{instance.instance_id}",
+                     instance.tags)
+            for instance in moto_backends.running_instances(account, region)]
 
 
 def _tag_set(tag_set: dict | None, list_key: str) -> list[list[dict]]:
