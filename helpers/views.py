@@ -15,22 +15,33 @@ per-instance lifecycle events.
 
 While displayed, a background thread polls GetPipelineState every poll_seconds; it stops
 after idle_seconds without an execution in progress (the "Follow" button starts it
-again) and on close(). follow() refreshes from the cell itself, for notebooks run top to
-bottom, and prints a line per status change. Where widgets cannot render (nbval, a
-terminal), the view shows as text: text_view(snapshot).
+again) and on close(). The thread only reads: it hands what it read to the kernel's own
+thread (the asyncio loop ipykernel runs cells on, call_soon_threadsafe), which redraws
+the widgets, as widgets are meant to be changed from the thread that serves their comms
+(button clicks, trait syncs). While a cell runs, the view catches up when it ends.
+Outside a kernel (a script, the tests) there is no such loop and the thread redraws.
+follow() refreshes from the cell itself, for notebooks run top to bottom, and prints a
+line per status change. Where widgets cannot render (nbval, a terminal), the view
+shows as text: text_view(snapshot).
 
 Only boto3 calls, so the view works the same against the local AWS and a real account.
+The build log and deployment events come from CodeBuild, CloudWatch Logs and CodeDeploy
+clients made from `session` (default: boto3's default credentials, which lab.setup sets)
+with the pipeline client's region and, on a local AWS, its endpoint.
 Every part has CSS classes (lab-pipeline, lab-stage, lab-action, lab-status-<status>,
 lab-name-<action name>...) for styling and for browser tests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import re
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 import ipywidgets as widgets
@@ -205,6 +216,27 @@ def _progress_lines(snapshot: dict, seen: dict, execution_id: str | None = None,
 
 # -- the widget -----------------------------------------------------------------------------
 
+PANEL_KINDS = {"CodeBuild": "build-log", "CodeDeploy": "deployment-events"}
+
+
+@dataclass
+class Reading:
+    """What one read of the pipeline found, before it is drawn."""
+
+    snapshot: dict | None = None  # None when the read failed
+    error: Exception | None = None
+    panels: dict[tuple[str, str], str] = field(default_factory=dict)  # new panel bodies
+
+
+def _kernel_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop of the thread running this code when it is ipykernel's (a cell runs
+    inside it), or None (a script, a test)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _button(description: str, css_class: str, on_click, hidden: bool = False,
             **options) -> widgets.Button:
     button = widgets.Button(description=description, **options, layout=widgets.Layout(
@@ -275,8 +307,8 @@ class PipelineView(widgets.VBox):
     """A live drawing of one pipeline; see the module's docstring."""
 
     def __init__(self, client, pipeline_name: str, poll_seconds: float = 0.5,
-                 vertical: bool = False, idle_seconds: float = 300) -> None:
-        self.client, self.pipeline_name = client, pipeline_name
+                 vertical: bool = False, idle_seconds: float = 300, session=None) -> None:
+        self.client, self.pipeline_name, self.session = client, pipeline_name, session
         self.poll_seconds, self.idle_seconds, self.vertical = poll_seconds, idle_seconds, vertical
         self.local = is_local(client)
         self.snapshot: dict | None = None
@@ -285,8 +317,10 @@ class PipelineView(widgets.VBox):
         self._actions: dict[tuple[str, str], ActionBox] = {}
         self._stages: dict[str, widgets.VBox] = {}
         self._panels: dict[tuple[str, str], widgets.HTML] = {}  # build log, deployment events
-        self._panel_keys: dict[tuple[str, str], tuple] = {}
+        self._panel_keys: dict[tuple[str, str], tuple] = {}  # what each panel last read
+        self._stage_classes: dict[str, str] = {}  # each stage box's lab-status-* class
         self._shape: tuple | None = None  # the stages and actions drawn
+        self._kernel_loop = _kernel_loop()  # where widgets are changed (None: anywhere)
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -324,6 +358,12 @@ class PipelineView(widgets.VBox):
     def refresh(self) -> dict:
         """Read the pipeline's state once and redraw; return the snapshot."""
         with self._lock:
+            self._show(self._read())
+            return self.snapshot or {}
+
+    def _read(self) -> Reading:
+        """The pipeline's state, and the panels with something new to show: calls only."""
+        with self._lock:
             try:
                 declaration = self._get_declaration()
                 snapshot = view_snapshot(self.client, self.pipeline_name, declaration)
@@ -332,18 +372,34 @@ class PipelineView(widgets.VBox):
                     self._declaration = None  # the pipeline changed: read it again
                     snapshot = view_snapshot(self.client, self.pipeline_name,
                                              self._get_declaration())
-                if _shape(snapshot) != self._shape:
-                    self._build(snapshot)
-                self._draw(snapshot)
             except Exception as error:  # deleted pipeline, network, expired credentials
-                self.error = error
+                return Reading(error=error)
+            if _shape(snapshot) != self._shape:
+                self._panel_keys.clear()  # new panels: read them all
+            reading = Reading(snapshot)
+            for stage in snapshot["stages"]:
+                for action in stage["actions"]:
+                    body = self._panel_body(stage["name"], action)
+                    if body is not None:
+                        reading.panels[(stage["name"], action["name"])] = body
+            return reading
+
+    def _show(self, reading: Reading) -> None:
+        """Draw a reading: widgets change here only (on the kernel's thread when polling)."""
+        with self._lock:
+            if reading.snapshot is None:
+                self.error = reading.error
                 self.message.value = (f"<span style='color:#d13212'>"
-                                      f"{html.escape(str(error))}</span>")
-                return self.snapshot or {}
+                                      f"{html.escape(str(reading.error))}</span>")
+                return
+            if _shape(reading.snapshot) != self._shape:
+                self._build(reading.snapshot)
+            self._draw(reading.snapshot)
+            for key, body in reading.panels.items():
+                self._panels[key].value = body
             if self.error is not None:  # the error is over
                 self.error, self.message.value = None, ""
-            self.snapshot = snapshot
-            return snapshot
+            self.snapshot = reading.snapshot
 
     def _get_declaration(self) -> dict:
         if self._declaration is None:
@@ -370,10 +426,12 @@ class PipelineView(widgets.VBox):
         for stage in snapshot["stages"]:
             box = self._stages[stage["name"]]
             title = box.children[0]
-            new = status_class(stage["status"])
-            for cls in [c for c in box._dom_classes if c.startswith("lab-status-") and c != new]:
-                box.remove_class(cls)
-            box.add_class(new)
+            new, old = status_class(stage["status"]), self._stage_classes.get(stage["name"])
+            if new != old:
+                if old:
+                    box.remove_class(old)
+                box.add_class(new)
+                self._stage_classes[stage["name"]] = new
             status = html.escape(stage["status"] or "Didn't run")
             title.value = (f"<b>{html.escape(stage['name'])}</b> "
                            f"<span class='lab-stage-status'>{status}</span>")
@@ -381,23 +439,21 @@ class PipelineView(widgets.VBox):
             self._retry_buttons[stage["name"]].layout.display = "flex" if failed else "none"
             for action in stage["actions"]:
                 self._actions[(stage["name"], action["name"])].update(action)
-                if (stage["name"], action["name"]) in self._panels:
-                    self._update_panel(stage["name"], action)
 
-    def _update_panel(self, stage: str, action: dict) -> None:
+    def _panel_body(self, stage: str, action: dict) -> str | None:
+        """The build log or deployment events of an action that has a panel, or None when
+        there is nothing new to read."""
         key, external = (stage, action["name"]), action.get("external_id")
-        if not external or self._panel_keys.get(key) == (external, action["status"]) \
-                and action["status"] not in RUNNING:
-            return  # nothing new to read
+        if action.get("provider") not in PANEL_KINDS or not external or self._panel_keys.get(
+                key) == (external, action["status"]) and action["status"] not in RUNNING:
+            return None
         self._panel_keys[key] = (external, action["status"])
         try:
             if action.get("provider") == "CodeBuild":
-                body = self.build_log(external)
-            else:
-                body = self.deployment_events(external)
+                return self.build_log(external)
+            return self.deployment_events(external)
         except Exception as error:  # the build or deployment is not readable (yet)
-            body = f"<i>{html.escape(str(error))}</i>"
-        self._panels[key].value = body
+            return f"<i>{html.escape(str(error))}</i>"
 
     def _build(self, snapshot: dict) -> None:
         for box in self._actions.values():
@@ -406,7 +462,7 @@ class PipelineView(widgets.VBox):
         self._stages.clear()
         self._retry_buttons.clear()
         self._panels.clear()
-        self._panel_keys.clear()
+        self._stage_classes.clear()
         self._shape = _shape(snapshot)
         children, panels, titles = [], [], []
         for index, stage in enumerate(snapshot["stages"]):
@@ -421,8 +477,7 @@ class PipelineView(widgets.VBox):
                 box = ActionBox(self, stage["name"], action["name"])
                 self._actions[(stage["name"], action["name"])] = box
                 boxes.append(box)
-                kind = {"CodeBuild": "build-log", "CodeDeploy": "deployment-events"}.get(
-                    action.get("provider"))
+                kind = PANEL_KINDS.get(action.get("provider"))
                 if kind:
                     panel = widgets.HTML("<i>Not run yet</i>")
                     panel.add_class(f"lab-{kind}")
@@ -447,20 +502,16 @@ class PipelineView(widgets.VBox):
         self.details.layout.display = "flex" if panels else "none"
 
     def _sibling(self, service: str):
-        """A client for another service, with this client's region, endpoint and keys."""
+        """A client for another service, from `session`, with this client's region and (on
+        a local AWS) endpoint."""
         if service not in self._clients:
             import boto3
 
+            session = self.session or boto3.Session()
             kwargs = {"region_name": self.client.meta.region_name}
             if self.local:
                 kwargs["endpoint_url"] = self.client.meta.endpoint_url
-            credentials = self.client._request_signer._credentials
-            if credentials is not None:
-                frozen = credentials.get_frozen_credentials()
-                kwargs.update(aws_access_key_id=frozen.access_key,
-                              aws_secret_access_key=frozen.secret_key,
-                              aws_session_token=frozen.token)
-            self._clients[service] = boto3.client(service, **kwargs)
+            self._clients[service] = session.client(service, **kwargs)
         return self._clients[service]
 
     def build_log(self, build_id: str) -> str:
@@ -558,18 +609,33 @@ class PipelineView(widgets.VBox):
         return self._thread is not None and self._thread.is_alive()
 
     def _poll(self) -> None:
-        idle_since = time.monotonic()
-        while not self._stop.wait(self._interval()):
-            self.refresh()
-            if _not_found(self.error):
+        idle_since, running = time.monotonic(), self.running()
+        while not self._stop.wait(self._interval(running)):
+            reading = self._read()
+            self._on_kernel_thread(self._show, reading)
+            if _not_found(reading.error):
                 break  # deleted: nothing more to show
-            if self.running():
+            if reading.snapshot is not None:
+                running = reading.snapshot.get("execution_status") in RUNNING
+            if running:
                 idle_since = time.monotonic()
             elif time.monotonic() - idle_since > self.idle_seconds:
                 break
 
-    def _interval(self) -> float:
-        if self.local or self.running():
+    def _on_kernel_thread(self, draw: Callable[[Reading], None], reading: Reading) -> None:
+        """Draw on the kernel's thread, which serves the widgets' comms; without a kernel
+        (or once its loop has closed), here."""
+        loop = self._kernel_loop
+        if loop is None:
+            draw(reading)
+            return
+        try:
+            loop.call_soon_threadsafe(draw, reading)
+        except RuntimeError:  # the loop has closed: the kernel is shutting down
+            pass
+
+    def _interval(self, running: bool) -> float:
+        if self.local or running:
             return self.poll_seconds
         return max(self.poll_seconds, IDLE_POLL_SECONDS)
 
@@ -632,6 +698,7 @@ class PipelineView(widgets.VBox):
 
 
 def pipeline_view(client, pipeline_name: str, poll_seconds: float = 0.5,
-                  vertical: bool = False) -> PipelineView:
+                  vertical: bool = False, session=None) -> PipelineView:
     """A live view of the pipeline (see the module's docstring)."""
-    return PipelineView(client, pipeline_name, poll_seconds=poll_seconds, vertical=vertical)
+    return PipelineView(client, pipeline_name, poll_seconds=poll_seconds, vertical=vertical,
+                        session=session)
