@@ -11,7 +11,7 @@ import re
 
 from moto.codepipeline.responses import CodePipelineResponse
 
-from ..core import InvalidNextTokenError, install_handlers, paginate
+from ..core import compact, install_handlers, pager, with_token
 from . import action_types, models, retry, rules, runtime, webhooks
 from . import exceptions as err
 from .models import CodePipelineLabBackend, Pipeline, codepipeline_lab_backends
@@ -22,21 +22,7 @@ def _backend(handler) -> CodePipelineLabBackend:
     return codepipeline_lab_backends[handler.current_account][handler.region]
 
 
-def _page(items: list, params: dict, default_size: int = 100) -> tuple[list, str | None]:
-    try:
-        return paginate(items, params, default_size=default_size)
-    except InvalidNextTokenError:
-        raise err.InvalidNextTokenException("The next token is not valid") from None
-
-
-def _with_token(reply: dict, token: str | None) -> dict:
-    if token:
-        reply["nextToken"] = token
-    return reply
-
-
-def _compact(values: dict) -> dict:
-    return {key: value for key, value in values.items() if value is not None}
+_page = pager(err.InvalidNextTokenException, "The next token is not valid")
 
 
 def _job_type(backend: CodePipelineLabBackend, type_id: dict, owner: str, operation: str):
@@ -88,7 +74,7 @@ class CodePipelineHandlers:
             raise err.ValidationException("maxResults must be between 1 and 1000")
         pipelines = sorted(_backend(self).pipelines.values(), key=lambda p: p.name)
         page, token = _page([p.summary() for p in pipelines], params)
-        return _with_token({"pipelines": page}, token)
+        return with_token({"pipelines": page}, token)
 
     # -- executions ---------------------------------------------------------------------
 
@@ -119,7 +105,7 @@ class CodePipelineHandlers:
                           if stage is None or e.stage_status.get(stage) == "Succeeded"]
             summaries = [execution_summary_reply(e) for e in executions]
         page, token = _page(summaries, params)
-        return _with_token({"pipelineExecutionSummaries": page}, token)
+        return with_token({"pipelineExecutionSummaries": page}, token)
 
     def get_pipeline_state(self, params: dict) -> dict:
         pipeline = _backend(self).get_pipeline(params["name"])
@@ -142,7 +128,7 @@ class CodePipelineHandlers:
             runs.sort(key=lambda r: r.start, reverse=True)
             details = [action_execution_detail_reply(pipeline, run) for run in runs]
         page, token = _page(details, params)
-        return _with_token({"actionExecutionDetails": page}, token)
+        return with_token({"actionExecutionDetails": page}, token)
 
     def put_approval_result(self, params: dict) -> dict:
         approved_at = _backend(self).put_approval_result(
@@ -184,7 +170,7 @@ class CodePipelineHandlers:
         new, execution = _backend(self).put_action_revision(
             params["pipelineName"], params["stageName"], params["actionName"],
             params["actionRevision"])
-        return _compact({"newRevision": new,
+        return compact({"newRevision": new,
                          "pipelineExecutionId": execution.id if execution else None})
 
     def list_rule_types(self, params: dict) -> dict:
@@ -215,7 +201,7 @@ class CodePipelineHandlers:
                 runs = latest
             details = [rule_execution_detail_reply(pipeline, run) for run in runs]
         page, token = _page(details, params)
-        return _with_token({"ruleExecutionDetails": page}, token)
+        return with_token({"ruleExecutionDetails": page}, token)
 
     def list_deploy_action_execution_targets(self, params: dict) -> dict:
         backend = _backend(self)
@@ -239,14 +225,14 @@ class CodePipelineHandlers:
                 wanted = set(target_filter.get("values") or [])
                 targets = [t for t in targets if t["status"] in wanted]
         page, token = _page(targets, params)
-        return _with_token({"targets": page}, token)
+        return with_token({"targets": page}, token)
 
     # -- action types -------------------------------------------------------------------
 
     def list_action_types(self, params: dict) -> dict:
         types = models.action_type_list(params.get("actionOwnerFilter"), _backend(self))
         page, token = _page([t.describe() for t in types], params)
-        return _with_token({"actionTypes": page}, token)
+        return with_token({"actionTypes": page}, token)
 
     def get_action_type(self, params: dict) -> dict:
         found = models.find_action_type(params["category"], params["owner"],
@@ -355,14 +341,8 @@ class CodePipelineHandlers:
         backend = _backend(self)
         items = [w.describe() for w in sorted(backend.webhooks.items.values(),
                                               key=lambda w: w.definition["name"])]
-        try:
-            page, token = paginate(items, params, token_key="NextToken", size_key="MaxResults")
-        except InvalidNextTokenError:
-            raise err.InvalidNextTokenException("The next token is not valid") from None
-        reply = {"webhooks": page}
-        if token:
-            reply["NextToken"] = token
-        return reply
+        page, token = _page(items, params, token_key="NextToken", size_key="MaxResults")
+        return with_token({"webhooks": page}, token, key="NextToken")
 
     def delete_webhook(self, params: dict) -> dict:
         _backend(self).webhooks.delete(params["name"])
@@ -391,7 +371,7 @@ class CodePipelineHandlers:
         pipeline = _backend(self).taggable_by_arn(params["resourceArn"])
         tags = [{"key": k, "value": v} for k, v in pipeline.tags.items()]
         page, token = _page(tags, params)
-        return _with_token({"tags": page}, token)
+        return with_token({"tags": page}, token)
 
 
 # -- reply shapes (callers hold the pipeline's condition) ------------------------------
@@ -410,12 +390,12 @@ def execution_detail_reply(execution: Execution) -> dict:
     for run in _source_runs(execution):
         for name in run.outputs:
             revision = run.revision
-            revisions.append(_compact({
+            revisions.append(compact({
                 "name": name, "revisionId": revision.revision_id,
                 "revisionChangeIdentifier": revision.change_id,
                 "revisionSummary": revision.summary, "created": revision.created,
                 "revisionUrl": revision.url}))
-    return _compact({
+    return compact({
         "pipelineName": execution.pipeline.name,
         "pipelineVersion": execution.version,
         "pipelineExecutionId": execution.id,
@@ -437,13 +417,13 @@ def _rollback_metadata(execution: Execution) -> dict | None:
 
 
 def execution_summary_reply(execution: Execution) -> dict:
-    reply = _compact({
+    reply = compact({
         "pipelineExecutionId": execution.id,
         "status": execution.status,
         "statusSummary": execution.status_summary,
         "startTime": execution.start,
         "lastUpdateTime": execution.last_update,
-        "sourceRevisions": [_compact({
+        "sourceRevisions": [compact({
             "actionName": run.name, "revisionId": run.revision.revision_id,
             "revisionSummary": run.revision.summary, "revisionUrl": run.revision.url})
             for run in _source_runs(execution)],
@@ -453,7 +433,7 @@ def execution_summary_reply(execution: Execution) -> dict:
         "rollbackMetadata": _rollback_metadata(execution),
     })
     if execution.stop_requested:
-        reply["stopTrigger"] = _compact({"reason": execution.stop_reason})
+        reply["stopTrigger"] = compact({"reason": execution.stop_reason})
     return reply
 
 
@@ -477,7 +457,7 @@ def _entity_url(action: dict, region: str, account: str | None = None) -> str | 
 
 
 def action_latest_execution_reply(run: ActionRun) -> dict:
-    return _compact({
+    return compact({
         "actionExecutionId": run.id,
         "status": run.status,
         "summary": run.summary,
@@ -498,13 +478,13 @@ def pipeline_state_reply(pipeline: Pipeline) -> dict:
         gate = pipeline.gate(name)
         transition = {"enabled": gate.enabled}
         if gate.changed_at is not None:
-            transition.update(_compact({"lastChangedBy": gate.changed_by,
+            transition.update(compact({"lastChangedBy": gate.changed_by,
                                         "lastChangedAt": gate.changed_at,
                                         "disabledReason": gate.disabled_reason}))
         actions = []
         for action in stage["actions"]:
             run = pipeline.action_latest.get((name, action["name"]))
-            state = _compact({"actionName": action["name"],
+            state = compact({"actionName": action["name"],
                               "entityUrl": _entity_url(action, pipeline.region,
                                                            pipeline.account)})
             if run is not None:
@@ -528,7 +508,7 @@ def pipeline_state_reply(pipeline: Pipeline) -> dict:
                     state[f"{kind}ConditionState"] = condition_state_reply(record)
             retries = latest.retries.get(name)
             if retries:
-                state["retryStageMetadata"] = _compact({
+                state["retryStageMetadata"] = compact({
                     "autoStageRetryAttempt": retries["auto"] or None,  # the shape's min is 1
                     "manualStageRetryAttempt": retries["manual"] or None,
                     "latestRetryTrigger": retries.get("latest")})
@@ -547,11 +527,11 @@ def condition_state_reply(record) -> dict:
         states.append({
             "latestExecution": {"status": "Overridden" if record.overridden else status,
                                 "lastStatusChange": record.changed},
-            "ruleStates": [{"ruleName": run.name, "latestExecution": _compact({
+            "ruleStates": [{"ruleName": run.name, "latestExecution": compact({
                 "ruleExecutionId": run.id, "status": run.status, "summary": run.summary,
                 "lastStatusChange": run.last_update, "errorDetails": run.error})}
                 for run in runs]})
-    return {"latestExecution": _compact({"status": record.status, "summary": record.summary}),
+    return {"latestExecution": compact({"status": record.status, "summary": record.summary}),
             "conditionStates": states}
 
 
@@ -559,11 +539,11 @@ def rule_execution_detail_reply(pipeline: Pipeline, run) -> dict:
     rule = run.declaration
     execution = run.execution
     type_id = {"category": "Rule", "owner": "AWS", "version": "1", **rule["ruleTypeId"]}
-    return _compact({
+    return compact({
         "pipelineExecutionId": execution.id, "ruleExecutionId": run.id,
         "pipelineVersion": execution.version, "stageName": run.stage, "ruleName": run.name,
         "startTime": run.start, "lastUpdateTime": run.last_update, "status": run.status,
-        "input": _compact({
+        "input": compact({
             "ruleTypeId": type_id,
             "configuration": {k: str(v) for k, v in (rule.get("configuration") or {}).items()},
             "resolvedConfiguration": run.resolved_configuration,
@@ -572,7 +552,7 @@ def rule_execution_detail_reply(pipeline: Pipeline, run) -> dict:
             "inputArtifacts": [{"name": a["name"], "s3location": execution.artifacts[
                 a["name"]].describe()} for a in rule.get("inputArtifacts") or []
                 if a["name"] in execution.artifacts]}),
-        "output": {"executionResult": _compact({"externalExecutionSummary": run.summary,
+        "output": {"executionResult": compact({"externalExecutionSummary": run.summary,
                                                 "errorDetails": run.error})},
     })
 
@@ -592,7 +572,7 @@ def deploy_targets_reply(run: ActionRun) -> list[dict]:
 def action_execution_detail_reply(pipeline: Pipeline, run: ActionRun) -> dict:
     action = run.declaration
     execution = run.execution
-    action_input = _compact({
+    action_input = compact({
         "actionTypeId": action["actionTypeId"],
         "configuration": {k: str(v) for k, v in (action.get("configuration") or {}).items()},
         "resolvedConfiguration": run.resolved_configuration,
@@ -602,7 +582,7 @@ def action_execution_detail_reply(pipeline: Pipeline, run: ActionRun) -> dict:
                            for name, location in run.inputs.items()],
         "namespace": action.get("namespace"),
     })
-    result = _compact({"externalExecutionId": run.external_id,
+    result = compact({"externalExecutionId": run.external_id,
                        "externalExecutionSummary": run.summary,
                        "externalExecutionUrl": run.external_url,
                        "errorDetails": run.error})
@@ -611,7 +591,7 @@ def action_execution_detail_reply(pipeline: Pipeline, run: ActionRun) -> dict:
               if run.status == "Succeeded" else [],
               "executionResult": result,
               "outputVariables": dict(run.output_variables)}
-    return _compact({
+    return compact({
         "pipelineExecutionId": execution.id,
         "actionExecutionId": run.id,
         "pipelineVersion": execution.version,
