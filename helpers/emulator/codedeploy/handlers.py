@@ -1,36 +1,169 @@
 """CodeDeploy API operations: thin methods that read the request, call the backend, and
-shape the reply. `self` is moto's CodeDeployResponse (see core.install_handlers)."""
+shape the reply. `self` is moto's CodeDeployResponse (see core.install_handlers).
+
+Replies are shaped by the module functions `<thing>_reply` (the models hold state only).
+"""
 
 from __future__ import annotations
 
 from moto.codedeploy.responses import CodeDeployResponse
 
-from ..core import InvalidNextTokenError, error_classes, install_handlers, paginate, to_epoch
+from ..core import compact, install_handlers, pager, to_epoch, with_token
 from . import exceptions as errors
-from .models import CodeDeployLabBackend, codedeploy_lab_backends
+from .models import (
+    GROUP_SETTINGS,
+    Application,
+    CodeDeployLabBackend,
+    Deployment,
+    DeploymentConfig,
+    DeploymentGroup,
+    LifecycleEventState,
+    OnPremisesInstance,
+    RevisionRecord,
+    TargetState,
+    codedeploy_lab_backends,
+)
+from .targets import matches_any
 
-# Error shapes of the model that exceptions.py does not list.
-_MODEL_ERRORS = error_classes("codedeploy")
 REVISION_SORT_KEYS = {"registerTime": "register_time", "firstUsedTime": "first_used_time",
                       "lastUsedTime": "last_used_time"}
 BATCH_LIMIT = 100
 DEPLOYMENT_BATCH_LIMIT = 25
+TARGET_STATUSES = ("Pending", "InProgress", "Succeeded", "Failed", "Skipped", "Ready")
+STOPPING_REPLY = {"status": "Pending",
+                  "statusMessage": "Stopping Pending. Stopping to schedule commands in the "
+                                   "deployment instances"}
+
+_page = pager(errors.InvalidNextTokenException, "The next token was specified in an invalid "
+                                                 "format.")
 
 
-def _page(items: list, params: dict, token_key: str = "nextToken", **kwargs
-          ) -> tuple[list, str | None]:
-    try:
-        return paginate(items, params, token_key=token_key, **kwargs)
-    except InvalidNextTokenError:
-        raise errors.InvalidNextTokenException("The next token was specified in an invalid "
-                                               "format.") from None
+# --- replies ------------------------------------------------------------------------------
+
+def application_reply(application: Application) -> dict:
+    """ApplicationInfo."""
+    return {"applicationId": application.application_id, "applicationName": application.name,
+            "createTime": application.create_time, "linkedToGitHub": False,
+            "computePlatform": application.compute_platform}
 
 
-def _with_token(reply: dict, token: str | None, key: str = "nextToken") -> dict:
-    if token:
-        reply[key] = token
-    return reply
+def revision_info_reply(record: RevisionRecord) -> dict:
+    """GenericRevisionInfo."""
+    return compact({"description": record.description,
+                    "deploymentGroups": list(record.deployment_groups),
+                    "firstUsedTime": record.first_used_time,
+                    "lastUsedTime": record.last_used_time,
+                    "registerTime": record.register_time})
 
+
+def deployment_group_reply(group: DeploymentGroup) -> dict:
+    """DeploymentGroupInfo: the group's settings as they were given, with AWS's defaults."""
+    settings = group.settings
+    reply = {
+        "applicationName": group.application.name,
+        "deploymentGroupId": group.group_id,
+        "deploymentGroupName": group.name,
+        "computePlatform": group.application.compute_platform,
+        "targetRevision": group.target_revision,
+        "lastSuccessfulDeployment": group.last_successful
+        and last_deployment_reply(group.last_successful),
+        "lastAttemptedDeployment": group.last_attempted
+        and last_deployment_reply(group.last_attempted),
+    }
+    reply.update({key: settings.get(key) for key in GROUP_SETTINGS})
+    reply["autoScalingGroups"] = [{"name": name} for name in settings.get("autoScalingGroups")
+                                  or []]
+    return compact(reply)
+
+
+def last_deployment_reply(deployment: Deployment) -> dict:
+    """LastDeploymentInfo, as a deployment group reports its last attempted/successful one."""
+    return compact({"deploymentId": deployment.deployment_id, "status": deployment.status,
+                    "endTime": deployment.complete_time, "createTime": deployment.create_time})
+
+
+def deployment_config_reply(config: DeploymentConfig) -> dict:
+    """DeploymentConfigInfo."""
+    return compact({"deploymentConfigId": config.config_id, "deploymentConfigName": config.name,
+                    "minimumHealthyHosts": config.minimum_healthy_hosts,
+                    "createTime": config.create_time, "computePlatform": config.compute_platform,
+                    "trafficRoutingConfig": config.traffic_routing_config,
+                    "zonalConfig": config.zonal_config})
+
+
+def instance_info_reply(instance: OnPremisesInstance) -> dict:
+    """InstanceInfo of an on-premises instance."""
+    return compact({"instanceName": instance.name, "iamUserArn": instance.iam_user_arn,
+                    "iamSessionArn": instance.iam_session_arn, "instanceArn": instance.arn,
+                    "registerTime": instance.register_time,
+                    "deregisterTime": instance.deregister_time,
+                    "tags": [{"Key": k, "Value": v} for k, v in instance.tags.items()]})
+
+
+def lifecycle_event_reply(event: LifecycleEventState) -> dict:
+    """LifecycleEvent."""
+    return compact({"lifecycleEventName": event.name, "status": event.status,
+                    "startTime": event.start_time, "endTime": event.end_time,
+                    "diagnostics": event.diagnostics})
+
+
+def instance_summary_reply(target: TargetState, deployment_id: str) -> dict:
+    """InstanceSummary (GetDeploymentInstance, the older API)."""
+    return {"deploymentId": deployment_id, "instanceId": target.arn, "status": target.status,
+            "lastUpdatedAt": target.last_updated,
+            "lifecycleEvents": [lifecycle_event_reply(event) for event in target.events]}
+
+
+def instance_target_reply(target: TargetState, deployment_id: str) -> dict:
+    """InstanceTarget (GetDeploymentTarget)."""
+    return {"deploymentId": deployment_id, "targetId": target.target_id,
+            "targetArn": target.arn, "status": target.status,
+            "lastUpdatedAt": target.last_updated,
+            "lifecycleEvents": [lifecycle_event_reply(event) for event in target.events]}
+
+
+def deployment_overview_reply(deployment: Deployment) -> dict:
+    """DeploymentOverview: how many instances are in each status."""
+    counts = dict.fromkeys(TARGET_STATUSES, 0)
+    for target in deployment.targets.values():
+        if target.status in counts:
+            counts[target.status] += 1
+    return counts
+
+
+def deployment_reply(deployment: Deployment) -> dict:
+    """DeploymentInfo."""
+    options = deployment.options
+    return compact({
+        "applicationName": deployment.application.name,
+        "deploymentGroupName": deployment.group.name,
+        "deploymentConfigName": deployment.config.name,
+        "deploymentId": deployment.deployment_id,
+        "previousRevision": deployment.previous_revision,
+        "revision": deployment.revision,
+        "status": deployment.status,
+        "errorInformation": deployment.error_information,
+        "createTime": deployment.create_time,
+        "startTime": deployment.start_time,
+        "completeTime": deployment.complete_time,
+        "deploymentOverview": deployment_overview_reply(deployment),
+        "description": options.get("description"),
+        "creator": deployment.creator,
+        "ignoreApplicationStopFailures": bool(options.get("ignoreApplicationStopFailures")),
+        "autoRollbackConfiguration": options.get("autoRollbackConfiguration"),
+        "updateOutdatedInstancesOnly": bool(options.get("updateOutdatedInstancesOnly")),
+        "rollbackInfo": deployment.rollback_info,
+        "deploymentStyle": deployment.group.settings.get("deploymentStyle"),
+        "targetInstances": options.get("targetInstances"),
+        "instanceTerminationWaitTimeStarted": False,
+        "loadBalancerInfo": deployment.group.settings.get("loadBalancerInfo"),
+        "fileExistsBehavior": options.get("fileExistsBehavior") or "DISALLOW",
+        "computePlatform": deployment.application.compute_platform,
+        "deploymentStatusMessages": [],
+    })
+
+
+# --- request helpers ----------------------------------------------------------------------
 
 def _tags(tag_list: list[dict] | None,
           error: type = errors.InvalidTagsToAddException) -> dict[str, str]:
@@ -47,18 +180,19 @@ def _batch(names: list, limit: int = BATCH_LIMIT) -> list:
     return names
 
 
-def _started_deployment(lab: CodeDeployLabBackend, deployment_id: str | None):
+def _started_deployment(lab: CodeDeployLabBackend, deployment_id: str | None) -> Deployment:
     if not deployment_id:
         raise errors.DeploymentIdRequiredException("The deployment ID is required.")
     return lab.get_deployment(deployment_id)
 
 
-def _deployment_target(deployment, target_id: str) -> dict:
+def _deployment_target(deployment: Deployment, target_id: str) -> dict:
     target = _target(deployment, target_id, errors.DeploymentTargetDoesNotExistException)
     return {"deploymentTargetType": "InstanceTarget",
-            "instanceTarget": target.instance_target(deployment.deployment_id)}
+            "instanceTarget": instance_target_reply(target, deployment.deployment_id)}
 
-def _target(deployment, target_id: str, error: type):
+
+def _target(deployment: Deployment, target_id: str, error: type) -> TargetState:
     """A target by its id or ARN."""
     target = deployment.targets.get(target_id)
     if target is None:
@@ -108,15 +242,17 @@ class CodeDeployHandlers:
         return {"applicationId": application.application_id}
 
     def get_application(self, params: dict) -> dict:
-        return {"application": _lab(self).get_application(params.get("applicationName")).info()}
+        return {"application": application_reply(
+            _lab(self).get_application(params.get("applicationName")))}
 
     def batch_get_applications(self, params: dict) -> dict:
         names = _batch(params.get("applicationNames") or [])
-        return {"applicationsInfo": [_lab(self).get_application(name).info() for name in names]}
+        return {"applicationsInfo": [application_reply(_lab(self).get_application(name))
+                                     for name in names]}
 
     def list_applications(self, params: dict) -> dict:
         page, token = _page(sorted(_lab(self).applications), params)
-        return _with_token({"applications": page}, token)
+        return with_token({"applications": page}, token)
 
     def update_application(self, params: dict) -> dict:
         _lab(self).rename_application(params.get("applicationName"),
@@ -134,7 +270,7 @@ class CodeDeployHandlers:
 
     def get_deployment_group(self, params: dict) -> dict:
         group = _lab(self).get_group(params["applicationName"], params["deploymentGroupName"])
-        return {"deploymentGroupInfo": group.info()}
+        return {"deploymentGroupInfo": deployment_group_reply(group)}
 
     def batch_get_deployment_groups(self, params: dict) -> dict:
         application = _lab(self).get_application(params["applicationName"])
@@ -144,7 +280,7 @@ class CodeDeployHandlers:
             if group is None:
                 missing.append(name)
             else:
-                found.append(group.info())
+                found.append(deployment_group_reply(group))
         reply = {"deploymentGroupsInfo": found}
         if missing:
             reply["errorMessage"] = "Deployment groups do not exist: " + ", ".join(missing)
@@ -154,7 +290,7 @@ class CodeDeployHandlers:
         application = _lab(self).get_application(params["applicationName"])
         names = sorted(group.name for group in _lab(self).groups_of(application))
         page, token = _page(names, params)
-        return _with_token({"applicationName": application.name, "deploymentGroups": page},
+        return with_token({"applicationName": application.name, "deploymentGroups": page},
                            token)
 
     def update_deployment_group(self, params: dict) -> dict:
@@ -171,7 +307,7 @@ class CodeDeployHandlers:
 
     def get_deployment_config(self, params: dict) -> dict:
         config = _lab(self).get_config(params.get("deploymentConfigName"))
-        return {"deploymentConfigInfo": config.info()}
+        return {"deploymentConfigInfo": deployment_config_reply(config)}
 
     def delete_deployment_config(self, params: dict) -> dict:
         _lab(self).delete_config(params["deploymentConfigName"])
@@ -179,7 +315,7 @@ class CodeDeployHandlers:
 
     def list_deployment_configs(self, params: dict) -> dict:
         page, token = _page(sorted(_lab(self).configs), params)
-        return _with_token({"deploymentConfigsList": page}, token)
+        return with_token({"deploymentConfigsList": page}, token)
 
     # --- revisions ------------------------------------------------------------------------
     def register_application_revision(self, params: dict) -> dict:
@@ -195,7 +331,7 @@ class CodeDeployHandlers:
             raise errors.RevisionDoesNotExistException(
                 "No application revision found for the given location.")
         return {"applicationName": application.name, "revision": record.location,
-                "revisionInfo": record.info()}
+                "revisionInfo": revision_info_reply(record)}
 
     def batch_get_application_revisions(self, params: dict) -> dict:
         application = _lab(self).get_application(params["applicationName"])
@@ -206,7 +342,7 @@ class CodeDeployHandlers:
                 missing += 1
                 continue
             found.append({"revisionLocation": record.location,
-                          "genericRevisionInfo": record.info()})
+                          "genericRevisionInfo": revision_info_reply(record)})
         reply = {"applicationName": application.name, "revisions": found}
         if missing:
             reply["errorMessage"] = f"{missing} of the revisions were not found."
@@ -231,8 +367,8 @@ class CodeDeployHandlers:
             records = [record for record in records if not record.first_used_time]
         sort_by = params.get("sortBy")
         if sort_by and sort_by not in REVISION_SORT_KEYS:
-            raise _MODEL_ERRORS["InvalidSortByException"](f"The sortBy {sort_by!r} is not one "
-                                                          f"of {', '.join(REVISION_SORT_KEYS)}.")
+            raise errors.InvalidSortByException(f"The sortBy {sort_by!r} is not one "
+                                                f"of {', '.join(REVISION_SORT_KEYS)}.")
         if sort_by:
             attribute = REVISION_SORT_KEYS[sort_by]
             records.sort(key=lambda record: to_epoch(getattr(record, attribute)) or 0,
@@ -240,7 +376,7 @@ class CodeDeployHandlers:
         elif params.get("sortOrder") == "descending":
             records.reverse()
         page, token = _page([record.location for record in records], params)
-        return _with_token({"revisions": page}, token)
+        return with_token({"revisions": page}, token)
 
     # --- deployments ----------------------------------------------------------------------
     def create_deployment(self, params: dict) -> dict:
@@ -248,13 +384,14 @@ class CodeDeployHandlers:
 
     def get_deployment(self, params: dict) -> dict:
         with _lab(self).lock:
-            return {"deploymentInfo": _lab(self).get_deployment(params["deploymentId"]).info()}
+            return {"deploymentInfo": deployment_reply(
+                _lab(self).get_deployment(params["deploymentId"]))}
 
     def batch_get_deployments(self, params: dict) -> dict:
         ids = _batch(params.get("deploymentIds") or [], DEPLOYMENT_BATCH_LIMIT)
         with _lab(self).lock:
-            infos = [_lab(self).deployments[deployment_id].info() for deployment_id in ids
-                     if deployment_id in _lab(self).deployments]
+            infos = [deployment_reply(_lab(self).deployments[deployment_id])
+                     for deployment_id in ids if deployment_id in _lab(self).deployments]
         return {"deploymentsInfo": infos}
 
     def list_deployments(self, params: dict) -> dict:
@@ -281,10 +418,11 @@ class CodeDeployHandlers:
                    and (start is None or deployment.create_time.timestamp() >= start)
                    and (end is None or deployment.create_time.timestamp() <= end)]
         page, token = _page(ids, params)
-        return _with_token({"deployments": page}, token)
+        return with_token({"deployments": page}, token)
 
     def stop_deployment(self, params: dict) -> dict:
-        return _lab(self).stop_deployment(params["deploymentId"], params.get("autoRollbackEnabled"))
+        _lab(self).stop_deployment(params["deploymentId"], params.get("autoRollbackEnabled"))
+        return dict(STOPPING_REPLY)
 
     def continue_deployment(self, params: dict) -> dict:
         _lab(self).get_deployment(params.get("deploymentId"))
@@ -300,7 +438,7 @@ class CodeDeployHandlers:
             ids = [target.target_id for target in deployment.targets.values()
                    if not statuses or target.status in statuses]
         page, token = _page(ids, params)
-        return _with_token({"instancesList": page}, token)
+        return with_token({"instancesList": page}, token)
 
     def get_deployment_instance(self, params: dict) -> dict:
         deployment = _started_deployment(_lab(self), params.get("deploymentId"))
@@ -309,7 +447,7 @@ class CodeDeployHandlers:
         with _lab(self).lock:
             target = _target(deployment, params["instanceId"],
                                   errors.InstanceDoesNotExistException)
-            return {"instanceSummary": target.instance_summary(deployment.deployment_id)}
+            return {"instanceSummary": instance_summary_reply(target, deployment.deployment_id)}
 
     def batch_get_deployment_instances(self, params: dict) -> dict:
         deployment = _started_deployment(_lab(self), params.get("deploymentId"))
@@ -320,7 +458,7 @@ class CodeDeployHandlers:
                 if target is None:
                     missing.append(instance_id)
                 else:
-                    found.append(target.instance_summary(deployment.deployment_id))
+                    found.append(instance_summary_reply(target, deployment.deployment_id))
         reply = {"instancesSummary": found}
         if missing:
             reply["errorMessage"] = "Instances not in the deployment: " + ", ".join(missing)
@@ -340,7 +478,7 @@ class CodeDeployHandlers:
         if filters.get("ServerInstanceLabel"):
             ids = []  # Blue/Green labels only exist in blue/green deployments
         page, token = _page(ids, params)
-        return _with_token({"targetIds": page}, token)
+        return with_token({"targetIds": page}, token)
 
     def batch_get_deployment_targets(self, params: dict) -> dict:
         deployment = _started_deployment(_lab(self), params.get("deploymentId"))
@@ -370,23 +508,22 @@ class CodeDeployHandlers:
         return {}
 
     def get_on_premises_instance(self, params: dict) -> dict:
-        return {"instanceInfo": _lab(self).get_instance(params["instanceName"]).info()}
+        instance = _lab(self).get_instance(params["instanceName"])
+        return {"instanceInfo": instance_info_reply(instance)}
 
     def batch_get_on_premises_instances(self, params: dict) -> dict:
         names = _batch(params.get("instanceNames") or [])
-        return {"instanceInfos": [_lab(self).on_premises[name].info() for name in names
-                                  if name in _lab(self).on_premises]}
+        return {"instanceInfos": [instance_info_reply(_lab(self).on_premises[name])
+                                  for name in names if name in _lab(self).on_premises]}
 
     def list_on_premises_instances(self, params: dict) -> dict:
-        from .targets import matches_any
-
         status = params.get("registrationStatus")
         filters = params.get("tagFilters")
         names = [instance.name for instance in _lab(self).on_premises.values()
                  if (status is None or (status == "Registered") == instance.registered)
                  and (not filters or matches_any(instance.tags, filters))]
         page, token = _page(sorted(names), params)
-        return _with_token({"instanceNames": page}, token)
+        return with_token({"instanceNames": page}, token)
 
     def add_tags_to_on_premises_instances(self, params: dict) -> dict:
         if not params.get("tags"):
@@ -420,7 +557,7 @@ class CodeDeployHandlers:
         resource = _tagged_resource(_lab(self), params.get("ResourceArn"))
         tags = [{"Key": key, "Value": value} for key, value in resource.tags.items()]
         page, token = _page(tags, params, token_key="NextToken")
-        return _with_token({"Tags": page}, token, key="NextToken")
+        return with_token({"Tags": page}, token, key="NextToken")
 
     # --- GitHub connections (none offline) ------------------------------------------------
     def list_git_hub_account_token_names(self, params: dict) -> dict:

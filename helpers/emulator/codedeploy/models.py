@@ -1,32 +1,28 @@
-"""CodeDeploy state and rules: applications, deployment groups and configurations,
-on-premises instances, revisions, and deployments run as explicit state machines.
+"""CodeDeploy state and its rules: applications, deployment groups and configurations,
+on-premises instances, revisions, and deployments with their instances and lifecycle events.
 
-A deployment moves Created -> Queued -> InProgress -> Succeeded | Failed | Stopped. A
-worker (workers.start) advances it: it takes instances out of service as the deployment
-configuration allows (rollout.py), runs the emulated agent on each (agent.py), and
-records every lifecycle event. Describe calls only read this state.
+A deployment is created here (its instances chosen, unhealthy ones first) and run by
+runtime.py, which moves it Created -> Queued -> InProgress -> Succeeded | Failed | Stopped
+under the backend's lock; Describe calls only read this state (handlers.py shapes it).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
 import secrets
 import shutil
 import string
 import threading
 import uuid
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
 
-from .. import workers
 from ..core import now
 from . import bundles, rollout, targets
-from .agent import Agent, DeploymentSpec
+from .agent import Agent
 from .exceptions import (
     ApplicationAlreadyExistsException,
     ApplicationDoesNotExistException,
@@ -78,8 +74,6 @@ def check_name_length(name: str, error: type, what: str) -> None:
                     f"{len(name)} characters, more than {NAME_LIMIT}.")
 
 
-log = logging.getLogger("helpers.emulator.codedeploy")
-
 FINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
 IN_PLACE_EVENTS = ["ApplicationStop", "DownloadBundle", "BeforeInstall", "Install",
                    "AfterInstall", "ApplicationStart", "ValidateService"]
@@ -126,11 +120,6 @@ def new_deployment_id() -> str:
     return "d-" + "".join(secrets.choice(alphabet) for _ in range(9))
 
 
-def compact(values: dict) -> dict:
-    """Drop empty fields: AWS leaves unset members out of its replies."""
-    return {key: value for key, value in values.items() if value is not None}
-
-
 def revision_key(revision: dict) -> str:
     """Revisions are identified by their whole location (bucket, key, type, version, eTag)."""
     return json.dumps(revision, sort_keys=True)
@@ -148,11 +137,6 @@ class Application:
     tags: dict[str, str] = field(default_factory=dict)
     revisions: dict[str, RevisionRecord] = field(default_factory=dict)
 
-    def info(self) -> dict:
-        return {"applicationId": self.application_id, "applicationName": self.name,
-                "createTime": self.create_time, "linkedToGitHub": False,
-                "computePlatform": self.compute_platform}
-
 
 @dataclass
 class RevisionRecord:
@@ -162,13 +146,6 @@ class RevisionRecord:
     first_used_time: Any = None
     last_used_time: Any = None
     deployment_groups: list[str] = field(default_factory=list)
-
-    def info(self) -> dict:
-        return compact({"description": self.description,
-                        "deploymentGroups": list(self.deployment_groups),
-                        "firstUsedTime": self.first_used_time,
-                        "lastUsedTime": self.last_used_time,
-                        "registerTime": self.register_time})
 
 
 # Fields of a deployment group as the API names them (Create/UpdateDeploymentGroup).
@@ -194,22 +171,6 @@ class DeploymentGroup:
     # Instance health as CodeDeploy tracks it: True after a successful deployment.
     healthy: dict[str, bool] = field(default_factory=dict)
 
-    def info(self) -> dict:
-        settings = self.settings
-        reply = {
-            "applicationName": self.application.name,
-            "deploymentGroupId": self.group_id,
-            "deploymentGroupName": self.name,
-            "computePlatform": self.application.compute_platform,
-            "targetRevision": self.target_revision,
-            "lastSuccessfulDeployment": self.last_successful and self.last_successful.summary(),
-            "lastAttemptedDeployment": self.last_attempted and self.last_attempted.summary(),
-        }
-        reply.update({key: settings.get(key) for key in GROUP_SETTINGS})
-        reply["autoScalingGroups"] = [{"name": name} for name in settings.get("autoScalingGroups")
-                                      or []]
-        return compact(reply)
-
     @property
     def lifecycle_events(self) -> list[str]:
         style = self.settings.get("deploymentStyle") or {}
@@ -230,13 +191,6 @@ class DeploymentConfig:
     create_time: Any = field(default_factory=now)
     tags: dict[str, str] = field(default_factory=dict)
 
-    def info(self) -> dict:
-        return compact({"deploymentConfigId": self.config_id, "deploymentConfigName": self.name,
-                        "minimumHealthyHosts": self.minimum_healthy_hosts,
-                        "createTime": self.create_time, "computePlatform": self.compute_platform,
-                        "trafficRoutingConfig": self.traffic_routing_config,
-                        "zonalConfig": self.zonal_config})
-
 
 @dataclass
 class OnPremisesInstance:
@@ -252,13 +206,6 @@ class OnPremisesInstance:
     def registered(self) -> bool:
         return self.deregister_time is None
 
-    def info(self) -> dict:
-        return compact({"instanceName": self.name, "iamUserArn": self.iam_user_arn,
-                        "iamSessionArn": self.iam_session_arn, "instanceArn": self.arn,
-                        "registerTime": self.register_time,
-                        "deregisterTime": self.deregister_time,
-                        "tags": [{"Key": k, "Value": v} for k, v in self.tags.items()]})
-
 
 # --- deployments ------------------------------------------------------------------------
 
@@ -269,11 +216,6 @@ class LifecycleEventState:
     start_time: Any = None
     end_time: Any = None
     diagnostics: dict | None = None
-
-    def info(self) -> dict:
-        return compact({"lifecycleEventName": self.name, "status": self.status,
-                        "startTime": self.start_time, "endTime": self.end_time,
-                        "diagnostics": self.diagnostics})
 
 
 @dataclass
@@ -292,17 +234,6 @@ class TargetState:
         for event in self.events:
             if event.status in ("Pending", "InProgress"):
                 event.status = "Skipped"
-
-    def instance_summary(self, deployment_id: str) -> dict:
-        return {"deploymentId": deployment_id, "instanceId": self.arn, "status": self.status,
-                "lastUpdatedAt": self.last_updated,
-                "lifecycleEvents": [event.info() for event in self.events]}
-
-    def instance_target(self, deployment_id: str) -> dict:
-        return {"deploymentId": deployment_id, "targetId": self.target_id,
-                "targetArn": self.arn, "status": self.status,
-                "lastUpdatedAt": self.last_updated,
-                "lifecycleEvents": [event.info() for event in self.events]}
 
 
 @dataclass
@@ -330,48 +261,6 @@ class Deployment:
     @property
     def finished(self) -> bool:
         return self.status in FINAL_STATUSES
-
-    def summary(self) -> dict:
-        return compact({"deploymentId": self.deployment_id, "status": self.status,
-                        "endTime": self.complete_time, "createTime": self.create_time})
-
-    def overview(self) -> dict:
-        counts = {name: 0 for name in ("Pending", "InProgress", "Succeeded", "Failed",
-                                       "Skipped", "Ready")}
-        for target in self.targets.values():
-            if target.status in counts:
-                counts[target.status] += 1
-        return counts
-
-    def info(self) -> dict:
-        options = self.options
-        return compact({
-            "applicationName": self.application.name,
-            "deploymentGroupName": self.group.name,
-            "deploymentConfigName": self.config.name,
-            "deploymentId": self.deployment_id,
-            "previousRevision": self.previous_revision,
-            "revision": self.revision,
-            "status": self.status,
-            "errorInformation": self.error_information,
-            "createTime": self.create_time,
-            "startTime": self.start_time,
-            "completeTime": self.complete_time,
-            "deploymentOverview": self.overview(),
-            "description": options.get("description"),
-            "creator": self.creator,
-            "ignoreApplicationStopFailures": bool(options.get("ignoreApplicationStopFailures")),
-            "autoRollbackConfiguration": options.get("autoRollbackConfiguration"),
-            "updateOutdatedInstancesOnly": bool(options.get("updateOutdatedInstancesOnly")),
-            "rollbackInfo": self.rollback_info,
-            "deploymentStyle": self.group.settings.get("deploymentStyle"),
-            "targetInstances": options.get("targetInstances"),
-            "instanceTerminationWaitTimeStarted": False,
-            "loadBalancerInfo": self.group.settings.get("loadBalancerInfo"),
-            "fileExistsBehavior": options.get("fileExistsBehavior") or "DISALLOW",
-            "computePlatform": self.application.compute_platform,
-            "deploymentStatusMessages": [],
-        })
 
 
 # --- the backend ------------------------------------------------------------------------
@@ -778,7 +667,9 @@ class CodeDeployLabBackend(BaseBackend):
         return deployment
 
     def start_deployment(self, deployment: Deployment) -> None:
-        workers.start(f"codedeploy-{deployment.deployment_id}", lambda: self._run(deployment))
+        from . import runtime  # runtime imports this module: import it when first needed
+
+        runtime.start(self, deployment)
 
     def _instances_in_health_order(self, group: DeploymentGroup) -> list[targets.Instance]:
         """Unhealthy (or never deployed) instances first, as CodeDeploy schedules them."""
@@ -788,7 +679,8 @@ class CodeDeployLabBackend(BaseBackend):
                                          on_premises)
         return sorted(chosen, key=lambda instance: group.healthy.get(instance.instance_id, False))
 
-    def stop_deployment(self, deployment_id: str, roll_back: bool | None) -> dict:
+    def stop_deployment(self, deployment_id: str, roll_back: bool | None) -> None:
+        """Ask the deployment's worker to stop (and maybe roll back); the agents abort."""
         with self.lock:
             deployment = self.get_deployment(deployment_id)
             if deployment.finished:
@@ -803,214 +695,6 @@ class CodeDeployLabBackend(BaseBackend):
             agents = list(deployment.agents.values())
         for agent in agents:
             agent.abort()
-        return {"status": "Pending",
-                "statusMessage": "Stopping Pending. Stopping to schedule commands in the "
-                                 "deployment instances"}
-
-    # --- the deployment state machine -----------------------------------------------------
-    def _run(self, deployment: Deployment) -> None:
-        try:
-            self._advance(deployment)
-        except Exception as error:  # a kit bug must still end the deployment
-            log.exception("deployment %s failed inside the kit", deployment.deployment_id)
-            with self.lock:
-                if not deployment.finished:
-                    self._finish(deployment, "Failed", "INTERNAL_ERROR",
-                                 f"The local AWS failed while deploying: {error!r}")
-
-    def _advance(self, deployment: Deployment) -> None:
-        self._deploy(deployment)
-        if deployment.status == "Failed":
-            self._maybe_roll_back(deployment, "DEPLOYMENT_FAILURE")
-        elif deployment.status == "Stopped" and deployment.roll_back_on_stop:
-            self._maybe_roll_back(deployment, "DEPLOYMENT_STOP_ON_REQUEST", forced=True)
-
-    def _deploy(self, deployment: Deployment) -> None:
-        """Run the deployment to a final status (Succeeded, Failed or Stopped)."""
-        with self.lock:
-            deployment.status = "Queued"
-        workers.pace()
-        with self.lock:
-            if deployment.stop_requested:
-                return self._finish_stopped(deployment)
-            deployment.status = "InProgress"
-            deployment.start_time = now()
-        instances = len(deployment.targets)
-        if instances == 0:
-            with self.lock:
-                self._finish(deployment, "Failed", "NO_INSTANCES",
-                             "The deployment failed because no instances were found for your "
-                             "deployment group. Check your deployment group settings to make "
-                             "sure the tags for your Amazon EC2 instances or Auto Scaling groups "
-                             "correctly identify the instances you want to deploy to, and then "
-                             "try again.")
-            return
-        minimum = rollout.minimum_healthy_hosts(deployment.config.name,
-                                                deployment.config.minimum_healthy_hosts or {},
-                                                instances)
-        if not rollout.constraints_valid(instances, minimum):
-            with self.lock:
-                for target in deployment.targets.values():
-                    target.skip()
-                self._finish(deployment, "Failed", "HEALTH_CONSTRAINTS_INVALID",
-                             "The deployment can't start because the minimum number of healthy "
-                             f"instances ({minimum}), as defined by your deployment "
-                             f"configuration, are not available ({instances} instances). You "
-                             "can reduce the required number of healthy instances by updating "
-                             "your deployment configuration or increase the number of "
-                             "instances in this deployment group.")
-            return
-        spec = self._agent_spec(deployment)
-        succeeded = self._roll_out(deployment, spec, minimum)
-        with self.lock:
-            if deployment.stop_requested:
-                return self._finish_stopped(deployment)
-            if rollout.overall_success(minimum, succeeded):
-                self._finish(deployment, "Succeeded")
-            else:
-                self._finish(deployment, "Failed", "HEALTH_CONSTRAINTS",
-                             "The overall deployment failed because too many individual "
-                             "instances failed deployment, too few healthy instances are "
-                             "available for deployment, or some instances in your deployment "
-                             "group are experiencing problems.")
-
-    def _agent_spec(self, deployment: Deployment) -> DeploymentSpec:
-        spec = DeploymentSpec(
-            application_name=deployment.application.name,
-            deployment_id=deployment.deployment_id,
-            deployment_group_name=deployment.group.name,
-            deployment_group_id=deployment.group.group_id,
-            lifecycle_events=deployment.group.lifecycle_events,
-            file_exists_behavior=deployment.options.get("fileExistsBehavior"),
-            ignore_application_stop_failures=bool(
-                deployment.options.get("ignoreApplicationStopFailures")),
-        )
-        try:
-            spec.bundle = bundles.fetch(self.account_id, deployment.revision)
-        except bundles.BundleError as error:
-            spec.bundle_error = str(error)
-        return spec
-
-    def _roll_out(self, deployment: Deployment, spec: DeploymentSpec, minimum: int) -> int:
-        """Deploy instance by instance as the health rules allow; the number that succeeded."""
-        pending = list(deployment.targets.values())
-        instances = len(pending)
-        running: dict = {}
-        succeeded = failed = 0
-        with ThreadPoolExecutor(max_workers=instances,
-                                thread_name_prefix=deployment.deployment_id) as pool:
-            while pending or running:
-                while (pending and not deployment.stop_requested
-                       and rollout.can_start(instances, minimum, failed, len(running))):
-                    target = pending.pop(0)
-                    running[pool.submit(self._deploy_instance, deployment, spec, target)] = target
-                if not running:
-                    break  # no instance may start: the health constraints end the deployment
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    target = running.pop(future)
-                    ok = future.result()
-                    succeeded += ok
-                    failed += not ok
-                    with self.lock:
-                        deployment.group.healthy[target.target_id] = ok
-        with self.lock:
-            for target in pending:
-                target.skip()
-        return succeeded
-
-    def _deploy_instance(self, deployment: Deployment, spec: DeploymentSpec,
-                         target: TargetState) -> bool:
-        root = deployment.instance_roots[target.target_id]
-        agent = Agent(root, target.target_id, spec)
-        with self.lock:
-            deployment.agents[target.target_id] = agent
-            target.status = "InProgress"
-            target.last_updated = now()
-        events = {event.name: event for event in target.events}
-
-        def report(name: str, status: str, diagnostics: dict | None) -> None:
-            with self.lock:
-                event = events[name]
-                event.status = status
-                if status == "InProgress":
-                    event.start_time = now()
-                elif status in ("Succeeded", "Failed"):
-                    event.end_time = now()
-                    event.diagnostics = diagnostics
-                target.last_updated = now()
-
-        try:
-            ok = agent.deploy(report)
-        except Exception as error:  # a kit bug on one instance fails that instance only
-            log.exception("agent failed on %s", target.target_id)
-            ok = False
-            with self.lock:
-                for event in target.events:
-                    if event.status == "InProgress":
-                        event.status = "Failed"
-                        event.end_time = now()
-                        event.diagnostics = {"errorCode": "UnknownError", "scriptName": "",
-                                             "message": f"The emulated agent failed: {error!r}",
-                                             "logTail": ""}
-                    elif event.status == "Pending":
-                        event.status = "Skipped"
-        with self.lock:
-            target.status = "Succeeded" if ok else "Failed"
-            target.last_updated = now()
-            deployment.agents.pop(target.target_id, None)
-        workers.pace()
-        return ok
-
-    def _finish(self, deployment: Deployment, status: str, code: str | None = None,
-                message: str | None = None) -> None:
-        deployment.status = status
-        deployment.complete_time = now()
-        if code:
-            deployment.error_information = {"code": code, "message": message}
-        if status == "Succeeded":
-            deployment.group.last_successful = deployment
-
-    def _finish_stopped(self, deployment: Deployment) -> None:
-        for target in deployment.targets.values():
-            if target.status == "Pending":
-                target.skip()
-        self._finish(deployment, "Stopped", "MANUAL_STOP",
-                     "The deployment was stopped by a user.")
-
-    def _maybe_roll_back(self, deployment: Deployment, reason: str, forced: bool = False
-                         ) -> None:
-        """Automatic rollback: redeploy the group's last good revision as a new deployment."""
-        rollback = deployment.options.get("autoRollbackConfiguration") or {}
-        wanted = forced or (rollback.get("enabled") and reason in (rollback.get("events") or []))
-        if not wanted or deployment.creator == "codeDeployRollback":
-            return
-        with self.lock:
-            last_good = deployment.group.last_successful
-            if last_good is None:
-                deployment.rollback_info = {
-                    "rollbackMessage": "Automatic rollback was not performed: the deployment "
-                                       "group has no previous successful deployment."}
-                return
-            params = {
-                "applicationName": deployment.application.name,
-                "deploymentGroupName": deployment.group.name,
-                "revision": last_good.revision,
-                "deploymentConfigName": deployment.config.name,
-                "fileExistsBehavior": deployment.options.get("fileExistsBehavior"),
-            }
-            # Created and linked before it runs, so even a synchronous run shows both links.
-            rollback_deployment = self.create_deployment(params, creator="codeDeployRollback",
-                                                         start=False)
-            rollback_deployment.rollback_info = {
-                "rollbackTriggeringDeploymentId": deployment.deployment_id,
-                "rollbackMessage": f"Rollback of deployment {deployment.deployment_id}, which "
-                                   f"{deployment.status.lower()}."}
-            deployment.rollback_info = {
-                "rollbackDeploymentId": rollback_deployment.deployment_id,
-                "rollbackMessage": f"Deployment {deployment.deployment_id} was rolled back by "
-                                   f"deployment {rollback_deployment.deployment_id}."}
-        self.start_deployment(rollback_deployment)
 
 
 codedeploy_lab_backends = BackendDict(CodeDeployLabBackend, "codedeploy")
