@@ -120,9 +120,14 @@ class ActionType:
         return reply
 
 
-def _p(name: str, required: bool = False, key: bool = False, description: str = "",
-       type: str = "String") -> Property:
+def config_property(name: str, required: bool = False, key: bool = False,
+                    description: str = "", type: str = "String") -> Property:
+    """A configuration property that is neither secret nor queryable (the AWS-owned action
+    types' and the rule types' ones)."""
     return Property(name, required, key, False, False, description, type)
+
+
+_p = config_property  # short, for the tables below
 
 
 POLL = _p("PollForSourceChanges", description="Whether CodePipeline polls for changes",

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from .. import moto_backends
 from .action_types import Property
+from .action_types import config_property as _p
 
 
 @dataclass
@@ -56,11 +57,6 @@ class RuleType:
                 "ruleConfigurationProperties": [p.describe() for p in self.properties],
                 "inputArtifactDetails": {"minimumCount": self.inputs[0],
                                          "maximumCount": self.inputs[1]}}
-
-
-def _p(name: str, required: bool = False, key: bool = False, description: str = "",
-       type: str = "String") -> Property:
-    return Property(name, required, key, False, False, description, type)
 
 
 OPERATORS = ("EQ", "NE", "GT", "GE", "LT", "LE", "CONTAINS", "MATCHES")
