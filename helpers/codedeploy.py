@@ -27,7 +27,6 @@ from botocore.exceptions import ClientError
 
 from . import polling, settings
 from .aws import OFFLINE_ACCOUNT_ID, ensure_role, service_trust_policy
-from .emulator import safepaths
 from .emulator.codedeploy import targets
 
 FINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
@@ -123,15 +122,9 @@ def instance_root(instance_id: str, account: str | None = None, region: str | No
     (the offline account and AWS_DEFAULT_REGION if it has not been deployed to yet).
     """
     if account is None and region is None:
-        # Instance ids are unique: look in every local server's folder (another process
-        # may be the server, when AWS_ENDPOINT_URL points at one).
-        local_aws = settings.state_dir() / settings.EMULATOR_DIR_NAME
-        folder = safepaths.component(instance_id)
-        found = sorted(instances / folder
-                       for instances in local_aws.glob("*/codedeploy/*/*/instances")
-                       if (instances / folder).is_dir())
-        if found:
-            return found[0]
+        found = targets.find_instance_root(instance_id)
+        if found is not None:
+            return found
     account = account or OFFLINE_ACCOUNT_ID
     region = region or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     return targets.instance_root(account, region, instance_id)

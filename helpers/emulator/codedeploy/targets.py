@@ -23,18 +23,39 @@ class Instance:
     tags: dict[str, str]
 
 
+# The layout, the one place that knows it: <server folder>/codedeploy/<account>/<region>/
+# instances/<instance>, where a server folder is settings.emulator_dir() of its process.
+SERVICE_DIR = "codedeploy"
+INSTANCES_DIR = "instances"
+
+
 def instance_root(account: str, region: str, instance_id: str) -> Path:
     """The folder that plays the file system of one offline instance.
 
     An on-premises instance name is any text ('../x' too): it becomes one folder name
     (safepaths.component), never a path of its own.
     """
-    return region_state_dir(account, region) / "instances" / safepaths.component(instance_id)
+    return region_state_dir(account, region) / INSTANCES_DIR / safepaths.component(instance_id)
 
 
 def region_state_dir(account: str, region: str) -> Path:
-    return (settings.emulator_dir() / "codedeploy" / safepaths.account_id(account)
+    return (settings.emulator_dir() / SERVICE_DIR / safepaths.account_id(account)
             / safepaths.region(region))
+
+
+def find_instance_root(instance_id: str) -> Path | None:
+    """The folder of an instance deployed to by any local server (another process may be
+    the server, when AWS_ENDPOINT_URL points at one), in any account and region; None when
+    none has it. Instance ids are unique, so the first found is the one.
+
+    The id is one folder name (safepaths.component), never part of the glob pattern.
+    """
+    folder = safepaths.component(instance_id)
+    servers = settings.state_dir() / settings.EMULATOR_DIR_NAME
+    found = sorted(instances / folder
+                   for instances in servers.glob(f"*/{SERVICE_DIR}/*/*/{INSTANCES_DIR}")
+                   if (instances / folder).is_dir())
+    return found[0] if found else None
 
 
 def tag_matches(tags: dict[str, str], tag_filter: dict) -> bool:
