@@ -31,7 +31,6 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from helpers.emulator import install, workers  # noqa: E402
-from helpers.emulator.server import LocalServer  # noqa: E402
 from tests import deployments, pipelines  # noqa: E402
 from tests.shapes import check_replies  # noqa: E402
 
@@ -43,6 +42,8 @@ REGION = "us-east-1"
 @pytest.fixture(scope="session")
 def local_server():
     """One local server (moto + the kit) for the test session, on a free loopback port."""
+    from helpers.emulator.server import LocalServer  # a second of imports: only when used
+
     server = LocalServer("127.0.0.1", 0).start()
     yield server
     server.stop()
