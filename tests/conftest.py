@@ -1,11 +1,17 @@
 """Shared fixtures: a state folder per test run, the local server, mock_aws, checked clients,
 the workers' mode (synchronous / background) and the labs of tests/pipelines.py and
-tests/deployments.py."""
+tests/deployments.py.
+
+Importing this is light (a test of polling alone runs in a fraction of a second): the
+kit's emulator goes into moto once collection has brought moto in, or when a fixture
+needs it; the local server and the labs' modules are imported by their fixtures."""
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -28,15 +34,21 @@ from helpers import offline_credentials  # noqa: E402
 os.environ.update(offline_credentials.git_config())
 
 import boto3  # noqa: E402
-from moto import mock_aws  # noqa: E402
 
 from helpers.emulator import install, workers  # noqa: E402
-from tests import deployments, pipelines  # noqa: E402
 from tests.shapes import check_replies  # noqa: E402
 
-install()
+if TYPE_CHECKING:
+    from tests import deployments, pipelines
 
 REGION = "us-east-1"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The kit's additions go into moto before any test runs, when a collected test module
+    brought moto in (its tests may call mock_aws themselves)."""
+    if "moto" in sys.modules:
+        install()
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +75,9 @@ def server_client(local_server):
 @pytest.fixture
 def mocked():
     """moto's in-process mock with the kit's additions installed (no HTTP)."""
+    from moto import mock_aws
+
+    install()
     with mock_aws():
         yield
 
@@ -96,18 +111,24 @@ def background():
 @pytest.fixture
 def lab(client, synchronous) -> pipelines.Lab:
     """A repository with a commit, a build project and a bucket (tests/pipelines.py)."""
+    from tests import pipelines
+
     return pipelines.make_lab(client)
 
 
 @pytest.fixture
 def bg_lab(client, background) -> pipelines.Lab:
     """The same lab, its work in the background."""
+    from tests import pipelines
+
     return pipelines.make_lab(client)
 
 
 @pytest.fixture
 def deploy_lab(client, synchronous) -> deployments.Lab:
     """A CodeDeploy application and a revisions bucket (tests/deployments.py)."""
+    from tests import deployments
+
     return deployments.make_lab(client)
 
 
