@@ -154,6 +154,8 @@ def view_snapshot(client, name: str, declaration: dict | None = None) -> dict:
             type_id = providers.get((stage["name"], action["name"])) or {}
             action["category"] = type_id.get("category")
             action["provider"] = type_id.get("provider")
+            action["owner"] = type_id.get("owner")
+            action["version"] = type_id.get("version")
     return snapshot
 
 
@@ -216,7 +218,13 @@ def _progress_lines(snapshot: dict, seen: dict, execution_id: str | None = None,
 
 # -- the widget -----------------------------------------------------------------------------
 
-PANEL_KINDS = {"CodeBuild": "build-log", "CodeDeploy": "deployment-events"}
+def panel_kind(action: dict) -> str | None:
+    """The detail panel of an action (build-log, deployment-events), as its provider's
+    entry in the kit's provider registry says; imported on first use (it loads moto)."""
+    from .emulator.codepipeline.action_types import panel_kind as registered_panel
+
+    return registered_panel(action.get("category"), action.get("provider"),
+                            action.get("owner") or "AWS", action.get("version") or "1")
 
 
 @dataclass
@@ -444,12 +452,13 @@ class PipelineView(widgets.VBox):
         """The build log or deployment events of an action that has a panel, or None when
         there is nothing new to read."""
         key, external = (stage, action["name"]), action.get("external_id")
-        if action.get("provider") not in PANEL_KINDS or not external or self._panel_keys.get(
+        kind = panel_kind(action)
+        if kind is None or not external or self._panel_keys.get(
                 key) == (external, action["status"]) and action["status"] not in RUNNING:
             return None
         self._panel_keys[key] = (external, action["status"])
         try:
-            if action.get("provider") == "CodeBuild":
+            if kind == "build-log":
                 return self.build_log(external)
             return self.deployment_events(external)
         except Exception as error:  # the build or deployment is not readable (yet)
@@ -477,7 +486,7 @@ class PipelineView(widgets.VBox):
                 box = ActionBox(self, stage["name"], action["name"])
                 self._actions[(stage["name"], action["name"])] = box
                 boxes.append(box)
-                kind = PANEL_KINDS.get(action.get("provider"))
+                kind = panel_kind(action)
                 if kind:
                     panel = widgets.HTML("<i>Not run yet</i>")
                     panel.add_class(f"lab-{kind}")
