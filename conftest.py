@@ -19,5 +19,6 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.section("time per notebook")
     for path, seconds in sorted(_notebook_seconds.items()):
         terminalreporter.write_line(f"{seconds:7.1f} s  {path}")
-    terminalreporter.write_line(f"{sum(_notebook_seconds.values()):7.1f} s  all notebooks "
-                                "(sum over workers)")
+    terminalreporter.write_line(
+        f"{sum(_notebook_seconds.values()):7.1f} s  all notebooks (sum over workers)"
+    )

@@ -40,17 +40,30 @@ def parse_age(text: str) -> dt.timedelta:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python teardown.py", description=__doc__.split("\n\n")[0],
+        prog="python teardown.py",
+        description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("Examples:", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--yes", action="store_true", help="delete (default: dry run)")
     parser.add_argument("--json", action="store_true", help="print the plan and result as JSON")
-    parser.add_argument("--all-learners", action="store_true",
-                        help="every learner's resources (instructors), not only yours")
-    parser.add_argument("--region", action="append", default=[],
-                        help="region to clean (repeatable; default: the kit's region)")
-    parser.add_argument("--older-than", type=parse_age, metavar="AGE",
-                        help="only resources created at least AGE ago (e.g. 2h, 7d)")
+    parser.add_argument(
+        "--all-learners",
+        action="store_true",
+        help="every learner's resources (instructors), not only yours",
+    )
+    parser.add_argument(
+        "--region",
+        action="append",
+        default=[],
+        help="region to clean (repeatable; default: the kit's region)",
+    )
+    parser.add_argument(
+        "--older-than",
+        type=parse_age,
+        metavar="AGE",
+        help="only resources created at least AGE ago (e.g. 2h, 7d)",
+    )
     parser.add_argument("--account-id", help="aws mode: confirm the account without a prompt")
     return parser
 
@@ -73,8 +86,10 @@ class Reporter:
 
     def progress(self, index: int, total: int, resource: td.Resource) -> None:
         if not self.as_json:
-            print(f"  [{index}/{total}] deleting {resource.service} {resource.kind} "
-                  f"{resource.name}", flush=True)
+            print(
+                f"  [{index}/{total}] deleting {resource.service} {resource.kind} {resource.name}",
+                flush=True,
+            )
 
     def finish(self) -> None:
         if self.as_json:
@@ -94,10 +109,14 @@ def connect(mode: str, args, out: Reporter):
         if not endpoint or not is_lab_server(endpoint):
             why = "AWS_ENDPOINT_URL is not set" if not endpoint else f"{endpoint} does not answer"
             out.say(f"No local AWS server is running ({why}).")
-            out.say("  The local AWS keeps resources in the notebook kernel (or the "
-                    "`python -m helpers.emulator` process) that made them; they went with it.")
-            out.say("  To clean a running server, set AWS_ENDPOINT_URL to it. "
-                    "Files on disk are handled below.")
+            out.say(
+                "  The local AWS keeps resources in the notebook kernel (or the "
+                "`python -m helpers.emulator` process) that made them; they went with it."
+            )
+            out.say(
+                "  To clean a running server, set AWS_ENDPOINT_URL to it. "
+                "Files on disk are handled below."
+            )
             out.data["server"] = None
             return None, regions, None
         try:
@@ -107,13 +126,16 @@ def connect(mode: str, args, out: Reporter):
             out.data["server"] = None
             return None, regions, None
         out.data["server"] = endpoint
-        return (lambda service, region: session.client(service, region_name=region,
-                                                       endpoint_url=endpoint),
-                regions, lab.OFFLINE_ACCOUNT_ID)
+        return (
+            lambda service, region: session.client(
+                service, region_name=region, endpoint_url=endpoint
+            ),
+            regions,
+            lab.OFFLINE_ACCOUNT_ID,
+        )
     session = boto3.Session(region_name=os.environ.get("LAB_REGION") or None)
     regions = args.region or [session.region_name or lab.DEFAULT_REGION]
-    return (lambda service, region: session.client(service, region_name=region),
-            regions, None)
+    return (lambda service, region: session.client(service, region_name=region), regions, None)
 
 
 def confirm_account(client_for, regions, args, out: Reporter) -> str | None:
@@ -124,8 +146,10 @@ def confirm_account(client_for, regions, args, out: Reporter) -> str | None:
         aliases = client_for("iam", regions[0]).list_account_aliases()["AccountAliases"]
     except Exception:
         aliases = []
-    out.say(f"Real AWS account {account} ({', '.join(aliases) or 'no alias'}), "
-            f"region(s) {', '.join(regions)}, as {identity['Arn']}")
+    out.say(
+        f"Real AWS account {account} ({', '.join(aliases) or 'no alias'}), "
+        f"region(s) {', '.join(regions)}, as {identity['Arn']}"
+    )
     out.data.update(account=account, alias=aliases[0] if aliases else None)
     if not args.yes:
         return account
@@ -136,14 +160,17 @@ def confirm_account(client_for, regions, args, out: Reporter) -> str | None:
             return None
         answer = input("Type the account id to delete the kit's resources in it: ")
     if answer.strip() != account:
-        out.say(f"Refused: {answer.strip() or '(nothing)'} is not account {account}. "
-                "Nothing was deleted.")
+        out.say(
+            f"Refused: {answer.strip() or '(nothing)'} is not account {account}. "
+            "Nothing was deleted."
+        )
         return None
     return account
 
 
-def print_plan(out: Reporter, plan: list[td.Resource], local: list, warnings: list[str],
-               kept: list) -> None:
+def print_plan(
+    out: Reporter, plan: list[td.Resource], local: list, warnings: list[str], kept: list
+) -> None:
     if not plan and not local:
         out.say("Nothing of the kit's to delete.")
     by_service: dict[str, list[td.Resource]] = {}
@@ -158,8 +185,9 @@ def print_plan(out: Reporter, plan: list[td.Resource], local: list, warnings: li
         for path in local:
             out.say(f"  {path}")
     if kept:
-        out.say(f"files on disk left alone, maybe not yours ({len(kept)}; remove by hand "
-                "once checked)")
+        out.say(
+            f"files on disk left alone, maybe not yours ({len(kept)}; remove by hand once checked)"
+        )
         for path, why in kept:
             out.say(f"  {path}: {why}")
     for warning in warnings:
@@ -180,12 +208,18 @@ def main(argv: list[str] | None = None) -> int:
     except (lab.LabSetupError, ValueError) as error:
         out.say(str(error))
         return 2
-    scope = td.Scope(prefix, args.all_learners, args.older_than,
-                     recorded=created.recorded(None if args.all_learners else prefix))
+    scope = td.Scope(
+        prefix,
+        args.all_learners,
+        args.older_than,
+        recorded=created.recorded(None if args.all_learners else prefix),
+    )
     out.data.update(mode=mode, prefix=prefix, all_learners=args.all_learners, dry_run=not args.yes)
-    out.say(f"Lab kit teardown: mode {mode}, learner {prefix}"
-            f"{' (all learners)' if args.all_learners else ''}"
-            f"{'' if args.yes else ' - dry run, nothing is deleted (add --yes)'}")
+    out.say(
+        f"Lab kit teardown: mode {mode}, learner {prefix}"
+        f"{' (all learners)' if args.all_learners else ''}"
+        f"{'' if args.yes else ' - dry run, nothing is deleted (add --yes)'}"
+    )
 
     client_for, regions, account = connect(mode, args, out)
     out.data["regions"] = regions
@@ -201,9 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     plan, warnings = td.find_all(client_for, regions, scope) if client_for else ([], [])
     local = td.local_leftovers(prefix)
     kept = td.left_alone(prefix)
-    out.data.update(plan=[r.as_dict() for r in plan], local=[str(p) for p in local],
-                    left_alone=[{"path": str(p), "why": why} for p, why in kept],
-                    warnings=warnings)
+    out.data.update(
+        plan=[r.as_dict() for r in plan],
+        local=[str(p) for p in local],
+        left_alone=[{"path": str(p), "why": why} for p, why in kept],
+        warnings=warnings,
+    )
     print_plan(out, plan, local, warnings, kept)
     if not args.yes:
         out.finish()
@@ -213,11 +250,13 @@ def main(argv: list[str] | None = None) -> int:
     td.remove_local(local)
     left, _ = td.find_all(client_for, regions, scope) if client_for else ([], [])
     left_local = [p for p in td.local_leftovers(prefix) if p.exists()]
-    out.data.update(deleted=[r.as_dict() for r in outcome.deleted],
-                    failed=[{**r.as_dict(), "error": e} for r, e in outcome.failed],
-                    left=[r.as_dict() for r in left], left_local=[str(p) for p in left_local])
-    out.say(f"Deleted {len(outcome.deleted)} resources and {len(local) - len(left_local)} "
-            "folders.")
+    out.data.update(
+        deleted=[r.as_dict() for r in outcome.deleted],
+        failed=[{**r.as_dict(), "error": e} for r, e in outcome.failed],
+        left=[r.as_dict() for r in left],
+        left_local=[str(p) for p in left_local],
+    )
+    out.say(f"Deleted {len(outcome.deleted)} resources and {len(local) - len(left_local)} folders.")
     for resource, error in outcome.failed:
         out.say(f"FAILED {resource.service} {resource.kind} {resource.name}: {error}")
     if left or left_local:

@@ -18,8 +18,9 @@ import tempfile
 import time
 
 os.environ.setdefault("LAB_STATE_DIR", tempfile.mkdtemp(prefix="lab-kit-bench-"))
-os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                  AWS_DEFAULT_REGION="us-east-1")
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
+)
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -27,18 +28,25 @@ from moto import mock_aws  # noqa: E402
 from helpers.emulator import install, workers  # noqa: E402
 from helpers.emulator.server import start_local_server  # noqa: E402
 
-BUILDSPEC = ("version: 0.2\nphases:\n  install:\n    commands:\n      - echo install\n"
-             "  build:\n    commands:\n      - echo build\n      - export X=1\n"
-             "  post_build:\n    commands:\n      - echo done\n")
+BUILDSPEC = (
+    "version: 0.2\nphases:\n  install:\n    commands:\n      - echo install\n"
+    "  build:\n    commands:\n      - echo build\n      - export X=1\n"
+    "  post_build:\n    commands:\n      - echo done\n"
+)
 
 
 def create_project(codebuild) -> None:
     codebuild.create_project(
-        name="bench", source={"type": "NO_SOURCE", "buildspec": BUILDSPEC},
+        name="bench",
+        source={"type": "NO_SOURCE", "buildspec": BUILDSPEC},
         artifacts={"type": "NO_ARTIFACTS"},
-        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
-                     "computeType": "BUILD_GENERAL1_SMALL"},
-        serviceRole="arn:aws:iam::123456789012:role/bench")
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": "aws/codebuild/standard:7.0",
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+        serviceRole="arn:aws:iam::123456789012:role/bench",
+    )
 
 
 def one_build(codebuild) -> float:
@@ -59,8 +67,10 @@ def measure(codebuild, count: int) -> list[float]:
 
 
 def report(label: str, times: list[float]) -> None:
-    print(f"{label:<28} mean {statistics.mean(times):.3f} s   "
-          f"max {max(times):.3f} s   ({len(times)} builds)")
+    print(
+        f"{label:<28} mean {statistics.mean(times):.3f} s   "
+        f"max {max(times):.3f} s   ({len(times)} builds)"
+    )
 
 
 def main() -> None:

@@ -18,23 +18,29 @@ import time
 import zipfile
 
 os.environ.setdefault("LAB_STATE_DIR", tempfile.mkdtemp(prefix="lab-kit-bench-"))
-os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                  AWS_DEFAULT_REGION="us-east-1")
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
+)
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from helpers.emulator import install, workers  # noqa: E402
 
-HOOKS = ["ApplicationStop", "BeforeInstall", "AfterInstall", "ApplicationStart",
-         "ValidateService"]
+HOOKS = ["ApplicationStop", "BeforeInstall", "AfterInstall", "ApplicationStart", "ValidateService"]
 SCRIPT = "#!/bin/sh\ntrue\n"
 ROLE = "arn:aws:iam::123456789012:role/CodeDeployServiceRole"
 
 
 def bundle() -> bytes:
-    lines = ["version: 0.0", "os: linux", "files:", "  - source: site",
-             "    destination: /var/www/html", "hooks:"]
+    lines = [
+        "version: 0.0",
+        "os: linux",
+        "files:",
+        "  - source: site",
+        "    destination: /var/www/html",
+        "hooks:",
+    ]
     for event in HOOKS:
         lines += [f"  {event}:", f"    - location: scripts/{event}.sh"]
     buffer = io.BytesIO()
@@ -71,25 +77,35 @@ def one_run(config: str, run: int) -> tuple[float, int]:
     bucket = f"bench-{run}"
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="app.zip", Body=bundle())
-    ec2.run_instances(ImageId="ami-12345678", MinCount=3, MaxCount=3, TagSpecifications=[
-        {"ResourceType": "instance", "Tags": [{"Key": "Bench", "Value": str(run)}]}])
+    ec2.run_instances(
+        ImageId="ami-12345678",
+        MinCount=3,
+        MaxCount=3,
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": "Bench", "Value": str(run)}]}
+        ],
+    )
     application = f"bench-{run}"
     deploy.create_application(applicationName=application)
     deploy.create_deployment_group(
-        applicationName=application, deploymentGroupName="g", serviceRoleArn=ROLE,
+        applicationName=application,
+        deploymentGroupName="g",
+        serviceRoleArn=ROLE,
         deploymentConfigName=config,
-        ec2TagFilters=[{"Key": "Bench", "Value": str(run), "Type": "KEY_AND_VALUE"}])
-    revision = {"revisionType": "S3", "s3Location": {"bucket": bucket, "key": "app.zip",
-                                                      "bundleType": "zip"}}
+        ec2TagFilters=[{"Key": "Bench", "Value": str(run), "Type": "KEY_AND_VALUE"}],
+    )
+    revision = {
+        "revisionType": "S3",
+        "s3Location": {"bucket": bucket, "key": "app.zip", "bundleType": "zip"},
+    }
     # First deployment: ApplicationStop has nothing to run. Measure the second one.
     for _attempt in range(2):
         start = time.perf_counter()
         deployment_id = deploy.create_deployment(
-            applicationName=application, deploymentGroupName="g",
-            revision=revision)["deploymentId"]
+            applicationName=application, deploymentGroupName="g", revision=revision
+        )["deploymentId"]
         while True:
-            status = deploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"][
-                "status"]
+            status = deploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]["status"]
             if status in ("Succeeded", "Failed", "Stopped"):
                 break
             time.sleep(0.01)
@@ -112,11 +128,13 @@ def main() -> None:
                 elapsed, scripts = one_run(config, run)
             totals.append(elapsed)
             overheads.append(elapsed - scripts * per_script)
-        print(f"{config:<30} 3 instances, {runs} runs: "
-              f"CreateDeployment->Succeeded {statistics.mean(totals) * 1000:.0f} ms, "
-              f"hooks ~{scripts * per_script * 1000:.0f} ms, "
-              f"overhead {statistics.mean(overheads) * 1000:.0f} ms "
-              f"(max {max(overheads) * 1000:.0f} ms)")
+        print(
+            f"{config:<30} 3 instances, {runs} runs: "
+            f"CreateDeployment->Succeeded {statistics.mean(totals) * 1000:.0f} ms, "
+            f"hooks ~{scripts * per_script * 1000:.0f} ms, "
+            f"overhead {statistics.mean(overheads) * 1000:.0f} ms "
+            f"(max {max(overheads) * 1000:.0f} ms)"
+        )
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("LAB_STATE_DIR", tempfile.mkdtemp(prefix="lab-kit-bench-"))
-os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                  AWS_DEFAULT_REGION="us-east-1")
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
+)
 
 import boto3  # noqa: E402
 
@@ -41,24 +42,47 @@ artifacts:
     - '**/*'
 """
 APPSPEC = "version: 0.0\nos: linux\nfiles:\n  - source: site\n    destination: /var/www/html\n"
-ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
-               "computeType": "BUILD_GENERAL1_SMALL"}
+ENVIRONMENT = {
+    "type": "LINUX_CONTAINER",
+    "image": "aws/codebuild/standard:7.0",
+    "computeType": "BUILD_GENERAL1_SMALL",
+}
 FINAL = ("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")
 # Both benchmark pipelines start from the "bench" repository's main branch.
-SOURCE_STAGE = {"name": "Source", "actions": [{
-    "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                       "provider": "CodeCommit", "version": "1"},
-    "configuration": {"RepositoryName": "bench", "BranchName": "main",
-                      "PollForSourceChanges": "false"},
-    "outputArtifacts": [{"name": "Src"}]}]}
+SOURCE_STAGE = {
+    "name": "Source",
+    "actions": [
+        {
+            "name": "Source",
+            "actionTypeId": {
+                "category": "Source",
+                "owner": "AWS",
+                "provider": "CodeCommit",
+                "version": "1",
+            },
+            "configuration": {
+                "RepositoryName": "bench",
+                "BranchName": "main",
+                "PollForSourceChanges": "false",
+            },
+            "outputArtifacts": [{"name": "Src"}],
+        }
+    ],
+}
 
 
 def git(*args: str, cwd) -> str:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_AUTHOR_NAME": "Bench",
-           "GIT_AUTHOR_EMAIL": "bench@example.com", "GIT_COMMITTER_NAME": "Bench",
-           "GIT_COMMITTER_EMAIL": "bench@example.com"}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    env = {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_AUTHOR_NAME": "Bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "Bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def command_seconds(samples: int = 20) -> float:
@@ -77,7 +101,8 @@ def wait(cp, name: str, execution_id: str, timeout: float = 120) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)[
-            "pipelineExecution"]["status"]
+            "pipelineExecution"
+        ]["status"]
         if status in FINAL:
             return status
         time.sleep(0.01)
@@ -85,29 +110,42 @@ def wait(cp, name: str, execution_id: str, timeout: float = 120) -> str:
 
 
 def clients(endpoint: str) -> dict:
-    return {service: boto3.client(service, region_name="us-east-1", endpoint_url=endpoint)
-            for service in ("codecommit", "codebuild", "codedeploy", "s3", "ec2",
-                            "codepipeline")}
+    return {
+        service: boto3.client(service, region_name="us-east-1", endpoint_url=endpoint)
+        for service in ("codecommit", "codebuild", "codedeploy", "s3", "ec2", "codepipeline")
+    }
 
 
 def push_to_succeeded(endpoint: str, runs: int) -> list[float]:
     c = clients(endpoint)
     c["codecommit"].create_repository(repositoryName="bench")
-    clone_url = c["codecommit"].get_repository(repositoryName="bench")[
-        "repositoryMetadata"]["cloneUrlHttp"]
+    clone_url = c["codecommit"].get_repository(repositoryName="bench")["repositoryMetadata"][
+        "cloneUrlHttp"
+    ]
     c["s3"].create_bucket(Bucket="bench-artifacts")
-    c["codebuild"].create_project(name="bench", source={"type": "CODEPIPELINE",
-                                                        "buildspec": BUILDSPEC},
-                                  artifacts={"type": "CODEPIPELINE"}, environment=ENVIRONMENT,
-                                  serviceRole=ROLE)
-    c["ec2"].run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1,
-                           InstanceType="t3.micro", TagSpecifications=[{
-                               "ResourceType": "instance",
-                               "Tags": [{"Key": "App", "Value": "bench"}]}])
+    c["codebuild"].create_project(
+        name="bench",
+        source={"type": "CODEPIPELINE", "buildspec": BUILDSPEC},
+        artifacts={"type": "CODEPIPELINE"},
+        environment=ENVIRONMENT,
+        serviceRole=ROLE,
+    )
+    c["ec2"].run_instances(
+        ImageId="ami-12345678",
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.micro",
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": "App", "Value": "bench"}]}
+        ],
+    )
     c["codedeploy"].create_application(applicationName="bench", computePlatform="Server")
     c["codedeploy"].create_deployment_group(
-        applicationName="bench", deploymentGroupName="prod", serviceRoleArn=ROLE,
-        ec2TagFilters=[{"Key": "App", "Value": "bench", "Type": "KEY_AND_VALUE"}])
+        applicationName="bench",
+        deploymentGroupName="prod",
+        serviceRoleArn=ROLE,
+        ec2TagFilters=[{"Key": "App", "Value": "bench", "Type": "KEY_AND_VALUE"}],
+    )
     work = Path(tempfile.mkdtemp(prefix="bench-work-"))
     git("clone", clone_url, str(work / "repo"), cwd=work)
     repo = work / "repo"
@@ -119,21 +157,52 @@ def push_to_succeeded(endpoint: str, runs: int) -> list[float]:
     git("commit", "-m", "v0", cwd=repo)
     git("push", "origin", "main", cwd=repo)
     cp = c["codepipeline"]
-    cp.create_pipeline(pipeline={
-        "name": "bench", "roleArn": ROLE,
-        "artifactStore": {"type": "S3", "location": "bench-artifacts"},
-        "stages": [
-            SOURCE_STAGE,
-            {"name": "Build", "actions": [{
-                "name": "Build", "actionTypeId": {"category": "Build", "owner": "AWS",
-                                                  "provider": "CodeBuild", "version": "1"},
-                "configuration": {"ProjectName": "bench"},
-                "inputArtifacts": [{"name": "Src"}], "outputArtifacts": [{"name": "Out"}]}]},
-            {"name": "Deploy", "actions": [{
-                "name": "Deploy", "actionTypeId": {"category": "Deploy", "owner": "AWS",
-                                                   "provider": "CodeDeploy", "version": "1"},
-                "configuration": {"ApplicationName": "bench", "DeploymentGroupName": "prod"},
-                "inputArtifacts": [{"name": "Out"}]}]}]})
+    cp.create_pipeline(
+        pipeline={
+            "name": "bench",
+            "roleArn": ROLE,
+            "artifactStore": {"type": "S3", "location": "bench-artifacts"},
+            "stages": [
+                SOURCE_STAGE,
+                {
+                    "name": "Build",
+                    "actions": [
+                        {
+                            "name": "Build",
+                            "actionTypeId": {
+                                "category": "Build",
+                                "owner": "AWS",
+                                "provider": "CodeBuild",
+                                "version": "1",
+                            },
+                            "configuration": {"ProjectName": "bench"},
+                            "inputArtifacts": [{"name": "Src"}],
+                            "outputArtifacts": [{"name": "Out"}],
+                        }
+                    ],
+                },
+                {
+                    "name": "Deploy",
+                    "actions": [
+                        {
+                            "name": "Deploy",
+                            "actionTypeId": {
+                                "category": "Deploy",
+                                "owner": "AWS",
+                                "provider": "CodeDeploy",
+                                "version": "1",
+                            },
+                            "configuration": {
+                                "ApplicationName": "bench",
+                                "DeploymentGroupName": "prod",
+                            },
+                            "inputArtifacts": [{"name": "Out"}],
+                        }
+                    ],
+                },
+            ],
+        }
+    )
     first = cp.list_pipeline_executions(pipelineName="bench")["pipelineExecutionSummaries"][0]
     wait(cp, "bench", first["pipelineExecutionId"])
     times = []
@@ -143,7 +212,8 @@ def push_to_succeeded(endpoint: str, runs: int) -> list[float]:
         start = time.perf_counter()
         git("push", "origin", "main", cwd=repo)
         latest = cp.list_pipeline_executions(pipelineName="bench", maxResults=1)[
-            "pipelineExecutionSummaries"][0]
+            "pipelineExecutionSummaries"
+        ][0]
         status = wait(cp, "bench", latest["pipelineExecutionId"])
         times.append(time.perf_counter() - start)
         assert status == "Succeeded", status
@@ -155,30 +225,60 @@ def parallel_executions(endpoint: str, count: int = 50) -> tuple[float, int]:
     c = clients(endpoint)
     cp, s3 = c["codepipeline"], c["s3"]
     s3.create_bucket(Bucket="bench-site")
-    cp.create_pipeline(pipeline={
-        "name": "bench-parallel", "roleArn": ROLE, "pipelineType": "V2",
-        "executionMode": "PARALLEL", "variables": [{"name": "run", "defaultValue": "none"}],
-        "artifactStore": {"type": "S3", "location": "bench-artifacts"},
-        "stages": [
-            SOURCE_STAGE,
-            {"name": "Publish", "actions": [{
-                "name": "Publish", "actionTypeId": {"category": "Deploy", "owner": "AWS",
-                                                    "provider": "S3", "version": "1"},
-                "configuration": {"BucketName": "bench-site", "Extract": "false",
-                                  "ObjectKey": "runs/#{variables.run}.zip"},
-                "inputArtifacts": [{"name": "Src"}]}]}]})
+    cp.create_pipeline(
+        pipeline={
+            "name": "bench-parallel",
+            "roleArn": ROLE,
+            "pipelineType": "V2",
+            "executionMode": "PARALLEL",
+            "variables": [{"name": "run", "defaultValue": "none"}],
+            "artifactStore": {"type": "S3", "location": "bench-artifacts"},
+            "stages": [
+                SOURCE_STAGE,
+                {
+                    "name": "Publish",
+                    "actions": [
+                        {
+                            "name": "Publish",
+                            "actionTypeId": {
+                                "category": "Deploy",
+                                "owner": "AWS",
+                                "provider": "S3",
+                                "version": "1",
+                            },
+                            "configuration": {
+                                "BucketName": "bench-site",
+                                "Extract": "false",
+                                "ObjectKey": "runs/#{variables.run}.zip",
+                            },
+                            "inputArtifacts": [{"name": "Src"}],
+                        }
+                    ],
+                },
+            ],
+        }
+    )
     first = cp.list_pipeline_executions(pipelineName="bench-parallel")[
-        "pipelineExecutionSummaries"][0]
+        "pipelineExecutionSummaries"
+    ][0]
     wait(cp, "bench-parallel", first["pipelineExecutionId"])
     start = time.perf_counter()
-    ids = [cp.start_pipeline_execution(name="bench-parallel", variables=[
-        {"name": "run", "value": str(n)}])["pipelineExecutionId"] for n in range(count)]
+    ids = [
+        cp.start_pipeline_execution(
+            name="bench-parallel", variables=[{"name": "run", "value": str(n)}]
+        )["pipelineExecutionId"]
+        for n in range(count)
+    ]
     statuses = [wait(cp, "bench-parallel", execution_id) for execution_id in ids]
     elapsed = time.perf_counter() - start
-    published = {o["Key"] for o in s3.list_objects_v2(Bucket="bench-site", Prefix="runs/")[
-        "Contents"]}
-    correct = sum(1 for n, status in enumerate(statuses)
-                  if status == "Succeeded" and f"runs/{n}.zip" in published)
+    published = {
+        o["Key"] for o in s3.list_objects_v2(Bucket="bench-site", Prefix="runs/")["Contents"]
+    }
+    correct = sum(
+        1
+        for n, status in enumerate(statuses)
+        if status == "Succeeded" and f"runs/{n}.zip" in published
+    )
     return elapsed, correct
 
 
@@ -190,13 +290,19 @@ def main() -> None:
         command = command_seconds()
         times = push_to_succeeded(server.endpoint, runs)
         median = statistics.median(times)
-        print(f"git push -> Succeeded (CodeCommit -> CodeBuild -> CodeDeploy, {runs} runs): "
-              f"median {median:.3f} s, min {min(times):.3f} s, max {max(times):.3f} s")
-        print(f"  build command alone: {command * 1000:.1f} ms; "
-              f"overhead (median minus command): {median - command:.3f} s (target < 2 s)")
+        print(
+            f"git push -> Succeeded (CodeCommit -> CodeBuild -> CodeDeploy, {runs} runs): "
+            f"median {median:.3f} s, min {min(times):.3f} s, max {max(times):.3f} s"
+        )
+        print(
+            f"  build command alone: {command * 1000:.1f} ms; "
+            f"overhead (median minus command): {median - command:.3f} s (target < 2 s)"
+        )
         elapsed, correct = parallel_executions(server.endpoint)
-        print(f"50 concurrent PARALLEL executions: {correct}/50 Succeeded with their own "
-              f"deployed object, all done in {elapsed:.2f} s")
+        print(
+            f"50 concurrent PARALLEL executions: {correct}/50 Succeeded with their own "
+            f"deployed object, all done in {elapsed:.2f} s"
+        )
     finally:
         server.stop()
 

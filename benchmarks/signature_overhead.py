@@ -14,32 +14,59 @@ import tempfile
 import time
 
 os.environ.setdefault("LAB_STATE_DIR", tempfile.mkdtemp(prefix="lab-kit-bench-"))
-os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                  AWS_DEFAULT_REGION="us-east-1")
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
+)
 
 import boto3  # noqa: E402
 
 from helpers.emulator.server import LocalServer  # noqa: E402
 
 PIPELINE = {
-    "name": "bench-signing", "roleArn": "arn:aws:iam::123456789012:role/CodePipelineRole",
+    "name": "bench-signing",
+    "roleArn": "arn:aws:iam::123456789012:role/CodePipelineRole",
     "artifactStore": {"type": "S3", "location": "bench-signing-artifacts"},
     "stages": [
-        {"name": "Source", "actions": [{
-            "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                               "provider": "S3", "version": "1"},
-            "configuration": {"S3Bucket": "bench-signing-artifacts", "S3ObjectKey": "src.zip",
-                              "PollForSourceChanges": "false"},
-            "outputArtifacts": [{"name": "Src"}]}]},
-        {"name": "Approve", "actions": [{
-            "name": "Approve", "actionTypeId": {"category": "Approval", "owner": "AWS",
-                                                "provider": "Manual", "version": "1"}}]},
-    ]}
+        {
+            "name": "Source",
+            "actions": [
+                {
+                    "name": "Source",
+                    "actionTypeId": {
+                        "category": "Source",
+                        "owner": "AWS",
+                        "provider": "S3",
+                        "version": "1",
+                    },
+                    "configuration": {
+                        "S3Bucket": "bench-signing-artifacts",
+                        "S3ObjectKey": "src.zip",
+                        "PollForSourceChanges": "false",
+                    },
+                    "outputArtifacts": [{"name": "Src"}],
+                }
+            ],
+        },
+        {
+            "name": "Approve",
+            "actions": [
+                {
+                    "name": "Approve",
+                    "actionTypeId": {
+                        "category": "Approval",
+                        "owner": "AWS",
+                        "provider": "Manual",
+                        "version": "1",
+                    },
+                }
+            ],
+        },
+    ],
+}
 
 
 def per_call_ms(server: LocalServer, calls: int) -> list[float]:
-    client = boto3.client("codepipeline", region_name="us-east-1",
-                          endpoint_url=server.endpoint)
+    client = boto3.client("codepipeline", region_name="us-east-1", endpoint_url=server.endpoint)
     client.get_pipeline(name=PIPELINE["name"])  # connection and client warm
     samples = []
     for _ in range(calls):
@@ -56,8 +83,9 @@ def main(calls: int) -> None:
     try:
         s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=checked.endpoint)
         s3.create_bucket(Bucket="bench-signing-artifacts")
-        boto3.client("codepipeline", region_name="us-east-1",
-                     endpoint_url=checked.endpoint).create_pipeline(pipeline=PIPELINE)
+        boto3.client(
+            "codepipeline", region_name="us-east-1", endpoint_url=checked.endpoint
+        ).create_pipeline(pipeline=PIPELINE)
         # Alternate the two, so both see the same machine load.
         with_checks, without = [], []
         for _ in range(5):

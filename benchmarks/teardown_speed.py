@@ -36,15 +36,29 @@ teardown_cli = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(teardown_cli)
 
 TAGS = {"lab:kit": "codepipeline-lab-kit", "lab:owner": "labbench"}
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]})
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "codebuild.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
 
 
 def create(endpoint: str, count: int) -> None:
     def client(service):
-        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     cc, s3, iam, logs, cb = (client(s) for s in ("codecommit", "s3", "iam", "logs", "codebuild"))
     tag_list = [{"Key": k, "Value": v} for k, v in TAGS.items()]
@@ -59,18 +73,31 @@ def create(endpoint: str, count: int) -> None:
             s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tag_list})
         elif kind == 2:
             iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST, Tags=tag_list)
-            iam.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps(
-                {"Version": "2012-10-17", "Statement": [
-                    {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+            iam.put_role_policy(
+                RoleName=name,
+                PolicyName="p",
+                PolicyDocument=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+                    }
+                ),
+            )
         elif kind == 3:
             logs.create_log_group(logGroupName=f"/lab/{name}", tags=TAGS)
         else:
-            cb.create_project(name=name, source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
-                              artifacts={"type": "NO_ARTIFACTS"},
-                              environment={"type": "LINUX_CONTAINER", "image": "img",
-                                           "computeType": "BUILD_GENERAL1_SMALL"},
-                              serviceRole="arn:aws:iam::123456789012:role/r",
-                              tags=[{"key": k, "value": v} for k, v in TAGS.items()])
+            cb.create_project(
+                name=name,
+                source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
+                artifacts={"type": "NO_ARTIFACTS"},
+                environment={
+                    "type": "LINUX_CONTAINER",
+                    "image": "img",
+                    "computeType": "BUILD_GENERAL1_SMALL",
+                },
+                serviceRole="arn:aws:iam::123456789012:role/r",
+                tags=[{"key": k, "value": v} for k, v in TAGS.items()],
+            )
     for i in range(max(1, count // 10)):
         cc.create_repository(repositoryName=f"foreign-r{i}")
         s3.create_bucket(Bucket=f"foreign-b{i}")
@@ -78,11 +105,15 @@ def create(endpoint: str, count: int) -> None:
 
 def count_left(endpoint: str) -> tuple[int, int]:
     def client(service):
-        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
-    names = [r["repositoryName"] for r in client("codecommit").list_repositories()[
-        "repositories"]]
+    names = [r["repositoryName"] for r in client("codecommit").list_repositories()["repositories"]]
     names += [b["Name"] for b in client("s3").list_buckets()["Buckets"]]
     names += [r["RoleName"] for r in client("iam").list_roles()["Roles"]]
     names += [g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"]]
@@ -103,8 +134,7 @@ def run(count: int) -> float:
             code = teardown_cli.main(["--yes"])
         seconds = time.perf_counter() - started
         ours, foreign = count_left(server.endpoint)
-        assert code == 0 and ours == 0 and foreign == 2 * max(1, count // 10), \
-            (code, ours, foreign)
+        assert code == 0 and ours == 0 and foreign == 2 * max(1, count // 10), (code, ours, foreign)
         return seconds
     finally:
         server.stop()
@@ -115,12 +145,17 @@ def main() -> None:
     results = {}
     for count in counts:
         results[count] = run(count)
-        print(f"{count:5d} lab resources: teardown --yes took {results[count]:6.2f} s "
-              f"({results[count] / count * 1000:.1f} ms per resource)", flush=True)
+        print(
+            f"{count:5d} lab resources: teardown --yes took {results[count]:6.2f} s "
+            f"({results[count] / count * 1000:.1f} ms per resource)",
+            flush=True,
+        )
     if len(results) > 1:
         first, last = counts[0], counts[-1]
-        print(f"growth {first} -> {last}: x{results[last] / results[first]:.2f} time "
-              f"for x{last / first:.1f} resources")
+        print(
+            f"growth {first} -> {last}: x{results[last] / results[first]:.2f} time "
+            f"for x{last / first:.1f} resources"
+        )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,14 @@ def stage_state(client, pipeline: str, stage: str) -> dict:
     raise LookupError(f"Pipeline {pipeline} has no stage {stage}")
 
 
-def wait_for_inbound(client, pipeline: str, stage: str, execution_id: str | None = None,
-                     timeout: float = 120, poll_seconds: float = 0.5) -> dict:
+def wait_for_inbound(
+    client,
+    pipeline: str,
+    stage: str,
+    execution_id: str | None = None,
+    timeout: float = 120,
+    poll_seconds: float = 0.5,
+) -> dict:
     """Wait until an execution (execution_id, when given) waits in front of the stage, its
     inboundExecution in GetPipelineState; return the stage's state."""
 
@@ -48,21 +54,30 @@ def wait_for_inbound(client, pipeline: str, stage: str, execution_id: str | None
             return state
         return None
 
-    return _until(probe, timeout, poll_seconds,
-                  f"No execution waits in front of stage {stage} of {pipeline}")
+    return _until(
+        probe, timeout, poll_seconds, f"No execution waits in front of stage {stage} of {pipeline}"
+    )
 
 
-def wait_for_status(client, pipeline: str, execution_id: str, statuses=FINAL_STATUSES,
-                    timeout: float = 120, poll_seconds: float = 0.5) -> dict:
+def wait_for_status(
+    client,
+    pipeline: str,
+    execution_id: str,
+    statuses=FINAL_STATUSES,
+    timeout: float = 120,
+    poll_seconds: float = 0.5,
+) -> dict:
     """Wait until the execution's status is one of statuses; return pipelineExecution."""
 
     def probe():
         execution = client.get_pipeline_execution(
-            pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"]
+            pipelineName=pipeline, pipelineExecutionId=execution_id
+        )["pipelineExecution"]
         return execution if execution["status"] in statuses else None
 
-    return _until(probe, timeout, poll_seconds,
-                  f"Execution {execution_id} is not {' or '.join(statuses)}")
+    return _until(
+        probe, timeout, poll_seconds, f"Execution {execution_id} is not {' or '.join(statuses)}"
+    )
 
 
 def action_runs(client, pipeline: str, execution_id: str) -> list[dict]:
@@ -82,36 +97,51 @@ def show_runs(client, pipeline: str, execution_id: str) -> None:
     """Print each action execution: stage/action, status, summary or error."""
     for detail in action_runs(client, pipeline, execution_id):
         result = (detail.get("output") or {}).get("executionResult") or {}
-        note = (result.get("errorDetails") or {}).get("message") \
-            or result.get("externalExecutionSummary") or ""
-        print(f"  {detail['stageName'] + '/' + detail['actionName']:<22} "
-              f"{detail['status']:<10} {note[:70]}")
+        note = (
+            (result.get("errorDetails") or {}).get("message")
+            or result.get("externalExecutionSummary")
+            or ""
+        )
+        print(
+            f"  {detail['stageName'] + '/' + detail['actionName']:<22} "
+            f"{detail['status']:<10} {note[:70]}"
+        )
 
 
-def wait_for_action(client, pipeline: str, stage: str, action: str, execution_id: str,
-                    timeout: float = 120, poll_seconds: float = 0.5) -> dict:
+def wait_for_action(
+    client,
+    pipeline: str,
+    stage: str,
+    action: str,
+    execution_id: str,
+    timeout: float = 120,
+    poll_seconds: float = 0.5,
+) -> dict:
     """Wait until the action runs (InProgress) in the execution: then a custom or third-party
     action has a job queued. Returns its ActionExecutionDetail; RuntimeError if the
     execution ends first."""
 
     def probe():
         for detail in action_runs(client, pipeline, execution_id):
-            if (detail["stageName"], detail["actionName"]) == (stage, action) \
-                    and detail["status"] == "InProgress":
+            if (detail["stageName"], detail["actionName"]) == (stage, action) and detail[
+                "status"
+            ] == "InProgress":
                 return detail
         status = client.get_pipeline_execution(
-            pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"][
-            "status"]
+            pipelineName=pipeline, pipelineExecutionId=execution_id
+        )["pipelineExecution"]["status"]
         if status in FINAL_STATUSES:
-            raise RuntimeError(f"Execution {execution_id} ended ({status}) before "
-                               f"{stage}/{action} ran")
+            raise RuntimeError(
+                f"Execution {execution_id} ended ({status}) before {stage}/{action} ran"
+            )
         return None
 
     return _until(probe, timeout, poll_seconds, f"{stage}/{action} is not running")
 
 
-def poll_for_my_third_party_job(client, action_type_id: dict, client_token: str,
-                                timeout: float = 60, poll_seconds: float = 0.5) -> dict:
+def poll_for_my_third_party_job(
+    client, action_type_id: dict, client_token: str, timeout: float = 60, poll_seconds: float = 0.5
+) -> dict:
     """PollForThirdPartyJobs until a job this client token opens; {"jobId", "clientId"}.
 
     A partner serves many connections (clientId) and opens each job with that connection's
@@ -123,11 +153,11 @@ def poll_for_my_third_party_job(client, action_type_id: dict, client_token: str,
         mine = None
         # A batch, not one job: another connection's job at the head of the queue would
         # otherwise come back first at every poll.
-        for job in client.poll_for_third_party_jobs(actionTypeId=action_type_id,
-                                                    maxBatchSize=10)["jobs"]:
+        for job in client.poll_for_third_party_jobs(actionTypeId=action_type_id, maxBatchSize=10)[
+            "jobs"
+        ]:
             try:
-                client.get_third_party_job_details(jobId=job["jobId"],
-                                                   clientToken=client_token)
+                client.get_third_party_job_details(jobId=job["jobId"], clientToken=client_token)
                 mine = mine or job
             except client.exceptions.InvalidClientTokenException:
                 continue  # refused, so back in the queue for its own partner
@@ -138,24 +168,38 @@ def poll_for_my_third_party_job(client, action_type_id: dict, client_token: str,
 
 def execution_ids(client, pipeline: str) -> set[str]:
     """The ids of the pipeline's executions (the latest 100)."""
-    return {s["pipelineExecutionId"] for s in client.list_pipeline_executions(
-        pipelineName=pipeline, maxResults=100)["pipelineExecutionSummaries"]}
+    return {
+        s["pipelineExecutionId"]
+        for s in client.list_pipeline_executions(pipelineName=pipeline, maxResults=100)[
+            "pipelineExecutionSummaries"
+        ]
+    }
 
 
-def wait_for_trigger(client, pipeline: str, trigger_type: str, known: set[str],
-                     timeout: float = 60, poll_seconds: float = 1.0) -> dict:
+def wait_for_trigger(
+    client,
+    pipeline: str,
+    trigger_type: str,
+    known: set[str],
+    timeout: float = 60,
+    poll_seconds: float = 1.0,
+) -> dict:
     """The summary of a new execution (not in known) started by trigger_type."""
 
     def probe():
-        for summary in client.list_pipeline_executions(
-                pipelineName=pipeline, maxResults=20)["pipelineExecutionSummaries"]:
-            if summary["pipelineExecutionId"] not in known \
-                    and summary["trigger"]["triggerType"] == trigger_type:
+        for summary in client.list_pipeline_executions(pipelineName=pipeline, maxResults=20)[
+            "pipelineExecutionSummaries"
+        ]:
+            if (
+                summary["pipelineExecutionId"] not in known
+                and summary["trigger"]["triggerType"] == trigger_type
+            ):
                 return summary
         return None
 
-    return _until(probe, timeout, poll_seconds,
-                  f"No new execution of {pipeline} with trigger {trigger_type}")
+    return _until(
+        probe, timeout, poll_seconds, f"No new execution of {pipeline} with trigger {trigger_type}"
+    )
 
 
 def offline_only(kit, what: str) -> bool:

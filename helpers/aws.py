@@ -18,13 +18,22 @@ OFFLINE_ACCOUNT_ID = "123456789012"
 
 def service_trust_policy(service: str) -> dict:
     """A trust policy that lets service (e.g. codedeploy.amazonaws.com) assume the role."""
-    return {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+        ],
+    }
 
 
-def ensure_role(kit: Kit, name: str, trust: dict, description: str,
-                inline_policy: tuple[str, dict] | None = None,
-                created_note: str | None = "") -> tuple[str, bool]:
+def ensure_role(
+    kit: Kit,
+    name: str,
+    trust: dict,
+    description: str,
+    inline_policy: tuple[str, dict] | None = None,
+    created_note: str | None = "",
+) -> tuple[str, bool]:
     """The role's ARN, and True when this call made it (tagged, with the trust policy; an
     existing role keeps its own). inline_policy, (name, document), is (re)written every
     time, so it always matches what the caller asks for. On creation this prints
@@ -33,13 +42,18 @@ def ensure_role(kit: Kit, name: str, trust: dict, description: str,
     try:
         arn, made = iam.get_role(RoleName=name)["Role"]["Arn"], False
     except iam.exceptions.NoSuchEntityException:
-        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
-                              Description=description, Tags=kit.tag_list())["Role"]["Arn"]
+        arn = iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(trust),
+            Description=description,
+            Tags=kit.tag_list(),
+        )["Role"]["Arn"]
         made = True
         if created_note is not None:
             print(f"Created role {name}{created_note}")
     if inline_policy is not None:
         policy_name, document = inline_policy
-        iam.put_role_policy(RoleName=name, PolicyName=policy_name,
-                            PolicyDocument=json.dumps(document))
+        iam.put_role_policy(
+            RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(document)
+        )
     return arn, made

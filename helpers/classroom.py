@@ -26,8 +26,11 @@ ClientFor = Callable[[str], object]
 
 
 def _missing(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code", "").endswith(
-        ("DoesNotExistException", "NotFoundException", "ResourceNotFoundException"))
+    return (
+        error.response.get("Error", {})
+        .get("Code", "")
+        .endswith(("DoesNotExistException", "NotFoundException", "ResourceNotFoundException"))
+    )
 
 
 def lab01_complete(client: ClientFor, prefix: str) -> bool:
@@ -65,9 +68,11 @@ def lab03_complete(client: ClientFor, prefix: str) -> bool:
     """The greeting application's web group has a deployment that succeeded."""
     codedeploy = client("codedeploy")
     try:
-        done = codedeploy.list_deployments(applicationName=f"{prefix}-greeting",
-                                           deploymentGroupName=f"{prefix}-web",
-                                           includeOnlyStatuses=["Succeeded"])
+        done = codedeploy.list_deployments(
+            applicationName=f"{prefix}-greeting",
+            deploymentGroupName=f"{prefix}-web",
+            includeOnlyStatuses=["Succeeded"],
+        )
     except ClientError as error:
         if _missing(error) or "DoesNotExist" in str(error):
             return False
@@ -80,15 +85,20 @@ def lab04_complete(client: ClientFor, prefix: str) -> bool:
     builds the pipeline started (their initiator is codepipeline/<pipeline>)."""
     pipeline = f"{prefix}-greeting-pipeline"
     try:
-        summaries = client("codepipeline").list_pipeline_executions(
-            pipelineName=pipeline).get("pipelineExecutionSummaries", [])
+        summaries = (
+            client("codepipeline")
+            .list_pipeline_executions(pipelineName=pipeline)
+            .get("pipelineExecutionSummaries", [])
+        )
         if any(s["status"] == "Succeeded" for s in summaries):
             return True
     except ClientError as error:
         if not _missing(error):
             raise
-    return any(b.get("initiator") == f"codepipeline/{pipeline}"
-               for b in _succeeded_builds(client, f"{prefix}-pipeline-build"))
+    return any(
+        b.get("initiator") == f"codepipeline/{pipeline}"
+        for b in _succeeded_builds(client, f"{prefix}-pipeline-build")
+    )
 
 
 LAB_CHECKS: dict[str, Callable[[ClientFor, str], bool]] = {
@@ -118,8 +128,11 @@ def status(client_for: Callable[[str, str], object], regions: list[str]) -> dict
             except ClientError:
                 pass  # an unreadable check is not a completed lab
         running = Counter(f"{r.service} {r.kind.split(' (')[0]}" for r in owned)
-        report[owner] = {"complete": complete, "running": dict(sorted(running.items())),
-                         "resources": len(owned)}
+        report[owner] = {
+            "complete": complete,
+            "running": dict(sorted(running.items())),
+            "resources": len(owned),
+        }
     return report
 
 
@@ -130,22 +143,27 @@ def _client_factory() -> tuple[Callable[[str, str], object], list[str]]:
     if lab.current_mode() == lab.OFFLINE:
         endpoint = os.environ.get("AWS_ENDPOINT_URL")
         if not endpoint:
-            raise SystemExit("Offline, point AWS_ENDPOINT_URL at the class's local server "
-                             "(python -m helpers.emulator).")
+            raise SystemExit(
+                "Offline, point AWS_ENDPOINT_URL at the class's local server "
+                "(python -m helpers.emulator)."
+            )
         try:
             session = lab.offline_session(endpoint, region)
         except lab.LabSetupError as error:
             raise SystemExit(str(error)) from None
-        return (lambda service, r: session.client(service, region_name=r,
-                                                  endpoint_url=endpoint)), [region]
+        return (lambda service, r: session.client(service, region_name=r, endpoint_url=endpoint)), [
+            region
+        ]
     session = boto3.Session(region_name=os.environ.get("LAB_REGION") or None)
     return (lambda service, r: session.client(service, region_name=r)), [
-        session.region_name or region]
+        session.region_name or region
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.classroom",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.classroom", description=__doc__.splitlines()[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser("status", help="labs complete and resources per learner")
     show.add_argument("--json", action="store_true")

@@ -17,8 +17,14 @@ from .aws import ensure_role
 FINAL_STATUSES = ("SUCCEEDED", "FAILED", "FAULT", "TIMED_OUT", "STOPPED")
 
 
-def wait_for_build(client, build_id: str, timeout: float = 600, show: bool = True,
-                   poll_seconds: float = 1.0, logs_client=None) -> dict:
+def wait_for_build(
+    client,
+    build_id: str,
+    timeout: float = 600,
+    show: bool = True,
+    poll_seconds: float = 1.0,
+    logs_client=None,
+) -> dict:
     """Poll until the build ends; print each phase as it ends and new log lines.
 
     Returns the final build (as BatchGetBuilds describes it). Raises TimeoutError if it
@@ -43,8 +49,9 @@ def wait_for_build(client, build_id: str, timeout: float = 600, show: bool = Tru
                 print(f"Build {build['id']} #{build.get('buildNumber')}: {build['buildStatus']}")
             return build
         if time.monotonic() >= deadline:
-            raise TimeoutError(f"build {build_id} still {build.get('currentPhase')} "
-                               f"after {timeout} s")
+            raise TimeoutError(
+                f"build {build_id} still {build.get('currentPhase')} after {timeout} s"
+            )
         time.sleep(next(pause))
 
 
@@ -96,9 +103,11 @@ def _logs_client_like(client):
         kwargs["endpoint_url"] = client.meta.endpoint_url
     if credentials is not None:
         frozen = credentials.get_frozen_credentials()
-        kwargs.update(aws_access_key_id=frozen.access_key,
-                      aws_secret_access_key=frozen.secret_key,
-                      aws_session_token=frozen.token)
+        kwargs.update(
+            aws_access_key_id=frozen.access_key,
+            aws_secret_access_key=frozen.secret_key,
+            aws_session_token=frozen.token,
+        )
     return boto3.client("logs", **kwargs)
 
 
@@ -110,9 +119,13 @@ ASSUME_ROLE_NOT_YET = "not authorized to perform: sts:AssumeRole"
 
 TRUST_POLICY = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow",
-                   "Principal": {"Service": "codebuild.amazonaws.com"},
-                   "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "codebuild.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
 }
 
 
@@ -140,21 +153,43 @@ def service_role_policy(kit, buckets: list[str] | None = None) -> dict:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "CloudWatchLogs", "Effect": "Allow",
-             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-             "Resource": "*"},
-            {"Sid": "ArtifactBucket", "Effect": "Allow",
-             "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject",
-                        "s3:GetBucketAcl", "s3:GetBucketLocation"],
-             "Resource": s3},
-            {"Sid": "CodeCommitPull", "Effect": "Allow", "Action": ["codecommit:GitPull"],
-             "Resource": "*"},
-            {"Sid": "TestReports", "Effect": "Allow",
-             "Action": ["codebuild:CreateReportGroup", "codebuild:CreateReport",
-                        "codebuild:UpdateReport", "codebuild:BatchPutTestCases",
-                        "codebuild:BatchPutCodeCoverages"],
-             "Resource": f"arn:aws:codebuild:{kit.region}:{kit.account_id}:report-group/"
-                         f"{kit.prefix}-*"},
+            {
+                "Sid": "CloudWatchLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "ArtifactBucket",
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetObject",
+                    "s3:GetObjectVersion",
+                    "s3:PutObject",
+                    "s3:GetBucketAcl",
+                    "s3:GetBucketLocation",
+                ],
+                "Resource": s3,
+            },
+            {
+                "Sid": "CodeCommitPull",
+                "Effect": "Allow",
+                "Action": ["codecommit:GitPull"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "TestReports",
+                "Effect": "Allow",
+                "Action": [
+                    "codebuild:CreateReportGroup",
+                    "codebuild:CreateReport",
+                    "codebuild:UpdateReport",
+                    "codebuild:BatchPutTestCases",
+                    "codebuild:BatchPutCodeCoverages",
+                ],
+                "Resource": f"arn:aws:codebuild:{kit.region}:{kit.account_id}:report-group/"
+                f"{kit.prefix}-*",
+            },
         ],
     }
 
@@ -165,9 +200,14 @@ def ensure_build_role(kit, role_name: str | None = None) -> str:
     Lab 02 creates it step by step; later labs call this so each runs on its own. The
     inline policy is (re)written every time, so it always matches service_role_policy.
     """
-    arn, _ = ensure_role(kit, role_name or kit.name(BUILD_ROLE_SUFFIX), TRUST_POLICY,
-                         "CodeBuild service role (CodePipeline lab kit)",
-                         (BUILD_ROLE_POLICY, service_role_policy(kit)), created_note=None)
+    arn, _ = ensure_role(
+        kit,
+        role_name or kit.name(BUILD_ROLE_SUFFIX),
+        TRUST_POLICY,
+        "CodeBuild service role (CodePipeline lab kit)",
+        (BUILD_ROLE_POLICY, service_role_policy(kit)),
+        created_note=None,
+    )
     return arn
 
 
@@ -201,8 +241,10 @@ def create_project(codebuild, wait_seconds: float = 90, sleep=time.sleep, **para
             if ASSUME_ROLE_NOT_YET not in message or time.monotonic() >= deadline:
                 raise
             if not told:
-                print("The new service role is not usable yet (IAM takes a few seconds); "
-                      "trying again... (docs/troubleshooting.md#role-not-yet-usable)")
+                print(
+                    "The new service role is not usable yet (IAM takes a few seconds); "
+                    "trying again... (docs/troubleshooting.md#role-not-yet-usable)"
+                )
                 told = True
             sleep(5)
 

@@ -53,13 +53,19 @@ def ensure_sample_repository(kit, repository_name: str | None = None) -> dict:
     except ClientError as error:
         if error.response["Error"]["Code"] != "RepositoryDoesNotExistException":
             raise
-    codecommit.create_repository(repositoryName=name, tags=kit.tags(),
-                                 repositoryDescription="The greeting service (lab kit)")
+    codecommit.create_repository(
+        repositoryName=name, tags=kit.tags(), repositoryDescription="The greeting service (lab kit)"
+    )
     codecommit.create_commit(
-        repositoryName=name, branchName="main", authorName="Lab Kit",
-        email="lab-kit@example.com", commitMessage="Add the greeting service",
-        putFiles=[{"filePath": path, "fileContent": data}
-                  for path, data in sample_app_files().items()])
+        repositoryName=name,
+        branchName="main",
+        authorName="Lab Kit",
+        email="lab-kit@example.com",
+        commitMessage="Add the greeting service",
+        putFiles=[
+            {"filePath": path, "fileContent": data} for path, data in sample_app_files().items()
+        ],
+    )
     return codecommit.get_repository(repositoryName=name)["repositoryMetadata"]
 
 
@@ -79,17 +85,35 @@ def git(kit, *args: str, cwd: str | Path | None = None, show: bool = True) -> st
     environment for the local server's URLs (offline_credentials.git_config); on a real
     account it is given here.
     """
-    config = ["-c", "user.name=Lab Learner", "-c", "user.email=learner@example.com",
-              "-c", "init.defaultBranch=main", "-c", "advice.detachedHead=false"]
+    config = [
+        "-c",
+        "user.name=Lab Learner",
+        "-c",
+        "user.email=learner@example.com",
+        "-c",
+        "init.defaultBranch=main",
+        "-c",
+        "advice.detachedHead=false",
+    ]
     if not kit.offline:
-        config += ["-c", "credential.helper=", "-c",
-                   "credential.helper=!aws codecommit credential-helper $@",
-                   "-c", "credential.UseHttpPath=true"]
+        config += [
+            "-c",
+            "credential.helper=",
+            "-c",
+            "credential.helper=!aws codecommit credential-helper $@",
+            "-c",
+            "credential.UseHttpPath=true",
+        ]
     command = ["git", *config, *args]
     if show:
         print("$ git " + " ".join(shlex.quote(a) for a in args))
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+    )
     output = (result.stdout + result.stderr).strip()
     if show and output:
         print(output)

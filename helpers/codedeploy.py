@@ -32,8 +32,9 @@ from .emulator.codedeploy import targets
 FINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
 
 
-def wait_for_deployment(client, deployment_id: str, timeout: float = 900, show: bool = True,
-                        poll_seconds: float = 1.0) -> dict:
+def wait_for_deployment(
+    client, deployment_id: str, timeout: float = 900, show: bool = True, poll_seconds: float = 1.0
+) -> dict:
     """Poll until the deployment ends; print lifecycle events as they change.
 
     Returns the final deploymentInfo. Raises TimeoutError if the deployment has not ended
@@ -56,8 +57,9 @@ def wait_for_deployment(client, deployment_id: str, timeout: float = 900, show: 
                 _show_result(info)
             return info
         if time.monotonic() >= deadline:
-            raise TimeoutError(f"deployment {deployment_id} still {info['status']} "
-                               f"after {timeout} s")
+            raise TimeoutError(
+                f"deployment {deployment_id} still {info['status']} after {timeout} s"
+            )
         time.sleep(next(pause))
 
 
@@ -77,10 +79,14 @@ def _instance_targets(client, deployment_id: str) -> list[dict]:
         return []
     targets = []
     for start in range(0, len(ids), 25):
-        reply = client.batch_get_deployment_targets(deploymentId=deployment_id,
-                                                    targetIds=ids[start:start + 25])
-        targets += [target["instanceTarget"] for target in reply.get("deploymentTargets", [])
-                    if "instanceTarget" in target]
+        reply = client.batch_get_deployment_targets(
+            deploymentId=deployment_id, targetIds=ids[start : start + 25]
+        )
+        targets += [
+            target["instanceTarget"]
+            for target in reply.get("deploymentTargets", [])
+            if "instanceTarget" in target
+        ]
     return targets
 
 
@@ -114,8 +120,7 @@ def _show_result(info: dict) -> None:
         print(f"  Rolled back by deployment {rollback['rollbackDeploymentId']}")
 
 
-def instance_root(instance_id: str, account: str | None = None, region: str | None = None
-                  ) -> Path:
+def instance_root(instance_id: str, account: str | None = None, region: str | None = None) -> Path:
     """The folder that plays an offline instance's file system (EC2 id or on-premises name).
 
     Without account and region, the folder of that instance in any account and region
@@ -142,15 +147,25 @@ IAM_SETTLE_SECONDS = 15  # a new IAM role takes a few seconds to be usable every
 # AWSCodeDeployRole (EC2, Auto Scaling, ELB, SNS, CloudWatch reads) as an inline policy.
 _SERVICE_ROLE_INLINE = {
     "Version": "2012-10-17",
-    "Statement": [{
-        "Effect": "Allow",
-        "Action": ["ec2:Describe*", "autoscaling:Describe*", "autoscaling:CompleteLifecycleAction",
-                   "autoscaling:PutLifecycleHook", "autoscaling:DeleteLifecycleHook",
-                   "elasticloadbalancing:Describe*", "elasticloadbalancing:RegisterTargets",
-                   "elasticloadbalancing:DeregisterTargets", "tag:GetResources",
-                   "sns:Publish", "cloudwatch:DescribeAlarms"],
-        "Resource": "*",
-    }],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "ec2:Describe*",
+                "autoscaling:Describe*",
+                "autoscaling:CompleteLifecycleAction",
+                "autoscaling:PutLifecycleHook",
+                "autoscaling:DeleteLifecycleHook",
+                "elasticloadbalancing:Describe*",
+                "elasticloadbalancing:RegisterTargets",
+                "elasticloadbalancing:DeregisterTargets",
+                "tag:GetResources",
+                "sns:Publish",
+                "cloudwatch:DescribeAlarms",
+            ],
+            "Resource": "*",
+        }
+    ],
 }
 
 
@@ -172,8 +187,7 @@ def ensure_deploy_bucket(kit) -> str:
     if kit.region == "us-east-1":
         s3.create_bucket(Bucket=name)
     else:
-        s3.create_bucket(Bucket=name,
-                         CreateBucketConfiguration={"LocationConstraint": kit.region})
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": kit.region})
     s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": kit.tag_list()})
     print(f"Created bucket {name}")
     return name
@@ -181,8 +195,10 @@ def ensure_deploy_bucket(kit) -> str:
 
 def _settle(kit, created: bool) -> None:
     if created and not kit.offline:
-        print(f"Waiting {IAM_SETTLE_SECONDS} s for IAM to make the new role usable "
-              "(docs/troubleshooting.md#role-not-yet-usable)...")
+        print(
+            f"Waiting {IAM_SETTLE_SECONDS} s for IAM to make the new role usable "
+            "(docs/troubleshooting.md#role-not-yet-usable)..."
+        )
         time.sleep(IAM_SETTLE_SECONDS)
 
 
@@ -190,9 +206,13 @@ def ensure_service_role(kit) -> str:
     """CodeDeploy's service role (trusts codedeploy.amazonaws.com, AWSCodeDeployRole)."""
     iam = kit.client("iam")
     name = kit.name("codedeploy-service")
-    arn, created = ensure_role(kit, name, service_trust_policy("codedeploy.amazonaws.com"),
-                               "Lets CodeDeploy find and update the lab's instances",
-                               created_note=" (trusted by codedeploy.amazonaws.com)")
+    arn, created = ensure_role(
+        kit,
+        name,
+        service_trust_policy("codedeploy.amazonaws.com"),
+        "Lets CodeDeploy find and update the lab's instances",
+        created_note=" (trusted by codedeploy.amazonaws.com)",
+    )
     if created:
         try:
             iam.attach_role_policy(RoleName=name, PolicyArn=SERVICE_ROLE_POLICY_ARN)
@@ -200,8 +220,11 @@ def ensure_service_role(kit) -> str:
             if not kit.offline:
                 raise
             # The local AWS has no AWS managed policies: the same permissions, inline.
-            iam.put_role_policy(RoleName=name, PolicyName="AWSCodeDeployRole",
-                                PolicyDocument=json.dumps(_SERVICE_ROLE_INLINE))
+            iam.put_role_policy(
+                RoleName=name,
+                PolicyName="AWSCodeDeployRole",
+                PolicyDocument=json.dumps(_SERVICE_ROLE_INLINE),
+            )
     _settle(kit, created)
     return arn
 
@@ -209,30 +232,50 @@ def ensure_service_role(kit) -> str:
 def instance_role_policy(kit, bucket: str) -> dict:
     """What the instances may do: read revisions and the CodeDeploy agent's installer, and
     write their agent-ready marker (see agent_user_data)."""
-    return {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"],
-         "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*",
-                      f"arn:aws:s3:::aws-codedeploy-{kit.region}",
-                      f"arn:aws:s3:::aws-codedeploy-{kit.region}/*"]},
-        {"Effect": "Allow", "Action": "s3:PutObject",
-         "Resource": f"arn:aws:s3:::{bucket}/{AGENT_READY_PREFIX}*"},
-    ]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:Get*", "s3:List*"],
+                "Resource": [
+                    f"arn:aws:s3:::{bucket}",
+                    f"arn:aws:s3:::{bucket}/*",
+                    f"arn:aws:s3:::aws-codedeploy-{kit.region}",
+                    f"arn:aws:s3:::aws-codedeploy-{kit.region}/*",
+                ],
+            },
+            {
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{bucket}/{AGENT_READY_PREFIX}*",
+            },
+        ],
+    }
 
 
 def ensure_instance_profile(kit, bucket: str) -> str:
     """The instances' role (trusted by ec2.amazonaws.com) in an instance profile; its name."""
     iam = kit.client("iam")
     name = kit.name("web-instance")
-    _, created = ensure_role(kit, name, service_trust_policy("ec2.amazonaws.com"),
-                             "Lets the lab's instances read revisions from S3",
-                             created_note=" (trusted by ec2.amazonaws.com)")
-    iam.put_role_policy(RoleName=name, PolicyName="read-revisions",
-                        PolicyDocument=json.dumps(instance_role_policy(kit, bucket)))
+    _, created = ensure_role(
+        kit,
+        name,
+        service_trust_policy("ec2.amazonaws.com"),
+        "Lets the lab's instances read revisions from S3",
+        created_note=" (trusted by ec2.amazonaws.com)",
+    )
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="read-revisions",
+        PolicyDocument=json.dumps(instance_role_policy(kit, bucket)),
+    )
     try:
         profile = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
     except iam.exceptions.NoSuchEntityException:
-        profile = iam.create_instance_profile(InstanceProfileName=name,
-                                              Tags=kit.tag_list())["InstanceProfile"]
+        profile = iam.create_instance_profile(InstanceProfileName=name, Tags=kit.tag_list())[
+            "InstanceProfile"
+        ]
         print(f"Created instance profile {name}")
     if not any(role["RoleName"] == name for role in profile.get("Roles", [])):
         iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
@@ -280,8 +323,10 @@ systemctl is-active --quiet codedeploy-agent && \\
 def find_fleet(kit, fleet_tag: dict[str, str]) -> list[str]:
     """Ids of this learner's pending or running instances that carry fleet_tag."""
     filters = [{"Name": f"tag:{key}", "Values": [value]} for key, value in fleet_tag.items()]
-    filters += [{"Name": f"tag:{settings.OWNER_TAG_KEY}", "Values": [kit.prefix]},
-                {"Name": "instance-state-name", "Values": ["pending", "running"]}]
+    filters += [
+        {"Name": f"tag:{settings.OWNER_TAG_KEY}", "Values": [kit.prefix]},
+        {"Name": "instance-state-name", "Values": ["pending", "running"]},
+    ]
     ids = []
     for page in kit.client("ec2").get_paginator("describe_instances").paginate(Filters=filters):
         for reservation in page["Reservations"]:
@@ -289,8 +334,14 @@ def find_fleet(kit, fleet_tag: dict[str, str]) -> list[str]:
     return sorted(ids)
 
 
-def launch_fleet(kit, count: int, fleet_tag: dict[str, str], instance_profile: str,
-                 user_data: str, instance_type: str = "t3.micro") -> list[str]:
+def launch_fleet(
+    kit,
+    count: int,
+    fleet_tag: dict[str, str],
+    instance_profile: str,
+    user_data: str,
+    instance_type: str = "t3.micro",
+) -> list[str]:
     """count instances tagged with fleet_tag and the kit's tags; returns their ids.
 
     Instances of an earlier run that are still pending or running are reused, so running
@@ -306,11 +357,17 @@ def launch_fleet(kit, count: int, fleet_tag: dict[str, str], instance_profile: s
     tags = [{"Key": key, "Value": value} for key, value in fleet_tag.items()]
     tags += [{"Key": "Name", "Value": next(iter(fleet_tag.values()))}, *kit.tag_list()]
     request = dict(
-        ImageId=latest_ami(kit), InstanceType=instance_type, MinCount=missing, MaxCount=missing,
-        IamInstanceProfile={"Name": instance_profile}, UserData=user_data,
+        ImageId=latest_ami(kit),
+        InstanceType=instance_type,
+        MinCount=missing,
+        MaxCount=missing,
+        IamInstanceProfile={"Name": instance_profile},
+        UserData=user_data,
         MetadataOptions={"HttpTokens": "required", "HttpEndpoint": "enabled"},
-        TagSpecifications=[{"ResourceType": "instance", "Tags": tags},
-                           {"ResourceType": "volume", "Tags": kit.tag_list()}],
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": tags},
+            {"ResourceType": "volume", "Tags": kit.tag_list()},
+        ],
     )
     deadline = time.monotonic() + 60
     while True:
@@ -319,8 +376,10 @@ def launch_fleet(kit, count: int, fleet_tag: dict[str, str], instance_profile: s
             break
         except ClientError as error:
             # A new instance profile takes a few seconds to be known to EC2.
-            profile_not_ready = (error.response["Error"]["Code"] == "InvalidParameterValue"
-                                 and "instance profile" in str(error).lower())
+            profile_not_ready = (
+                error.response["Error"]["Code"] == "InvalidParameterValue"
+                and "instance profile" in str(error).lower()
+            )
             if not profile_not_ready or time.monotonic() > deadline:
                 raise
             time.sleep(5)
@@ -329,16 +388,18 @@ def launch_fleet(kit, count: int, fleet_tag: dict[str, str], instance_profile: s
     return sorted(ids + new)
 
 
-def wait_for_fleet(kit, instance_ids: list[str], bucket: str, timeout: float = 900,
-                   poll_seconds: float = 10) -> None:
+def wait_for_fleet(
+    kit, instance_ids: list[str], bucket: str, timeout: float = 900, poll_seconds: float = 10
+) -> None:
     """Wait until the instances run and, on a real account, their CodeDeploy agent too.
 
     The agent is ready when the instance's user data has written agent-ready/<id> to the
     bucket (about 2-4 minutes after launch). Offline the local AWS's agent is always ready.
     """
     ec2 = kit.client("ec2")
-    ec2.get_waiter("instance_running").wait(InstanceIds=instance_ids,
-                                            WaiterConfig={"Delay": 5, "MaxAttempts": 60})
+    ec2.get_waiter("instance_running").wait(
+        InstanceIds=instance_ids, WaiterConfig={"Delay": 5, "MaxAttempts": 60}
+    )
     print(f"{len(instance_ids)} instances running.")
     if kit.offline:
         print("Offline the CodeDeploy agent of the local AWS is ready at once.")
@@ -357,14 +418,17 @@ def wait_for_fleet(kit, instance_ids: list[str], bucket: str, timeout: float = 9
         if not waiting:
             break
         if time.monotonic() > deadline:
-            raise TimeoutError(f"no agent-ready marker after {timeout} s from: "
-                               f"{', '.join(sorted(waiting))} (see /var/log/cloud-init-output.log "
-                               "on the instance)")
+            raise TimeoutError(
+                f"no agent-ready marker after {timeout} s from: "
+                f"{', '.join(sorted(waiting))} (see /var/log/cloud-init-output.log "
+                "on the instance)"
+            )
         time.sleep(poll_seconds)
     print("The CodeDeploy agent runs on every instance.")
 
 
 # --- lab 03: starting again, rollbacks, timelines -----------------------------------------
+
 
 def start_fresh(kit, application_name: str, config_names: tuple[str, ...] = ()) -> None:
     """Delete the application (and so its deployment groups) and the custom deployment
@@ -375,10 +439,11 @@ def start_fresh(kit, application_name: str, config_names: tuple[str, ...] = ()) 
     except codedeploy.exceptions.ApplicationDoesNotExistException:
         application = None
     if application is not None:
-        arn = (f"arn:aws:codedeploy:{kit.region}:{kit.account_id}:application:"
-               f"{application_name}")
-        tags = {tag["Key"]: tag["Value"] for tag in
-                codedeploy.list_tags_for_resource(ResourceArn=arn).get("Tags", [])}
+        arn = f"arn:aws:codedeploy:{kit.region}:{kit.account_id}:application:{application_name}"
+        tags = {
+            tag["Key"]: tag["Value"]
+            for tag in codedeploy.list_tags_for_resource(ResourceArn=arn).get("Tags", [])
+        }
         settings.require_owner(application_name, tags, kit.prefix)
         codedeploy.delete_application(applicationName=application_name)
         print(f"Deleted application {application_name} left by an earlier run.")
@@ -393,8 +458,9 @@ def start_fresh(kit, application_name: str, config_names: tuple[str, ...] = ()) 
         print(f"Deleted deployment configuration {name} left by an earlier run.")
 
 
-def wait_for_rollback(client, deployment_id: str, timeout: float = 60,
-                      poll_seconds: float = 1.0) -> str | None:
+def wait_for_rollback(
+    client, deployment_id: str, timeout: float = 60, poll_seconds: float = 1.0
+) -> str | None:
     """The id of the deployment that rolls back deployment_id, once CodeDeploy made it.
 
     None when CodeDeploy says it will not roll back (rollbackInfo has only a message), or
@@ -423,9 +489,14 @@ def timeline(client, deployment_id: str) -> list[dict]:
         events = target.get("lifecycleEvents", [])
         starts = [event["startTime"] for event in events if event.get("startTime")]
         ends = [event["endTime"] for event in events if event.get("endTime")]
-        rows.append({"instance": target["targetId"], "status": target["status"],
-                     "start": min(starts) if starts else None,
-                     "end": max(ends) if ends else None})
+        rows.append(
+            {
+                "instance": target["targetId"],
+                "status": target["status"],
+                "start": min(starts) if starts else None,
+                "end": max(ends) if ends else None,
+            }
+        )
     far = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
     return sorted(rows, key=lambda row: (row["start"] or far, row["instance"]))
 
@@ -461,7 +532,8 @@ def show_timeline(client, deployment_id: str, width: int = 40) -> list[dict]:
         end = (row["end"] - origin).total_seconds()
         left = int(start / span * width) if span else 0
         right = max(left + 1, int(end / span * width) if span else width)
-        print(f"  {row['instance']:<22} {start:6.2f}s {end:6.2f}s  "
-              f"{' ' * left}{'#' * (right - left)}")
+        print(
+            f"  {row['instance']:<22} {start:6.2f}s {end:6.2f}s  {' ' * left}{'#' * (right - left)}"
+        )
     print(f"  all instances: {span:.2f} s; at most {most_at_once(rows)} at once")
     return rows

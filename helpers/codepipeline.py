@@ -14,8 +14,14 @@ from . import polling
 FINAL_STATUSES = ("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")
 
 
-def wait_for_execution(client, pipeline_name: str, execution_id: str, timeout: float = 1800,
-                       show: bool = True, poll_seconds: float = 1.0) -> dict:
+def wait_for_execution(
+    client,
+    pipeline_name: str,
+    execution_id: str,
+    timeout: float = 1800,
+    show: bool = True,
+    poll_seconds: float = 1.0,
+) -> dict:
     """Poll until the execution ends; print stage and action progress as it changes.
 
     Returns the final pipelineExecution. Raises TimeoutError if it has not ended within
@@ -28,7 +34,8 @@ def wait_for_execution(client, pipeline_name: str, execution_id: str, timeout: f
     pause = polling.pauses(poll_seconds)
     while True:
         execution = client.get_pipeline_execution(
-            pipelineName=pipeline_name, pipelineExecutionId=execution_id)["pipelineExecution"]
+            pipelineName=pipeline_name, pipelineExecutionId=execution_id
+        )["pipelineExecution"]
         if show:
             if execution["status"] != last_status:
                 print(f"Execution {execution_id}: {execution['status']}")
@@ -39,8 +46,10 @@ def wait_for_execution(client, pipeline_name: str, execution_id: str, timeout: f
                 print(f"  {execution['statusSummary']}")
             return execution
         if time.monotonic() > deadline:
-            raise TimeoutError(f"Execution {execution_id} of {pipeline_name} is still "
-                               f"{execution['status']} after {timeout:.0f} s")
+            raise TimeoutError(
+                f"Execution {execution_id} of {pipeline_name} is still "
+                f"{execution['status']} after {timeout:.0f} s"
+            )
         time.sleep(next(pause))
 
 
@@ -63,8 +72,9 @@ def _show_actions(client, pipeline_name: str, execution_id: str, seen: dict[str,
         print(line)
 
 
-def approve(client, pipeline: str, stage: str, action: str, summary: str,
-            status: str = "Approved") -> dict:
+def approve(
+    client, pipeline: str, stage: str, action: str, summary: str, status: str = "Approved"
+) -> dict:
     """Answer a waiting manual approval (status Approved or Rejected).
 
     Finds the approval's token in GetPipelineState; returns PutApprovalResult's reply.
@@ -76,13 +86,21 @@ def approve(client, pipeline: str, stage: str, action: str, summary: str,
             continue
         for action_state in stage_state.get("actionStates", []):
             latest = action_state.get("latestExecution") or {}
-            if action_state["actionName"] == action and latest.get("token") \
-                    and latest.get("status") == "InProgress":
+            if (
+                action_state["actionName"] == action
+                and latest.get("token")
+                and latest.get("status") == "InProgress"
+            ):
                 return client.put_approval_result(
-                    pipelineName=pipeline, stageName=stage, actionName=action,
-                    result={"summary": summary, "status": status}, token=latest["token"])
-    raise LookupError(f"Action {action} in stage {stage} of {pipeline} is not waiting for "
-                      "an approval")
+                    pipelineName=pipeline,
+                    stageName=stage,
+                    actionName=action,
+                    result={"summary": summary, "status": status},
+                    token=latest["token"],
+                )
+    raise LookupError(
+        f"Action {action} in stage {stage} of {pipeline} is not waiting for an approval"
+    )
 
 
 def pipeline_snapshot(client, name: str) -> dict:
@@ -106,37 +124,47 @@ def pipeline_snapshot(client, name: str) -> dict:
             revision = action_state.get("currentRevision")
             if revision and source_revision is None:
                 source_revision = revision["revisionId"]
-            actions.append({
-                "name": action_state["actionName"],
-                "status": execution.get("status"),
-                "summary": execution.get("summary"),
-                "external_id": execution.get("externalExecutionId"),
-                "url": execution.get("externalExecutionUrl") or action_state.get("entityUrl"),
-                "error": (execution.get("errorDetails") or {}).get("message"),
-                "waiting_for_approval": bool(execution.get("token"))
-                and execution.get("status") == "InProgress",
-            })
+            actions.append(
+                {
+                    "name": action_state["actionName"],
+                    "status": execution.get("status"),
+                    "summary": execution.get("summary"),
+                    "external_id": execution.get("externalExecutionId"),
+                    "url": execution.get("externalExecutionUrl") or action_state.get("entityUrl"),
+                    "error": (execution.get("errorDetails") or {}).get("message"),
+                    "waiting_for_approval": bool(execution.get("token"))
+                    and execution.get("status") == "InProgress",
+                }
+            )
         if latest.get("pipelineExecutionId") and latest_id is None:
             latest_id = latest["pipelineExecutionId"]
-        stages.append({
-            "name": stage_state["stageName"],
-            "status": latest.get("status"),
-            "execution_id": latest.get("pipelineExecutionId"),
-            "inbound_execution_id": inbound.get("pipelineExecutionId"),
-            "transition_enabled": (stage_state.get("inboundTransitionState") or {}).get(
-                "enabled", True),
-            "actions": actions,
-        })
+        stages.append(
+            {
+                "name": stage_state["stageName"],
+                "status": latest.get("status"),
+                "execution_id": latest.get("pipelineExecutionId"),
+                "inbound_execution_id": inbound.get("pipelineExecutionId"),
+                "transition_enabled": (stage_state.get("inboundTransitionState") or {}).get(
+                    "enabled", True
+                ),
+                "actions": actions,
+            }
+        )
     try:
         summaries = client.list_pipeline_executions(pipelineName=name, maxResults=1)[
-            "pipelineExecutionSummaries"]
+            "pipelineExecutionSummaries"
+        ]
         if summaries:
             latest_id = summaries[0]["pipelineExecutionId"]
     except Exception:  # a role that may not list executions still gets the state
         pass
-    return {"name": name, "version": state.get("pipelineVersion"),
-            "latest_execution_id": latest_id, "source_revision": source_revision,
-            "stages": stages}
+    return {
+        "name": name,
+        "version": state.get("pipelineVersion"),
+        "latest_execution_id": latest_id,
+        "source_revision": source_revision,
+        "stages": stages,
+    }
 
 
 # -- lab 04: creating a pipeline, waiting for an approval or for a push's execution -------
@@ -163,14 +191,17 @@ def create_pipeline(client, wait_seconds: float = 90, sleep=time.sleep, **params
             if ASSUME_ROLE_NOT_YET not in message or time.monotonic() >= deadline:
                 raise
             if not told:
-                print("The new service role is not usable yet (IAM takes a few seconds); "
-                      "trying again...")
+                print(
+                    "The new service role is not usable yet (IAM takes a few seconds); "
+                    "trying again..."
+                )
                 told = True
             sleep(5)
 
 
-def waiting_approval(client, pipeline: str, stage: str, action: str,
-                     execution_id: str | None = None) -> dict | None:
+def waiting_approval(
+    client, pipeline: str, stage: str, action: str, execution_id: str | None = None
+) -> dict | None:
     """The action's latestExecution (GetPipelineState) when it is an approval waiting for
     an answer (in execution_id, when given); else None."""
     state = client.get_pipeline_state(name=pipeline)
@@ -182,15 +213,24 @@ def waiting_approval(client, pipeline: str, stage: str, action: str,
             return None
         for action_state in stage_state.get("actionStates", []):
             latest = action_state.get("latestExecution") or {}
-            if action_state["actionName"] == action and latest.get("token") \
-                    and latest.get("status") == "InProgress":
+            if (
+                action_state["actionName"] == action
+                and latest.get("token")
+                and latest.get("status") == "InProgress"
+            ):
                 return latest
     return None
 
 
-def wait_for_approval(client, pipeline: str, stage: str, action: str,
-                      execution_id: str | None = None, timeout: float = 600,
-                      poll_seconds: float = 0.5) -> dict:
+def wait_for_approval(
+    client,
+    pipeline: str,
+    stage: str,
+    action: str,
+    execution_id: str | None = None,
+    timeout: float = 600,
+    poll_seconds: float = 0.5,
+) -> dict:
     """Poll GetPipelineState until the approval action waits for an answer (in
     execution_id, when given); return its latestExecution (with the token).
 
@@ -204,19 +244,24 @@ def wait_for_approval(client, pipeline: str, stage: str, action: str,
             return latest
         if execution_id:
             status = client.get_pipeline_execution(
-                pipelineName=pipeline, pipelineExecutionId=execution_id)[
-                "pipelineExecution"]["status"]
+                pipelineName=pipeline, pipelineExecutionId=execution_id
+            )["pipelineExecution"]["status"]
             if status in FINAL_STATUSES:
-                raise RuntimeError(f"Execution {execution_id} ended ({status}) before "
-                                   f"{stage}/{action} waited for an approval")
+                raise RuntimeError(
+                    f"Execution {execution_id} ended ({status}) before "
+                    f"{stage}/{action} waited for an approval"
+                )
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{stage}/{action} of {pipeline} is not waiting for an "
-                               f"approval after {timeout:.0f} s")
+            raise TimeoutError(
+                f"{stage}/{action} of {pipeline} is not waiting for an "
+                f"approval after {timeout:.0f} s"
+            )
         time.sleep(next(pause))
 
 
-def wait_for_new_execution(client, pipeline: str, revision_id: str, timeout: float = 300,
-                           poll_seconds: float = 1.0) -> dict:
+def wait_for_new_execution(
+    client, pipeline: str, revision_id: str, timeout: float = 300, poll_seconds: float = 1.0
+) -> dict:
     """The summary (ListPipelineExecutions) of the execution that runs this source
     revision, once one has started: after a push, the pipeline starts by itself.
 
@@ -227,19 +272,24 @@ def wait_for_new_execution(client, pipeline: str, revision_id: str, timeout: flo
     pause = polling.pauses(poll_seconds)
     while True:
         summaries = client.list_pipeline_executions(pipelineName=pipeline, maxResults=20)[
-            "pipelineExecutionSummaries"]
+            "pipelineExecutionSummaries"
+        ]
         for summary in summaries:
-            if any(revision.get("revisionId") == revision_id
-                   for revision in summary.get("sourceRevisions", [])):
+            if any(
+                revision.get("revisionId") == revision_id
+                for revision in summary.get("sourceRevisions", [])
+            ):
                 return summary
         if time.monotonic() > deadline:
-            raise TimeoutError(f"No execution of {pipeline} for revision {revision_id} "
-                               f"after {timeout:.0f} s")
+            raise TimeoutError(
+                f"No execution of {pipeline} for revision {revision_id} after {timeout:.0f} s"
+            )
         time.sleep(next(pause))
 
 
-def post_to_webhook(url: str, payload: dict, secret: str | None = None,
-                    timeout: float = 10.0) -> tuple[int, str]:
+def post_to_webhook(
+    url: str, payload: dict, secret: str | None = None, timeout: float = 10.0
+) -> tuple[int, str]:
     """POST a JSON payload to a webhook URL (PutWebhook's url), as GitHub would send it.
 
     With secret (the webhook's SecretToken, GITHUB_HMAC authentication) the body is signed

@@ -48,8 +48,7 @@ def _folder():
     return path
 
 
-def remember(prefix: str, kind: str, name: str, region: str,
-             since: float | None = None) -> None:
+def remember(prefix: str, kind: str, name: str, region: str, since: float | None = None) -> None:
     item = {"kind": kind, "name": name, "region": region}
     if since is not None:
         item["since"] = since
@@ -65,8 +64,11 @@ def forget(prefix: str, kind: str, name: str, region: str) -> None:
     with _lock:
         if not path.exists():
             return
-        kept = [line for line in path.read_text().splitlines()
-                if _parse(line)[0] != (kind, name, region)]
+        kept = [
+            line
+            for line in path.read_text().splitlines()
+            if _parse(line)[0] != (kind, name, region)
+        ]
         partial = path.with_suffix(".jsonl.tmp")
         partial.write_text("".join(line + "\n" for line in kept))
         os.replace(partial, path)  # a reader sees the old record or the new, never half
@@ -77,8 +79,10 @@ def _parse(line: str) -> tuple[tuple[str, str, str] | None, float | None]:
     try:
         item = json.loads(line)
         since = item.get("since")
-        return ((item["kind"], item["name"], item["region"]),
-                since if isinstance(since, (int, float)) else None)
+        return (
+            (item["kind"], item["name"], item["region"]),
+            since if isinstance(since, (int, float)) else None,
+        )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None, None
 
@@ -109,8 +113,11 @@ def report_groups_of_builds(builds: list, region: str, known: dict) -> list[tupl
         for arn in build.get("reportArns") or []:
             # arn:aws:codebuild:<region>:<account>:report/<group>:<id>
             group = arn.split(":report/", 1)[-1].rsplit(":", 1)[0]
-            if (group.startswith(f"{project}-") and hasattr(started, "timestamp")
-                    and (REPORT_GROUP, group, region) not in known):
+            if (
+                group.startswith(f"{project}-")
+                and hasattr(started, "timestamp")
+                and (REPORT_GROUP, group, region) not in known
+            ):
                 found.setdefault(group, started.timestamp())
     return list(found.items())
 
@@ -136,9 +143,18 @@ def watch(session, prefix: str) -> None:
             remember(prefix, REPORT_GROUP, group, region, since)
 
     for service, operation in RECORDED_CREATES:
-        session.events.register(f"before-parameter-build.{service}.{operation}", note_name,
-                                unique_id=f"lab-kit-name-{service}-{operation}")
-        session.events.register(f"after-call.{service}.{operation}", after_call,
-                                unique_id=f"lab-kit-record-{service}-{operation}")
-    session.events.register("after-call.codebuild.BatchGetBuilds", after_builds_read,
-                            unique_id="lab-kit-record-report-groups")
+        session.events.register(
+            f"before-parameter-build.{service}.{operation}",
+            note_name,
+            unique_id=f"lab-kit-name-{service}-{operation}",
+        )
+        session.events.register(
+            f"after-call.{service}.{operation}",
+            after_call,
+            unique_id=f"lab-kit-record-{service}-{operation}",
+        )
+    session.events.register(
+        "after-call.codebuild.BatchGetBuilds",
+        after_builds_read,
+        unique_id="lab-kit-record-report-groups",
+    )

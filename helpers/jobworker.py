@@ -135,8 +135,9 @@ def zip_files(files: dict[str, str | bytes]) -> bytes:
 
 def unzip_files(data: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {info.filename: archive.read(info) for info in archive.infolist()
-                if not info.is_dir()}
+        return {
+            info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()
+        }
 
 
 class JobWorker:
@@ -148,9 +149,15 @@ class JobWorker:
     queryable property. poll_seconds: the pause between polls in the background thread.
     """
 
-    def __init__(self, client, action_type_id: dict, work: Callable[[Job], Result | None],
-                 query: dict[str, str] | None = None, poll_seconds: float = 1.0,
-                 s3_endpoint_url: str | None = None) -> None:
+    def __init__(
+        self,
+        client,
+        action_type_id: dict,
+        work: Callable[[Job], Result | None],
+        query: dict[str, str] | None = None,
+        poll_seconds: float = 1.0,
+        s3_endpoint_url: str | None = None,
+    ) -> None:
         self.client = client
         self.action_type_id = dict(action_type_id)
         self.work = work
@@ -160,7 +167,8 @@ class JobWorker:
         # against AWS (an amazonaws.com endpoint) boto3 picks S3's own endpoint.
         endpoint = client.meta.endpoint_url
         self.s3_endpoint_url = s3_endpoint_url or (
-            None if "amazonaws.com" in endpoint else endpoint)
+            None if "amazonaws.com" in endpoint else endpoint
+        )
         self.history: list[tuple[str, str]] = []  # (job id, what happened), for a lab to show
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -208,11 +216,14 @@ class JobWorker:
         the worker's own role needs no access to the pipeline's artifact bucket)."""
         credentials = data["artifactCredentials"]
         return boto3.client(
-            "s3", region_name=self.client.meta.region_name, endpoint_url=self.s3_endpoint_url,
+            "s3",
+            region_name=self.client.meta.region_name,
+            endpoint_url=self.s3_endpoint_url,
             aws_access_key_id=credentials["accessKeyId"],
             aws_secret_access_key=credentials["secretAccessKey"],
             aws_session_token=credentials["sessionToken"],
-            config=Config(signature_version="s3v4"))  # needed for KMS-encrypted artifacts
+            config=Config(signature_version="s3v4"),
+        )  # needed for KMS-encrypted artifacts
 
     def _upload(self, s3, data: dict, name: str, content: bytes) -> None:
         where = _artifact(data.get("outputArtifacts", []), name)["location"]["s3Location"]
@@ -224,10 +235,15 @@ class JobWorker:
 
     def _succeed(self, job_id: str, result: Result) -> None:
         params: dict = {"jobId": job_id}
-        details = {k: v for k, v in (("summary", result.summary),
-                                     ("externalExecutionId", result.external_execution_id),
-                                     ("percentComplete", result.percent_complete))
-                   if v is not None}
+        details = {
+            k: v
+            for k, v in (
+                ("summary", result.summary),
+                ("externalExecutionId", result.external_execution_id),
+                ("percentComplete", result.percent_complete),
+            )
+            if v is not None
+        }
         if details:
             params["executionDetails"] = details
         if result.continuation_token:  # not done yet: call me again with this token
@@ -239,7 +255,8 @@ class JobWorker:
 
     def _fail(self, job_id: str, failure_type: str, message: str) -> None:
         self.client.put_job_failure_result(
-            jobId=job_id, failureDetails={"type": failure_type, "message": message[:5000]})
+            jobId=job_id, failureDetails={"type": failure_type, "message": message[:5000]}
+        )
         self.history.append((job_id, f"failed: {message}"))
 
     # -- in the background ------------------------------------------------------------------

@@ -25,10 +25,16 @@ AWS = "aws"
 DEFAULT_REGION = "us-east-1"
 
 # Variables that would point an offline kit at a real account; offline mode removes them.
-_REAL_ACCOUNT_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
-                           "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                           "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                           "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+_REAL_ACCOUNT_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+)
 
 _local_server = None  # the in-process server, when this process started one
 
@@ -44,7 +50,8 @@ class LabSetupError(RuntimeError):
 NO_CREDENTIALS = (
     "LAB_MODE=aws but no AWS credentials were found: run `aws configure`, or set AWS_PROFILE "
     "to a configured profile, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or unset "
-    "LAB_MODE to work offline). See docs/troubleshooting.md#no-credentials")
+    "LAB_MODE to work offline). See docs/troubleshooting.md#no-credentials"
+)
 
 
 def caller_identity(sts) -> dict:
@@ -151,28 +158,35 @@ def _setup_offline(prefix: str) -> Kit:
     os.environ["AWS_SECRET_ACCESS_KEY"] = secret
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     os.environ.update(offline_credentials.git_config(endpoint))
-    session = boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret,
-                            region_name=region)
-    return Kit(OFFLINE, region, prefix, session, endpoint_url=endpoint,
-               account_id=OFFLINE_ACCOUNT_ID)
+    session = boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=region)
+    return Kit(
+        OFFLINE, region, prefix, session, endpoint_url=endpoint, account_id=OFFLINE_ACCOUNT_ID
+    )
 
 
 def offline_session(endpoint: str, region: str) -> boto3.Session:
     """A session signed with the credentials the local server at endpoint accepts
     (teardown.py and the classroom tools talk to a shared server with it)."""
     key, secret = _credentials_accepted_by(endpoint, region)
-    return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret,
-                         region_name=region)
+    return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=region)
 
 
 def _credentials_accepted_by(endpoint: str, region: str) -> tuple[str, str]:
     """A shared server (python -m helpers.emulator) was started with the pair in its
     environment, or with the state folder's; use whichever it accepts."""
-    candidates = [pair for pair in (offline_credentials.from_environment(),
-                                    offline_credentials.load_or_create()) if pair]
+    candidates = [
+        pair
+        for pair in (offline_credentials.from_environment(), offline_credentials.load_or_create())
+        if pair
+    ]
     for key, secret in candidates:
-        sts = boto3.client("sts", region_name=region, endpoint_url=endpoint,
-                           aws_access_key_id=key, aws_secret_access_key=secret)
+        sts = boto3.client(
+            "sts",
+            region_name=region,
+            endpoint_url=endpoint,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+        )
         try:
             sts.get_caller_identity()
             return key, secret
@@ -182,13 +196,16 @@ def _credentials_accepted_by(endpoint: str, region: str) -> tuple[str, str]:
         f"The local server at {endpoint} refuses your credentials. Use the ones it printed "
         "when it started (export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or start it "
         "with the same LAB_STATE_DIR as this notebook. "
-        "See docs/troubleshooting.md#local-server-refuses-credentials")
+        "See docs/troubleshooting.md#local-server-refuses-credentials"
+    )
 
 
 def _setup_aws(prefix: str, confirm) -> Kit:
     if os.environ.get("AWS_ENDPOINT_URL"):
-        raise LabSetupError("LAB_MODE=aws but AWS_ENDPOINT_URL is set (a local server). "
-                            "Unset it to use a real account.")
+        raise LabSetupError(
+            "LAB_MODE=aws but AWS_ENDPOINT_URL is set (a local server). "
+            "Unset it to use a real account."
+        )
     session = boto3.Session(region_name=os.environ.get("LAB_REGION") or None)
     region = session.region_name
     try:
@@ -197,9 +214,11 @@ def _setup_aws(prefix: str, confirm) -> Kit:
     except LabSetupError:
         raise
     except Exception as error:  # expired token, no network
-        raise LabSetupError(f"Cannot reach your AWS account: {error}. "
-                            "Configure credentials (aws configure) or use offline mode. "
-                            "See docs/troubleshooting.md#access-denied") from error
+        raise LabSetupError(
+            f"Cannot reach your AWS account: {error}. "
+            "Configure credentials (aws configure) or use offline mode. "
+            "See docs/troubleshooting.md#access-denied"
+        ) from error
     if not region:
         raise LabSetupError("No AWS region configured: set LAB_REGION (e.g. us-east-1).")
     account = identity["Account"]

@@ -55,8 +55,7 @@ def random_pair() -> tuple[str, str]:
     """A fresh access key id and secret in AWS's formats (20 and 40 characters)."""
     upper = string.ascii_uppercase + string.digits
     key = "AKIA" + "".join(secrets.choice(upper) for _ in range(16))
-    secret = "".join(secrets.choice(string.ascii_letters + string.digits + "/+")
-                     for _ in range(40))
+    secret = "".join(secrets.choice(string.ascii_letters + string.digits + "/+") for _ in range(40))
     return key, secret
 
 

@@ -35,18 +35,27 @@ class Result:
 
 def advice_for(service: str, error: Exception) -> str:
     if isinstance(error, EndpointConnectionError):
-        return (f"{service} has no endpoint in this region: choose another region "
-                f"(LAB_REGION). See {GUIDE}#service-not-in-region")
+        return (
+            f"{service} has no endpoint in this region: choose another region "
+            f"(LAB_REGION). See {GUIDE}#service-not-in-region"
+        )
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
-        if service == "codecommit" and code in ("OperationNotAllowedException",
-                                                "AccessDeniedException", "AccessDenied"):
-            return (f"{code}: CodeCommit may be closed to this account (AWS closed it to new "
-                    "customers from July 2024 to November 2025) or your policy lacks it; "
-                    f"use an S3 source instead. See {GUIDE}#codecommit-unavailable")
+        if service == "codecommit" and code in (
+            "OperationNotAllowedException",
+            "AccessDeniedException",
+            "AccessDenied",
+        ):
+            return (
+                f"{code}: CodeCommit may be closed to this account (AWS closed it to new "
+                "customers from July 2024 to November 2025) or your policy lacks it; "
+                f"use an S3 source instead. See {GUIDE}#codecommit-unavailable"
+            )
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
-            return (f"{code}: your IAM identity may not call {service}; ask your instructor "
-                    f"for the learner policy. See {GUIDE}#access-denied")
+            return (
+                f"{code}: your IAM identity may not call {service}; ask your instructor "
+                f"for the learner policy. See {GUIDE}#access-denied"
+            )
         if code in ("SubscriptionRequiredException", "OptInRequired"):
             return f"{code}: the account is not signed up for {service}. See {GUIDE}#opt-in"
         return f"{code}: {error}"

@@ -164,29 +164,38 @@ def commit_pipeline_files(kit, repository_name: str, branch: str = BRANCH) -> st
     """Commit what pipeline_files() holds to the branch where it differs; the new commit's
     id, or None when the branch already had all of it."""
     codecommit = kit.client("codecommit")
-    tip = codecommit.get_branch(repositoryName=repository_name,
-                                branchName=branch)["branch"]["commitId"]
+    tip = codecommit.get_branch(repositoryName=repository_name, branchName=branch)["branch"][
+        "commitId"
+    ]
     changed = []
     for path, data in pipeline_files().items():
         try:
-            current = codecommit.get_file(repositoryName=repository_name,
-                                          commitSpecifier=tip, filePath=path)
+            current = codecommit.get_file(
+                repositoryName=repository_name, commitSpecifier=tip, filePath=path
+            )
         except ClientError as error:
             if error.response["Error"]["Code"] != "FileDoesNotExistException":
                 raise
             current = None
         executable = path.endswith(".sh")
         wanted_mode = "EXECUTABLE" if executable else "NORMAL"
-        if current is None or current["fileContent"] != data \
-                or current.get("fileMode") != wanted_mode:
+        if (
+            current is None
+            or current["fileContent"] != data
+            or current.get("fileMode") != wanted_mode
+        ):
             changed.append({"filePath": path, "fileContent": data, "fileMode": wanted_mode})
     if not changed:
         return None
     reply = codecommit.create_commit(
-        repositoryName=repository_name, branchName=branch, parentCommitId=tip,
-        authorName="Lab Kit", email="lab-kit@example.com",
+        repositoryName=repository_name,
+        branchName=branch,
+        parentCommitId=tip,
+        authorName="Lab Kit",
+        email="lab-kit@example.com",
         commitMessage="Add the pipeline's buildspec, AppSpec file and hook scripts",
-        putFiles=changed)
+        putFiles=changed,
+    )
     return reply["commitId"]
 
 
@@ -199,8 +208,12 @@ def ensure_lab01(kit) -> dict:
     {"repository_name", "repository_arn", "clone_url", "branch"}
     """
     meta = cc.ensure_sample_repository(kit)
-    return {"repository_name": meta["repositoryName"], "repository_arn": meta["Arn"],
-            "clone_url": meta["cloneUrlHttp"], "branch": BRANCH}
+    return {
+        "repository_name": meta["repositoryName"],
+        "repository_arn": meta["Arn"],
+        "clone_url": meta["cloneUrlHttp"],
+        "branch": BRANCH,
+    }
 
 
 # -- lab 02 ----------------------------------------------------------------------------
@@ -218,15 +231,21 @@ def ensure_pipeline_project(kit, role_arn: str, name: str | None = None) -> str:
     if codebuild.batch_get_projects(names=[name]).get("projects"):
         return name
     cb.create_project(
-        codebuild, name=name,
+        codebuild,
+        name=name,
         description="Builds and tests the greeting service for its pipeline (lab kit)",
         source={"type": "CODEPIPELINE"},
         artifacts={"type": "CODEPIPELINE"},
-        environment={"type": "LINUX_CONTAINER", "image": BUILD_IMAGE,
-                     "computeType": "BUILD_GENERAL1_SMALL"},
-        serviceRole=role_arn, timeoutInMinutes=15,
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": BUILD_IMAGE,
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+        serviceRole=role_arn,
+        timeoutInMinutes=15,
         logsConfig={"cloudWatchLogs": {"status": "ENABLED"}},
-        tags=kit.tag_list("key", "value"))
+        tags=kit.tag_list("key", "value"),
+    )
     print(f"Created build project {name}")
     return name
 
@@ -244,8 +263,12 @@ def ensure_lab02(kit, repository_name: str | None = None) -> dict:
     bucket = cb.ensure_artifact_bucket(kit)
     commit_id = commit_pipeline_files(kit, repository_name)
     project = ensure_pipeline_project(kit, role_arn)
-    return {"build_role_arn": role_arn, "artifact_bucket": bucket, "project_name": project,
-            "commit_id": commit_id}
+    return {
+        "build_role_arn": role_arn,
+        "artifact_bucket": bucket,
+        "project_name": project,
+        "commit_id": commit_id,
+    }
 
 
 # -- lab 03 ----------------------------------------------------------------------------
@@ -259,9 +282,16 @@ def fleet_tag(kit) -> dict[str, str]:
 def artifact_read_policy(bucket: str) -> dict:
     """Lets the instances' CodeDeploy agent download revisions from the artifact bucket,
     where a pipeline keeps what it deploys."""
-    return {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"],
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            }
+        ],
+    }
 
 
 def ensure_lab03(kit, artifact_bucket: str | None = None) -> dict:
@@ -279,53 +309,78 @@ def ensure_lab03(kit, artifact_bucket: str | None = None) -> dict:
     deploy_bucket = cd.ensure_deploy_bucket(kit)
     service_role_arn = cd.ensure_service_role(kit)
     profile = cd.ensure_instance_profile(kit, deploy_bucket)
-    iam.put_role_policy(RoleName=profile, PolicyName="read-pipeline-artifacts",
-                        PolicyDocument=json.dumps(artifact_read_policy(artifact_bucket)))
+    iam.put_role_policy(
+        RoleName=profile,
+        PolicyName="read-pipeline-artifacts",
+        PolicyDocument=json.dumps(artifact_read_policy(artifact_bucket)),
+    )
     tag = fleet_tag(kit)
-    instance_ids = cd.launch_fleet(kit, FLEET_SIZE, tag, profile,
-                                   cd.agent_user_data(kit, deploy_bucket),
-                                   instance_type="t3.micro")
+    instance_ids = cd.launch_fleet(
+        kit,
+        FLEET_SIZE,
+        tag,
+        profile,
+        cd.agent_user_data(kit, deploy_bucket),
+        instance_type="t3.micro",
+    )
     cd.wait_for_fleet(kit, instance_ids, deploy_bucket)
 
     application = kit.name("greeting")
     group = kit.name("web")
     try:
-        codedeploy.create_application(applicationName=application, computePlatform="Server",
-                                      tags=kit.tag_list())
+        codedeploy.create_application(
+            applicationName=application, computePlatform="Server", tags=kit.tag_list()
+        )
         print(f"Created CodeDeploy application {application}")
     except codedeploy.exceptions.ApplicationAlreadyExistsException:
         pass
     try:
         codedeploy.create_deployment_group(
-            applicationName=application, deploymentGroupName=group,
+            applicationName=application,
+            deploymentGroupName=group,
             serviceRoleArn=service_role_arn,
-            ec2TagFilters=[{"Key": key, "Value": value, "Type": "KEY_AND_VALUE"}
-                           for key, value in tag.items()],
+            ec2TagFilters=[
+                {"Key": key, "Value": value, "Type": "KEY_AND_VALUE"} for key, value in tag.items()
+            ],
             deploymentConfigName="CodeDeployDefault.OneAtATime",
             autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE"]},
-            tags=kit.tag_list())
+            tags=kit.tag_list(),
+        )
         print(f"Created deployment group {group}")
     except codedeploy.exceptions.DeploymentGroupAlreadyExistsException:
         pass
-    return {"application_name": application, "deployment_group_name": group,
-            "service_role_arn": service_role_arn, "instance_profile": profile,
-            "instance_ids": instance_ids, "deploy_bucket": deploy_bucket}
+    return {
+        "application_name": application,
+        "deployment_group_name": group,
+        "service_role_arn": service_role_arn,
+        "instance_profile": profile,
+        "instance_ids": instance_ids,
+        "deploy_bucket": deploy_bucket,
+    }
 
 
 # -- lab 04: the pipeline's roles --------------------------------------------------------
 
 PIPELINE_TRUST_POLICY = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow",
-                   "Principal": {"Service": "codepipeline.amazonaws.com"},
-                   "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "codepipeline.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
 }
 
 EVENTS_TRUST_POLICY = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow",
-                   "Principal": {"Service": "events.amazonaws.com"},
-                   "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
 }
 
 
@@ -337,28 +392,61 @@ def pipeline_role_policy(kit, bucket: str) -> dict:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "ArtifactStore", "Effect": "Allow",
-             "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject",
-                        "s3:PutObjectAcl", "s3:GetBucketVersioning", "s3:GetBucketAcl",
-                        "s3:GetBucketLocation"],
-             "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]},
-            {"Sid": "CodeCommitSource", "Effect": "Allow",
-             "Action": ["codecommit:GetBranch", "codecommit:GetCommit",
-                        "codecommit:GetRepository", "codecommit:UploadArchive",
-                        "codecommit:GetUploadArchiveStatus", "codecommit:CancelUploadArchive"],
-             "Resource": f"arn:aws:codecommit:{where}:{kit.prefix}-*"},
-            {"Sid": "CodeBuildActions", "Effect": "Allow",
-             "Action": ["codebuild:StartBuild", "codebuild:BatchGetBuilds",
-                        "codebuild:StartBuildBatch", "codebuild:BatchGetBuildBatches"],
-             "Resource": f"arn:aws:codebuild:{where}:project/{kit.prefix}-*"},
-            {"Sid": "CodeDeployActions", "Effect": "Allow",
-             "Action": ["codedeploy:CreateDeployment", "codedeploy:GetApplication",
-                        "codedeploy:GetApplicationRevision", "codedeploy:GetDeployment",
-                        "codedeploy:GetDeploymentConfig",
-                        "codedeploy:RegisterApplicationRevision"],
-             "Resource": [f"arn:aws:codedeploy:{where}:application:{kit.prefix}-*",
-                          f"arn:aws:codedeploy:{where}:deploymentgroup:{kit.prefix}-*",
-                          f"arn:aws:codedeploy:{where}:deploymentconfig:*"]},
+            {
+                "Sid": "ArtifactStore",
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetObject",
+                    "s3:GetObjectVersion",
+                    "s3:PutObject",
+                    "s3:PutObjectAcl",
+                    "s3:GetBucketVersioning",
+                    "s3:GetBucketAcl",
+                    "s3:GetBucketLocation",
+                ],
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            },
+            {
+                "Sid": "CodeCommitSource",
+                "Effect": "Allow",
+                "Action": [
+                    "codecommit:GetBranch",
+                    "codecommit:GetCommit",
+                    "codecommit:GetRepository",
+                    "codecommit:UploadArchive",
+                    "codecommit:GetUploadArchiveStatus",
+                    "codecommit:CancelUploadArchive",
+                ],
+                "Resource": f"arn:aws:codecommit:{where}:{kit.prefix}-*",
+            },
+            {
+                "Sid": "CodeBuildActions",
+                "Effect": "Allow",
+                "Action": [
+                    "codebuild:StartBuild",
+                    "codebuild:BatchGetBuilds",
+                    "codebuild:StartBuildBatch",
+                    "codebuild:BatchGetBuildBatches",
+                ],
+                "Resource": f"arn:aws:codebuild:{where}:project/{kit.prefix}-*",
+            },
+            {
+                "Sid": "CodeDeployActions",
+                "Effect": "Allow",
+                "Action": [
+                    "codedeploy:CreateDeployment",
+                    "codedeploy:GetApplication",
+                    "codedeploy:GetApplicationRevision",
+                    "codedeploy:GetDeployment",
+                    "codedeploy:GetDeploymentConfig",
+                    "codedeploy:RegisterApplicationRevision",
+                ],
+                "Resource": [
+                    f"arn:aws:codedeploy:{where}:application:{kit.prefix}-*",
+                    f"arn:aws:codedeploy:{where}:deploymentgroup:{kit.prefix}-*",
+                    f"arn:aws:codedeploy:{where}:deploymentconfig:*",
+                ],
+            },
         ],
     }
 
@@ -366,36 +454,56 @@ def pipeline_role_policy(kit, bucket: str) -> dict:
 def ensure_pipeline_role(kit, bucket: str | None = None) -> str:
     """CodePipeline's service role '<prefix>-codepipeline-service'; its ARN."""
     bucket = bucket or cb.artifact_bucket_name(kit)
-    arn, _ = ensure_role(kit, kit.name(PIPELINE_ROLE_SUFFIX), PIPELINE_TRUST_POLICY,
-                         "CodePipeline service role (CodePipeline lab kit)",
-                         (PIPELINE_ROLE_POLICY, pipeline_role_policy(kit, bucket)))
+    arn, _ = ensure_role(
+        kit,
+        kit.name(PIPELINE_ROLE_SUFFIX),
+        PIPELINE_TRUST_POLICY,
+        "CodePipeline service role (CodePipeline lab kit)",
+        (PIPELINE_ROLE_POLICY, pipeline_role_policy(kit, bucket)),
+    )
     return arn
 
 
 def events_role_policy(kit) -> dict:
     """What EventBridge needs to start the learner's pipelines."""
-    return {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "codepipeline:StartPipelineExecution",
-        "Resource": f"arn:aws:codepipeline:{kit.region}:{kit.account_id}:{kit.prefix}-*"}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "codepipeline:StartPipelineExecution",
+                "Resource": f"arn:aws:codepipeline:{kit.region}:{kit.account_id}:{kit.prefix}-*",
+            }
+        ],
+    }
 
 
 def ensure_events_role(kit) -> str:
     """The role EventBridge assumes to start a pipeline on a push,
     '<prefix>-pipeline-events'; its ARN."""
-    arn, _ = ensure_role(kit, kit.name(EVENTS_ROLE_SUFFIX), EVENTS_TRUST_POLICY,
-                         "Lets EventBridge start the learner's pipelines (CodePipeline lab kit)",
-                         (EVENTS_ROLE_POLICY, events_role_policy(kit)))
+    arn, _ = ensure_role(
+        kit,
+        kit.name(EVENTS_ROLE_SUFFIX),
+        EVENTS_TRUST_POLICY,
+        "Lets EventBridge start the learner's pipelines (CodePipeline lab kit)",
+        (EVENTS_ROLE_POLICY, events_role_policy(kit)),
+    )
     return arn
 
 
 def push_event_pattern(repository_arn: str, branch: str = BRANCH) -> dict:
     """The EventBridge pattern of a push to a CodeCommit branch (the CodePipeline user
     guide's rule for a CodeCommit source)."""
-    return {"source": ["aws.codecommit"],
-            "detail-type": ["CodeCommit Repository State Change"],
-            "resources": [repository_arn],
-            "detail": {"event": ["referenceCreated", "referenceUpdated"],
-                       "referenceType": ["branch"], "referenceName": [branch]}}
+    return {
+        "source": ["aws.codecommit"],
+        "detail-type": ["CodeCommit Repository State Change"],
+        "resources": [repository_arn],
+        "detail": {
+            "event": ["referenceCreated", "referenceUpdated"],
+            "referenceType": ["branch"],
+            "referenceName": [branch],
+        },
+    }
 
 
 def start_fresh(kit, pipeline_name: str, rule_name: str | None = None) -> None:
@@ -407,8 +515,10 @@ def start_fresh(kit, pipeline_name: str, rule_name: str | None = None) -> None:
     except codepipeline.exceptions.PipelineNotFoundException:
         arn = None
     if arn is not None:
-        tags = {t["key"]: t["value"] for t in
-                codepipeline.list_tags_for_resource(resourceArn=arn).get("tags", [])}
+        tags = {
+            t["key"]: t["value"]
+            for t in codepipeline.list_tags_for_resource(resourceArn=arn).get("tags", [])
+        }
         settings.require_owner(pipeline_name, tags, kit.prefix)
         codepipeline.delete_pipeline(name=pipeline_name)
         print(f"Deleted the pipeline {pipeline_name} left by an earlier run.")
@@ -423,8 +533,10 @@ def delete_rule(kit, rule_name: str) -> bool:
         rule = events.describe_rule(Name=rule_name)
     except events.exceptions.ResourceNotFoundException:
         return False
-    tags = {t["Key"]: t["Value"] for t in
-            events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags", [])}
+    tags = {
+        t["Key"]: t["Value"]
+        for t in events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags", [])
+    }
     settings.require_owner(f"The rule {rule_name}", tags, kit.prefix)
     targets = events.list_targets_by_rule(Rule=rule_name).get("Targets", [])
     if targets:

@@ -93,8 +93,13 @@ def process_marker() -> dict:
         prefix = learner_prefix()
     except ValueError:
         prefix = None  # no valid prefix: teardown will leave the folder alone
-    return {"pid": os.getpid(), "started": time.time(), "prefix": prefix,
-            "uid": user_id(), "process_start": process_start(os.getpid())}
+    return {
+        "pid": os.getpid(),
+        "started": time.time(),
+        "prefix": prefix,
+        "uid": user_id(),
+        "process_start": process_start(os.getpid()),
+    }
 
 
 def process_start(pid: int) -> str | None:
@@ -106,7 +111,7 @@ def process_start(pid: int) -> str | None:
     except OSError:
         return None
     # The command name (field 2) may hold spaces and parentheses: count from its end.
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     return f"{boot}:{fields[19]}"  # field 22, starttime
 
 
@@ -117,5 +122,7 @@ def user_id() -> int | None:
 def require_owner(name: str, tags: dict[str, str], prefix: str) -> None:
     """Refuse to touch a resource an earlier run left unless it carries this learner's tag."""
     if tags.get(OWNER_TAG_KEY) != prefix:
-        raise RuntimeError(f"{name} exists but is not yours (no {OWNER_TAG_KEY}={prefix} "
-                           "tag); choose another LAB_PREFIX.")
+        raise RuntimeError(
+            f"{name} exists but is not yours (no {OWNER_TAG_KEY}={prefix} "
+            "tag); choose another LAB_PREFIX."
+        )

@@ -26,9 +26,15 @@ from botocore.exceptions import ClientError
 
 from . import created, settings
 
-THROTTLING = {"Throttling", "ThrottlingException", "TooManyRequestsException",
-              "RequestLimitExceeded", "SlowDown", "ConcurrentModification",
-              "ConcurrentModificationException"}
+THROTTLING = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "ConcurrentModification",
+    "ConcurrentModificationException",
+}
 
 
 @dataclass(frozen=True)
@@ -61,21 +67,25 @@ class Scope:
         if owner != self.prefix:
             return None
         return Reason(
-            f"tagged {settings.KIT_TAG_KEY} and {settings.OWNER_TAG_KEY}={self.prefix}", owner)
+            f"tagged {settings.KIT_TAG_KEY} and {settings.OWNER_TAG_KEY}={self.prefix}", owner
+        )
 
-    def owns_recorded(self, kind: str, name: str, region: str,
-                      made=None) -> Reason | None:
+    def owns_recorded(self, kind: str, name: str, region: str, made=None) -> Reason | None:
         """For types without tags: the kit's own record of what the labs created. made
         (when the resource says) must not be before the record's start: a resource older
         than the build that recorded it was not made by that build."""
         entry = self.recorded.get((kind, name, region))
         if entry is None or not (self.all_learners or entry.owner == self.prefix):
             return None
-        if entry.since is not None and made is not None and (
-                _epoch(made) < entry.since - CLOCK_SLACK_SECONDS):
+        if (
+            entry.since is not None
+            and made is not None
+            and (_epoch(made) < entry.since - CLOCK_SLACK_SECONDS)
+        ):
             return None
-        return Reason("recorded by the kit when a lab created it (this type has no "
-                         "tags)", entry.owner)
+        return Reason(
+            "recorded by the kit when a lab created it (this type has no tags)", entry.owner
+        )
 
     def old_enough(self, created) -> bool:
         if self.older_than is None or created is None:
@@ -114,8 +124,14 @@ class Resource:
         return self.reason.owner
 
     def as_dict(self) -> dict:
-        return {"service": self.service, "type": self.kind, "name": self.name,
-                "region": self.region, "reason": str(self.reason), "owner": self.owner}
+        return {
+            "service": self.service,
+            "type": self.kind,
+            "name": self.name,
+            "region": self.region,
+            "reason": str(self.reason),
+            "owner": self.owner,
+        }
 
 
 @dataclass
@@ -142,6 +158,7 @@ def code(error: ClientError) -> str:
 
 WORKERS = 8  # AWS APIs answer one call at a time per connection: overlap the waiting
 
+
 def cached_clients(client_for: Callable[[str, str], object]) -> Callable[[str, str], object]:
     """One client per service and region, made under a lock: boto3 sessions are not
     thread-safe, clients are."""
@@ -157,12 +174,17 @@ def cached_clients(client_for: Callable[[str, str], object]) -> Callable[[str, s
     return get
 
 
-def find_all(client_for: Callable[[str, str], object], regions: list[str],
-             scope: Scope) -> tuple[list[Resource], list[str]]:
+def find_all(
+    client_for: Callable[[str, str], object], regions: list[str], scope: Scope
+) -> tuple[list[Resource], list[str]]:
     """Every resource in scope, in deletion order, and warnings for what could not be read."""
     client_for = cached_clients(client_for)
-    jobs = [(find, region) for region in regions for find, global_service in FINDERS
-            if not (global_service and region != regions[0])]  # IAM is global: look once
+    jobs = [
+        (find, region)
+        for region in regions
+        for find, global_service in FINDERS
+        if not (global_service and region != regions[0])
+    ]  # IAM is global: look once
 
     def run(job) -> tuple[list[Resource], str | None]:
         find, region = job
@@ -190,8 +212,12 @@ def find_all(client_for: Callable[[str, str], object], regions: list[str],
     return found, warnings
 
 
-def delete_all(resources: list[Resource], progress: Callable[[int, int, Resource], None],
-               attempts: int = 6, pause: float = 0.2) -> Outcome:
+def delete_all(
+    resources: list[Resource],
+    progress: Callable[[int, int, Resource], None],
+    attempts: int = 6,
+    pause: float = 0.2,
+) -> Outcome:
     """Delete in dependency order (resources of one order in parallel); retry throttling
     and eventual-consistency errors with backoff; a resource that cannot be deleted is
     reported and the rest go on."""
@@ -205,8 +231,7 @@ def delete_all(resources: list[Resource], progress: Callable[[int, int, Resource
             progress(done[0], len(resources), resource)
         error = _delete_with_retries(resource, attempts, pause)
         if error is None and resource.recorded_as:
-            created.forget(resource.owner, resource.recorded_as, resource.name,
-                           resource.region)
+            created.forget(resource.owner, resource.recorded_as, resource.name, resource.region)
         with lock:
             if error is None:
                 outcome.deleted.append(resource)
@@ -228,7 +253,7 @@ def _delete_with_retries(resource: Resource, attempts: int, pause: float) -> str
         except ClientError as error:
             retryable = code(error) in THROTTLING or code(error) == "DeleteConflict"
             if retryable and attempt + 1 < attempts:
-                time.sleep(pause * 2 ** attempt)
+                time.sleep(pause * 2**attempt)
                 continue
             return f"{code(error)}: {error}"
         except Exception as error:  # keep going with the rest
@@ -250,8 +275,7 @@ def local_leftovers(prefix: str) -> list[Path]:
 def left_alone(prefix: str) -> list[tuple[Path, str]]:
     """Server folders teardown does not remove because they may not be this learner's,
     and why (the learner may remove them by hand after checking)."""
-    return [(folder, why) for folder, why in server_folders(prefix)
-            if why not in (None, IN_USE)]
+    return [(folder, why) for folder, why in server_folders(prefix) if why not in (None, IN_USE)]
 
 
 IN_USE = "in use by a running local server"
@@ -323,12 +347,20 @@ def codepipeline_pipelines(client, region, scope):
         for summary in page.get("pipelines", []):
             name = summary["name"]
             arn = codepipeline.get_pipeline(name=name)["metadata"]["pipelineArn"]
-            tags = {t["key"]: t["value"] for t in
-                    codepipeline.list_tags_for_resource(resourceArn=arn).get("tags", [])}
+            tags = {
+                t["key"]: t["value"]
+                for t in codepipeline.list_tags_for_resource(resourceArn=arn).get("tags", [])
+            }
             reason = scope.owns(tags)
             if reason and scope.old_enough(summary.get("created")):
-                yield Resource("codepipeline", "pipeline", name, region, reason,
-                               lambda n=name: codepipeline.delete_pipeline(name=n))
+                yield Resource(
+                    "codepipeline",
+                    "pipeline",
+                    name,
+                    region,
+                    reason,
+                    lambda n=name: codepipeline.delete_pipeline(name=n),
+                )
 
 
 @finder
@@ -340,8 +372,14 @@ def codepipeline_webhooks(client, region, scope):
             reason = scope.owns(tags)
             if reason:
                 name = item["definition"]["name"]
-                yield Resource("codepipeline", "webhook (deregistered first)", name, region,
-                               reason, lambda n=name: _delete_webhook(codepipeline, n))
+                yield Resource(
+                    "codepipeline",
+                    "webhook (deregistered first)",
+                    name,
+                    region,
+                    reason,
+                    lambda n=name: _delete_webhook(codepipeline, n),
+                )
 
 
 def _delete_webhook(codepipeline, name: str) -> None:
@@ -354,20 +392,31 @@ def codepipeline_custom_action_types(client, region, scope):
     codepipeline = client("codepipeline")
     account = client("sts").get_caller_identity()["Account"]
     for page in codepipeline.get_paginator("list_action_types").paginate(
-            actionOwnerFilter="Custom"):
+        actionOwnerFilter="Custom"
+    ):
         for action_type in page.get("actionTypes", []):
             type_id = action_type["id"]
-            arn = (f"arn:aws:codepipeline:{region}:{account}:actiontype:Custom/"
-                   f"{type_id['category']}/{type_id['provider']}/{type_id['version']}")
-            tags = {t["key"]: t["value"] for t in
-                    codepipeline.list_tags_for_resource(resourceArn=arn).get("tags", [])}
+            arn = (
+                f"arn:aws:codepipeline:{region}:{account}:actiontype:Custom/"
+                f"{type_id['category']}/{type_id['provider']}/{type_id['version']}"
+            )
+            tags = {
+                t["key"]: t["value"]
+                for t in codepipeline.list_tags_for_resource(resourceArn=arn).get("tags", [])
+            }
             reason = scope.owns(tags)
             if reason:
                 label = f"{type_id['category']}/{type_id['provider']}/{type_id['version']}"
-                yield Resource("codepipeline", "custom action type", label, region, reason,
-                               lambda t=type_id: codepipeline.delete_custom_action_type(
-                                   category=t["category"], provider=t["provider"],
-                                   version=t["version"]))
+                yield Resource(
+                    "codepipeline",
+                    "custom action type",
+                    label,
+                    region,
+                    reason,
+                    lambda t=type_id: codepipeline.delete_custom_action_type(
+                        category=t["category"], provider=t["provider"], version=t["version"]
+                    ),
+                )
 
 
 @finder
@@ -379,8 +428,14 @@ def eventbridge_rules(client, region, scope):
             reason = scope.owns({t["Key"]: t["Value"] for t in listed})
             if reason:
                 name = rule["Name"]
-                yield Resource("events", "rule (targets first)", name, region, reason,
-                               lambda n=name: _delete_rule(events, n))
+                yield Resource(
+                    "events",
+                    "rule (targets first)",
+                    name,
+                    region,
+                    reason,
+                    lambda n=name: _delete_rule(events, n),
+                )
 
 
 def _delete_rule(events, name: str) -> None:
@@ -393,53 +448,77 @@ def _delete_rule(events, name: str) -> None:
 @finder
 def codecommit_repositories(client, region, scope):
     codecommit = client("codecommit")
-    names = [r["repositoryName"] for page in codecommit.get_paginator("list_repositories")
-             .paginate() for r in page.get("repositories", [])]
+    names = [
+        r["repositoryName"]
+        for page in codecommit.get_paginator("list_repositories").paginate()
+        for r in page.get("repositories", [])
+    ]
     for start in range(0, len(names), 25):
-        batch = codecommit.batch_get_repositories(repositoryNames=names[start:start + 25])
+        batch = codecommit.batch_get_repositories(repositoryNames=names[start : start + 25])
         for meta in batch["repositories"]:
             tags = codecommit.list_tags_for_resource(resourceArn=meta["Arn"])["tags"]
             reason = scope.owns(tags)
             if reason and scope.old_enough(meta.get("creationDate")):
                 name = meta["repositoryName"]
-                yield Resource("codecommit", "repository", name, region, reason,
-                               lambda n=name: codecommit.delete_repository(repositoryName=n))
+                yield Resource(
+                    "codecommit",
+                    "repository",
+                    name,
+                    region,
+                    reason,
+                    lambda n=name: codecommit.delete_repository(repositoryName=n),
+                )
 
 
 @finder
 def codebuild_projects(client, region, scope):
     codebuild = client("codebuild")
-    names = [n for page in codebuild.get_paginator("list_projects").paginate()
-             for n in page.get("projects", [])]
+    names = [
+        n
+        for page in codebuild.get_paginator("list_projects").paginate()
+        for n in page.get("projects", [])
+    ]
     for start in range(0, len(names), 100):
-        projects = codebuild.batch_get_projects(names=names[start:start + 100])
+        projects = codebuild.batch_get_projects(names=names[start : start + 100])
         for project in projects.get("projects", []):
             tags = {t["key"]: t["value"] for t in project.get("tags", [])}
             reason = scope.owns(tags)
             if reason and scope.old_enough(project.get("created")):
                 name = project["name"]
-                yield Resource("codebuild", "project (and its builds)", name, region, reason,
-                               lambda n=name: _delete_project(codebuild, n),
-                               recorded_as=created.PROJECT)
+                yield Resource(
+                    "codebuild",
+                    "project (and its builds)",
+                    name,
+                    region,
+                    reason,
+                    lambda n=name: _delete_project(codebuild, n),
+                    recorded_as=created.PROJECT,
+                )
 
 
 def _delete_project(codebuild, name: str) -> None:
     """Builds outlive their project in CodeBuild: delete them first (their workspaces
     and logs offline), then the project."""
-    ids = [i for page in codebuild.get_paginator("list_builds_for_project").paginate(
-        projectName=name) for i in page.get("ids", [])]
+    ids = [
+        i
+        for page in codebuild.get_paginator("list_builds_for_project").paginate(projectName=name)
+        for i in page.get("ids", [])
+    ]
     for start in range(0, len(ids), 100):
-        codebuild.batch_delete_builds(ids=ids[start:start + 100])
+        codebuild.batch_delete_builds(ids=ids[start : start + 100])
     codebuild.delete_project(name=name)
 
 
 def kit_projects(codebuild, region: str, scope: Scope) -> dict[str, Reason]:
     """The kit's CodeBuild projects (tagged, or recorded when a lab created them)."""
     projects = {}
-    names = [n for page in codebuild.get_paginator("list_projects").paginate()
-             for n in page.get("projects", [])]
+    names = [
+        n
+        for page in codebuild.get_paginator("list_projects").paginate()
+        for n in page.get("projects", [])
+    ]
     for start in range(0, len(names), 100):
-        batch = codebuild.batch_get_projects(names=names[start:start + 100])
+        batch = codebuild.batch_get_projects(names=names[start : start + 100])
         for project in batch.get("projects", []):
             reason = scope.owns({t["key"]: t["value"] for t in project.get("tags", [])})
             if reason:
@@ -455,30 +534,38 @@ def _made_for_kit_project(name: str, projects: dict[str, Reason]) -> Reason | No
     """CodeBuild names a project's log group '/aws/codebuild/<project>', without tags."""
     for project, reason in projects.items():
         if name == f"/aws/codebuild/{project}":
-            return Reason(f"made by CodeBuild for the kit's project {project}",
-                             reason.owner)
+            return Reason(f"made by CodeBuild for the kit's project {project}", reason.owner)
     return None
 
 
 @finder
 def codebuild_report_groups(client, region, scope):
     codebuild = client("codebuild")
-    arns = [a for page in codebuild.get_paginator("list_report_groups").paginate()
-            for a in page.get("reportGroups", [])]
+    arns = [
+        a
+        for page in codebuild.get_paginator("list_report_groups").paginate()
+        for a in page.get("reportGroups", [])
+    ]
     for start in range(0, len(arns), 100):
-        groups = codebuild.batch_get_report_groups(reportGroupArns=arns[start:start + 100])
+        groups = codebuild.batch_get_report_groups(reportGroupArns=arns[start : start + 100])
         for group in groups["reportGroups"]:
             tags = {t["key"]: t["value"] for t in group.get("tags", [])}
             # CodeBuild makes a project's report groups itself, without tags: only the
             # kit's record of them counts, never a name that starts like a project's.
             reason = scope.owns(tags) or scope.owns_recorded(
-                created.REPORT_GROUP, group["name"], region, made=group.get("created"))
+                created.REPORT_GROUP, group["name"], region, made=group.get("created")
+            )
             if reason and scope.old_enough(group.get("created")):
                 arn = group["arn"]
-                yield Resource("codebuild", "report group", group["name"], region, reason,
-                               lambda a=arn: codebuild.delete_report_group(
-                                   arn=a, deleteReports=True),
-                               recorded_as=created.REPORT_GROUP)
+                yield Resource(
+                    "codebuild",
+                    "report group",
+                    group["name"],
+                    region,
+                    reason,
+                    lambda a=arn: codebuild.delete_report_group(arn=a, deleteReports=True),
+                    recorded_as=created.REPORT_GROUP,
+                )
 
 
 @finder
@@ -486,18 +573,28 @@ def codedeploy_applications(client, region, scope):
     codedeploy = client("codedeploy")
     sts = client("sts")
     account = sts.get_caller_identity()["Account"]
-    names = [n for page in codedeploy.get_paginator("list_applications").paginate()
-             for n in page.get("applications", [])]
+    names = [
+        n
+        for page in codedeploy.get_paginator("list_applications").paginate()
+        for n in page.get("applications", [])
+    ]
     for name in names:
         arn = f"arn:aws:codedeploy:{region}:{account}:application:{name}"
-        tags = {t["Key"]: t["Value"] for t in
-                codedeploy.list_tags_for_resource(ResourceArn=arn).get("Tags", [])}
+        tags = {
+            t["Key"]: t["Value"]
+            for t in codedeploy.list_tags_for_resource(ResourceArn=arn).get("Tags", [])
+        }
         reason = scope.owns(tags)
         if reason:
             # Deleting an application deletes its deployment groups too.
-            yield Resource("codedeploy", "application (and its deployment groups)", name,
-                           region, reason,
-                           lambda n=name: codedeploy.delete_application(applicationName=n))
+            yield Resource(
+                "codedeploy",
+                "application (and its deployment groups)",
+                name,
+                region,
+                reason,
+                lambda n=name: codedeploy.delete_application(applicationName=n),
+            )
 
 
 @finder
@@ -507,10 +604,15 @@ def codedeploy_deployment_configs(client, region, scope):
         for name in page.get("deploymentConfigsList", []):
             reason = scope.owns_recorded(created.DEPLOYMENT_CONFIG, name, region)
             if reason and not name.startswith("CodeDeployDefault."):
-                yield Resource("codedeploy", "deployment config", name, region, reason,
-                               lambda n=name: codedeploy.delete_deployment_config(
-                                   deploymentConfigName=n),
-                               recorded_as=created.DEPLOYMENT_CONFIG)
+                yield Resource(
+                    "codedeploy",
+                    "deployment config",
+                    name,
+                    region,
+                    reason,
+                    lambda n=name: codedeploy.delete_deployment_config(deploymentConfigName=n),
+                    recorded_as=created.DEPLOYMENT_CONFIG,
+                )
 
 
 @finder
@@ -518,29 +620,41 @@ def codedeploy_on_premises_instances(client, region, scope):
     codedeploy = client("codedeploy")
     names = codedeploy.list_on_premises_instances(
         registrationStatus="Registered",
-        tagFilters=[{"Key": settings.KIT_TAG_KEY, "Value": settings.KIT_TAG_VALUE,
-                     "Type": "KEY_AND_VALUE"}]).get("instanceNames", [])
+        tagFilters=[
+            {"Key": settings.KIT_TAG_KEY, "Value": settings.KIT_TAG_VALUE, "Type": "KEY_AND_VALUE"}
+        ],
+    ).get("instanceNames", [])
     for start in range(0, len(names), 100):
         infos = codedeploy.batch_get_on_premises_instances(
-            instanceNames=names[start:start + 100]).get("instanceInfos", [])
+            instanceNames=names[start : start + 100]
+        ).get("instanceInfos", [])
         for info in infos:
             tags = {t["Key"]: t["Value"] for t in info.get("tags", [])}
             reason = scope.owns(tags)
             if reason:
                 name = info["instanceName"]
-                yield Resource("codedeploy", "on-premises instance (deregistered)", name,
-                               region, reason,
-                               lambda n=name: codedeploy.deregister_on_premises_instance(
-                                   instanceName=n))
+                yield Resource(
+                    "codedeploy",
+                    "on-premises instance (deregistered)",
+                    name,
+                    region,
+                    reason,
+                    lambda n=name: codedeploy.deregister_on_premises_instance(instanceName=n),
+                )
 
 
 @finder
 def ec2_instances(client, region, scope):
     ec2 = client("ec2")
-    pages = ec2.get_paginator("describe_instances").paginate(Filters=[
-        {"Name": f"tag:{settings.KIT_TAG_KEY}", "Values": [settings.KIT_TAG_VALUE]},
-        {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]},
-    ])
+    pages = ec2.get_paginator("describe_instances").paginate(
+        Filters=[
+            {"Name": f"tag:{settings.KIT_TAG_KEY}", "Values": [settings.KIT_TAG_VALUE]},
+            {
+                "Name": "instance-state-name",
+                "Values": ["pending", "running", "stopping", "stopped"],
+            },
+        ]
+    )
     for page in pages:
         for reservation in page.get("Reservations", []):
             for instance in reservation["Instances"]:
@@ -548,28 +662,41 @@ def ec2_instances(client, region, scope):
                 reason = scope.owns(tags)
                 if reason and scope.old_enough(instance.get("LaunchTime")):
                     iid = instance["InstanceId"]
-                    yield Resource("ec2", "instance (terminated)", iid, region, reason,
-                                   lambda i=iid: _terminate(ec2, i))
+                    yield Resource(
+                        "ec2",
+                        "instance (terminated)",
+                        iid,
+                        region,
+                        reason,
+                        lambda i=iid: _terminate(ec2, i),
+                    )
 
 
 def _terminate(ec2, instance_id: str) -> None:
     ec2.terminate_instances(InstanceIds=[instance_id])
     ec2.get_waiter("instance_terminated").wait(
-        InstanceIds=[instance_id], WaiterConfig={"Delay": 2, "MaxAttempts": 150})
+        InstanceIds=[instance_id], WaiterConfig={"Delay": 2, "MaxAttempts": 150}
+    )
 
 
 @finder
 def ec2_security_groups(client, region, scope):
     ec2 = client("ec2")
-    groups = ec2.describe_security_groups(Filters=[
-        {"Name": f"tag:{settings.KIT_TAG_KEY}", "Values": [settings.KIT_TAG_VALUE]}
-    ]).get("SecurityGroups", [])
+    groups = ec2.describe_security_groups(
+        Filters=[{"Name": f"tag:{settings.KIT_TAG_KEY}", "Values": [settings.KIT_TAG_VALUE]}]
+    ).get("SecurityGroups", [])
     for group in groups:
         reason = scope.owns({t["Key"]: t["Value"] for t in group.get("Tags", [])})
         if reason:
             gid = group["GroupId"]
-            yield Resource("ec2", "security group", f"{group['GroupName']} ({gid})", region,
-                           reason, lambda g=gid: ec2.delete_security_group(GroupId=g))
+            yield Resource(
+                "ec2",
+                "security group",
+                f"{group['GroupName']} ({gid})",
+                region,
+                reason,
+                lambda g=gid: ec2.delete_security_group(GroupId=g),
+            )
 
 
 @finder
@@ -591,17 +718,26 @@ def s3_buckets(client, region, scope):
             raise
         reason = scope.owns(tags)
         if reason and scope.old_enough(bucket.get("CreationDate")):
-            yield Resource("s3", "bucket (every object version first)", name, region, reason,
-                           lambda n=name: _empty_and_delete_bucket(s3, n))
+            yield Resource(
+                "s3",
+                "bucket (every object version first)",
+                name,
+                region,
+                reason,
+                lambda n=name: _empty_and_delete_bucket(s3, n),
+            )
 
 
 def _empty_and_delete_bucket(s3, name: str) -> None:
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
-        objects = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                   for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        objects = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
         for start in range(0, len(objects), 1000):
-            s3.delete_objects(Bucket=name, Delete={"Objects": objects[start:start + 1000],
-                                                   "Quiet": True})
+            s3.delete_objects(
+                Bucket=name, Delete={"Objects": objects[start : start + 1000], "Quiet": True}
+            )
     s3.delete_bucket(Bucket=name)
 
 
@@ -614,14 +750,21 @@ def iam_roles(client, region, scope):
             tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=name).get("Tags", [])}
             reason = scope.owns(tags)
             if reason and scope.old_enough(role.get("CreateDate")):
-                yield Resource("iam", "role (policies and instance profiles first)", name,
-                               "global", reason, lambda n=name: _delete_role(iam, n))
+                yield Resource(
+                    "iam",
+                    "role (policies and instance profiles first)",
+                    name,
+                    "global",
+                    reason,
+                    lambda n=name: _delete_role(iam, n),
+                )
 
 
 def _delete_role(iam, name: str) -> None:
     for profile in iam.list_instance_profiles_for_role(RoleName=name).get("InstanceProfiles", []):
-        iam.remove_role_from_instance_profile(InstanceProfileName=profile["InstanceProfileName"],
-                                              RoleName=name)
+        iam.remove_role_from_instance_profile(
+            InstanceProfileName=profile["InstanceProfileName"], RoleName=name
+        )
     for policy in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", []):
         iam.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
     for policy_name in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
@@ -641,15 +784,20 @@ def iam_instance_profiles(client, region, scope):
             tags = {t["Key"]: t["Value"] for t in full.get("Tags", [])}
             reason = scope.owns(tags)
             if reason:
-                yield Resource("iam", "instance profile", name, "global", reason,
-                               lambda n=name: _delete_instance_profile(iam, n))
+                yield Resource(
+                    "iam",
+                    "instance profile",
+                    name,
+                    "global",
+                    reason,
+                    lambda n=name: _delete_instance_profile(iam, n),
+                )
 
 
 def _delete_instance_profile(iam, name: str) -> None:
     profile = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
     for role in profile.get("Roles", []):
-        iam.remove_role_from_instance_profile(InstanceProfileName=name,
-                                              RoleName=role["RoleName"])
+        iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=role["RoleName"])
     iam.delete_instance_profile(InstanceProfileName=name)
 
 
@@ -663,8 +811,14 @@ def iam_policies(client, region, scope):
             tags = {t["Key"]: t["Value"] for t in listed}
             reason = scope.owns(tags)
             if reason:
-                yield Resource("iam", "policy", policy["PolicyName"], "global", reason,
-                               lambda a=arn: _delete_policy(iam, a))
+                yield Resource(
+                    "iam",
+                    "policy",
+                    policy["PolicyName"],
+                    "global",
+                    reason,
+                    lambda a=arn: _delete_policy(iam, a),
+                )
 
 
 def _delete_policy(iam, arn: str) -> None:
@@ -694,8 +848,14 @@ def log_groups(client, region, scope):
             # CodeBuild creates its projects' log groups itself, without tags.
             reason = scope.owns(tags) or _made_for_kit_project(name, projects)
             if reason and scope.old_enough((group.get("creationTime") or 0) / 1000 or None):
-                yield Resource("logs", "log group", name, region, reason,
-                               lambda n=name: logs.delete_log_group(logGroupName=n))
+                yield Resource(
+                    "logs",
+                    "log group",
+                    name,
+                    region,
+                    reason,
+                    lambda n=name: logs.delete_log_group(logGroupName=n),
+                )
 
 
 # The order of deletion, first to last: what uses a thing goes before the thing (AWS

@@ -66,10 +66,14 @@ RUNNING = ("InProgress", "Stopping")
 LOG_LINES = 30
 IDLE_POLL_SECONDS = 2.0  # a real account, no execution running: poll less often
 
-STYLE = "<style>\n.lab-pipeline { font-family: sans-serif; font-size: 13px; }\n" + "".join(
-    f".lab-pipeline .lab-status-{name}.lab-action, .lab-pipeline .lab-status-{name} "
-    f".lab-stage-title {{ background: {bg}; border-color: {border} !important; }}\n"
-    for name, (bg, border) in COLOURS.items()) + """
+STYLE = (
+    "<style>\n.lab-pipeline { font-family: sans-serif; font-size: 13px; }\n"
+    + "".join(
+        f".lab-pipeline .lab-status-{name}.lab-action, .lab-pipeline .lab-status-{name} "
+        f".lab-stage-title {{ background: {bg}; border-color: {border} !important; }}\n"
+        for name, (bg, border) in COLOURS.items()
+    )
+    + """
 .lab-pipeline .lab-stage { border: 1px solid #d5dbdb; border-radius: 6px; padding: 4px;
   margin: 2px; min-width: 220px; background: #fafafa; }
 .lab-pipeline .lab-stage-title { border-left: 4px solid #d5dbdb; padding: 2px 6px;
@@ -84,6 +88,7 @@ STYLE = "<style>\n.lab-pipeline { font-family: sans-serif; font-size: 13px; }\n"
 .lab-pipeline .lab-row > .lab-stage { width: 250px; }
 .lab-pipeline .lab-action-text code { word-break: break-all; }
 </style>"""
+)
 
 
 def status_class(status: str | None, waiting_for_approval: bool = False) -> str:
@@ -137,8 +142,8 @@ def view_snapshot(client, name: str, declaration: dict | None = None) -> dict:
     snapshot.update(execution_status=None, execution_summary=None, source_summary=None)
     if snapshot["latest_execution_id"]:
         execution = client.get_pipeline_execution(
-            pipelineName=name, pipelineExecutionId=snapshot["latest_execution_id"])[
-            "pipelineExecution"]
+            pipelineName=name, pipelineExecutionId=snapshot["latest_execution_id"]
+        )["pipelineExecution"]
         snapshot["execution_status"] = execution["status"]
         snapshot["execution_summary"] = execution.get("statusSummary")
         revisions = execution.get("artifactRevisions") or []
@@ -161,6 +166,7 @@ def view_snapshot(client, name: str, declaration: dict | None = None) -> dict:
 
 # -- text ---------------------------------------------------------------------------------
 
+
 def text_view(snapshot: dict) -> str:
     """The pipeline as text: stages top to bottom, each action with its status."""
     lines = [f"Pipeline {snapshot['name']} (version {snapshot.get('version')})"]
@@ -170,15 +176,19 @@ def text_view(snapshot: dict) -> str:
         lines.append(f"Execution {execution}" + (f": {status}" if status else ""))
     if snapshot.get("source_revision"):
         message = snapshot.get("source_summary")
-        lines.append(f"Source {_short(snapshot['source_revision'])}"
-                     + (f" {message!r}" if message else ""))
+        lines.append(
+            f"Source {_short(snapshot['source_revision'])}" + (f" {message!r}" if message else "")
+        )
     width = max([len(a["name"]) for s in snapshot["stages"] for a in s["actions"]] + [6])
     for index, stage in enumerate(snapshot["stages"]):
         lines.append("      |\n      v" if index else "")
         lines.append(f"[{stage['name']}] {stage['status'] or 'not run'}")
         for action in stage["actions"]:
-            status = "Waiting for approval" if action["waiting_for_approval"] else (
-                action["status"] or "not run")
+            status = (
+                "Waiting for approval"
+                if action["waiting_for_approval"]
+                else (action["status"] or "not run")
+            )
             detail = action.get("external_id") or ""
             if detail and detail == snapshot.get("source_revision"):
                 detail = _short(detail)
@@ -190,8 +200,9 @@ def text_view(snapshot: dict) -> str:
     return "\n".join(lines)
 
 
-def _progress_lines(snapshot: dict, seen: dict, execution_id: str | None = None,
-                    status: str | None = None) -> list[str]:
+def _progress_lines(
+    snapshot: dict, seen: dict, execution_id: str | None = None, status: str | None = None
+) -> list[str]:
     """Lines for what changed since seen (updated): the execution, and the actions of the
     stages it has reached (GetPipelineState keeps other executions' results too)."""
     execution_id = execution_id or snapshot.get("latest_execution_id")
@@ -202,10 +213,8 @@ def _progress_lines(snapshot: dict, seen: dict, execution_id: str | None = None,
         if stage.get("execution_id") != execution_id:
             continue
         for action in stage["actions"]:
-            status = "Waiting for approval" if action["waiting_for_approval"] else action[
-                "status"]
-            changes.append((f"{stage['name']}/{action['name']}", action.get("external_id"),
-                            status))
+            status = "Waiting for approval" if action["waiting_for_approval"] else action["status"]
+            changes.append((f"{stage['name']}/{action['name']}", action.get("external_id"), status))
     for key, detail, status in changes:
         if status and seen.get(key) != (detail, status):
             seen[key] = (detail, status)
@@ -218,13 +227,18 @@ def _progress_lines(snapshot: dict, seen: dict, execution_id: str | None = None,
 
 # -- the widget -----------------------------------------------------------------------------
 
+
 def panel_kind(action: dict) -> str | None:
     """The detail panel of an action (build-log, deployment-events), as its provider's
     entry in the kit's provider registry says; imported on first use (it loads moto)."""
     from .emulator.codepipeline.action_types import panel_kind as registered_panel
 
-    return registered_panel(action.get("category"), action.get("provider"),
-                            action.get("owner") or "AWS", action.get("version") or "1")
+    return registered_panel(
+        action.get("category"),
+        action.get("provider"),
+        action.get("owner") or "AWS",
+        action.get("version") or "1",
+    )
 
 
 @dataclass
@@ -245,10 +259,14 @@ def _kernel_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def _button(description: str, css_class: str, on_click, hidden: bool = False,
-            **options) -> widgets.Button:
-    button = widgets.Button(description=description, **options, layout=widgets.Layout(
-        width="auto", display="none" if hidden else None))
+def _button(
+    description: str, css_class: str, on_click, hidden: bool = False, **options
+) -> widgets.Button:
+    button = widgets.Button(
+        description=description,
+        **options,
+        layout=widgets.Layout(width="auto", display="none" if hidden else None),
+    )
     button.add_class(css_class)
     button.on_click(lambda _: on_click())
     return button
@@ -261,15 +279,20 @@ class ActionBox(widgets.VBox):
         self.view, self.stage_name, self.action_name = view, stage, name
         self.text = widgets.HTML()
         self.text.add_class("lab-action-text")
-        self.comment = widgets.Text(placeholder="Comment (summary)",
-                                    layout=widgets.Layout(width="95%"))
+        self.comment = widgets.Text(
+            placeholder="Comment (summary)", layout=widgets.Layout(width="95%")
+        )
         self.comment.add_class("lab-approval-summary")
-        self.approve_button = _button("Approve", "lab-approve-button",
-                                      lambda: self.answer("Approved"), button_style="success")
-        self.reject_button = _button("Reject", "lab-reject-button",
-                                     lambda: self.answer("Rejected"), button_style="danger")
-        self.approval = widgets.VBox([self.comment, widgets.HBox(
-            [self.approve_button, self.reject_button])], layout=widgets.Layout(display="none"))
+        self.approve_button = _button(
+            "Approve", "lab-approve-button", lambda: self.answer("Approved"), button_style="success"
+        )
+        self.reject_button = _button(
+            "Reject", "lab-reject-button", lambda: self.answer("Rejected"), button_style="danger"
+        )
+        self.approval = widgets.VBox(
+            [self.comment, widgets.HBox([self.approve_button, self.reject_button])],
+            layout=widgets.Layout(display="none"),
+        )
         self.approval.add_class("lab-approval")
         self.status_class = "lab-status-notrun"
         super().__init__([self.text, self.approval])
@@ -280,9 +303,17 @@ class ActionBox(widgets.VBox):
     def answer(self, status: str) -> None:
         summary = self.comment.value or f"{status} from the pipeline view"
         self.comment.value = ""
-        self.view._act(lambda: approve(self.view.client, self.view.pipeline_name,
-                                       self.stage_name, self.action_name, summary,
-                                       status=status), self.action_name)
+        self.view._act(
+            lambda: approve(
+                self.view.client,
+                self.view.pipeline_name,
+                self.stage_name,
+                self.action_name,
+                summary,
+                status=status,
+            ),
+            self.action_name,
+        )
 
     def update(self, action: dict) -> None:
         new = status_class(action["status"], action["waiting_for_approval"])
@@ -290,17 +321,24 @@ class ActionBox(widgets.VBox):
             self.remove_class(self.status_class)
             self.add_class(new)
             self.status_class = new
-        status = "Waiting for approval" if action["waiting_for_approval"] else (
-            action["status"] or "Didn't run")
+        status = (
+            "Waiting for approval"
+            if action["waiting_for_approval"]
+            else (action["status"] or "Didn't run")
+        )
         provider = html.escape(action.get("provider") or "")
-        parts = [f"<b>{html.escape(self.action_name)}</b> <small>{provider}</small>",
-                 f"<span class='lab-action-status'>{html.escape(status)}</span>"]
+        parts = [
+            f"<b>{html.escape(self.action_name)}</b> <small>{provider}</small>",
+            f"<span class='lab-action-status'>{html.escape(status)}</span>",
+        ]
         external = action.get("external_id")
         if external:
             label = _short(external) if action.get("category") == "Source" else external
             if action.get("url") and not self.view.local:
-                parts.append(f"<a href='{html.escape(action['url'])}' target='_blank'>"
-                             f"{html.escape(label)}</a>")
+                parts.append(
+                    f"<a href='{html.escape(action['url'])}' target='_blank'>"
+                    f"{html.escape(label)}</a>"
+                )
             else:
                 parts.append(f"<code>{html.escape(label)}</code>")
         if action.get("summary"):
@@ -314,8 +352,15 @@ class ActionBox(widgets.VBox):
 class PipelineView(widgets.VBox):
     """A live drawing of one pipeline; see the module's docstring."""
 
-    def __init__(self, client, pipeline_name: str, poll_seconds: float = 0.5,
-                 vertical: bool = False, idle_seconds: float = 300, session=None) -> None:
+    def __init__(
+        self,
+        client,
+        pipeline_name: str,
+        poll_seconds: float = 0.5,
+        vertical: bool = False,
+        idle_seconds: float = 300,
+        session=None,
+    ) -> None:
         self.client, self.pipeline_name, self.session = client, pipeline_name, session
         self.poll_seconds, self.idle_seconds, self.vertical = poll_seconds, idle_seconds, vertical
         self.local = is_local(client)
@@ -337,28 +382,53 @@ class PipelineView(widgets.VBox):
         self.header.add_class("lab-header")
         self.message = widgets.HTML()
         self.message.add_class("lab-message")
-        self.follow_button = _button("Follow", "lab-follow-button", self.start, icon="refresh",
-                                     tooltip="Refresh now and follow executions")
+        self.follow_button = _button(
+            "Follow",
+            "lab-follow-button",
+            self.start,
+            icon="refresh",
+            tooltip="Refresh now and follow executions",
+        )
         self.stop_button = _button(
-            "Stop", "lab-stop-button", self.stop_execution, hidden=True, icon="stop",
+            "Stop",
+            "lab-stop-button",
+            self.stop_execution,
+            hidden=True,
+            icon="stop",
             button_style="warning",
-            tooltip="Stop the execution; running actions finish (StopPipelineExecution)")
+            tooltip="Stop the execution; running actions finish (StopPipelineExecution)",
+        )
         self.abandon_button = _button(
-            "Abandon", "lab-abandon-button", lambda: self.stop_execution(abandon=True),
-            hidden=True, icon="times", button_style="danger",
-            tooltip="Stop now, abandoning the actions still running")
+            "Abandon",
+            "lab-abandon-button",
+            lambda: self.stop_execution(abandon=True),
+            hidden=True,
+            icon="times",
+            button_style="danger",
+            tooltip="Stop now, abandoning the actions still running",
+        )
         self._retry_buttons: dict[str, widgets.Button] = {}
         self.stages_box = (widgets.VBox if vertical else widgets.HBox)(
-            layout=widgets.Layout(flex_flow="column" if vertical else "row wrap",
-                                  align_items="stretch" if vertical else "flex-start"))
+            layout=widgets.Layout(
+                flex_flow="column" if vertical else "row wrap",
+                align_items="stretch" if vertical else "flex-start",
+            )
+        )
         self.stages_box.add_class("lab-stages")
         self.stages_box.add_class("lab-column" if vertical else "lab-row")
         self.details = widgets.Accordion()
         self.details.add_class("lab-details")
-        super().__init__([widgets.HTML(STYLE),
-                          widgets.HBox([self.header, self.follow_button, self.stop_button,
-                                        self.abandon_button]),
-                          self.stages_box, self.details, self.message])
+        super().__init__(
+            [
+                widgets.HTML(STYLE),
+                widgets.HBox(
+                    [self.header, self.follow_button, self.stop_button, self.abandon_button]
+                ),
+                self.stages_box,
+                self.details,
+                self.message,
+            ]
+        )
         self.add_class("lab-pipeline")
         self.refresh()
 
@@ -375,11 +445,13 @@ class PipelineView(widgets.VBox):
             try:
                 declaration = self._get_declaration()
                 snapshot = view_snapshot(self.client, self.pipeline_name, declaration)
-                if snapshot["version"] != declaration.get("version") \
-                        or _shape(snapshot) != _shape(declaration):
+                if snapshot["version"] != declaration.get("version") or _shape(snapshot) != _shape(
+                    declaration
+                ):
                     self._declaration = None  # the pipeline changed: read it again
-                    snapshot = view_snapshot(self.client, self.pipeline_name,
-                                             self._get_declaration())
+                    snapshot = view_snapshot(
+                        self.client, self.pipeline_name, self._get_declaration()
+                    )
             except Exception as error:  # deleted pipeline, network, expired credentials
                 return Reading(error=error)
             if _shape(snapshot) != self._shape:
@@ -397,8 +469,9 @@ class PipelineView(widgets.VBox):
         with self._lock:
             if reading.snapshot is None:
                 self.error = reading.error
-                self.message.value = (f"<span style='color:#d13212'>"
-                                      f"{html.escape(str(reading.error))}</span>")
+                self.message.value = (
+                    f"<span style='color:#d13212'>{html.escape(str(reading.error))}</span>"
+                )
                 return
             if _shape(reading.snapshot) != self._shape:
                 self._build(reading.snapshot)
@@ -419,17 +492,21 @@ class PipelineView(widgets.VBox):
         status = snapshot.get("execution_status")
         parts = [f"<b>Pipeline {html.escape(snapshot['name'])}</b>"]
         if execution:
-            parts.append(f"<span class='lab-execution {status_class(status)}'>Execution "
-                         f"<code>{html.escape(execution)}</code>: "
-                         f"<b class='lab-execution-status'>{html.escape(status or '')}</b></span>")
+            parts.append(
+                f"<span class='lab-execution {status_class(status)}'>Execution "
+                f"<code>{html.escape(execution)}</code>: "
+                f"<b class='lab-execution-status'>{html.escape(status or '')}</b></span>"
+            )
         else:
             parts.append("No execution yet")
         self.stop_button.layout.display = "flex" if status == "InProgress" else "none"
         self.abandon_button.layout.display = "flex" if status == "Stopping" else "none"
         if snapshot.get("source_revision"):
-            parts.append(f"<span class='lab-source-revision'>Source <code>"
-                         f"{html.escape(_short(snapshot['source_revision']))}</code> "
-                         f"{html.escape(snapshot.get('source_summary') or '')}</span>")
+            parts.append(
+                f"<span class='lab-source-revision'>Source <code>"
+                f"{html.escape(_short(snapshot['source_revision']))}</code> "
+                f"{html.escape(snapshot.get('source_summary') or '')}</span>"
+            )
         self.header.value = " &nbsp;|&nbsp; ".join(parts)
         for stage in snapshot["stages"]:
             box = self._stages[stage["name"]]
@@ -441,8 +518,10 @@ class PipelineView(widgets.VBox):
                 box.add_class(new)
                 self._stage_classes[stage["name"]] = new
             status = html.escape(stage["status"] or "Didn't run")
-            title.value = (f"<b>{html.escape(stage['name'])}</b> "
-                           f"<span class='lab-stage-status'>{status}</span>")
+            title.value = (
+                f"<b>{html.escape(stage['name'])}</b> "
+                f"<span class='lab-stage-status'>{status}</span>"
+            )
             failed = stage["status"] == "Failed"
             self._retry_buttons[stage["name"]].layout.display = "flex" if failed else "none"
             for action in stage["actions"]:
@@ -453,8 +532,12 @@ class PipelineView(widgets.VBox):
         there is nothing new to read."""
         key, external = (stage, action["name"]), action.get("external_id")
         kind = panel_kind(action)
-        if kind is None or not external or self._panel_keys.get(
-                key) == (external, action["status"]) and action["status"] not in RUNNING:
+        if (
+            kind is None
+            or not external
+            or self._panel_keys.get(key) == (external, action["status"])
+            and action["status"] not in RUNNING
+        ):
             return None
         self._panel_keys[key] = (external, action["status"])
         try:
@@ -493,12 +576,18 @@ class PipelineView(widgets.VBox):
                     panel.add_class(f"lab-name-{_slug(action['name'])}")
                     self._panels[(stage["name"], action["name"])] = panel
                     panels.append(panel)
-                    titles.append(f"{kind.replace('-', ' ').capitalize()}: "
-                                  f"{stage['name']} / {action['name']}")
+                    titles.append(
+                        f"{kind.replace('-', ' ').capitalize()}: {stage['name']} / {action['name']}"
+                    )
             retry = _button(
-                "Retry", "lab-retry-button", lambda name=stage["name"]: self.retry_stage(name),
-                hidden=True, icon="redo", button_style="info",
-                tooltip="Retry the failed actions of this stage (RetryStageExecution)")
+                "Retry",
+                "lab-retry-button",
+                lambda name=stage["name"]: self.retry_stage(name),
+                hidden=True,
+                icon="redo",
+                button_style="info",
+                tooltip="Retry the failed actions of this stage (RetryStageExecution)",
+            )
             self._retry_buttons[stage["name"]] = retry
             stage_box = widgets.VBox([title, *boxes, retry])
             stage_box.add_class("lab-stage")
@@ -527,60 +616,97 @@ class PipelineView(widgets.VBox):
         """HTML: the tail of the build's log (local AWS) or a link to it (real account)."""
         [build] = self._sibling("codebuild").batch_get_builds(ids=[build_id])["builds"]
         logs = build.get("logs") or {}
-        head = (f"Build <code>{html.escape(build_id)}</code>: {html.escape(build['buildStatus'])}"
-                f" ({html.escape(build.get('currentPhase', ''))})")
+        head = (
+            f"Build <code>{html.escape(build_id)}</code>: {html.escape(build['buildStatus'])}"
+            f" ({html.escape(build.get('currentPhase', ''))})"
+        )
         if not self.local:
             link = logs.get("deepLink")
-            return head + (f"<br><a href='{html.escape(link)}' target='_blank'>Open the log in "
-                           "CloudWatch Logs</a>" if link else "")
+            return head + (
+                f"<br><a href='{html.escape(link)}' target='_blank'>Open the log in "
+                "CloudWatch Logs</a>"
+                if link
+                else ""
+            )
         if not logs.get("groupName") or not logs.get("streamName"):
             return head
         try:
             events = self._sibling("logs").get_log_events(
-                logGroupName=logs["groupName"], logStreamName=logs["streamName"],
-                startFromHead=False, limit=LOG_LINES)["events"]
+                logGroupName=logs["groupName"],
+                logStreamName=logs["streamName"],
+                startFromHead=False,
+                limit=LOG_LINES,
+            )["events"]
         except Exception:  # the stream appears once the build is provisioned
             events = []
         text = "\n".join(e["message"].rstrip("\n") for e in events)
-        return (f"{head}<br><small>{html.escape(logs['groupName'])} / "
-                f"{html.escape(logs['streamName'])}</small><pre>{html.escape(text)}</pre>")
+        return (
+            f"{head}<br><small>{html.escape(logs['groupName'])} / "
+            f"{html.escape(logs['streamName'])}</small><pre>{html.escape(text)}</pre>"
+        )
 
     def deployment_events(self, deployment_id: str) -> str:
         """HTML: the deployment's status and each instance's lifecycle event statuses."""
         codedeploy = self._sibling("codedeploy")
         info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
-        rows = [f"Deployment <code>{html.escape(deployment_id)}</code>: "
-                f"{html.escape(info['status'])}"]
+        rows = [
+            f"Deployment <code>{html.escape(deployment_id)}</code>: {html.escape(info['status'])}"
+        ]
         instances = codedeploy.list_deployment_instances(deploymentId=deployment_id)[
-            "instancesList"]
+            "instancesList"
+        ]
         if instances:
             summaries = codedeploy.batch_get_deployment_instances(
-                deploymentId=deployment_id, instanceIds=instances[:25])["instancesSummary"]
+                deploymentId=deployment_id, instanceIds=instances[:25]
+            )["instancesSummary"]
             for summary in summaries:
                 instance = summary["instanceId"].rsplit("/", 1)[-1]
-                events = ", ".join(f"{e['lifecycleEventName']} {e.get('status', '')}"
-                                   for e in summary.get("lifecycleEvents", []))
-                rows.append(f"<code>{html.escape(instance)}</code> "
-                            f"{html.escape(summary['status'])}: "
-                            f"<small>{html.escape(events)}</small>")
+                events = ", ".join(
+                    f"{e['lifecycleEventName']} {e.get('status', '')}"
+                    for e in summary.get("lifecycleEvents", [])
+                )
+                rows.append(
+                    f"<code>{html.escape(instance)}</code> "
+                    f"{html.escape(summary['status'])}: "
+                    f"<small>{html.escape(events)}</small>"
+                )
         return "<br>".join(rows)
 
     # -- acting -------------------------------------------------------------------------
-    def stop_execution(self, abandon: bool = False,
-                       reason: str = "Stopped from the pipeline view") -> None:
+    def stop_execution(
+        self, abandon: bool = False, reason: str = "Stopped from the pipeline view"
+    ) -> None:
         """Stop the latest execution (abandon=True: without waiting for running actions)."""
         execution = (self.snapshot or {}).get("latest_execution_id")
-        self._act(lambda: self.client.stop_pipeline_execution(
-            pipelineName=self.pipeline_name, pipelineExecutionId=execution, abandon=abandon,
-            reason=reason), "Stop")
+        self._act(
+            lambda: self.client.stop_pipeline_execution(
+                pipelineName=self.pipeline_name,
+                pipelineExecutionId=execution,
+                abandon=abandon,
+                reason=reason,
+            ),
+            "Stop",
+        )
 
     def retry_stage(self, stage: str, mode: str = "FAILED_ACTIONS") -> None:
         """Retry a failed stage of the execution that last ran it (mode ALL_ACTIONS: all)."""
-        execution = next((s["execution_id"] for s in (self.snapshot or {}).get("stages", [])
-                          if s["name"] == stage), None)
-        self._act(lambda: self.client.retry_stage_execution(
-            pipelineName=self.pipeline_name, stageName=stage, pipelineExecutionId=execution,
-            retryMode=mode), f"Retry {stage}")
+        execution = next(
+            (
+                s["execution_id"]
+                for s in (self.snapshot or {}).get("stages", [])
+                if s["name"] == stage
+            ),
+            None,
+        )
+        self._act(
+            lambda: self.client.retry_stage_execution(
+                pipelineName=self.pipeline_name,
+                stageName=stage,
+                pipelineExecutionId=execution,
+                retryMode=mode,
+            ),
+            f"Retry {stage}",
+        )
 
     def _act(self, call, what: str) -> None:
         try:
@@ -601,8 +727,9 @@ class PipelineView(widgets.VBox):
             if self._thread is not None and self._thread.is_alive():
                 return
             self._stop.clear()
-            self._thread = threading.Thread(target=self._poll, name=f"view-{self.pipeline_name}",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._poll, name=f"view-{self.pipeline_name}", daemon=True
+            )
             self._thread.start()
 
     def stop(self) -> None:
@@ -648,8 +775,13 @@ class PipelineView(widgets.VBox):
             return self.poll_seconds
         return max(self.poll_seconds, IDLE_POLL_SECONDS)
 
-    def follow(self, execution_id: str | None = None, timeout: float = 600,
-               show: bool = True, stop_at_approval: bool = True) -> dict:
+    def follow(
+        self,
+        execution_id: str | None = None,
+        timeout: float = 600,
+        show: bool = True,
+        stop_at_approval: bool = True,
+    ) -> dict:
         """Refresh until the execution (default: the latest) ends; return its snapshot.
 
         Prints a line per status change when show. An approval can't be clicked while a
@@ -668,24 +800,32 @@ class PipelineView(widgets.VBox):
                 status = snapshot.get("execution_status")
             else:  # a newer execution started: read ours directly
                 status = self.client.get_pipeline_execution(
-                    pipelineName=self.pipeline_name, pipelineExecutionId=execution_id)[
-                    "pipelineExecution"]["status"]
+                    pipelineName=self.pipeline_name, pipelineExecutionId=execution_id
+                )["pipelineExecution"]["status"]
             if show:
                 for line in _progress_lines(snapshot, seen, execution_id, status):
                     print(line)
-            waiting = [f"{s['name']}/{a['name']}" for s in snapshot["stages"]
-                       if s["execution_id"] == execution_id
-                       for a in s["actions"] if a["waiting_for_approval"]]
+            waiting = [
+                f"{s['name']}/{a['name']}"
+                for s in snapshot["stages"]
+                if s["execution_id"] == execution_id
+                for a in s["actions"]
+                if a["waiting_for_approval"]
+            ]
             if status in FINAL_STATUSES:
                 return snapshot
             if waiting and stop_at_approval:
                 if show:
-                    print(f"Waiting for approval: {', '.join(waiting)} (Approve in the view, "
-                          "or with helpers.codepipeline.approve)")
+                    print(
+                        f"Waiting for approval: {', '.join(waiting)} (Approve in the view, "
+                        "or with helpers.codepipeline.approve)"
+                    )
                 return snapshot
             if time.monotonic() > deadline:
-                raise TimeoutError(f"Execution {execution_id} of {self.pipeline_name} is "
-                                   f"still {status} after {timeout:.0f} s")
+                raise TimeoutError(
+                    f"Execution {execution_id} of {self.pipeline_name} is "
+                    f"still {status} after {timeout:.0f} s"
+                )
             time.sleep(next(pause))
 
     # -- display ------------------------------------------------------------------------
@@ -706,8 +846,10 @@ class PipelineView(widgets.VBox):
         super().close()
 
 
-def pipeline_view(client, pipeline_name: str, poll_seconds: float = 0.5,
-                  vertical: bool = False, session=None) -> PipelineView:
+def pipeline_view(
+    client, pipeline_name: str, poll_seconds: float = 0.5, vertical: bool = False, session=None
+) -> PipelineView:
     """A live view of the pipeline (see the module's docstring)."""
-    return PipelineView(client, pipeline_name, poll_seconds=poll_seconds, vertical=vertical,
-                        session=session)
+    return PipelineView(
+        client, pipeline_name, poll_seconds=poll_seconds, vertical=vertical, session=session
+    )

@@ -22,8 +22,13 @@ os.environ["LAB_STATE_DIR"] = tempfile.mkdtemp(prefix="lab-kit-tests-")
 os.environ.setdefault("LAB_PREFIX", "labtest")
 # Tests are hermetic: they start their own local servers (or use mock_aws) and never
 # touch a learner's shared server at AWS_ENDPOINT_URL, nor a real account.
-for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "LAB_MODE",
-              "AWS_ENDPOINT_URL"):
+for _name in (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "LAB_MODE",
+    "AWS_ENDPOINT_URL",
+):
     os.environ.pop(_name, None)
 os.environ["AWS_ACCESS_KEY_ID"] = "testing"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
@@ -66,8 +71,9 @@ def server_client(local_server):
     """Factory: a shape-checked boto3 client talking HTTP to the local server."""
 
     def make(service: str, region: str = REGION):
-        return check_replies(boto3.client(service, region_name=region,
-                                          endpoint_url=local_server.endpoint))
+        return check_replies(
+            boto3.client(service, region_name=region, endpoint_url=local_server.endpoint)
+        )
 
     return make
 
@@ -139,6 +145,7 @@ def lab_kit(mocked, synchronous, monkeypatch):
     from helpers import codedeploy, lab
 
     monkeypatch.setattr(codedeploy, "latest_ami", lambda kit: "ami-12345678")
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                            region_name=REGION)
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
     return lab.Kit(lab.OFFLINE, REGION, "labtest", session, account_id=lab.OFFLINE_ACCOUNT_ID)

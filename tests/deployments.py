@@ -15,12 +15,14 @@ REGION = "us-east-1"
 BUCKET = "lab-revisions"
 
 
-def appspec(hooks: dict[str, str] | None = None, files: str | None = None,
-            extra: str = "") -> str:
+def appspec(hooks: dict[str, str] | None = None, files: str | None = None, extra: str = "") -> str:
     """An appspec.yml; hooks maps an event to a script location (timeout optional: "x.sh:5")."""
     text = "version: 0.0\nos: linux\n"
-    text += files if files is not None else (
-        "files:\n  - source: site\n    destination: /var/www/html\n")
+    text += (
+        files
+        if files is not None
+        else ("files:\n  - source: site\n    destination: /var/www/html\n")
+    )
     text += extra
     if hooks:
         text += "hooks:\n"
@@ -54,10 +56,18 @@ def recording_script(event: str) -> str:
     )
 
 
-def standard_bundle(version: str = "v1", extra_files: dict[str, str] | None = None,
-                    hooks: dict[str, str] | None = None) -> bytes:
-    hook_events = ["ApplicationStop", "BeforeInstall", "AfterInstall", "ApplicationStart",
-                   "ValidateService"]
+def standard_bundle(
+    version: str = "v1",
+    extra_files: dict[str, str] | None = None,
+    hooks: dict[str, str] | None = None,
+) -> bytes:
+    hook_events = [
+        "ApplicationStop",
+        "BeforeInstall",
+        "AfterInstall",
+        "ApplicationStart",
+        "ValidateService",
+    ]
     files = {
         "appspec.yml": appspec(hooks or {event: f"scripts/{event}.sh" for event in hook_events}),
         "site/index.html": f"<h1>{version}</h1>\n",
@@ -80,23 +90,37 @@ class Lab:
 
     def upload(self, data: bytes, key: str = "app.zip") -> dict:
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=data)
-        return {"revisionType": "S3",
-                "s3Location": {"bucket": BUCKET, "key": key, "bundleType": "zip"}}
+        return {
+            "revisionType": "S3",
+            "s3Location": {"bucket": BUCKET, "key": key, "bundleType": "zip"},
+        }
 
     def instances(self, count: int, tags: dict[str, str] | None = None) -> list[str]:
         tags = tags or {"Env": "lab"}
         reply = self.ec2.run_instances(
-            ImageId="ami-12345678", MinCount=count, MaxCount=count, InstanceType="t3.micro",
-            TagSpecifications=[{"ResourceType": "instance", "Tags": [
-                {"Key": key, "Value": value} for key, value in tags.items()]}])
+            ImageId="ami-12345678",
+            MinCount=count,
+            MaxCount=count,
+            InstanceType="t3.micro",
+            TagSpecifications=[
+                {
+                    "ResourceType": "instance",
+                    "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
+                }
+            ],
+        )
         return [instance["InstanceId"] for instance in reply["Instances"]]
 
     def create_group(self, name: str | None = None, **settings) -> str:
-        settings.setdefault("ec2TagFilters", [{"Key": "Env", "Value": "lab",
-                                               "Type": "KEY_AND_VALUE"}])
+        settings.setdefault(
+            "ec2TagFilters", [{"Key": "Env", "Value": "lab", "Type": "KEY_AND_VALUE"}]
+        )
         self.deploy.create_deployment_group(
-            applicationName=self.application, deploymentGroupName=name or self.group,
-            serviceRoleArn=ROLE, **settings)
+            applicationName=self.application,
+            deploymentGroupName=name or self.group,
+            serviceRoleArn=ROLE,
+            **settings,
+        )
         return name or self.group
 
     def run(self, data: bytes | None = None, revision: dict | None = None, **options) -> dict:
@@ -104,12 +128,14 @@ class Lab:
         revision = revision or self.upload(data or standard_bundle())
         options.setdefault("deploymentGroupName", self.group)
         deployment_id = self.deploy.create_deployment(
-            applicationName=self.application, revision=revision, **options)["deploymentId"]
+            applicationName=self.application, revision=revision, **options
+        )["deploymentId"]
         return self.deploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
 
     def instance_summary(self, deployment_id: str, instance_id: str) -> dict:
         return self.deploy.get_deployment_instance(
-            deploymentId=deployment_id, instanceId=instance_id)["instanceSummary"]
+            deploymentId=deployment_id, instanceId=instance_id
+        )["instanceSummary"]
 
     def events(self, deployment_id: str, instance_id: str) -> dict[str, dict]:
         summary = self.instance_summary(deployment_id, instance_id)

@@ -11,8 +11,11 @@ ROLE = "arn:aws:iam::123456789012:role/CodePipelineRole"
 BUILD_ROLE = "arn:aws:iam::123456789012:role/CodeBuildRole"
 BUCKET = "lab-artifacts"
 REPO = "app"
-ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
-               "computeType": "BUILD_GENERAL1_SMALL"}
+ENVIRONMENT = {
+    "type": "LINUX_CONTAINER",
+    "image": "aws/codebuild/standard:7.0",
+    "computeType": "BUILD_GENERAL1_SMALL",
+}
 BUILDSPEC = """version: 0.2
 env:
   exported-variables:
@@ -29,50 +32,105 @@ artifacts:
 """
 
 
-def source_action(name: str = "Source", branch: str = "main", output: str = "SourceOutput",
-                  namespace: str | None = "SourceVariables", **config) -> dict:
-    action = {"name": name, "actionTypeId": {"category": "Source", "owner": "AWS",
-                                             "provider": "CodeCommit", "version": "1"},
-              "configuration": {"RepositoryName": REPO, "BranchName": branch,
-                                "PollForSourceChanges": "false", **config},
-              "outputArtifacts": [{"name": output}], "runOrder": 1}
+def source_action(
+    name: str = "Source",
+    branch: str = "main",
+    output: str = "SourceOutput",
+    namespace: str | None = "SourceVariables",
+    **config,
+) -> dict:
+    action = {
+        "name": name,
+        "actionTypeId": {
+            "category": "Source",
+            "owner": "AWS",
+            "provider": "CodeCommit",
+            "version": "1",
+        },
+        "configuration": {
+            "RepositoryName": REPO,
+            "BranchName": branch,
+            "PollForSourceChanges": "false",
+            **config,
+        },
+        "outputArtifacts": [{"name": output}],
+        "runOrder": 1,
+    }
     if namespace:
         action["namespace"] = namespace
     return action
 
 
-def build_action(name: str = "Build", project: str = "lab-build", inputs=("SourceOutput",),
-                 outputs=("BuildOutput",), run_order: int = 1, namespace: str | None = None,
-                 **config) -> dict:
-    action = {"name": name, "actionTypeId": {"category": "Build", "owner": "AWS",
-                                             "provider": "CodeBuild", "version": "1"},
-              "configuration": {"ProjectName": project, **config},
-              "inputArtifacts": [{"name": n} for n in inputs],
-              "outputArtifacts": [{"name": n} for n in outputs], "runOrder": run_order}
+def build_action(
+    name: str = "Build",
+    project: str = "lab-build",
+    inputs=("SourceOutput",),
+    outputs=("BuildOutput",),
+    run_order: int = 1,
+    namespace: str | None = None,
+    **config,
+) -> dict:
+    action = {
+        "name": name,
+        "actionTypeId": {
+            "category": "Build",
+            "owner": "AWS",
+            "provider": "CodeBuild",
+            "version": "1",
+        },
+        "configuration": {"ProjectName": project, **config},
+        "inputArtifacts": [{"name": n} for n in inputs],
+        "outputArtifacts": [{"name": n} for n in outputs],
+        "runOrder": run_order,
+    }
     if namespace:
         action["namespace"] = namespace
     return action
 
 
 def approval_action(name: str = "Approve", run_order: int = 1, **config) -> dict:
-    return {"name": name, "actionTypeId": {"category": "Approval", "owner": "AWS",
-                                           "provider": "Manual", "version": "1"},
-            "configuration": config, "runOrder": run_order}
+    return {
+        "name": name,
+        "actionTypeId": {
+            "category": "Approval",
+            "owner": "AWS",
+            "provider": "Manual",
+            "version": "1",
+        },
+        "configuration": config,
+        "runOrder": run_order,
+    }
 
 
-def s3_deploy_action(name: str = "Publish", bucket: str = "lab-site", inputs=("BuildOutput",),
-                     extract: str = "true", run_order: int = 1, **config) -> dict:
-    return {"name": name, "actionTypeId": {"category": "Deploy", "owner": "AWS",
-                                           "provider": "S3", "version": "1"},
-            "configuration": {"BucketName": bucket, "Extract": extract, **config},
-            "inputArtifacts": [{"name": n} for n in inputs], "runOrder": run_order}
+def s3_deploy_action(
+    name: str = "Publish",
+    bucket: str = "lab-site",
+    inputs=("BuildOutput",),
+    extract: str = "true",
+    run_order: int = 1,
+    **config,
+) -> dict:
+    return {
+        "name": name,
+        "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "S3", "version": "1"},
+        "configuration": {"BucketName": bucket, "Extract": extract, **config},
+        "inputArtifacts": [{"name": n} for n in inputs],
+        "runOrder": run_order,
+    }
 
 
 def declaration(name: str = "lab-pipeline", stages: list | None = None, **extra) -> dict:
-    stages = stages or [{"name": "Source", "actions": [source_action()]},
-                        {"name": "Build", "actions": [build_action()]}]
-    return {"name": name, "roleArn": ROLE,
-            "artifactStore": {"type": "S3", "location": BUCKET}, "stages": stages, **extra}
+    stages = stages or [
+        {"name": "Source", "actions": [source_action()]},
+        {"name": "Build", "actions": [build_action()]},
+    ]
+    return {
+        "name": name,
+        "roleArn": ROLE,
+        "artifactStore": {"type": "S3", "location": BUCKET},
+        "stages": stages,
+        **extra,
+    }
 
 
 @dataclass
@@ -82,23 +140,32 @@ class Lab:
     cb: object
     s3: object
 
-    def commit(self, path: str, content: str, branch: str = "main",
-               message: str = "change") -> str:
+    def commit(self, path: str, content: str, branch: str = "main", message: str = "change") -> str:
         try:
             parent = self.cc.get_branch(repositoryName=REPO, branchName=branch)["branch"][
-                "commitId"]
+                "commitId"
+            ]
         except self.cc.exceptions.BranchDoesNotExistException:
             parent = None
-        params = {"repositoryName": REPO, "branchName": branch, "filePath": path,
-                  "fileContent": content.encode(), "commitMessage": message}
+        params = {
+            "repositoryName": REPO,
+            "branchName": branch,
+            "filePath": path,
+            "fileContent": content.encode(),
+            "commitMessage": message,
+        }
         if parent:
             params["parentCommitId"] = parent
         return self.cc.put_file(**params)["commitId"]
 
     def project(self, name: str = "lab-build", buildspec: str = BUILDSPEC) -> None:
-        self.cb.create_project(name=name, source={"type": "CODEPIPELINE", "buildspec": buildspec},
-                               artifacts={"type": "CODEPIPELINE"}, environment=ENVIRONMENT,
-                               serviceRole=BUILD_ROLE)
+        self.cb.create_project(
+            name=name,
+            source={"type": "CODEPIPELINE", "buildspec": buildspec},
+            artifacts={"type": "CODEPIPELINE"},
+            environment=ENVIRONMENT,
+            serviceRole=BUILD_ROLE,
+        )
 
     def create(self, **kwargs) -> str:
         """Create a pipeline; return the id of the execution creation started."""
@@ -107,16 +174,22 @@ class Lab:
 
     def latest(self, name: str = "lab-pipeline") -> str:
         summaries = self.cp.list_pipeline_executions(pipelineName=name)[
-            "pipelineExecutionSummaries"]
+            "pipelineExecutionSummaries"
+        ]
         return summaries[0]["pipelineExecutionId"]
 
     def execution(self, execution_id: str, name: str = "lab-pipeline") -> dict:
-        return self.cp.get_pipeline_execution(pipelineName=name,
-                                              pipelineExecutionId=execution_id)[
-            "pipelineExecution"]
+        return self.cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)[
+            "pipelineExecution"
+        ]
 
-    def wait(self, execution_id: str, name: str = "lab-pipeline", timeout: float = 30,
-             until=("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")) -> dict:
+    def wait(
+        self,
+        execution_id: str,
+        name: str = "lab-pipeline",
+        timeout: float = 30,
+        until=("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled"),
+    ) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             execution = self.execution(execution_id, name)
@@ -126,8 +199,8 @@ class Lab:
 
     def actions(self, execution_id: str, name: str = "lab-pipeline") -> dict[str, dict]:
         details = self.cp.list_action_executions(
-            pipelineName=name, filter={"pipelineExecutionId": execution_id})[
-            "actionExecutionDetails"]
+            pipelineName=name, filter={"pipelineExecutionId": execution_id}
+        )["actionExecutionDetails"]
         return {d["actionName"]: d for d in details}
 
     def state(self, name: str = "lab-pipeline") -> dict[str, dict]:

@@ -25,7 +25,8 @@ def assert_reply_shape(operation_model, reply: dict) -> None:
         validate_parameters(body, shape)
     except Exception as error:
         raise ReplyShapeError(
-            f"{operation_model.name} reply does not fit its shape: {error}") from None
+            f"{operation_model.name} reply does not fit its shape: {error}"
+        ) from None
 
 
 def check_replies(client):

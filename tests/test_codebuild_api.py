@@ -10,8 +10,11 @@ from botocore.exceptions import ClientError
 from helpers.emulator import workers
 
 ROLE = "arn:aws:iam::123456789012:role/codebuild-lab"
-ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
-               "computeType": "BUILD_GENERAL1_SMALL"}
+ENVIRONMENT = {
+    "type": "LINUX_CONTAINER",
+    "image": "aws/codebuild/standard:7.0",
+    "computeType": "BUILD_GENERAL1_SMALL",
+}
 BUILDSPEC = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n"
 
 
@@ -23,9 +26,13 @@ def cb(client):
 
 
 def project_args(name="demo", **extra):
-    args = {"name": name, "source": {"type": "NO_SOURCE", "buildspec": BUILDSPEC},
-            "artifacts": {"type": "NO_ARTIFACTS"}, "environment": ENVIRONMENT,
-            "serviceRole": ROLE}
+    args = {
+        "name": name,
+        "source": {"type": "NO_SOURCE", "buildspec": BUILDSPEC},
+        "artifacts": {"type": "NO_ARTIFACTS"},
+        "environment": ENVIRONMENT,
+        "serviceRole": ROLE,
+    }
     args.update(extra)
     return args
 
@@ -34,13 +41,15 @@ def error_of(call, *args, **kwargs) -> tuple[str, int, str]:
     with pytest.raises(ClientError) as caught:
         call(*args, **kwargs)
     error = caught.value.response
-    return (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"],
-            error["Error"]["Message"])
+    return (
+        error["Error"]["Code"],
+        error["ResponseMetadata"]["HTTPStatusCode"],
+        error["Error"]["Message"],
+    )
 
 
 def test_create_project_reply_has_aws_defaults(cb):
-    project = cb.create_project(**project_args(tags=[{"key": "team", "value": "lab"}]))[
-        "project"]
+    project = cb.create_project(**project_args(tags=[{"key": "team", "value": "lab"}]))["project"]
     assert project["arn"] == "arn:aws:codebuild:us-east-1:123456789012:project/demo"
     assert project["timeoutInMinutes"] == 60
     assert project["queuedTimeoutInMinutes"] == 480
@@ -55,8 +64,7 @@ def test_create_project_reply_has_aws_defaults(cb):
 
 def test_update_and_delete_project(cb):
     cb.create_project(**project_args())
-    updated = cb.update_project(name="demo", timeoutInMinutes=10,
-                                description="changed")["project"]
+    updated = cb.update_project(name="demo", timeoutInMinutes=10, description="changed")["project"]
     assert updated["timeoutInMinutes"] == 10 and updated["description"] == "changed"
     assert updated["lastModified"] >= updated["created"]
     build = cb.start_build(projectName="demo")["build"]
@@ -66,15 +74,18 @@ def test_update_and_delete_project(cb):
     assert cb.batch_get_builds(ids=[build["id"]])["builds"][0]["buildStatus"] == "SUCCEEDED"
 
 
-@pytest.mark.parametrize("change, code", [
-    ({"serviceRole": "not-a-role"}, "InvalidInputException"),
-    ({"name": "bad name!"}, "InvalidInputException"),
-    ({"source": {"type": "NO_SOURCE"}}, "InvalidInputException"),
-    ({"source": {"type": "CODECOMMIT"}}, "InvalidInputException"),
-    ({"artifacts": {"type": "S3"}}, "InvalidInputException"),
-    ({"timeoutInMinutes": 3000}, "InvalidInputException"),
-    ({"source": {"type": "CODEPIPELINE"}}, "InvalidInputException"),
-])
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        ({"serviceRole": "not-a-role"}, "InvalidInputException"),
+        ({"name": "bad name!"}, "InvalidInputException"),
+        ({"source": {"type": "NO_SOURCE"}}, "InvalidInputException"),
+        ({"source": {"type": "CODECOMMIT"}}, "InvalidInputException"),
+        ({"artifacts": {"type": "S3"}}, "InvalidInputException"),
+        ({"timeoutInMinutes": 3000}, "InvalidInputException"),
+        ({"source": {"type": "CODEPIPELINE"}}, "InvalidInputException"),
+    ],
+)
 def test_create_project_rejects_bad_input(cb, change, code):
     assert error_of(cb.create_project, **project_args(**change))[:2] == (code, 400)
 
@@ -82,61 +93,85 @@ def test_create_project_rejects_bad_input(cb, change, code):
 def test_missing_and_duplicate_resources(cb):
     cb.create_project(**project_args())
     assert error_of(cb.create_project, **project_args())[:2] == (
-        "ResourceAlreadyExistsException", 400)
-    assert error_of(cb.start_build, projectName="nope")[:2] == (
-        "ResourceNotFoundException", 400)
+        "ResourceAlreadyExistsException",
+        400,
+    )
+    assert error_of(cb.start_build, projectName="nope")[:2] == ("ResourceNotFoundException", 400)
     assert error_of(cb.update_project, name="nope")[0] == "ResourceNotFoundException"
-    assert error_of(cb.list_builds_for_project, projectName="nope")[0] == \
-        "ResourceNotFoundException"
+    assert (
+        error_of(cb.list_builds_for_project, projectName="nope")[0] == "ResourceNotFoundException"
+    )
     assert error_of(cb.stop_build, id="demo:nope")[0] == "ResourceNotFoundException"
     assert error_of(cb.retry_build, id="demo:nope")[0] == "ResourceNotFoundException"
     assert cb.batch_get_builds(ids=["demo:nope"])["buildsNotFound"] == ["demo:nope"]
 
 
 def test_report_group_operations(cb):
-    group = cb.create_report_group(name="unit-tests", type="TEST",
-                                   exportConfig={"exportConfigType": "NO_EXPORT"},
-                                   tags=[{"key": "k", "value": "v"}])["reportGroup"]
+    group = cb.create_report_group(
+        name="unit-tests",
+        type="TEST",
+        exportConfig={"exportConfigType": "NO_EXPORT"},
+        tags=[{"key": "k", "value": "v"}],
+    )["reportGroup"]
     assert group["arn"].endswith(":report-group/unit-tests")
-    assert error_of(cb.create_report_group, name="unit-tests", type="TEST",
-                    exportConfig={"exportConfigType": "NO_EXPORT"})[0] == \
-        "ResourceAlreadyExistsException"
+    assert (
+        error_of(
+            cb.create_report_group,
+            name="unit-tests",
+            type="TEST",
+            exportConfig={"exportConfigType": "NO_EXPORT"},
+        )[0]
+        == "ResourceAlreadyExistsException"
+    )
     assert cb.list_report_groups()["reportGroups"] == [group["arn"]]
     updated = cb.update_report_group(arn=group["arn"], tags=[])["reportGroup"]
     assert updated["tags"] == []
     assert cb.list_reports_for_report_group(reportGroupArn=group["arn"]).get("reports") is None
     cb.delete_report_group(arn=group["arn"])
-    assert cb.batch_get_report_groups(reportGroupArns=[group["arn"]])[
-        "reportGroupsNotFound"] == [group["arn"]]
-    assert error_of(cb.describe_test_cases, reportArn="arn:aws:codebuild:us-east-1:"
-                    "123456789012:report/x:y")[0] == "ResourceNotFoundException"
+    assert cb.batch_get_report_groups(reportGroupArns=[group["arn"]])["reportGroupsNotFound"] == [
+        group["arn"]
+    ]
+    assert (
+        error_of(
+            cb.describe_test_cases, reportArn="arn:aws:codebuild:us-east-1:123456789012:report/x:y"
+        )[0]
+        == "ResourceNotFoundException"
+    )
 
 
 def test_start_build_overrides_are_checked(cb):
     cb.create_project(**project_args())
-    assert error_of(cb.start_build, projectName="demo",
-                    serviceRoleOverride="arn:aws:s3:::bucket")[0] == "InvalidInputException"
+    assert (
+        error_of(cb.start_build, projectName="demo", serviceRoleOverride="arn:aws:s3:::bucket")[0]
+        == "InvalidInputException"
+    )
 
 
 def test_build_over_http_with_the_local_server(server_client):
     cb = server_client("codebuild")
     logs = server_client("logs")
-    cb.create_project(**project_args(name="http-demo", source={
-        "type": "NO_SOURCE",
-        "buildspec": "version: 0.2\nphases:\n  build:\n    commands:\n"
-                     "      - echo over-http $CODEBUILD_BUILD_NUMBER\n"}))
+    cb.create_project(
+        **project_args(
+            name="http-demo",
+            source={
+                "type": "NO_SOURCE",
+                "buildspec": "version: 0.2\nphases:\n  build:\n    commands:\n"
+                "      - echo over-http $CODEBUILD_BUILD_NUMBER\n",
+            },
+        )
+    )
     build = cb.start_build(projectName="http-demo")["build"]
     deadline = time.monotonic() + 20
     while not build["buildComplete"] and time.monotonic() < deadline:
         time.sleep(0.05)
         build = cb.batch_get_builds(ids=[build["id"]])["builds"][0]
     assert build["buildStatus"] == "SUCCEEDED"
-    events = logs.get_log_events(logGroupName=build["logs"]["groupName"],
-                                 logStreamName=build["logs"]["streamName"])["events"]
+    events = logs.get_log_events(
+        logGroupName=build["logs"]["groupName"], logStreamName=build["logs"]["streamName"]
+    )["events"]
     assert "over-http 1" in [e["message"] for e in events]
     code, status, _ = error_of(cb.start_build, projectName="missing-project")
     assert (code, status) == ("ResourceNotFoundException", 400)
-    code, status, _ = error_of(cb.create_project, **project_args(name="x2",
-                                                                serviceRole="nope"))
+    code, status, _ = error_of(cb.create_project, **project_args(name="x2", serviceRole="nope"))
     assert (code, status) == ("InvalidInputException", 400)
     cb.delete_project(name="http-demo")

@@ -13,10 +13,24 @@ from botocore.exceptions import ClientError
 from helpers.emulator import workers
 
 ROLE = "arn:aws:iam::123456789012:role/codebuild-lab"
-ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
-               "computeType": "BUILD_GENERAL1_SMALL"}
-ORDER = ["SUBMITTED", "QUEUED", "PROVISIONING", "DOWNLOAD_SOURCE", "INSTALL", "PRE_BUILD",
-         "BUILD", "POST_BUILD", "UPLOAD_ARTIFACTS", "FINALIZING", "COMPLETED"]
+ENVIRONMENT = {
+    "type": "LINUX_CONTAINER",
+    "image": "aws/codebuild/standard:7.0",
+    "computeType": "BUILD_GENERAL1_SMALL",
+}
+ORDER = [
+    "SUBMITTED",
+    "QUEUED",
+    "PROVISIONING",
+    "DOWNLOAD_SOURCE",
+    "INSTALL",
+    "PRE_BUILD",
+    "BUILD",
+    "POST_BUILD",
+    "UPLOAD_ARTIFACTS",
+    "FINALIZING",
+    "COMPLETED",
+]
 
 
 @pytest.fixture
@@ -33,10 +47,14 @@ def cb(client, sync):
 
 def make_project(cb, name="demo", buildspec=None, source=None, artifacts=None, **extra):
     source = source or {"type": "NO_SOURCE", "buildspec": buildspec}
-    return cb.create_project(name=name, source=source,
-                             artifacts=artifacts or {"type": "NO_ARTIFACTS"},
-                             environment={**ENVIRONMENT, **extra.pop("environment", {})},
-                             serviceRole=ROLE, **extra)["project"]
+    return cb.create_project(
+        name=name,
+        source=source,
+        artifacts=artifacts or {"type": "NO_ARTIFACTS"},
+        environment={**ENVIRONMENT, **extra.pop("environment", {})},
+        serviceRole=ROLE,
+        **extra,
+    )["project"]
 
 
 def run(cb, project="demo", **params):
@@ -50,9 +68,11 @@ def phases(build):
 
 def log_lines(client, build):
     logs = client("logs")
-    events = logs.get_log_events(logGroupName=build["logs"]["groupName"],
-                                 logStreamName=build["logs"]["streamName"],
-                                 startFromHead=True)["events"]
+    events = logs.get_log_events(
+        logGroupName=build["logs"]["groupName"],
+        logStreamName=build["logs"]["streamName"],
+        startFromHead=True,
+    )["events"]
     return [e["message"] for e in events]
 
 
@@ -86,21 +106,29 @@ def test_successful_build_lists_every_phase_in_order(client, cb):
 
 
 def test_cd_and_variables_carry_across_commands_and_phases(client, cb):
-    make_project(cb, buildspec=spec(
-        "  install:\n    commands:\n      - mkdir -p a/b && cd a\n      - export FROM_INSTALL=1\n"
-        "      - PLAIN=kept\n",
-        "  build:\n    commands:\n      - cd b\n      - echo \"dir=$(basename $PWD) "
-        "i=$FROM_INSTALL p=$PLAIN\"\n"))
+    make_project(
+        cb,
+        buildspec=spec(
+            "  install:\n    commands:\n      - mkdir -p a/b && cd a\n"
+            "      - export FROM_INSTALL=1\n      - PLAIN=kept\n",
+            '  build:\n    commands:\n      - cd b\n      - echo "dir=$(basename $PWD) '
+            'i=$FROM_INSTALL p=$PLAIN"\n',
+        ),
+    )
     build = run(cb)
     assert build["buildStatus"] == "SUCCEEDED"
     assert "dir=b i=1 p=kept" in output_lines(client, build)
 
 
 def test_failed_build_phase_still_runs_post_build_and_upload(client, cb):
-    make_project(cb, buildspec=spec(
-        "  build:\n    commands:\n      - echo one\n      - false\n      - echo never\n"
-        "    finally:\n      - echo cleanup\n",
-        "  post_build:\n    commands:\n      - echo post $CODEBUILD_BUILD_SUCCEEDING\n"))
+    make_project(
+        cb,
+        buildspec=spec(
+            "  build:\n    commands:\n      - echo one\n      - false\n      - echo never\n"
+            "    finally:\n      - echo cleanup\n",
+            "  post_build:\n    commands:\n      - echo post $CODEBUILD_BUILD_SUCCEEDING\n",
+        ),
+    )
     build = run(cb)
     by_type = phases(build)
     assert build["buildStatus"] == "FAILED"
@@ -115,10 +143,14 @@ def test_failed_build_phase_still_runs_post_build_and_upload(client, cb):
 
 @pytest.mark.parametrize("failing", ["install", "pre_build"])
 def test_failed_install_or_pre_build_skips_to_finalizing(client, cb, failing):
-    make_project(cb, buildspec=spec(
-        f"  {failing}:\n    commands:\n      - exit 3\n",
-        "  build:\n    commands:\n      - echo built\n",
-        "  post_build:\n    commands:\n      - echo post\n"))
+    make_project(
+        cb,
+        buildspec=spec(
+            f"  {failing}:\n    commands:\n      - exit 3\n",
+            "  build:\n    commands:\n      - echo built\n",
+            "  post_build:\n    commands:\n      - echo post\n",
+        ),
+    )
     build = run(cb)
     types = [p["phaseType"] for p in build["phases"]]
     assert build["buildStatus"] == "FAILED"
@@ -130,11 +162,15 @@ def test_failed_install_or_pre_build_skips_to_finalizing(client, cb, failing):
 
 
 def test_on_failure_continue_and_finally_failure(client, cb):
-    make_project(cb, buildspec=spec(
-        "  install:\n    on-failure: CONTINUE\n    commands:\n      - false\n",
-        "  pre_build:\n    commands:\n      - echo pre\n    finally:\n      - echo fin\n"
-        "      - 'false'\n",
-        "  build:\n    commands:\n      - echo build\n"))
+    make_project(
+        cb,
+        buildspec=spec(
+            "  install:\n    on-failure: CONTINUE\n    commands:\n      - false\n",
+            "  pre_build:\n    commands:\n      - echo pre\n    finally:\n      - echo fin\n"
+            "      - 'false'\n",
+            "  build:\n    commands:\n      - echo build\n",
+        ),
+    )
     build = run(cb)
     by_type = phases(build)
     assert by_type["INSTALL"]["phaseStatus"] == "FAILED"
@@ -145,9 +181,13 @@ def test_on_failure_continue_and_finally_failure(client, cb):
 
 
 def test_explicit_abort_skips_post_build(client, cb):
-    make_project(cb, buildspec=spec(
-        "  build:\n    on-failure: ABORT\n    commands:\n      - false\n",
-        "  post_build:\n    commands:\n      - echo post\n"))
+    make_project(
+        cb,
+        buildspec=spec(
+            "  build:\n    on-failure: ABORT\n    commands:\n      - false\n",
+            "  post_build:\n    commands:\n      - echo post\n",
+        ),
+    )
     build = run(cb)
     assert "POST_BUILD" not in phases(build)
     assert build["buildStatus"] == "FAILED"
@@ -156,12 +196,19 @@ def test_explicit_abort_skips_post_build(client, cb):
 def test_environment_precedence_and_builtins(client, cb):
     make_project(
         cb,
-        buildspec=spec("  build:\n    commands:\n      - echo \"$A $B $C\"\n"
-                       "      - echo \"$CODEBUILD_BUILD_ID|$CODEBUILD_BUILD_NUMBER|"
-                       "$CODEBUILD_SRC_DIR|$AWS_REGION|$CODEBUILD_INITIATOR\"\n",
-                       extra="env:\n  variables:\n    A: spec\n    B: spec\n    C: spec\n"),
-        environment={"environmentVariables": [{"name": "A", "value": "project"},
-                                              {"name": "B", "value": "project"}]})
+        buildspec=spec(
+            '  build:\n    commands:\n      - echo "$A $B $C"\n'
+            '      - echo "$CODEBUILD_BUILD_ID|$CODEBUILD_BUILD_NUMBER|'
+            '$CODEBUILD_SRC_DIR|$AWS_REGION|$CODEBUILD_INITIATOR"\n',
+            extra="env:\n  variables:\n    A: spec\n    B: spec\n    C: spec\n",
+        ),
+        environment={
+            "environmentVariables": [
+                {"name": "A", "value": "project"},
+                {"name": "B", "value": "project"},
+            ]
+        },
+    )
     build = run(cb, environmentVariablesOverride=[{"name": "A", "value": "start"}])
     first, second = output_lines(client, build)
     assert first == "start project spec"
@@ -176,33 +223,47 @@ def test_environment_precedence_and_builtins(client, cb):
 def test_parameter_store_and_secrets_manager_variables(client, cb):
     client("ssm").put_parameter(Name="/lab/token", Value="from-ssm", Type="SecureString")
     client("secretsmanager").create_secret(Name="lab-secret", SecretString='{"pw": "s3cret"}')
-    make_project(cb, buildspec=spec(
-        "  build:\n    commands:\n      - test \"$P\" = from-ssm && test \"$S\" = s3cret\n"
-        "      - echo \"$S\"\n",
-        extra="env:\n  parameter-store:\n    P: /lab/token\n"
-              "  secrets-manager:\n    S: lab-secret:pw\n"))
+    make_project(
+        cb,
+        buildspec=spec(
+            '  build:\n    commands:\n      - test "$P" = from-ssm && test "$S" = s3cret\n'
+            '      - echo "$S"\n',
+            extra="env:\n  parameter-store:\n    P: /lab/token\n"
+            "  secrets-manager:\n    S: lab-secret:pw\n",
+        ),
+    )
     build = run(cb)
     assert build["buildStatus"] == "SUCCEEDED", [
-        (p["phaseType"], p.get("contexts")) for p in build["phases"]]
+        (p["phaseType"], p.get("contexts")) for p in build["phases"]
+    ]
     assert output_lines(client, build) == ["***"]  # secret values are hidden in the log
 
 
 def test_exported_variables(client, cb):
-    make_project(cb, buildspec=spec(
-        "  build:\n    commands:\n      - export VERSION=1.2.3\n      - LOCAL=x\n",
-        extra="env:\n  exported-variables:\n    - VERSION\n    - LOCAL\n    - MISSING\n"))
+    make_project(
+        cb,
+        buildspec=spec(
+            "  build:\n    commands:\n      - export VERSION=1.2.3\n      - LOCAL=x\n",
+            extra="env:\n  exported-variables:\n    - VERSION\n    - LOCAL\n    - MISSING\n",
+        ),
+    )
     build = run(cb)
     assert build["exportedEnvironmentVariables"] == [
-        {"name": "VERSION", "value": "1.2.3"}, {"name": "LOCAL", "value": "x"},
-        {"name": "MISSING", "value": ""}]
+        {"name": "VERSION", "value": "1.2.3"},
+        {"name": "LOCAL", "value": "x"},
+        {"name": "MISSING", "value": ""},
+    ]
 
 
-@pytest.mark.parametrize("text, words", [
-    ("version: 0.2\nphases:\n  build:\n    commands:\n      - echo: [\n", "Invalid YAML"),
-    ("version: 0.3\nphases: {}\n", "0.3"),
-    ("version: 0.2\nphases:\n  build:\n    commands:\n      - echo a: b\n", "string type"),
-    ("version: 0.2\nphases:\n  bild:\n    commands:\n      - echo\n", "bild"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("version: 0.2\nphases:\n  build:\n    commands:\n      - echo: [\n", "Invalid YAML"),
+        ("version: 0.3\nphases: {}\n", "0.3"),
+        ("version: 0.2\nphases:\n  build:\n    commands:\n      - echo a: b\n", "string type"),
+        ("version: 0.2\nphases:\n  bild:\n    commands:\n      - echo\n", "bild"),
+    ],
+)
 def test_bad_buildspec_fails_download_source_with_yaml_file_error(cb, text, words):
     make_project(cb, buildspec=text)
     build = run(cb)
@@ -221,8 +282,11 @@ def test_buildspec_override(client, cb):
 
 
 def test_version_0_1_runs_each_command_in_its_own_shell(client, cb):
-    make_project(cb, buildspec="version: 0.1\nphases:\n  build:\n    commands:\n"
-                               "      - export X=1\n      - echo \"x=$X\"\n")
+    make_project(
+        cb,
+        buildspec="version: 0.1\nphases:\n  build:\n    commands:\n"
+        '      - export X=1\n      - echo "x=$X"\n',
+    )
     assert output_lines(client, run(cb)) == ["x="]
 
 
@@ -244,15 +308,30 @@ def test_s3_source_and_zip_artifacts(client, cb):
     s3 = client("s3")
     s3.create_bucket(Bucket="lab-in")
     s3.create_bucket(Bucket="out")
-    put_zip(s3, "lab-in", "app/source.zip", {
-        "buildspec.yml": "version: 0.2\nphases:\n  build:\n    commands:\n"
-                         "      - mkdir -p dist/sub && cp app.txt dist/\n"
-                         "      - echo x > dist/sub/y.txt\n"
-                         "artifacts:\n  files:\n    - '**/*'\n  base-directory: dist\n",
-        "app.txt": "the app"})
-    make_project(cb, source={"type": "S3", "location": "lab-in/app/source.zip"},
-                 artifacts={"type": "S3", "location": "out", "path": "builds",
-                            "namespaceType": "BUILD_ID", "name": "app.zip", "packaging": "ZIP"})
+    put_zip(
+        s3,
+        "lab-in",
+        "app/source.zip",
+        {
+            "buildspec.yml": "version: 0.2\nphases:\n  build:\n    commands:\n"
+            "      - mkdir -p dist/sub && cp app.txt dist/\n"
+            "      - echo x > dist/sub/y.txt\n"
+            "artifacts:\n  files:\n    - '**/*'\n  base-directory: dist\n",
+            "app.txt": "the app",
+        },
+    )
+    make_project(
+        cb,
+        source={"type": "S3", "location": "lab-in/app/source.zip"},
+        artifacts={
+            "type": "S3",
+            "location": "out",
+            "path": "builds",
+            "namespaceType": "BUILD_ID",
+            "name": "app.zip",
+            "packaging": "ZIP",
+        },
+    )
     build = run(cb)
     assert build["buildStatus"] == "SUCCEEDED", build["phases"]
     build_uuid = build["id"].split(":")[1]
@@ -268,27 +347,42 @@ def test_artifacts_discard_paths_packaging_none_and_secondary(client, cb):
     s3.create_bucket(Bucket="out")
     make_project(
         cb,
-        buildspec=spec("  build:\n    commands:\n      - mkdir -p a/b && echo 1 > a/b/one.txt"
-                       " && echo 2 > two.txt\n",
-                       extra="") + "artifacts:\n  files:\n    - a/**/*\n  discard-paths: yes\n"
-                                   "  secondary-artifacts:\n    extra:\n      files:\n"
-                                   "        - two.txt\n",
+        buildspec=spec(
+            "  build:\n    commands:\n      - mkdir -p a/b && echo 1 > a/b/one.txt"
+            " && echo 2 > two.txt\n",
+            extra="",
+        )
+        + "artifacts:\n  files:\n    - a/**/*\n  discard-paths: yes\n"
+        "  secondary-artifacts:\n    extra:\n      files:\n"
+        "        - two.txt\n",
         artifacts={"type": "S3", "location": "out", "name": "flat"},
-        secondaryArtifacts=[{"type": "S3", "location": "out", "name": "second.zip",
-                             "packaging": "ZIP", "artifactIdentifier": "extra"}])
+        secondaryArtifacts=[
+            {
+                "type": "S3",
+                "location": "out",
+                "name": "second.zip",
+                "packaging": "ZIP",
+                "artifactIdentifier": "extra",
+            }
+        ],
+    )
     build = run(cb)
     assert build["buildStatus"] == "SUCCEEDED", build["phases"]
     assert s3.get_object(Bucket="out", Key="flat/one.txt")["Body"].read() == b"1\n"
     assert read_zip(s3, "out", "second.zip") == {"two.txt": "2\n"}
     assert build["secondaryArtifacts"] == [
-        {"location": "arn:aws:s3:::out/second.zip", "artifactIdentifier": "extra"}]
+        {"location": "arn:aws:s3:::out/second.zip", "artifactIdentifier": "extra"}
+    ]
 
 
 def test_no_matching_artifacts_fails_upload(cb, client):
     client("s3").create_bucket(Bucket="out")
-    make_project(cb, buildspec=spec("  build:\n    commands:\n      - echo hi\n")
-                 + "artifacts:\n  files:\n    - missing/*\n",
-                 artifacts={"type": "S3", "location": "out"})
+    make_project(
+        cb,
+        buildspec=spec("  build:\n    commands:\n      - echo hi\n")
+        + "artifacts:\n  files:\n    - missing/*\n",
+        artifacts={"type": "S3", "location": "out"},
+    )
     build = run(cb)
     upload = phases(build)["UPLOAD_ARTIFACTS"]
     assert upload["phaseStatus"] == "FAILED"
@@ -299,9 +393,13 @@ def test_no_matching_artifacts_fails_upload(cb, client):
 def test_codecommit_source_and_resolved_version(client, cb):
     cc = client("codecommit")
     cc.create_repository(repositoryName="app")
-    commit = cc.put_file(repositoryName="app", branchName="main", filePath="buildspec.yml",
-                         fileContent=b"version: 0.2\nphases:\n  build:\n    commands:\n"
-                                     b"      - echo $CODEBUILD_RESOLVED_SOURCE_VERSION\n")
+    commit = cc.put_file(
+        repositoryName="app",
+        branchName="main",
+        filePath="buildspec.yml",
+        fileContent=b"version: 0.2\nphases:\n  build:\n    commands:\n"
+        b"      - echo $CODEBUILD_RESOLVED_SOURCE_VERSION\n",
+    )
     url = cc.get_repository(repositoryName="app")["repositoryMetadata"]["cloneUrlHttp"]
     make_project(cb, source={"type": "CODECOMMIT", "location": url})
     build = run(cb, sourceVersion="main")
@@ -312,8 +410,13 @@ def test_codecommit_source_and_resolved_version(client, cb):
 
 
 def test_missing_codecommit_repository_fails_download_source(cb):
-    make_project(cb, source={"type": "CODECOMMIT", "location":
-                             "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/nope"})
+    make_project(
+        cb,
+        source={
+            "type": "CODECOMMIT",
+            "location": "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/nope",
+        },
+    )
     build = run(cb)
     download = phases(build)["DOWNLOAD_SOURCE"]
     assert download["phaseStatus"] == "FAILED"
@@ -323,8 +426,9 @@ def test_missing_codecommit_repository_fails_download_source(cb):
 
 def test_timeout_ends_timed_out(cb, monkeypatch):
     monkeypatch.setenv("LAB_CODEBUILD_SECONDS_PER_MINUTE", "0.06")  # 5 minutes -> 0.3 s
-    make_project(cb, buildspec=spec("  build:\n    commands:\n      - sleep 30\n"),
-                 timeoutInMinutes=5)
+    make_project(
+        cb, buildspec=spec("  build:\n    commands:\n      - sleep 30\n"), timeoutInMinutes=5
+    )
     started = time.monotonic()
     build = run(cb)
     assert time.monotonic() - started < 10
@@ -337,8 +441,12 @@ def test_timeout_ends_timed_out(cb, monkeypatch):
 def test_stop_build_kills_the_running_build(client):
     workers.set_synchronous(False)
     cb = client("codebuild")
-    make_project(cb, buildspec=spec("  build:\n    commands:\n      - echo started\n"
-                                    "      - sleep 30 & sleep 30\n"))
+    make_project(
+        cb,
+        buildspec=spec(
+            "  build:\n    commands:\n      - echo started\n      - sleep 30 & sleep 30\n"
+        ),
+    )
     build_id = cb.start_build(projectName="demo")["build"]["id"]
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -375,21 +483,30 @@ def test_background_build_in_progress_then_succeeded(client):
 
 
 def test_reports_from_junit(client, cb):
-    junit = ("<testsuites><testsuite name='suite'>"
-             "<testcase classname='t.A' name='ok' time='0.5'/>"
-             "<testcase classname='t.A' name='bad' time='0.25'><failure message='boom'/>"
-             "</testcase><testcase classname='t.B' name='skip'><skipped/></testcase>"
-             "<testcase classname='t.B' name='err'><error message='oops'/></testcase>"
-             "</testsuite></testsuites>")
-    make_project(cb, buildspec=spec(
-        f"  build:\n    commands:\n      - mkdir -p reports && echo \"{junit}\" > "
-        "reports/junit.xml\n") + "reports:\n  unit:\n    files:\n      - '**/*.xml'\n"
-                                 "    base-directory: reports\n")
+    junit = (
+        "<testsuites><testsuite name='suite'>"
+        "<testcase classname='t.A' name='ok' time='0.5'/>"
+        "<testcase classname='t.A' name='bad' time='0.25'><failure message='boom'/>"
+        "</testcase><testcase classname='t.B' name='skip'><skipped/></testcase>"
+        "<testcase classname='t.B' name='err'><error message='oops'/></testcase>"
+        "</testsuite></testsuites>"
+    )
+    make_project(
+        cb,
+        buildspec=spec(
+            f'  build:\n    commands:\n      - mkdir -p reports && echo "{junit}" > '
+            "reports/junit.xml\n"
+        )
+        + "reports:\n  unit:\n    files:\n      - '**/*.xml'\n"
+        "    base-directory: reports\n",
+    )
     build = run(cb)
     assert len(build["reportArns"]) == 1
     group_arn = "arn:aws:codebuild:us-east-1:123456789012:report-group/demo-unit"
-    assert cb.batch_get_report_groups(reportGroupArns=[group_arn])["reportGroups"][0][
-        "name"] == "demo-unit"
+    assert (
+        cb.batch_get_report_groups(reportGroupArns=[group_arn])["reportGroups"][0]["name"]
+        == "demo-unit"
+    )
     report = cb.batch_get_reports(reportArns=build["reportArns"])["reports"][0]
     assert report["status"] == "FAILED"
     assert report["reportGroupArn"] == group_arn
@@ -398,12 +515,16 @@ def test_reports_from_junit(client, cb):
     assert report["testSummary"]["durationInNanoSeconds"] == 750_000_000
     cases = cb.describe_test_cases(reportArn=report["arn"])["testCases"]
     assert {c["name"]: c["status"] for c in cases} == {
-        "ok": "SUCCEEDED", "bad": "FAILED", "skip": "SKIPPED", "err": "ERROR"}
-    failed = cb.describe_test_cases(reportArn=report["arn"],
-                                    filter={"status": "FAILED"})["testCases"]
+        "ok": "SUCCEEDED",
+        "bad": "FAILED",
+        "skip": "SKIPPED",
+        "err": "ERROR",
+    }
+    failed = cb.describe_test_cases(reportArn=report["arn"], filter={"status": "FAILED"})[
+        "testCases"
+    ]
     assert [c["message"] for c in failed] == ["boom"]
-    assert cb.list_reports_for_report_group(reportGroupArn=group_arn)["reports"] == [
-        report["arn"]]
+    assert cb.list_reports_for_report_group(reportGroupArn=group_arn)["reports"] == [report["arn"]]
 
 
 def test_retry_build_and_list_builds(cb):
@@ -451,15 +572,19 @@ def test_pipeline_engine_runs_a_codepipeline_build(client, sync, tmp_path):
     (tmp_path / "buildspec.yml").write_text(
         "version: 0.2\nenv:\n  exported-variables:\n    - OUT\nphases:\n  build:\n"
         "    commands:\n      - export OUT=$(cat in.txt)\n      - cp in.txt out.txt\n"
-        "artifacts:\n  files:\n    - out.txt\n")
+        "artifacts:\n  files:\n    - out.txt\n"
+    )
     (tmp_path / "in.txt").write_text("from-source")
-    make_project(cb, name="piped", source={"type": "CODEPIPELINE"},
-                 artifacts={"type": "CODEPIPELINE"})
+    make_project(
+        cb, name="piped", source={"type": "CODEPIPELINE"}, artifacts={"type": "CODEPIPELINE"}
+    )
     backend = codebuild_lab_backends["123456789012"]["us-east-1"]
     build = backend.start_pipeline_build(
-        "piped", inputs={"SourceOutput": PipelineArtifact(directory=tmp_path, revision="abc")},
+        "piped",
+        inputs={"SourceOutput": PipelineArtifact(directory=tmp_path, revision="abc")},
         outputs={"BuildOutput": ("pipeline-store", "p/BuildOutput/x.zip")},
-        pipeline_name="my-pipeline")
+        pipeline_name="my-pipeline",
+    )
     assert build.wait(10)
     described = cb.batch_get_builds(ids=[build.id])["builds"][0]
     assert described["buildStatus"] == "SUCCEEDED", described["phases"]

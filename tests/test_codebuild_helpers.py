@@ -13,14 +13,21 @@ from helpers import lab, settings
 from helpers.emulator import workers
 
 BUILDSPEC = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n"
-NOT_YET = ("CodeBuild is not authorized to perform: sts:AssumeRole on "
-           "arn:aws:iam::123456789012:role/labtest-codebuild-role")
+NOT_YET = (
+    "CodeBuild is not authorized to perform: sts:AssumeRole on "
+    "arn:aws:iam::123456789012:role/labtest-codebuild-role"
+)
 
 
 def make_kit(client, region="us-east-1", prefix="labtest"):
     """A Kit whose clients are the fixture's shape-checked ones (under mock_aws)."""
-    kit = lab.Kit(lab.OFFLINE, region, prefix, boto3.Session(region_name=region),
-                  account_id=lab.OFFLINE_ACCOUNT_ID)
+    kit = lab.Kit(
+        lab.OFFLINE,
+        region,
+        prefix,
+        boto3.Session(region_name=region),
+        account_id=lab.OFFLINE_ACCOUNT_ID,
+    )
     for service in ("iam", "s3", "codebuild"):
         kit._clients[service] = client(service, region)
     return kit
@@ -34,13 +41,18 @@ def kit(client):
 
 
 def project_args(kit, name, tags):
-    return {"name": name, "source": {"type": "NO_SOURCE", "buildspec": BUILDSPEC},
-            "artifacts": {"type": "NO_ARTIFACTS"},
-            "environment": {"type": "LINUX_CONTAINER",
-                            "image": "aws/codebuild/amazonlinux2-x86_64-standard:5.0",
-                            "computeType": "BUILD_GENERAL1_SMALL"},
-            "serviceRole": f"arn:aws:iam::{kit.account_id}:role/{kit.name('codebuild-role')}",
-            "tags": tags}
+    return {
+        "name": name,
+        "source": {"type": "NO_SOURCE", "buildspec": BUILDSPEC},
+        "artifacts": {"type": "NO_ARTIFACTS"},
+        "environment": {
+            "type": "LINUX_CONTAINER",
+            "image": "aws/codebuild/amazonlinux2-x86_64-standard:5.0",
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+        "serviceRole": f"arn:aws:iam::{kit.account_id}:role/{kit.name('codebuild-role')}",
+        "tags": tags,
+    }
 
 
 # -- names and documents ----------------------------------------------------------------
@@ -56,20 +68,30 @@ def test_artifact_bucket_name_is_a_valid_unique_bucket_name(kit):
 def test_bucket_configuration_by_region(client):
     assert cb_helpers.bucket_configuration(make_kit(client, "us-east-1")) == {}
     assert cb_helpers.bucket_configuration(make_kit(client, "eu-west-1")) == {
-        "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"}}
+        "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"}
+    }
 
 
 def test_service_role_policy_covers_what_a_build_needs(kit):
     policy = cb_helpers.service_role_policy(kit)
     actions = {a for s in policy["Statement"] for a in s["Action"]}
-    assert {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-            "s3:PutObject", "s3:GetObject", "codecommit:GitPull",
-            "codebuild:CreateReportGroup", "codebuild:BatchPutTestCases"} <= actions
+    assert {
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "s3:PutObject",
+        "s3:GetObject",
+        "codecommit:GitPull",
+        "codebuild:CreateReportGroup",
+        "codebuild:BatchPutTestCases",
+    } <= actions
     s3 = next(s for s in policy["Statement"] if s["Sid"] == "ArtifactBucket")
     assert s3["Resource"] == ["arn:aws:s3:::labtest-*", "arn:aws:s3:::labtest-*/*"]
     one = cb_helpers.service_role_policy(kit, buckets=["my-bucket"])
     assert next(s for s in one["Statement"] if s["Sid"] == "ArtifactBucket")["Resource"] == [
-        "arn:aws:s3:::my-bucket", "arn:aws:s3:::my-bucket/*"]
+        "arn:aws:s3:::my-bucket",
+        "arn:aws:s3:::my-bucket/*",
+    ]
 
 
 # -- ensure_build_role / ensure_artifact_bucket ------------------------------------------
@@ -86,7 +108,8 @@ def test_ensure_build_role_creates_a_tagged_role_with_its_policy_once(kit):
     tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"])["Tags"]}
     assert tags == settings.kit_tags("labtest")
     assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == [
-        cb_helpers.BUILD_ROLE_POLICY]
+        cb_helpers.BUILD_ROLE_POLICY
+    ]
     # Again: same role, no EntityAlreadyExists, still one policy.
     assert cb_helpers.ensure_build_role(kit) == arn
     assert len(iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]) == 1
@@ -108,9 +131,13 @@ def test_ensure_artifact_bucket_creates_a_tagged_bucket_in_the_region(client, re
 # -- create_project's retry ----------------------------------------------------------------
 
 
-STUB_ARGS = {"name": "lab-p", "source": {"type": "NO_SOURCE"},
-             "artifacts": {"type": "NO_ARTIFACTS"}, "serviceRole": "role",
-             "environment": {"type": "LINUX_CONTAINER", "image": "i", "computeType": "c"}}
+STUB_ARGS = {
+    "name": "lab-p",
+    "source": {"type": "NO_SOURCE"},
+    "artifacts": {"type": "NO_ARTIFACTS"},
+    "serviceRole": "role",
+    "environment": {"type": "LINUX_CONTAINER", "image": "i", "computeType": "c"},
+}
 
 
 def stubbed_codebuild():
@@ -144,14 +171,14 @@ def test_create_project_gives_up_after_wait_seconds():
     codebuild, stubber = stubbed_codebuild()
     stubber.add_client_error("create_project", "InvalidInputException", NOT_YET)
     with stubber, pytest.raises(codebuild.exceptions.InvalidInputException, match="AssumeRole"):
-        cb_helpers.create_project(codebuild, wait_seconds=0, sleep=lambda s: None,
-                                  **STUB_ARGS)
+        cb_helpers.create_project(codebuild, wait_seconds=0, sleep=lambda s: None, **STUB_ARGS)
 
 
 def test_create_project_offline_returns_the_project(kit):
     cb_helpers.ensure_build_role(kit)
-    project = cb_helpers.create_project(kit.client("codebuild"),
-                                        **project_args(kit, "labtest-demo", []))
+    project = cb_helpers.create_project(
+        kit.client("codebuild"), **project_args(kit, "labtest-demo", [])
+    )
     assert project["arn"].endswith(":project/labtest-demo")
 
 
@@ -166,8 +193,9 @@ def test_start_fresh_deletes_only_this_learners_project(kit, capsys):
     assert codebuild.batch_get_projects(names=["labtest-build"]).get("projects", []) == []
     assert "Deleted the project labtest-build" in capsys.readouterr().out
 
-    codebuild.create_project(**project_args(kit, "labtest-other",
-                                            [{"key": settings.OWNER_TAG_KEY, "value": "someone"}]))
+    codebuild.create_project(
+        **project_args(kit, "labtest-other", [{"key": settings.OWNER_TAG_KEY, "value": "someone"}])
+    )
     with pytest.raises(RuntimeError, match="not yours"):
         cb_helpers.start_fresh(kit, "labtest-other")
     assert codebuild.batch_get_projects(names=["labtest-other"])["projects"]

@@ -17,16 +17,23 @@ def cc(client):
 
 @pytest.fixture
 def repo(cc):
-    cc.create_repository(repositoryName="app", repositoryDescription="demo",
-                         tags={"lab:kit": "codepipeline-lab-kit"})
-    first = cc.put_file(repositoryName="app", branchName="main", filePath="README.md",
-                        fileContent=b"# App\n", commitMessage="Add README")
+    cc.create_repository(
+        repositoryName="app", repositoryDescription="demo", tags={"lab:kit": "codepipeline-lab-kit"}
+    )
+    first = cc.put_file(
+        repositoryName="app",
+        branchName="main",
+        filePath="README.md",
+        fileContent=b"# App\n",
+        commitMessage="Add README",
+    )
     return first["commitId"]
 
 
 def test_create_repository_returns_metadata_with_local_clone_url(cc):
     meta = cc.create_repository(repositoryName="demo", repositoryDescription="d")[
-        "repositoryMetadata"]
+        "repositoryMetadata"
+    ]
     assert meta["repositoryName"] == "demo"
     assert meta["Arn"] == "arn:aws:codecommit:us-east-1:123456789012:demo"
     assert meta["cloneUrlHttp"].endswith("/v1/repos/demo")
@@ -63,19 +70,39 @@ def test_put_file_parent_commit_rules(cc, repo):
     with pytest.raises(ClientError) as exc:
         cc.put_file(repositoryName="app", branchName="main", filePath="a.txt", fileContent=b"a")
     assert error_code(exc) == "ParentCommitIdRequiredException"
-    second = cc.put_file(repositoryName="app", branchName="main", filePath="a.txt",
-                         fileContent=b"a", parentCommitId=repo)["commitId"]
+    second = cc.put_file(
+        repositoryName="app",
+        branchName="main",
+        filePath="a.txt",
+        fileContent=b"a",
+        parentCommitId=repo,
+    )["commitId"]
     with pytest.raises(ClientError) as exc:
-        cc.put_file(repositoryName="app", branchName="main", filePath="b.txt",
-                    fileContent=b"b", parentCommitId=repo)
+        cc.put_file(
+            repositoryName="app",
+            branchName="main",
+            filePath="b.txt",
+            fileContent=b"b",
+            parentCommitId=repo,
+        )
     assert error_code(exc) == "ParentCommitIdOutdatedException"
     with pytest.raises(ClientError) as exc:
-        cc.put_file(repositoryName="app", branchName="main", filePath="b.txt",
-                    fileContent=b"b", parentCommitId="0" * 40)
+        cc.put_file(
+            repositoryName="app",
+            branchName="main",
+            filePath="b.txt",
+            fileContent=b"b",
+            parentCommitId="0" * 40,
+        )
     assert error_code(exc) == "ParentCommitDoesNotExistException"
     with pytest.raises(ClientError) as exc:
-        cc.put_file(repositoryName="app", branchName="main", filePath="a.txt",
-                    fileContent=b"a", parentCommitId=second)
+        cc.put_file(
+            repositoryName="app",
+            branchName="main",
+            filePath="a.txt",
+            fileContent=b"a",
+            parentCommitId=second,
+        )
     assert error_code(exc) == "SameFileContentException"
     # Nothing was lost by the refused calls.
     assert cc.get_branch(repositoryName="app", branchName="main")["branch"]["commitId"] == second
@@ -83,15 +110,25 @@ def test_put_file_parent_commit_rules(cc, repo):
 
 def test_put_file_to_missing_branch_of_non_empty_repository(cc, repo):
     with pytest.raises(ClientError) as exc:
-        cc.put_file(repositoryName="app", branchName="feature", filePath="x", fileContent=b"x",
-                    parentCommitId=repo)
+        cc.put_file(
+            repositoryName="app",
+            branchName="feature",
+            filePath="x",
+            fileContent=b"x",
+            parentCommitId=repo,
+        )
     assert error_code(exc) == "BranchDoesNotExistException"
 
 
 def test_get_file_and_folder(cc, repo):
-    commit = cc.put_file(repositoryName="app", branchName="main", filePath="src/app.py",
-                         fileContent=b"print('hi')\n", fileMode="EXECUTABLE",
-                         parentCommitId=repo)["commitId"]
+    commit = cc.put_file(
+        repositoryName="app",
+        branchName="main",
+        filePath="src/app.py",
+        fileContent=b"print('hi')\n",
+        fileMode="EXECUTABLE",
+        parentCommitId=repo,
+    )["commitId"]
     got = cc.get_file(repositoryName="app", filePath="src/app.py")
     assert got["fileContent"] == b"print('hi')\n"
     assert got["fileMode"] == "EXECUTABLE" and got["fileSize"] == 12
@@ -112,61 +149,106 @@ def test_get_file_and_folder(cc, repo):
 
 
 def test_file_and_folder_name_conflicts(cc, repo):
-    tip = cc.put_file(repositoryName="app", branchName="main", filePath="docs/a.md",
-                      fileContent=b"a", parentCommitId=repo)["commitId"]
+    tip = cc.put_file(
+        repositoryName="app",
+        branchName="main",
+        filePath="docs/a.md",
+        fileContent=b"a",
+        parentCommitId=repo,
+    )["commitId"]
     with pytest.raises(ClientError) as exc:
-        cc.put_file(repositoryName="app", branchName="main", filePath="docs",
-                    fileContent=b"x", parentCommitId=tip)
+        cc.put_file(
+            repositoryName="app",
+            branchName="main",
+            filePath="docs",
+            fileContent=b"x",
+            parentCommitId=tip,
+        )
     assert error_code(exc) == "FileNameConflictsWithDirectoryNameException"
     with pytest.raises(ClientError) as exc:
-        cc.put_file(repositoryName="app", branchName="main", filePath="README.md/x",
-                    fileContent=b"x", parentCommitId=tip)
+        cc.put_file(
+            repositoryName="app",
+            branchName="main",
+            filePath="README.md/x",
+            fileContent=b"x",
+            parentCommitId=tip,
+        )
     assert error_code(exc) == "DirectoryNameConflictsWithFileNameException"
 
 
 def test_delete_file(cc, repo):
-    tip = cc.put_file(repositoryName="app", branchName="main", filePath="docs/a.md",
-                      fileContent=b"a", parentCommitId=repo)["commitId"]
-    deleted = cc.delete_file(repositoryName="app", branchName="main", filePath="docs/a.md",
-                             parentCommitId=tip, keepEmptyFolders=True)
+    tip = cc.put_file(
+        repositoryName="app",
+        branchName="main",
+        filePath="docs/a.md",
+        fileContent=b"a",
+        parentCommitId=repo,
+    )["commitId"]
+    deleted = cc.delete_file(
+        repositoryName="app",
+        branchName="main",
+        filePath="docs/a.md",
+        parentCommitId=tip,
+        keepEmptyFolders=True,
+    )
     assert deleted["filePath"] == "docs/a.md"
-    names = [f["absolutePath"] for f in
-             cc.get_folder(repositoryName="app", folderPath="docs")["files"]]
+    names = [
+        f["absolutePath"] for f in cc.get_folder(repositoryName="app", folderPath="docs")["files"]
+    ]
     assert names == ["docs/.gitkeep"]
     with pytest.raises(ClientError) as exc:
-        cc.delete_file(repositoryName="app", branchName="main", filePath="docs/a.md",
-                       parentCommitId=deleted["commitId"])
+        cc.delete_file(
+            repositoryName="app",
+            branchName="main",
+            filePath="docs/a.md",
+            parentCommitId=deleted["commitId"],
+        )
     assert error_code(exc) == "FileDoesNotExistException"
 
 
 def test_create_commit_with_puts_deletes_and_modes(cc, repo):
     result = cc.create_commit(
-        repositoryName="app", branchName="main", parentCommitId=repo,
-        authorName="Ada", email="ada@example.com", commitMessage="Many changes",
-        putFiles=[{"filePath": "app.py", "fileContent": b"print(1)\n"},
-                  {"filePath": "README.md", "fileContent": b"# App v2\n"}],
+        repositoryName="app",
+        branchName="main",
+        parentCommitId=repo,
+        authorName="Ada",
+        email="ada@example.com",
+        commitMessage="Many changes",
+        putFiles=[
+            {"filePath": "app.py", "fileContent": b"print(1)\n"},
+            {"filePath": "README.md", "fileContent": b"# App v2\n"},
+        ],
         setFileModes=[],
     )
     assert [f["absolutePath"] for f in result["filesAdded"]] == ["app.py"]
     assert [f["absolutePath"] for f in result["filesUpdated"]] == ["README.md"]
     second = cc.create_commit(
-        repositoryName="app", branchName="main", parentCommitId=result["commitId"],
+        repositoryName="app",
+        branchName="main",
+        parentCommitId=result["commitId"],
         deleteFiles=[{"filePath": "README.md"}],
-        setFileModes=[{"filePath": "app.py", "fileMode": "EXECUTABLE"}])
+        setFileModes=[{"filePath": "app.py", "fileMode": "EXECUTABLE"}],
+    )
     assert [f["absolutePath"] for f in second["filesDeleted"]] == ["README.md"]
     commit = cc.get_commit(repositoryName="app", commitId=result["commitId"])["commit"]
     assert commit["author"]["name"] == "Ada" and commit["author"]["email"] == "ada@example.com"
     assert commit["parents"] == [repo] and commit["message"] == "Many changes"
     with pytest.raises(ClientError) as exc:
-        cc.create_commit(repositoryName="app", branchName="main",
-                         parentCommitId=second["commitId"],
-                         putFiles=[{"filePath": "app.py", "fileContent": b"print(1)\n"}])
+        cc.create_commit(
+            repositoryName="app",
+            branchName="main",
+            parentCommitId=second["commitId"],
+            putFiles=[{"filePath": "app.py", "fileContent": b"print(1)\n"}],
+        )
     assert error_code(exc) == "NoChangeException"
     with pytest.raises(ClientError) as exc:
-        cc.create_commit(repositoryName="app", branchName="main",
-                         parentCommitId=second["commitId"],
-                         putFiles=[{"filePath": "x", "fileContent": b"1"}],
-                         deleteFiles=[{"filePath": "x"}])
+        cc.create_commit(
+            repositoryName="app",
+            branchName="main",
+            parentCommitId=second["commitId"],
+            putFiles=[{"filePath": "x", "fileContent": b"1"}],
+            deleteFiles=[{"filePath": "x"}],
+        )
     assert error_code(exc) == "SamePathRequestException"
 
 
@@ -181,11 +263,17 @@ def test_get_commit_errors(cc, repo):
 
 def test_get_differences(cc, repo):
     second = cc.create_commit(
-        repositoryName="app", branchName="main", parentCommitId=repo,
-        putFiles=[{"filePath": "app.py", "fileContent": b"1"},
-                  {"filePath": "README.md", "fileContent": b"changed"}])["commitId"]
-    changes = cc.get_differences(repositoryName="app", beforeCommitSpecifier=repo,
-                                 afterCommitSpecifier=second)["differences"]
+        repositoryName="app",
+        branchName="main",
+        parentCommitId=repo,
+        putFiles=[
+            {"filePath": "app.py", "fileContent": b"1"},
+            {"filePath": "README.md", "fileContent": b"changed"},
+        ],
+    )["commitId"]
+    changes = cc.get_differences(
+        repositoryName="app", beforeCommitSpecifier=repo, afterCommitSpecifier=second
+    )["differences"]
     by_path = {(c.get("afterBlob") or c["beforeBlob"])["path"]: c for c in changes}
     assert by_path["app.py"]["changeType"] == "A"
     assert by_path["README.md"]["changeType"] == "M"
@@ -194,8 +282,9 @@ def test_get_differences(cc, repo):
     assert {c["changeType"] for c in everything["differences"]} == {"A"}
     page = cc.get_differences(repositoryName="app", afterCommitSpecifier="main", MaxResults=1)
     assert len(page["differences"]) == 1 and page["NextToken"]
-    rest = cc.get_differences(repositoryName="app", afterCommitSpecifier="main",
-                              NextToken=page["NextToken"])
+    rest = cc.get_differences(
+        repositoryName="app", afterCommitSpecifier="main", NextToken=page["NextToken"]
+    )
     assert len(rest["differences"]) == 1 and "NextToken" not in rest
 
 
@@ -212,8 +301,9 @@ def test_branches(cc, repo):
         cc.delete_branch(repositoryName="app", branchName="main")
     assert error_code(exc) == "DefaultBranchCannotBeDeletedException"
     cc.update_default_branch(repositoryName="app", defaultBranchName="feature")
-    assert cc.get_repository(repositoryName="app")["repositoryMetadata"][
-        "defaultBranch"] == "feature"
+    assert (
+        cc.get_repository(repositoryName="app")["repositoryMetadata"]["defaultBranch"] == "feature"
+    )
     deleted = cc.delete_branch(repositoryName="app", branchName="main")["deletedBranch"]
     assert deleted == {"branchName": "main", "commitId": repo}
     with pytest.raises(ClientError) as exc:
@@ -235,10 +325,11 @@ def test_list_batch_update_and_delete_repositories(cc):
     assert [r["repositoryName"] for r in batch["repositories"]] == ["a-repo"]
     assert batch["repositoriesNotFound"] == ["zzz"]
     cc.update_repository_description(repositoryName="a-repo", repositoryDescription="new")
-    assert cc.get_repository(repositoryName="a-repo")["repositoryMetadata"][
-        "repositoryDescription"] == "new"
-    repository_id = cc.get_repository(repositoryName="a-repo")["repositoryMetadata"][
-        "repositoryId"]
+    assert (
+        cc.get_repository(repositoryName="a-repo")["repositoryMetadata"]["repositoryDescription"]
+        == "new"
+    )
+    repository_id = cc.get_repository(repositoryName="a-repo")["repositoryMetadata"]["repositoryId"]
     assert cc.delete_repository(repositoryName="a-repo")["repositoryId"] == repository_id
     assert "repositoryId" not in cc.delete_repository(repositoryName="a-repo")
 
@@ -269,20 +360,33 @@ def test_repositories_are_per_region(client):
 
 def test_create_commit_needs_exactly_one_of_content_and_source(cc, repo):
     with pytest.raises(ClientError) as exc:
-        cc.create_commit(repositoryName="app", branchName="main", parentCommitId=repo,
-                         putFiles=[{"filePath": "x.txt"}])
+        cc.create_commit(
+            repositoryName="app",
+            branchName="main",
+            parentCommitId=repo,
+            putFiles=[{"filePath": "x.txt"}],
+        )
     assert error_code(exc) == "SourceFileOrContentRequiredException"
     with pytest.raises(ClientError) as exc:
-        cc.create_commit(repositoryName="app", branchName="main", parentCommitId=repo,
-                         putFiles=[{"filePath": "x.txt", "fileContent": b"1",
-                                    "sourceFile": {"filePath": "README.md"}}])
+        cc.create_commit(
+            repositoryName="app",
+            branchName="main",
+            parentCommitId=repo,
+            putFiles=[
+                {"filePath": "x.txt", "fileContent": b"1", "sourceFile": {"filePath": "README.md"}}
+            ],
+        )
     assert error_code(exc) == "FileContentAndSourceFileSpecifiedException"
-    moved = cc.create_commit(repositoryName="app", branchName="main", parentCommitId=repo,
-                             putFiles=[{"filePath": "docs/README.md",
-                                        "sourceFile": {"filePath": "README.md", "isMove": True}}])
+    moved = cc.create_commit(
+        repositoryName="app",
+        branchName="main",
+        parentCommitId=repo,
+        putFiles=[
+            {"filePath": "docs/README.md", "sourceFile": {"filePath": "README.md", "isMove": True}}
+        ],
+    )
     assert [f["absolutePath"] for f in moved["filesDeleted"]] == ["README.md"]
-    assert cc.get_file(repositoryName="app", filePath="docs/README.md")["fileContent"] == \
-        b"# App\n"
+    assert cc.get_file(repositoryName="app", filePath="docs/README.md")["fileContent"] == b"# App\n"
 
 
 def test_get_differences_rejects_max_results_below_one(cc, repo):

@@ -14,16 +14,22 @@ from tests.signing import json_request
 
 
 def git(*args, cwd=None):
-    return subprocess.run(["git", "-c", "user.name=Learner", "-c", "user.email=l@example.com",
-                           *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return subprocess.run(
+        ["git", "-c", "user.name=Learner", "-c", "user.email=l@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_clone_commit_push_moves_branch(server_client, tmp_path):
     cc = server_client("codecommit")
     url = cc.create_repository(repositoryName="gitrepo")["repositoryMetadata"]["cloneUrlHttp"]
     assert url.startswith("http://127.0.0.1:")
-    first = cc.put_file(repositoryName="gitrepo", branchName="main", filePath="README.md",
-                        fileContent=b"hello\n")["commitId"]
+    first = cc.put_file(
+        repositoryName="gitrepo", branchName="main", filePath="README.md", fileContent=b"hello\n"
+    )["commitId"]
 
     moves = []
     listener = lambda *event: moves.append(event)  # noqa: E731
@@ -43,8 +49,9 @@ def test_clone_commit_push_moves_branch(server_client, tmp_path):
     head = git("rev-parse", "HEAD", cwd=work).stdout.strip()
     assert cc.get_branch(repositoryName="gitrepo", branchName="main")["branch"]["commitId"] == head
     assert cc.get_commit(repositoryName="gitrepo", commitId=head)["commit"]["parents"] == [first]
-    assert cc.get_file(repositoryName="gitrepo", filePath="app.py")["fileContent"] == \
-        b"print('v2')\n"
+    assert (
+        cc.get_file(repositoryName="gitrepo", filePath="app.py")["fileContent"] == b"print('v2')\n"
+    )
     assert sorted(cc.list_branches(repositoryName="gitrepo")["branches"]) == ["feature", "main"]
     assert ("123456789012", "us-east-1", "gitrepo", "main", first, head) in moves
     assert ("123456789012", "us-east-1", "gitrepo", "feature", None, head) in moves
@@ -65,16 +72,20 @@ def test_first_push_to_empty_repository_sets_default_branch(server_client, tmp_p
 
 
 def test_clone_of_unknown_repository_fails_cleanly(local_server, tmp_path):
-    result = subprocess.run(["git", "clone", f"{local_server.endpoint}/v1/repos/nope",
-                             str(tmp_path / "x")], capture_output=True, text=True)
+    result = subprocess.run(
+        ["git", "clone", f"{local_server.endpoint}/v1/repos/nope", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode != 0
 
 
 def test_bad_requests_get_aws_errors_not_500(local_server):
     """A request that skips botocore's checks still gets a 4xx in the AWS error shape."""
     body = json.dumps({"repositoryName": 5}).encode()
-    request = json_request(local_server.endpoint, "CodeCommit_20150413.GetRepository", body,
-                           "codecommit")
+    request = json_request(
+        local_server.endpoint, "CodeCommit_20150413.GetRepository", body, "codecommit"
+    )
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(request)
     assert exc.value.code == 400

@@ -17,8 +17,9 @@ FLEET = {"lab:fleet": "labtest-web"}
 
 
 def make_kit(mode: str = lab.OFFLINE, region: str = "us-east-1") -> lab.Kit:
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                            region_name=region)
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+    )
     return lab.Kit(mode, region, PREFIX, session, account_id="123456789012")
 
 
@@ -47,6 +48,7 @@ def tags_of(pairs: list[dict]) -> dict[str, str]:
 
 # --- the bucket ------------------------------------------------------------------------------
 
+
 def test_deploy_bucket_is_made_once_and_tagged(kit):
     name = cd.ensure_deploy_bucket(kit)
     assert name == "labtest-deploy-123456789012-us-east-1"
@@ -64,6 +66,7 @@ def test_deploy_bucket_outside_us_east_1_has_a_location_constraint(mocked):
 
 # --- roles and the instance profile ----------------------------------------------------------
 
+
 def test_service_role_offline_gets_the_policy_inline(kit):
     arn = cd.ensure_service_role(kit)
     iam = kit.client("iam")
@@ -74,7 +77,8 @@ def test_service_role_offline_gets_the_policy_inline(kit):
     assert trust["Statement"][0]["Principal"] == {"Service": "codedeploy.amazonaws.com"}
     assert tags_of(role["Tags"]) == kit.tags()
     assert iam.list_role_policies(RoleName="labtest-codedeploy-service")["PolicyNames"] == [
-        "AWSCodeDeployRole"]
+        "AWSCodeDeployRole"
+    ]
     assert cd.ensure_service_role(kit) == arn  # a second run finds it
 
 
@@ -87,7 +91,8 @@ def test_service_role_on_aws_attaches_the_managed_policy(monkeypatch, no_sleep):
         kit = make_kit(mode=lab.AWS)
         cd.ensure_service_role(kit)
         attached = kit.client("iam").list_attached_role_policies(
-            RoleName="labtest-codedeploy-service")["AttachedPolicies"]
+            RoleName="labtest-codedeploy-service"
+        )["AttachedPolicies"]
     assert [policy["PolicyArn"] for policy in attached] == [cd.SERVICE_ROLE_POLICY_ARN]
     assert no_sleep == [cd.IAM_SETTLE_SECONDS]  # a new role gets time to be usable
 
@@ -111,6 +116,7 @@ def test_instance_profile_holds_a_role_that_reads_the_bucket(kit):
 
 # --- the fleet -------------------------------------------------------------------------------
 
+
 @pytest.mark.slow  # the local SSM and EC2 load their public parameters and images
 def test_latest_ami_is_an_image_the_local_ec2_knows(kit):
     image_id = cd.latest_ami(kit)
@@ -129,8 +135,8 @@ def test_user_data_installs_the_agent_and_reports_ready(kit):
 def test_launch_fleet_tags_instances_and_reuses_them(kit):
     requests = []
     kit.client("ec2").meta.events.register(
-        "provide-client-params.ec2.RunInstances",
-        lambda params, **_: requests.append(dict(params)))
+        "provide-client-params.ec2.RunInstances", lambda params, **_: requests.append(dict(params))
+    )
     profile = cd.ensure_instance_profile(kit, "the-bucket")
     ids = cd.launch_fleet(kit, 3, FLEET, profile, "#!/bin/bash\n")
     assert len(ids) == 3
@@ -155,8 +161,12 @@ def test_find_fleet_ignores_other_owners_and_terminated_instances(kit):
 
     def run(tags):
         pairs = [{"Key": key, "Value": value} for key, value in tags.items()]
-        reply = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, TagSpecifications=[
-            {"ResourceType": "instance", "Tags": pairs}])
+        reply = ec2.run_instances(
+            ImageId=image,
+            MinCount=1,
+            MaxCount=1,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": pairs}],
+        )
         return reply["Instances"][0]["InstanceId"]
 
     mine = run({**FLEET, "lab:owner": PREFIX})
@@ -186,11 +196,13 @@ def test_wait_for_fleet_on_aws_waits_for_the_agent_markers(mocked, no_sleep):
 
 # --- start_fresh -----------------------------------------------------------------------------
 
+
 def test_start_fresh_deletes_the_learners_application_and_configs(kit, capsys):
     codedeploy = kit.client("codedeploy")
     codedeploy.create_application(applicationName="labtest-greeting", tags=kit.tag_list())
-    codedeploy.create_deployment_config(deploymentConfigName="labtest-two",
-                                        minimumHealthyHosts={"type": "HOST_COUNT", "value": 1})
+    codedeploy.create_deployment_config(
+        deploymentConfigName="labtest-two", minimumHealthyHosts={"type": "HOST_COUNT", "value": 1}
+    )
     cd.start_fresh(kit, "labtest-greeting", config_names=("labtest-two", "labtest-none"))
     out = capsys.readouterr().out
     assert "Deleted application labtest-greeting" in out
@@ -203,8 +215,9 @@ def test_start_fresh_deletes_the_learners_application_and_configs(kit, capsys):
 
 def test_start_fresh_refuses_what_is_not_the_learners(kit):
     codedeploy = kit.client("codedeploy")
-    codedeploy.create_application(applicationName="labtest-greeting",
-                                  tags=[{"Key": "lab:owner", "Value": "someoneelse"}])
+    codedeploy.create_application(
+        applicationName="labtest-greeting", tags=[{"Key": "lab:owner", "Value": "someoneelse"}]
+    )
     with pytest.raises(RuntimeError, match="not yours"):
         cd.start_fresh(kit, "labtest-greeting")
     with pytest.raises(ValueError):
@@ -212,6 +225,7 @@ def test_start_fresh_refuses_what_is_not_the_learners(kit):
 
 
 # --- rollbacks and timelines -----------------------------------------------------------------
+
 
 @pytest.fixture(name="group")
 def group_fixture(kit, synchronous):
@@ -221,26 +235,37 @@ def group_fixture(kit, synchronous):
     codedeploy = kit.client("codedeploy")
     codedeploy.create_application(applicationName="app", computePlatform="Server")
     codedeploy.create_deployment_group(
-        applicationName="app", deploymentGroupName="web",
+        applicationName="app",
+        deploymentGroupName="web",
         serviceRoleArn=cd.ensure_service_role(kit),
         ec2TagFilters=[{"Key": "lab:fleet", "Value": "labtest-web", "Type": "KEY_AND_VALUE"}],
-        autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE"]})
+        autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE"]},
+    )
 
     def deploy(data: bytes, key: str, config: str = "CodeDeployDefault.OneAtATime") -> str:
         kit.client("s3").put_object(Bucket=bucket, Key=key, Body=data)
         return codedeploy.create_deployment(
-            applicationName="app", deploymentGroupName="web", deploymentConfigName=config,
-            revision={"revisionType": "S3", "s3Location": {
-                "bucket": bucket, "key": key, "bundleType": "zip"}})["deploymentId"]
+            applicationName="app",
+            deploymentGroupName="web",
+            deploymentConfigName=config,
+            revision={
+                "revisionType": "S3",
+                "s3Location": {"bucket": bucket, "key": key, "bundleType": "zip"},
+            },
+        )["deploymentId"]
 
     codedeploy.deploy = deploy
     return codedeploy
 
 
 def failing_bundle() -> bytes:
-    return make_zip({"appspec.yml": appspec({"ValidateService": "scripts/validate.sh"}),
-                     "site/index.html": "<h1>v2</h1>\n",
-                     "scripts/validate.sh": "#!/bin/sh\necho broken >&2\nexit 1\n"})
+    return make_zip(
+        {
+            "appspec.yml": appspec({"ValidateService": "scripts/validate.sh"}),
+            "site/index.html": "<h1>v2</h1>\n",
+            "scripts/validate.sh": "#!/bin/sh\necho broken >&2\nexit 1\n",
+        }
+    )
 
 
 def test_wait_for_rollback_finds_the_rollback_deployment(group, no_sleep):
@@ -286,7 +311,11 @@ def test_timeline_lists_skipped_instances_last(group, capsys):
 def test_most_at_once_counts_touching_intervals_apart():
     t = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
     s = dt.timedelta(seconds=1)
-    rows = [{"start": t, "end": t + s}, {"start": t + s, "end": t + 2 * s},
-            {"start": t, "end": t + 3 * s}, {"start": None, "end": None}]
+    rows = [
+        {"start": t, "end": t + s},
+        {"start": t + s, "end": t + 2 * s},
+        {"start": t, "end": t + 3 * s},
+        {"start": None, "end": None},
+    ]
     assert cd.most_at_once(rows) == 2
     assert cd.most_at_once([]) == 0

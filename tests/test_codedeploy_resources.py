@@ -25,42 +25,61 @@ def error_of(call, **kwargs) -> tuple[str, int]:
 def test_applications_crud_and_tags(client):
     deploy = client("codedeploy")
     application_id = deploy.create_application(
-        applicationName="shop", tags=[{"Key": "team", "Value": "blue"}])["applicationId"]
+        applicationName="shop", tags=[{"Key": "team", "Value": "blue"}]
+    )["applicationId"]
     info = deploy.get_application(applicationName="shop")["application"]
     assert info["applicationId"] == application_id
     assert info["computePlatform"] == "Server"
     arn = "arn:aws:codedeploy:us-east-1:123456789012:application:shop"
     assert deploy.list_tags_for_resource(ResourceArn=arn)["Tags"] == [
-        {"Key": "team", "Value": "blue"}]
+        {"Key": "team", "Value": "blue"}
+    ]
     deploy.tag_resource(ResourceArn=arn, Tags=[{"Key": "stage", "Value": "lab"}])
     deploy.untag_resource(ResourceArn=arn, TagKeys=["team"])
     assert deploy.list_tags_for_resource(ResourceArn=arn)["Tags"] == [
-        {"Key": "stage", "Value": "lab"}]
+        {"Key": "stage", "Value": "lab"}
+    ]
     deploy.update_application(applicationName="shop", newApplicationName="store")
     assert deploy.list_applications()["applications"] == ["store"]
-    assert deploy.batch_get_applications(applicationNames=["store"])["applicationsInfo"][0][
-        "applicationName"] == "store"
+    assert (
+        deploy.batch_get_applications(applicationNames=["store"])["applicationsInfo"][0][
+            "applicationName"
+        ]
+        == "store"
+    )
     assert error_of(deploy.create_application, applicationName="store") == (
-        "ApplicationAlreadyExistsException", 400)
+        "ApplicationAlreadyExistsException",
+        400,
+    )
     deploy.delete_application(applicationName="store")
     assert error_of(deploy.get_application, applicationName="store") == (
-        "ApplicationDoesNotExistException", 400)
+        "ApplicationDoesNotExistException",
+        400,
+    )
 
 
 def test_names_longer_than_the_model_allows_are_invalid(client):
     deploy = client("codedeploy")
     long_name = "n" * 101
     assert error_of(deploy.create_application, applicationName=long_name) == (
-        "InvalidApplicationNameException", 400)
+        "InvalidApplicationNameException",
+        400,
+    )
     deploy.create_application(applicationName="a" * 100)
-    assert error_of(deploy.update_application, applicationName="a" * 100,
-                    newApplicationName=long_name) == ("InvalidApplicationNameException", 400)
-    assert error_of(deploy.create_deployment_group, applicationName="a" * 100,
-                    deploymentGroupName=long_name, serviceRoleArn=ROLE) == (
-        "InvalidDeploymentGroupNameException", 400)
-    assert error_of(deploy.create_deployment_config, deploymentConfigName=long_name,
-                    minimumHealthyHosts={"type": "HOST_COUNT", "value": 1}) == (
-        "InvalidDeploymentConfigNameException", 400)
+    assert error_of(
+        deploy.update_application, applicationName="a" * 100, newApplicationName=long_name
+    ) == ("InvalidApplicationNameException", 400)
+    assert error_of(
+        deploy.create_deployment_group,
+        applicationName="a" * 100,
+        deploymentGroupName=long_name,
+        serviceRoleArn=ROLE,
+    ) == ("InvalidDeploymentGroupNameException", 400)
+    assert error_of(
+        deploy.create_deployment_config,
+        deploymentConfigName=long_name,
+        minimumHealthyHosts={"type": "HOST_COUNT", "value": 1},
+    ) == ("InvalidDeploymentConfigNameException", 400)
     assert deploy.list_applications()["applications"] == ["a" * 100]
 
 
@@ -68,115 +87,174 @@ def test_deployment_groups_crud(client):
     deploy = client("codedeploy")
     deploy.create_application(applicationName="shop")
     group_id = deploy.create_deployment_group(
-        applicationName="shop", deploymentGroupName="prod", serviceRoleArn=ROLE,
+        applicationName="shop",
+        deploymentGroupName="prod",
+        serviceRoleArn=ROLE,
         ec2TagFilters=[{"Key": "Env", "Value": "prod", "Type": "KEY_AND_VALUE"}],
-        tags=[{"Key": "k", "Value": "v"}])["deploymentGroupId"]
-    info = deploy.get_deployment_group(applicationName="shop",
-                                       deploymentGroupName="prod")["deploymentGroupInfo"]
+        tags=[{"Key": "k", "Value": "v"}],
+    )["deploymentGroupId"]
+    info = deploy.get_deployment_group(applicationName="shop", deploymentGroupName="prod")[
+        "deploymentGroupInfo"
+    ]
     assert info["deploymentGroupId"] == group_id
     assert info["deploymentConfigName"] == "CodeDeployDefault.OneAtATime"
     assert info["serviceRoleArn"] == ROLE
     assert info["computePlatform"] == "Server"
-    assert info["deploymentStyle"] == {"deploymentType": "IN_PLACE",
-                                       "deploymentOption": "WITHOUT_TRAFFIC_CONTROL"}
-    deploy.update_deployment_group(applicationName="shop", currentDeploymentGroupName="prod",
-                                   newDeploymentGroupName="production",
-                                   deploymentConfigName="CodeDeployDefault.AllAtOnce")
+    assert info["deploymentStyle"] == {
+        "deploymentType": "IN_PLACE",
+        "deploymentOption": "WITHOUT_TRAFFIC_CONTROL",
+    }
+    deploy.update_deployment_group(
+        applicationName="shop",
+        currentDeploymentGroupName="prod",
+        newDeploymentGroupName="production",
+        deploymentConfigName="CodeDeployDefault.AllAtOnce",
+    )
     assert deploy.list_deployment_groups(applicationName="shop")["deploymentGroups"] == [
-        "production"]
-    batch = deploy.batch_get_deployment_groups(applicationName="shop",
-                                               deploymentGroupNames=["production", "nope"])
+        "production"
+    ]
+    batch = deploy.batch_get_deployment_groups(
+        applicationName="shop", deploymentGroupNames=["production", "nope"]
+    )
     assert batch["deploymentGroupsInfo"][0]["deploymentConfigName"] == (
-        "CodeDeployDefault.AllAtOnce")
+        "CodeDeployDefault.AllAtOnce"
+    )
     assert "nope" in batch["errorMessage"]
     arn = "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:shop/production"
     assert deploy.list_tags_for_resource(ResourceArn=arn)["Tags"] == [{"Key": "k", "Value": "v"}]
     deploy.delete_deployment_group(applicationName="shop", deploymentGroupName="production")
-    assert error_of(deploy.get_deployment_group, applicationName="shop",
-                    deploymentGroupName="production") == (
-        "DeploymentGroupDoesNotExistException", 400)
+    assert error_of(
+        deploy.get_deployment_group, applicationName="shop", deploymentGroupName="production"
+    ) == ("DeploymentGroupDoesNotExistException", 400)
 
 
 def test_deployment_group_errors(client):
     deploy = client("codedeploy")
     deploy.create_application(applicationName="shop")
     create = deploy.create_deployment_group
-    assert error_of(create, applicationName="nope", deploymentGroupName="g",
-                    serviceRoleArn=ROLE) == ("ApplicationDoesNotExistException", 400)
-    assert error_of(create, applicationName="shop", deploymentGroupName="g",
-                    serviceRoleArn="not-a-role") == ("InvalidRoleException", 400)
-    assert error_of(create, applicationName="shop", deploymentGroupName="g",
-                    serviceRoleArn=ROLE, deploymentConfigName="Nope") == (
-        "DeploymentConfigDoesNotExistException", 400)
-    assert error_of(create, applicationName="shop", deploymentGroupName="g",
-                    serviceRoleArn=ROLE,
-                    ec2TagFilters=[{"Key": "a", "Value": "b", "Type": "KEY_AND_VALUE"}],
-                    ec2TagSet={"ec2TagSetList": [[{"Key": "a", "Type": "KEY_ONLY"}]]}) == (
-        "InvalidEC2TagCombinationException", 400)
+    assert error_of(
+        create, applicationName="nope", deploymentGroupName="g", serviceRoleArn=ROLE
+    ) == ("ApplicationDoesNotExistException", 400)
+    assert error_of(
+        create, applicationName="shop", deploymentGroupName="g", serviceRoleArn="not-a-role"
+    ) == ("InvalidRoleException", 400)
+    assert error_of(
+        create,
+        applicationName="shop",
+        deploymentGroupName="g",
+        serviceRoleArn=ROLE,
+        deploymentConfigName="Nope",
+    ) == ("DeploymentConfigDoesNotExistException", 400)
+    assert error_of(
+        create,
+        applicationName="shop",
+        deploymentGroupName="g",
+        serviceRoleArn=ROLE,
+        ec2TagFilters=[{"Key": "a", "Value": "b", "Type": "KEY_AND_VALUE"}],
+        ec2TagSet={"ec2TagSetList": [[{"Key": "a", "Type": "KEY_ONLY"}]]},
+    ) == ("InvalidEC2TagCombinationException", 400)
     create(applicationName="shop", deploymentGroupName="g", serviceRoleArn=ROLE)
-    assert error_of(create, applicationName="shop", deploymentGroupName="g",
-                    serviceRoleArn=ROLE) == ("DeploymentGroupAlreadyExistsException", 400)
+    assert error_of(
+        create, applicationName="shop", deploymentGroupName="g", serviceRoleArn=ROLE
+    ) == ("DeploymentGroupAlreadyExistsException", 400)
 
 
 def test_deployment_configs(client):
     deploy = client("codedeploy")
     names = deploy.list_deployment_configs()["deploymentConfigsList"]
-    assert {"CodeDeployDefault.OneAtATime", "CodeDeployDefault.HalfAtATime",
-            "CodeDeployDefault.AllAtOnce"} <= set(names)
+    assert {
+        "CodeDeployDefault.OneAtATime",
+        "CodeDeployDefault.HalfAtATime",
+        "CodeDeployDefault.AllAtOnce",
+    } <= set(names)
     half = deploy.get_deployment_config(deploymentConfigName="CodeDeployDefault.HalfAtATime")
-    assert half["deploymentConfigInfo"]["minimumHealthyHosts"] == {"type": "FLEET_PERCENT",
-                                                                   "value": 50}
-    deploy.create_deployment_config(deploymentConfigName="Most",
-                                    minimumHealthyHosts={"type": "FLEET_PERCENT", "value": 75})
-    assert error_of(deploy.create_deployment_config, deploymentConfigName="Most",
-                    minimumHealthyHosts={"type": "HOST_COUNT", "value": 1}) == (
-        "DeploymentConfigAlreadyExistsException", 400)
-    assert error_of(deploy.create_deployment_config, deploymentConfigName="Bad",
-                    minimumHealthyHosts={"type": "FLEET_PERCENT", "value": 150}) == (
-        "InvalidMinimumHealthyHostValueException", 400)
-    assert error_of(deploy.delete_deployment_config,
-                    deploymentConfigName="CodeDeployDefault.AllAtOnce") == (
-        "InvalidOperationException", 400)
+    assert half["deploymentConfigInfo"]["minimumHealthyHosts"] == {
+        "type": "FLEET_PERCENT",
+        "value": 50,
+    }
+    deploy.create_deployment_config(
+        deploymentConfigName="Most", minimumHealthyHosts={"type": "FLEET_PERCENT", "value": 75}
+    )
+    assert error_of(
+        deploy.create_deployment_config,
+        deploymentConfigName="Most",
+        minimumHealthyHosts={"type": "HOST_COUNT", "value": 1},
+    ) == ("DeploymentConfigAlreadyExistsException", 400)
+    assert error_of(
+        deploy.create_deployment_config,
+        deploymentConfigName="Bad",
+        minimumHealthyHosts={"type": "FLEET_PERCENT", "value": 150},
+    ) == ("InvalidMinimumHealthyHostValueException", 400)
+    assert error_of(
+        deploy.delete_deployment_config, deploymentConfigName="CodeDeployDefault.AllAtOnce"
+    ) == ("InvalidOperationException", 400)
     deploy.create_application(applicationName="shop")
-    deploy.create_deployment_group(applicationName="shop", deploymentGroupName="g",
-                                   serviceRoleArn=ROLE, deploymentConfigName="Most")
+    deploy.create_deployment_group(
+        applicationName="shop",
+        deploymentGroupName="g",
+        serviceRoleArn=ROLE,
+        deploymentConfigName="Most",
+    )
     assert error_of(deploy.delete_deployment_config, deploymentConfigName="Most") == (
-        "DeploymentConfigInUseException", 400)
+        "DeploymentConfigInUseException",
+        400,
+    )
     deploy.delete_deployment_group(applicationName="shop", deploymentGroupName="g")
     deploy.delete_deployment_config(deploymentConfigName="Most")
     assert error_of(deploy.get_deployment_config, deploymentConfigName="Most") == (
-        "DeploymentConfigDoesNotExistException", 400)
+        "DeploymentConfigDoesNotExistException",
+        400,
+    )
 
 
 def test_deployment_errors(client):
     deploy = client("codedeploy")
     assert error_of(deploy.get_deployment, deploymentId="d-ABCDEFGHI") == (
-        "DeploymentDoesNotExistException", 400)
+        "DeploymentDoesNotExistException",
+        400,
+    )
     assert error_of(deploy.get_deployment, deploymentId="nope") == (
-        "InvalidDeploymentIdException", 400)
+        "InvalidDeploymentIdException",
+        400,
+    )
     revision = {"revisionType": "S3", "s3Location": {"bucket": "b", "key": "k.zip"}}
-    assert error_of(deploy.create_deployment, applicationName="nope",
-                    deploymentGroupName="g", revision=revision) == (
-        "ApplicationDoesNotExistException", 400)
+    assert error_of(
+        deploy.create_deployment, applicationName="nope", deploymentGroupName="g", revision=revision
+    ) == ("ApplicationDoesNotExistException", 400)
     deploy.create_application(applicationName="shop")
-    assert error_of(deploy.create_deployment, applicationName="shop",
-                    deploymentGroupName="g", revision=revision) == (
-        "DeploymentGroupDoesNotExistException", 400)
+    assert error_of(
+        deploy.create_deployment, applicationName="shop", deploymentGroupName="g", revision=revision
+    ) == ("DeploymentGroupDoesNotExistException", 400)
     assert error_of(deploy.create_deployment, applicationName="shop", revision=revision) == (
-        "DeploymentGroupNameRequiredException", 400)
-    deploy.create_deployment_group(applicationName="shop", deploymentGroupName="g",
-                                   serviceRoleArn=ROLE)
-    assert error_of(deploy.create_deployment, applicationName="shop",
-                    deploymentGroupName="g") == ("RevisionRequiredException", 400)
-    assert error_of(deploy.create_deployment, applicationName="shop", deploymentGroupName="g",
-                    revision=revision, deploymentConfigName="Nope") == (
-        "DeploymentConfigDoesNotExistException", 400)
+        "DeploymentGroupNameRequiredException",
+        400,
+    )
+    deploy.create_deployment_group(
+        applicationName="shop", deploymentGroupName="g", serviceRoleArn=ROLE
+    )
+    assert error_of(deploy.create_deployment, applicationName="shop", deploymentGroupName="g") == (
+        "RevisionRequiredException",
+        400,
+    )
+    assert error_of(
+        deploy.create_deployment,
+        applicationName="shop",
+        deploymentGroupName="g",
+        revision=revision,
+        deploymentConfigName="Nope",
+    ) == ("DeploymentConfigDoesNotExistException", 400)
     assert error_of(deploy.list_deployments, applicationName="shop") == (
-        "DeploymentGroupNameRequiredException", 400)
+        "DeploymentGroupNameRequiredException",
+        400,
+    )
     assert error_of(deploy.get_on_premises_instance, instanceName="ghost") == (
-        "InstanceNotRegisteredException", 400)
+        "InstanceNotRegisteredException",
+        400,
+    )
     assert error_of(deploy.register_on_premises_instance, instanceName="x") == (
-        "IamArnRequiredException", 400)
+        "IamArnRequiredException",
+        400,
+    )
 
 
 def test_list_deployments_filters(lab):
@@ -184,17 +262,20 @@ def test_list_deployments_filters(lab):
     lab.create_group()
     ok = lab.run(make_zip({"appspec.yml": appspec(files="")}))
     failed = lab.run(make_zip({"nothing": ""}))
-    listed = lab.deploy.list_deployments(applicationName=lab.application,
-                                         deploymentGroupName=lab.group)["deployments"]
+    listed = lab.deploy.list_deployments(
+        applicationName=lab.application, deploymentGroupName=lab.group
+    )["deployments"]
     assert listed == [failed["deploymentId"], ok["deploymentId"]]
     assert lab.deploy.list_deployments(includeOnlyStatuses=["Failed"])["deployments"] == [
-        failed["deploymentId"]]
+        failed["deploymentId"]
+    ]
     later = lab.deploy.list_deployments(createTimeRange={"start": failed["createTime"]})
     assert later["deployments"] == [failed["deploymentId"]]
     infos = lab.deploy.batch_get_deployments(deploymentIds=listed)["deploymentsInfo"]
     assert {info["status"] for info in infos} == {"Succeeded", "Failed"}
-    group = lab.deploy.get_deployment_group(applicationName=lab.application,
-                                            deploymentGroupName=lab.group)["deploymentGroupInfo"]
+    group = lab.deploy.get_deployment_group(
+        applicationName=lab.application, deploymentGroupName=lab.group
+    )["deploymentGroupInfo"]
     assert group["lastAttemptedDeployment"]["deploymentId"] == failed["deploymentId"]
     assert group["lastSuccessfulDeployment"]["deploymentId"] == ok["deploymentId"]
     assert group["targetRevision"] == failed["revision"]
@@ -204,27 +285,50 @@ def test_deployment_over_http_with_a_background_worker(server_client, capsys):
     """The local server: the worker runs in the background and wait_for_deployment follows."""
     deploy, s3, ec2 = server_client("codedeploy"), server_client("s3"), server_client("ec2")
     s3.create_bucket(Bucket=BUCKET)
-    s3.put_object(Bucket=BUCKET, Key="http.zip", Body=make_zip({
-        "appspec.yml": appspec({"ValidateService": "check.sh"}),
-        "site/index.html": "http", "check.sh": "#!/bin/sh\necho checked\n"}))
-    [instance] = [i["InstanceId"] for i in ec2.run_instances(
-        ImageId="ami-12345678", MinCount=1, MaxCount=1, TagSpecifications=[
-            {"ResourceType": "instance", "Tags": [{"Key": "Http", "Value": "yes"}]}])[
-        "Instances"]]
+    s3.put_object(
+        Bucket=BUCKET,
+        Key="http.zip",
+        Body=make_zip(
+            {
+                "appspec.yml": appspec({"ValidateService": "check.sh"}),
+                "site/index.html": "http",
+                "check.sh": "#!/bin/sh\necho checked\n",
+            }
+        ),
+    )
+    [instance] = [
+        i["InstanceId"]
+        for i in ec2.run_instances(
+            ImageId="ami-12345678",
+            MinCount=1,
+            MaxCount=1,
+            TagSpecifications=[
+                {"ResourceType": "instance", "Tags": [{"Key": "Http", "Value": "yes"}]}
+            ],
+        )["Instances"]
+    ]
     deploy.create_application(applicationName="http-app")
     deploy.create_deployment_group(
-        applicationName="http-app", deploymentGroupName="http-group", serviceRoleArn=ROLE,
-        ec2TagFilters=[{"Key": "Http", "Value": "yes", "Type": "KEY_AND_VALUE"}])
+        applicationName="http-app",
+        deploymentGroupName="http-group",
+        serviceRoleArn=ROLE,
+        ec2TagFilters=[{"Key": "Http", "Value": "yes", "Type": "KEY_AND_VALUE"}],
+    )
     deployment_id = deploy.create_deployment(
-        applicationName="http-app", deploymentGroupName="http-group",
-        revision={"revisionType": "S3", "s3Location": {"bucket": BUCKET, "key": "http.zip",
-                                                        "bundleType": "zip"}})["deploymentId"]
+        applicationName="http-app",
+        deploymentGroupName="http-group",
+        revision={
+            "revisionType": "S3",
+            "s3Location": {"bucket": BUCKET, "key": "http.zip", "bundleType": "zip"},
+        },
+    )["deploymentId"]
     info = wait_for_deployment(deploy, deployment_id, timeout=30, poll_seconds=0.1)
     assert info["status"] == "Succeeded"
     shown = capsys.readouterr().out
     assert f"{instance}" in shown and "ValidateService" in shown and "Succeeded" in shown
-    assert error_of(deploy.get_deployment_group, applicationName="http-app",
-                    deploymentGroupName="nope") == ("DeploymentGroupDoesNotExistException", 400)
+    assert error_of(
+        deploy.get_deployment_group, applicationName="http-app", deploymentGroupName="nope"
+    ) == ("DeploymentGroupDoesNotExistException", 400)
     from helpers.codedeploy import instance_root
 
     assert (instance_root(instance) / "var/www/html/index.html").read_text() == "http"

@@ -27,15 +27,15 @@ def create_error(lab, **kwargs) -> str:
 
 
 def test_create_get_update_versions_and_metadata(lab):
-    reply = lab.cp.create_pipeline(pipeline=declaration(),
-                                   tags=[{"key": "team", "value": "lab"}])
+    reply = lab.cp.create_pipeline(pipeline=declaration(), tags=[{"key": "team", "value": "lab"}])
     assert reply["pipeline"]["version"] == 1
     assert reply["pipeline"]["pipelineType"] == "V1"
     assert reply["pipeline"]["stages"][1]["actions"][0]["runOrder"] == 1
     assert reply["tags"] == [{"key": "team", "value": "lab"}]
     got = lab.cp.get_pipeline(name="lab-pipeline")
-    assert got["metadata"]["pipelineArn"] == \
-        "arn:aws:codepipeline:us-east-1:123456789012:lab-pipeline"
+    assert (
+        got["metadata"]["pipelineArn"] == "arn:aws:codepipeline:us-east-1:123456789012:lab-pipeline"
+    )
     changed = got["pipeline"]
     changed["stages"][1]["actions"][0]["configuration"]["PrimarySource"] = "SourceOutput"
     updated = lab.cp.update_pipeline(pipeline=changed)["pipeline"]
@@ -45,8 +45,10 @@ def test_create_get_update_versions_and_metadata(lab):
     assert "PrimarySource" not in first["stages"][1]["actions"][0]["configuration"]
     meta = lab.cp.get_pipeline(name="lab-pipeline")["metadata"]
     assert meta["updated"] >= meta["created"]
-    assert error_code(lab.cp.get_pipeline, name="lab-pipeline", version=7) == \
-        "PipelineVersionNotFoundException"
+    assert (
+        error_code(lab.cp.get_pipeline, name="lab-pipeline", version=7)
+        == "PipelineVersionNotFoundException"
+    )
     assert error_code(lab.cp.get_pipeline, name="nope") == "PipelineNotFoundException"
     [summary] = lab.cp.list_pipelines()["pipelines"]
     assert (summary["name"], summary["version"]) == ("lab-pipeline", 2)
@@ -57,35 +59,90 @@ def test_name_in_use(lab):
     assert create_error(lab) == "PipelineNameInUseException"
 
 
-@pytest.mark.parametrize("stages, expected", [
-    ([{"name": "Source", "actions": [source_action()]}], "InvalidStructureException"),
-    ([{"name": "Build", "actions": [build_action()]},
-      {"name": "Source", "actions": [source_action()]}], "InvalidStructureException"),
-    ([{"name": "Source", "actions": [source_action()]},
-      {"name": "Source", "actions": [build_action()]}], "InvalidStructureException"),
-    ([{"name": "Source", "actions": [source_action()]},
-      {"name": "Build", "actions": [build_action(), build_action(outputs=("Other",))]}],
-     "InvalidStageDeclarationException"),
-    ([{"name": "Source", "actions": [source_action()]},
-      {"name": "Build", "actions": [build_action(inputs=("Missing",))]}],
-     "InvalidStructureException"),
-    ([{"name": "Source", "actions": [source_action()]},
-      {"name": "Build", "actions": [build_action(), build_action("B2", outputs=("BuildOutput",))]}],
-     "InvalidStructureException"),
-    ([{"name": "Source", "actions": [source_action()]},
-      {"name": "Build", "actions": [build_action(project="x", inputs=())]}],
-     "InvalidActionDeclarationException"),
-    ([{"name": "Source", "actions": [source_action()]},
-      {"name": "Deploy", "actions": [s3_deploy_action(inputs=("SourceOutput",),
-                                                      extract="false")]}],
-     "InvalidActionDeclarationException"),
-    ([{"name": "Source", "actions": [source_action()]},
-      {"name": "Build", "actions": [build_action(run_order=1000)]}], "ValidationException"),
-    ([{"name": "Source", "actions": [source_action()]},
-      {"name": "Build", "actions": [build_action(EnvironmentVariables=json.dumps([{
-          "name": "X", "value": "#{Nowhere.Var}"}]))]}],
-     "InvalidActionDeclarationException"),
-])
+@pytest.mark.parametrize(
+    "stages, expected",
+    [
+        ([{"name": "Source", "actions": [source_action()]}], "InvalidStructureException"),
+        (
+            [
+                {"name": "Build", "actions": [build_action()]},
+                {"name": "Source", "actions": [source_action()]},
+            ],
+            "InvalidStructureException",
+        ),
+        (
+            [
+                {"name": "Source", "actions": [source_action()]},
+                {"name": "Source", "actions": [build_action()]},
+            ],
+            "InvalidStructureException",
+        ),
+        (
+            [
+                {"name": "Source", "actions": [source_action()]},
+                {"name": "Build", "actions": [build_action(), build_action(outputs=("Other",))]},
+            ],
+            "InvalidStageDeclarationException",
+        ),
+        (
+            [
+                {"name": "Source", "actions": [source_action()]},
+                {"name": "Build", "actions": [build_action(inputs=("Missing",))]},
+            ],
+            "InvalidStructureException",
+        ),
+        (
+            [
+                {"name": "Source", "actions": [source_action()]},
+                {
+                    "name": "Build",
+                    "actions": [build_action(), build_action("B2", outputs=("BuildOutput",))],
+                },
+            ],
+            "InvalidStructureException",
+        ),
+        (
+            [
+                {"name": "Source", "actions": [source_action()]},
+                {"name": "Build", "actions": [build_action(project="x", inputs=())]},
+            ],
+            "InvalidActionDeclarationException",
+        ),
+        (
+            [
+                {"name": "Source", "actions": [source_action()]},
+                {
+                    "name": "Deploy",
+                    "actions": [s3_deploy_action(inputs=("SourceOutput",), extract="false")],
+                },
+            ],
+            "InvalidActionDeclarationException",
+        ),
+        (
+            [
+                {"name": "Source", "actions": [source_action()]},
+                {"name": "Build", "actions": [build_action(run_order=1000)]},
+            ],
+            "ValidationException",
+        ),
+        (
+            [
+                {"name": "Source", "actions": [source_action()]},
+                {
+                    "name": "Build",
+                    "actions": [
+                        build_action(
+                            EnvironmentVariables=json.dumps(
+                                [{"name": "X", "value": "#{Nowhere.Var}"}]
+                            )
+                        )
+                    ],
+                },
+            ],
+            "InvalidActionDeclarationException",
+        ),
+    ],
+)
 def test_invalid_structures(lab, stages, expected):
     assert create_error(lab, stages=stages) == expected
     assert lab.cp.list_pipelines()["pipelines"] == []
@@ -94,25 +151,50 @@ def test_invalid_structures(lab, stages, expected):
 def test_invalid_actions(lab):
     missing = source_action()
     del missing["configuration"]["BranchName"]
-    assert create_error(lab, stages=[{"name": "Source", "actions": [missing]},
-                                     {"name": "Build", "actions": [build_action()]}]) == \
-        "InvalidActionDeclarationException"
+    assert (
+        create_error(
+            lab,
+            stages=[
+                {"name": "Source", "actions": [missing]},
+                {"name": "Build", "actions": [build_action()]},
+            ],
+        )
+        == "InvalidActionDeclarationException"
+    )
     unknown = build_action()
     unknown["actionTypeId"]["provider"] = "NoSuchBuilder"
-    assert create_error(lab, stages=[{"name": "Source", "actions": [source_action()]},
-                                     {"name": "Build", "actions": [unknown]}]) == \
-        "InvalidActionDeclarationException"
+    assert (
+        create_error(
+            lab,
+            stages=[
+                {"name": "Source", "actions": [source_action()]},
+                {"name": "Build", "actions": [unknown]},
+            ],
+        )
+        == "InvalidActionDeclarationException"
+    )
     extra = build_action(Colour="blue")
-    assert create_error(lab, stages=[{"name": "Source", "actions": [source_action()]},
-                                     {"name": "Build", "actions": [extra]}]) == \
-        "InvalidActionDeclarationException"
+    assert (
+        create_error(
+            lab,
+            stages=[
+                {"name": "Source", "actions": [source_action()]},
+                {"name": "Build", "actions": [extra]},
+            ],
+        )
+        == "InvalidActionDeclarationException"
+    )
 
 
 def test_declared_names_and_role_must_fit_the_model(lab):
-    bad_stage = [{"name": "Source", "actions": [source_action()]},
-                 {"name": "Build it", "actions": [build_action()]}]
-    bad_action = [{"name": "Source", "actions": [source_action()]},
-                  {"name": "Build", "actions": [build_action(name="Build it")]}]
+    bad_stage = [
+        {"name": "Source", "actions": [source_action()]},
+        {"name": "Build it", "actions": [build_action()]},
+    ]
+    bad_action = [
+        {"name": "Source", "actions": [source_action()]},
+        {"name": "Build", "actions": [build_action(name="Build it")]},
+    ]
     assert create_error(lab, name="my pipeline") == "ValidationException"
     assert create_error(lab, stages=bad_stage) == "ValidationException"
     assert create_error(lab, stages=bad_action) == "ValidationException"
@@ -123,46 +205,93 @@ def test_declared_names_and_role_must_fit_the_model(lab):
     assert caught.value.response["Error"]["Message"] == (
         "1 validation error detected: Value 'Build it' at 'pipeline.stages.2.member.name' "
         "failed to satisfy constraint: Member must satisfy regular expression pattern: "
-        "[A-Za-z0-9.@\\-_]+")
+        "[A-Za-z0-9.@\\-_]+"
+    )
     # UpdatePipeline finds the pipeline by its name first: an invalid name is not found.
-    assert error_code(lab.cp.update_pipeline, pipeline=declaration(name="my pipeline")) == \
-        "PipelineNotFoundException"
+    assert (
+        error_code(lab.cp.update_pipeline, pipeline=declaration(name="my pipeline"))
+        == "PipelineNotFoundException"
+    )
     assert lab.cp.get_pipeline(name="lab-pipeline")["metadata"]["pipelineArn"]
     assert lab.cp.get_pipeline(name="lab-pipeline")["pipeline"]["version"] == 1
 
 
 def test_artifact_store_role_and_v2_only_fields(lab, client):
-    assert error_code(lab.cp.create_pipeline, pipeline={
-        **declaration(), "artifactStore": {"type": "S3", "location": "no-such-bucket"}}) == \
-        "InvalidStructureException"
-    assert error_code(lab.cp.create_pipeline, pipeline={
-        **declaration(), "roleArn": "arn:aws:iam::123456789012:user/bob"}) == \
-        "ValidationException"
-    assert create_error(lab, variables=[{"name": "env", "defaultValue": "dev"}]) == \
-        "ValidationException"
+    assert (
+        error_code(
+            lab.cp.create_pipeline,
+            pipeline={
+                **declaration(),
+                "artifactStore": {"type": "S3", "location": "no-such-bucket"},
+            },
+        )
+        == "InvalidStructureException"
+    )
+    assert (
+        error_code(
+            lab.cp.create_pipeline,
+            pipeline={**declaration(), "roleArn": "arn:aws:iam::123456789012:user/bob"},
+        )
+        == "ValidationException"
+    )
+    assert (
+        create_error(lab, variables=[{"name": "env", "defaultValue": "dev"}])
+        == "ValidationException"
+    )
     assert create_error(lab, executionMode="QUEUED") == "ValidationException"
     iam = client("iam")
-    iam.create_role(RoleName="NoStatement", AssumeRolePolicyDocument=json.dumps(
-        {"Version": "2012-10-17"}))
-    iam.create_role(RoleName="BuildOnly", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"Service":
-                                                              "codebuild.amazonaws.com"}}]}))
-    iam.create_role(RoleName="Pipeline", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"Service":
-                                                              "codepipeline.amazonaws.com"}}]}))
+    iam.create_role(
+        RoleName="NoStatement", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
+    )
+    iam.create_role(
+        RoleName="BuildOnly",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {"Service": "codebuild.amazonaws.com"},
+                    }
+                ],
+            }
+        ),
+    )
+    iam.create_role(
+        RoleName="Pipeline",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {"Service": "codepipeline.amazonaws.com"},
+                    }
+                ],
+            }
+        ),
+    )
     role = "arn:aws:iam::123456789012:role/{}"
     for name in ("NoStatement", "BuildOnly"):
-        assert error_code(lab.cp.create_pipeline, pipeline={
-            **declaration(), "roleArn": role.format(name)}) == "InvalidStructureException"
+        assert (
+            error_code(
+                lab.cp.create_pipeline, pipeline={**declaration(), "roleArn": role.format(name)}
+            )
+            == "InvalidStructureException"
+        )
     lab.cp.create_pipeline(pipeline={**declaration(), "roleArn": role.format("Pipeline")})
 
 
 def test_v2_fields_accepted(lab):
-    reply = lab.cp.create_pipeline(pipeline=declaration(
-        pipelineType="V2", executionMode="QUEUED",
-        variables=[{"name": "env", "defaultValue": "dev"}]))["pipeline"]
+    reply = lab.cp.create_pipeline(
+        pipeline=declaration(
+            pipelineType="V2",
+            executionMode="QUEUED",
+            variables=[{"name": "env", "defaultValue": "dev"}],
+        )
+    )["pipeline"]
     assert (reply["pipelineType"], reply["executionMode"]) == ("V2", "QUEUED")
     assert reply["variables"] == [{"name": "env", "defaultValue": "dev"}]
 
@@ -173,32 +302,49 @@ def test_delete_and_tags(lab):
     lab.cp.tag_resource(resourceArn=arn, tags=[{"key": "b", "value": "2"}])
     lab.cp.untag_resource(resourceArn=arn, tagKeys=["a"])
     assert lab.cp.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "b", "value": "2"}]
-    assert error_code(lab.cp.tag_resource, resourceArn=arn,
-                      tags=[{"key": "aws:x", "value": "1"}]) == "InvalidTagsException"
+    assert (
+        error_code(lab.cp.tag_resource, resourceArn=arn, tags=[{"key": "aws:x", "value": "1"}])
+        == "InvalidTagsException"
+    )
     lab.cp.delete_pipeline(name="lab-pipeline")
     lab.cp.delete_pipeline(name="lab-pipeline")  # gone already: no error, as in AWS
-    assert error_code(lab.cp.list_tags_for_resource, resourceArn=arn) == \
-        "ResourceNotFoundException"
+    assert error_code(lab.cp.list_tags_for_resource, resourceArn=arn) == "ResourceNotFoundException"
 
 
 def test_action_types(lab):
     types = lab.cp.list_action_types(actionOwnerFilter="AWS")["actionTypes"]
     ids = {(t["id"]["category"], t["id"]["provider"]) for t in types}
-    assert {("Source", "CodeCommit"), ("Build", "CodeBuild"), ("Deploy", "CodeDeploy"),
-            ("Deploy", "S3"), ("Approval", "Manual"), ("Source", "S3")} <= ids
+    assert {
+        ("Source", "CodeCommit"),
+        ("Build", "CodeBuild"),
+        ("Deploy", "CodeDeploy"),
+        ("Deploy", "S3"),
+        ("Approval", "Manual"),
+        ("Source", "S3"),
+    } <= ids
     codecommit = next(t for t in types if t["id"]["provider"] == "CodeCommit")
     required = {p["name"] for p in codecommit["actionConfigurationProperties"] if p["required"]}
     assert required == {"RepositoryName", "BranchName"}
     assert lab.cp.list_action_types(actionOwnerFilter="Custom")["actionTypes"] == []
-    got = lab.cp.get_action_type(category="Deploy", owner="AWS", provider="CodeDeploy",
-                                 version="1")["actionType"]
+    got = lab.cp.get_action_type(
+        category="Deploy", owner="AWS", provider="CodeDeploy", version="1"
+    )["actionType"]
     assert got["inputArtifactDetails"] == {"minimumCount": 1, "maximumCount": 1}
-    assert error_code(lab.cp.get_action_type, category="Build", owner="AWS",
-                      provider="Nothing", version="1") == "ActionTypeNotFoundException"
+    assert (
+        error_code(
+            lab.cp.get_action_type, category="Build", owner="AWS", provider="Nothing", version="1"
+        )
+        == "ActionTypeNotFoundException"
+    )
 
 
 def test_approval_only_stage_is_valid(lab):
-    lab.cp.create_pipeline(pipeline=declaration(stages=[
-        {"name": "Source", "actions": [source_action()]},
-        {"name": "Approve", "actions": [approval_action(CustomData="look")]}]))
+    lab.cp.create_pipeline(
+        pipeline=declaration(
+            stages=[
+                {"name": "Source", "actions": [source_action()]},
+                {"name": "Approve", "actions": [approval_action(CustomData="look")]},
+            ]
+        )
+    )
     assert lab.cp.get_pipeline(name="lab-pipeline")["pipeline"]["version"] == 1

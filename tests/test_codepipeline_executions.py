@@ -34,18 +34,29 @@ def error_code(call, **params) -> str:
 
 def test_three_stages_with_variables_and_artifacts(lab):
     lab.s3.create_bucket(Bucket="lab-site")
-    execution_id = lab.create(pipelineType="V2", variables=[{"name": "env",
-                                                             "defaultValue": "dev"}],
-                              stages=[
-        {"name": "Source", "actions": [source_action()]},
-        {"name": "Build", "actions": [build_action(
-            namespace="BuildVariables",
-            EnvironmentVariables=env_variables(
-                EXTRA="#{SourceVariables.CommitId}/#{codepipeline.PipelineExecutionId}/"
-                      "#{variables.env}"))]},
-        {"name": "Deploy", "actions": [
-            s3_deploy_action(ObjectKey="site/#{BuildVariables.GREETING}")]},
-    ])
+    execution_id = lab.create(
+        pipelineType="V2",
+        variables=[{"name": "env", "defaultValue": "dev"}],
+        stages=[
+            {"name": "Source", "actions": [source_action()]},
+            {
+                "name": "Build",
+                "actions": [
+                    build_action(
+                        namespace="BuildVariables",
+                        EnvironmentVariables=env_variables(
+                            EXTRA="#{SourceVariables.CommitId}/#{codepipeline.PipelineExecutionId}/"
+                            "#{variables.env}"
+                        ),
+                    )
+                ],
+            },
+            {
+                "name": "Deploy",
+                "actions": [s3_deploy_action(ObjectKey="site/#{BuildVariables.GREETING}")],
+            },
+        ],
+    )
     execution = lab.execution(execution_id)
     assert execution["status"] == "Succeeded"
     assert execution["trigger"]["triggerType"] == "CreatePipeline"
@@ -64,26 +75,35 @@ def test_three_stages_with_variables_and_artifacts(lab):
     assert key.startswith("lab-pipeline/SourceOutp/") and len(key.rsplit("/", 1)[1]) == 7
     extra = lab.s3.get_object(Bucket="lab-site", Key="site/hello-v1/extra.txt")["Body"].read()
     assert extra.decode().strip() == f"{commit}/{execution_id}/dev"
-    assert lab.s3.get_object(Bucket="lab-site", Key="site/hello-v1/message.txt")[
-        "Body"].read() == b"v1"
+    assert (
+        lab.s3.get_object(Bucket="lab-site", Key="site/hello-v1/message.txt")["Body"].read()
+        == b"v1"
+    )
     state = lab.state()
     assert [s["latestExecution"]["status"] for s in state.values()] == ["Succeeded"] * 3
     source_state = lab.action_state("Source", "Source")
     assert source_state["currentRevision"]["revisionId"] == commit
     assert source_state["entityUrl"].endswith("#/repository/app/browse/main/--/")
-    assert lab.action_state("Build", "Build")["latestExecution"]["externalExecutionId"] \
-        .startswith("lab-build:")
+    assert lab.action_state("Build", "Build")["latestExecution"]["externalExecutionId"].startswith(
+        "lab-build:"
+    )
 
 
 def test_parallel_actions_overlap_and_later_run_order_waits(lab):
     lab.project("sleepy", SLEEPY)
-    execution_id = lab.create(stages=[
-        {"name": "Source", "actions": [source_action()]},
-        {"name": "Test", "actions": [
-            build_action("A", project="sleepy", outputs=()),
-            build_action("B", project="sleepy", outputs=()),
-            build_action("C", project="sleepy", outputs=(), run_order=2)]},
-    ])
+    execution_id = lab.create(
+        stages=[
+            {"name": "Source", "actions": [source_action()]},
+            {
+                "name": "Test",
+                "actions": [
+                    build_action("A", project="sleepy", outputs=()),
+                    build_action("B", project="sleepy", outputs=()),
+                    build_action("C", project="sleepy", outputs=(), run_order=2),
+                ],
+            },
+        ]
+    )
     assert lab.execution(execution_id)["status"] == "Succeeded"
     actions = lab.actions(execution_id)
     a, b, c = actions["A"], actions["B"], actions["C"]
@@ -93,11 +113,13 @@ def test_parallel_actions_overlap_and_later_run_order_waits(lab):
 
 def test_failed_build_fails_stage_and_execution(lab):
     lab.project("broken", "version: 0.2\nphases:\n  build:\n    commands:\n      - exit 3\n")
-    execution_id = lab.create(stages=[
-        {"name": "Source", "actions": [source_action()]},
-        {"name": "Build", "actions": [build_action(project="broken")]},
-        {"name": "Deploy", "actions": [s3_deploy_action()]},
-    ])
+    execution_id = lab.create(
+        stages=[
+            {"name": "Source", "actions": [source_action()]},
+            {"name": "Build", "actions": [build_action(project="broken")]},
+            {"name": "Deploy", "actions": [s3_deploy_action()]},
+        ]
+    )
     assert lab.execution(execution_id)["status"] == "Failed"
     build = lab.action_state("Build", "Build")["latestExecution"]
     assert build["status"] == "Failed"
@@ -108,24 +130,40 @@ def test_failed_build_fails_stage_and_execution(lab):
 
 
 def test_action_the_kit_cannot_run_fails_clearly(lab):
-    execution_id = lab.create(stages=[
-        {"name": "Source", "actions": [source_action()]},
-        {"name": "Invoke", "actions": [{
-            "name": "Lambda", "actionTypeId": {"category": "Invoke", "owner": "AWS",
-                                               "provider": "Lambda", "version": "1"},
-            "configuration": {"FunctionName": "f"}}]},
-    ])
+    execution_id = lab.create(
+        stages=[
+            {"name": "Source", "actions": [source_action()]},
+            {
+                "name": "Invoke",
+                "actions": [
+                    {
+                        "name": "Lambda",
+                        "actionTypeId": {
+                            "category": "Invoke",
+                            "owner": "AWS",
+                            "provider": "Lambda",
+                            "version": "1",
+                        },
+                        "configuration": {"FunctionName": "f"},
+                    }
+                ],
+            },
+        ]
+    )
     assert lab.execution(execution_id)["status"] == "Failed"
     error = lab.action_state("Invoke", "Lambda")["latestExecution"]["errorDetails"]
     assert "cannot run" in error["message"]
 
 
 def approval_pipeline(lab, **extra) -> str:
-    return lab.create(stages=[
-        {"name": "Source", "actions": [source_action()]},
-        {"name": "Approve", "actions": [approval_action(CustomData="Please look")]},
-        {"name": "Build", "actions": [build_action()]},
-    ], **extra)
+    return lab.create(
+        stages=[
+            {"name": "Source", "actions": [source_action()]},
+            {"name": "Approve", "actions": [approval_action(CustomData="Please look")]},
+            {"name": "Build", "actions": [build_action()]},
+        ],
+        **extra,
+    )
 
 
 def test_approval_approve_and_errors(lab):
@@ -133,23 +171,39 @@ def test_approval_approve_and_errors(lab):
     assert lab.execution(execution_id)["status"] == "InProgress"
     waiting = lab.action_state("Approve", "Approve")["latestExecution"]
     assert waiting["status"] == "InProgress" and waiting["token"]
-    assert error_code(lab.cp.put_approval_result, pipelineName="lab-pipeline",
-                      stageName="Approve", actionName="Approve",
-                      result={"summary": "ok", "status": "Approved"},
-                      token="00000000-0000-0000-0000-000000000000") == \
-        "InvalidApprovalTokenException"
-    reply = lab.cp.put_approval_result(pipelineName="lab-pipeline", stageName="Approve",
-                                       actionName="Approve",
-                                       result={"summary": "ship it", "status": "Approved"},
-                                       token=waiting["token"])
+    assert (
+        error_code(
+            lab.cp.put_approval_result,
+            pipelineName="lab-pipeline",
+            stageName="Approve",
+            actionName="Approve",
+            result={"summary": "ok", "status": "Approved"},
+            token="00000000-0000-0000-0000-000000000000",
+        )
+        == "InvalidApprovalTokenException"
+    )
+    reply = lab.cp.put_approval_result(
+        pipelineName="lab-pipeline",
+        stageName="Approve",
+        actionName="Approve",
+        result={"summary": "ship it", "status": "Approved"},
+        token=waiting["token"],
+    )
     assert "approvedAt" in reply
     assert lab.execution(execution_id)["status"] == "Succeeded"
     done = lab.action_state("Approve", "Approve")["latestExecution"]
     assert (done["status"], done["summary"]) == ("Succeeded", "ship it")
-    assert error_code(lab.cp.put_approval_result, pipelineName="lab-pipeline",
-                      stageName="Approve", actionName="Approve",
-                      result={"summary": "again", "status": "Approved"},
-                      token=waiting["token"]) == "ApprovalAlreadyCompletedException"
+    assert (
+        error_code(
+            lab.cp.put_approval_result,
+            pipelineName="lab-pipeline",
+            stageName="Approve",
+            actionName="Approve",
+            result={"summary": "again", "status": "Approved"},
+            token=waiting["token"],
+        )
+        == "ApprovalAlreadyCompletedException"
+    )
 
 
 def test_approval_rejected_fails(lab):
@@ -193,8 +247,11 @@ def test_parallel_mode_runs_independently(lab):
     first = approval_pipeline(lab, pipelineType="V2", executionMode="PARALLEL")
     second = lab.cp.start_pipeline_execution(name="lab-pipeline")["pipelineExecutionId"]
     runs = lab.cp.list_action_executions(pipelineName="lab-pipeline")["actionExecutionDetails"]
-    waiting = {r["pipelineExecutionId"] for r in runs
-               if r["actionName"] == "Approve" and r["status"] == "InProgress"}
+    waiting = {
+        r["pipelineExecutionId"]
+        for r in runs
+        if r["actionName"] == "Approve" and r["status"] == "InProgress"
+    }
     assert waiting == {first, second}
     assert "inboundExecution" not in lab.state()["Approve"]
     approve(lab.cp, "lab-pipeline", "Approve", "Approve", "second first")
@@ -204,22 +261,36 @@ def test_parallel_mode_runs_independently(lab):
 
 def test_stop_and_wait_then_abandon(lab):
     execution_id = approval_pipeline(lab)
-    lab.cp.stop_pipeline_execution(pipelineName="lab-pipeline", pipelineExecutionId=execution_id,
-                                   reason="wrong commit")
+    lab.cp.stop_pipeline_execution(
+        pipelineName="lab-pipeline", pipelineExecutionId=execution_id, reason="wrong commit"
+    )
     assert lab.execution(execution_id)["status"] == "Stopping"
-    assert error_code(lab.cp.stop_pipeline_execution, pipelineName="lab-pipeline",
-                      pipelineExecutionId=execution_id) == "DuplicatedStopRequestException"
-    lab.cp.stop_pipeline_execution(pipelineName="lab-pipeline", pipelineExecutionId=execution_id,
-                                   abandon=True)
+    assert (
+        error_code(
+            lab.cp.stop_pipeline_execution,
+            pipelineName="lab-pipeline",
+            pipelineExecutionId=execution_id,
+        )
+        == "DuplicatedStopRequestException"
+    )
+    lab.cp.stop_pipeline_execution(
+        pipelineName="lab-pipeline", pipelineExecutionId=execution_id, abandon=True
+    )
     assert lab.execution(execution_id)["status"] == "Stopped"
     assert lab.action_state("Approve", "Approve")["latestExecution"]["status"] == "Abandoned"
     assert lab.state()["Approve"]["latestExecution"]["status"] == "Stopped"
     [summary] = lab.cp.list_pipeline_executions(pipelineName="lab-pipeline")[
-        "pipelineExecutionSummaries"]
+        "pipelineExecutionSummaries"
+    ]
     assert summary["stopTrigger"] == {"reason": "wrong commit"}
-    assert error_code(lab.cp.stop_pipeline_execution, pipelineName="lab-pipeline",
-                      pipelineExecutionId=execution_id) == \
-        "PipelineExecutionNotStoppableException"
+    assert (
+        error_code(
+            lab.cp.stop_pipeline_execution,
+            pipelineName="lab-pipeline",
+            pipelineExecutionId=execution_id,
+        )
+        == "PipelineExecutionNotStoppableException"
+    )
     # The stop released the stage: the next execution gets in.
     lab.cp.start_pipeline_execution(name="lab-pipeline")
     assert lab.action_state("Approve", "Approve")["latestExecution"]["status"] == "InProgress"
@@ -228,16 +299,19 @@ def test_stop_and_wait_then_abandon(lab):
 def test_stop_and_wait_lets_running_action_finish(bg_lab):
     lab = bg_lab
     lab.project("sleepy", SLEEPY)
-    execution_id = lab.create(stages=[
-        {"name": "Source", "actions": [source_action()]},
-        {"name": "Build", "actions": [build_action(project="sleepy", outputs=())]},
-        {"name": "Deploy", "actions": [approval_action()]},
-    ])
+    execution_id = lab.create(
+        stages=[
+            {"name": "Source", "actions": [source_action()]},
+            {"name": "Build", "actions": [build_action(project="sleepy", outputs=())]},
+            {"name": "Deploy", "actions": [approval_action()]},
+        ]
+    )
     lab.wait(execution_id, until=("InProgress",))
     for _ in range(200):
         if lab.state()["Build"].get("latestExecution"):
             break
         import time
+
         time.sleep(0.01)
     lab.cp.stop_pipeline_execution(pipelineName="lab-pipeline", pipelineExecutionId=execution_id)
     assert lab.execution(execution_id)["status"] in ("Stopping", "Stopped")
@@ -256,15 +330,25 @@ def test_push_to_watched_branch_starts_pipeline(lab):
     assert execution["artifactRevisions"][0]["revisionId"] == commit
     lab.cc.create_branch(repositoryName="app", branchName="feature", commitId=commit)
     lab.commit("message.txt", "other", branch="feature", message="elsewhere")
-    assert len(lab.cp.list_pipeline_executions(pipelineName="lab-pipeline")[
-        "pipelineExecutionSummaries"]) == 2
+    assert (
+        len(
+            lab.cp.list_pipeline_executions(pipelineName="lab-pipeline")[
+                "pipelineExecutionSummaries"
+            ]
+        )
+        == 2
+    )
 
 
 def test_polling_source_trigger_type(lab):
     action = source_action()
     del action["configuration"]["PollForSourceChanges"]  # left out: AWS polls
-    lab.create(stages=[{"name": "Source", "actions": [action]},
-                       {"name": "Build", "actions": [build_action()]}])
+    lab.create(
+        stages=[
+            {"name": "Source", "actions": [action]},
+            {"name": "Build", "actions": [build_action()]},
+        ]
+    )
     lab.commit("message.txt", "v2")
     trigger = lab.execution(lab.latest())["trigger"]
     assert trigger == {"triggerType": "PollForSourceChanges", "triggerDetail": "Source"}
@@ -275,16 +359,22 @@ def test_start_execution_variables_tokens_and_source_revisions(lab):
     lab.commit("message.txt", "v2")
     lab.create(pipelineType="V2", variables=[{"name": "env", "defaultValue": "dev"}])
     start = lab.cp.start_pipeline_execution
-    first = start(name="lab-pipeline", clientRequestToken="t-1",
-                  variables=[{"name": "env", "value": "prod"}],
-                  sourceRevisions=[{"actionName": "Source", "revisionType": "COMMIT_ID",
-                                    "revisionValue": old}])["pipelineExecutionId"]
+    first = start(
+        name="lab-pipeline",
+        clientRequestToken="t-1",
+        variables=[{"name": "env", "value": "prod"}],
+        sourceRevisions=[
+            {"actionName": "Source", "revisionType": "COMMIT_ID", "revisionValue": old}
+        ],
+    )["pipelineExecutionId"]
     assert start(name="lab-pipeline", clientRequestToken="t-1")["pipelineExecutionId"] == first
     execution = lab.execution(first)
     assert execution["variables"] == [{"name": "env", "resolvedValue": "prod"}]
     assert execution["artifactRevisions"][0]["revisionId"] == old
-    assert error_code(start, name="lab-pipeline", variables=[{"name": "nope", "value": "x"}]) \
+    assert (
+        error_code(start, name="lab-pipeline", variables=[{"name": "nope", "value": "x"}])
         == "ValidationException"
+    )
     assert error_code(start, name="missing") == "PipelineNotFoundException"
 
 
@@ -297,50 +387,74 @@ def test_update_while_running_cancels_after_running_actions(lab):
 
 
 def test_disabled_transition_holds_execution_until_enabled(lab):
-    lab.cp.create_pipeline(pipeline={
-        "name": "lab-pipeline", "roleArn": "arn:aws:iam::123456789012:role/R",
-        "artifactStore": {"type": "S3", "location": "lab-artifacts"},
-        "stages": [{"name": "Source", "actions": [source_action()]},
-                   {"name": "Build", "actions": [build_action()]}]})
-    lab.cp.disable_stage_transition(pipelineName="lab-pipeline", stageName="Build",
-                                    transitionType="Inbound", reason="freeze")
+    lab.cp.create_pipeline(
+        pipeline={
+            "name": "lab-pipeline",
+            "roleArn": "arn:aws:iam::123456789012:role/R",
+            "artifactStore": {"type": "S3", "location": "lab-artifacts"},
+            "stages": [
+                {"name": "Source", "actions": [source_action()]},
+                {"name": "Build", "actions": [build_action()]},
+            ],
+        }
+    )
+    lab.cp.disable_stage_transition(
+        pipelineName="lab-pipeline", stageName="Build", transitionType="Inbound", reason="freeze"
+    )
     execution_id = lab.cp.start_pipeline_execution(name="lab-pipeline")["pipelineExecutionId"]
     build = lab.state()["Build"]
     assert build["inboundTransitionState"]["enabled"] is False
     assert build["inboundTransitionState"]["disabledReason"] == "freeze"
     assert build["inboundExecution"]["pipelineExecutionId"] == execution_id
-    lab.cp.enable_stage_transition(pipelineName="lab-pipeline", stageName="Build",
-                                   transitionType="Inbound")
+    lab.cp.enable_stage_transition(
+        pipelineName="lab-pipeline", stageName="Build", transitionType="Inbound"
+    )
     assert lab.execution(execution_id)["status"] == "Succeeded"
 
 
 def test_s3_source_and_list_filters_and_snapshot(lab):
     lab.s3.create_bucket(Bucket="lab-source")
-    lab.s3.put_bucket_versioning(Bucket="lab-source",
-                                 VersioningConfiguration={"Status": "Enabled"})
+    lab.s3.put_bucket_versioning(Bucket="lab-source", VersioningConfiguration={"Status": "Enabled"})
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("message.txt", "from-s3")
-    version = lab.s3.put_object(Bucket="lab-source", Key="app.zip",
-                                Body=buffer.getvalue())["VersionId"]
-    execution_id = lab.create(stages=[
-        {"name": "Source", "actions": [{
-            "name": "Source", "namespace": "S3Vars",
-            "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3",
-                             "version": "1"},
-            "configuration": {"S3Bucket": "lab-source", "S3ObjectKey": "app.zip"},
-            "outputArtifacts": [{"name": "SourceOutput"}]}]},
-        {"name": "Build", "actions": [build_action()]},
-    ])
+    version = lab.s3.put_object(Bucket="lab-source", Key="app.zip", Body=buffer.getvalue())[
+        "VersionId"
+    ]
+    execution_id = lab.create(
+        stages=[
+            {
+                "name": "Source",
+                "actions": [
+                    {
+                        "name": "Source",
+                        "namespace": "S3Vars",
+                        "actionTypeId": {
+                            "category": "Source",
+                            "owner": "AWS",
+                            "provider": "S3",
+                            "version": "1",
+                        },
+                        "configuration": {"S3Bucket": "lab-source", "S3ObjectKey": "app.zip"},
+                        "outputArtifacts": [{"name": "SourceOutput"}],
+                    }
+                ],
+            },
+            {"name": "Build", "actions": [build_action()]},
+        ]
+    )
     assert lab.execution(execution_id)["status"] == "Succeeded"
     source = lab.actions(execution_id)["Source"]["output"]["outputVariables"]
     assert source["VersionId"] == version and source["ETag"]
     assert lab.actions(execution_id)["Build"]["output"]["outputVariables"] == {
-        "GREETING": "hello-from-s3"}
-    listed = lab.cp.list_pipeline_executions(pipelineName="lab-pipeline",
-                                             filter={"succeededInStage": {"stageName": "Build"}})
+        "GREETING": "hello-from-s3"
+    }
+    listed = lab.cp.list_pipeline_executions(
+        pipelineName="lab-pipeline", filter={"succeededInStage": {"stageName": "Build"}}
+    )
     assert [s["pipelineExecutionId"] for s in listed["pipelineExecutionSummaries"]] == [
-        execution_id]
+        execution_id
+    ]
     snapshot = pipeline_snapshot(lab.cp, "lab-pipeline")
     assert snapshot["latest_execution_id"] == execution_id
     assert snapshot["source_revision"] == version
@@ -351,23 +465,37 @@ def test_project_with_its_own_source_builds_the_pipeline_artifact(lab):
     """As in AWS, the pipeline overrides a CODECOMMIT project's source and artifacts:
     the build reads the input artifact and its output reaches the pipeline."""
     lab.cc.create_repository(repositoryName="elsewhere")
-    lab.cc.put_file(repositoryName="elsewhere", branchName="main", filePath="message.txt",
-                    fileContent=b"from the project's own source")
+    lab.cc.put_file(
+        repositoryName="elsewhere",
+        branchName="main",
+        filePath="message.txt",
+        fileContent=b"from the project's own source",
+    )
     lab.s3.create_bucket(Bucket="project-artifacts")
     lab.cb.create_project(
-        name="own-source", source={"type": "CODECOMMIT", "buildspec": BUILDSPEC_OWN,
-                                   "location": "https://git-codecommit.us-east-1.amazonaws"
-                                               ".com/v1/repos/elsewhere"},
-        sourceVersion="main", artifacts={"type": "S3", "location": "project-artifacts"},
-        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
-                     "computeType": "BUILD_GENERAL1_SMALL"},
-        serviceRole="arn:aws:iam::123456789012:role/CodeBuildRole")
+        name="own-source",
+        source={
+            "type": "CODECOMMIT",
+            "buildspec": BUILDSPEC_OWN,
+            "location": "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/elsewhere",
+        },
+        sourceVersion="main",
+        artifacts={"type": "S3", "location": "project-artifacts"},
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": "aws/codebuild/standard:7.0",
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+        serviceRole="arn:aws:iam::123456789012:role/CodeBuildRole",
+    )
     lab.s3.create_bucket(Bucket="lab-site")
-    execution_id = lab.create(stages=[
-        {"name": "Source", "actions": [source_action()]},
-        {"name": "Build", "actions": [build_action(project="own-source")]},
-        {"name": "Deploy", "actions": [s3_deploy_action()]},
-    ])
+    execution_id = lab.create(
+        stages=[
+            {"name": "Source", "actions": [source_action()]},
+            {"name": "Build", "actions": [build_action(project="own-source")]},
+            {"name": "Deploy", "actions": [s3_deploy_action()]},
+        ]
+    )
     assert lab.execution(execution_id)["status"] == "Succeeded"
     output = lab.actions(execution_id)["Build"]["output"]["outputArtifacts"][0]["s3location"]
     body = lab.s3.get_object(Bucket=output["bucket"], Key=output["key"])["Body"].read()

@@ -23,34 +23,55 @@ def error_code(call, **params) -> str:
 
 def create_checker(cp, version: str = "1", queryable: bool = False) -> dict:
     return cp.create_custom_action_type(
-        category="Test", provider="LabChecker", version=version,
-        settings={"entityUrlTemplate": "https://checker.example.com/{Config:Level}",
-                  "executionUrlTemplate": "https://checker.example.com/runs/"
-                                          "{ExternalExecutionId}"},
+        category="Test",
+        provider="LabChecker",
+        version=version,
+        settings={
+            "entityUrlTemplate": "https://checker.example.com/{Config:Level}",
+            "executionUrlTemplate": "https://checker.example.com/runs/{ExternalExecutionId}",
+        },
         configurationProperties=[
-            {"name": "Level", "required": True, "key": True, "secret": False,
-             "queryable": queryable, "type": "String", "description": "How strict"},
-            {"name": "ApiKey", "required": False, "key": False, "secret": True}],
+            {
+                "name": "Level",
+                "required": True,
+                "key": True,
+                "secret": False,
+                "queryable": queryable,
+                "type": "String",
+                "description": "How strict",
+            },
+            {"name": "ApiKey", "required": False, "key": False, "secret": True},
+        ],
         inputArtifactDetails={"minimumCount": 1, "maximumCount": 1},
         outputArtifactDetails={"minimumCount": 0, "maximumCount": 1},
-        tags=[{"key": "team", "value": "lab"}])
+        tags=[{"key": "team", "value": "lab"}],
+    )
 
 
-def checker_action(name: str = "Check", version: str = "1", outputs=("Checked",),
-                   **config) -> dict:
-    return {"name": name, "actionTypeId": dict(CHECKER, version=version),
-            "configuration": {"Level": "strict", **config},
-            "inputArtifacts": [{"name": "SourceOutput"}],
-            "outputArtifacts": [{"name": n} for n in outputs], "namespace": "CheckVars"}
+def checker_action(name: str = "Check", version: str = "1", outputs=("Checked",), **config) -> dict:
+    return {
+        "name": name,
+        "actionTypeId": dict(CHECKER, version=version),
+        "configuration": {"Level": "strict", **config},
+        "inputArtifacts": [{"name": "SourceOutput"}],
+        "outputArtifacts": [{"name": n} for n in outputs],
+        "namespace": "CheckVars",
+    }
 
 
 def checker_pipeline(lab, deploy: bool = True, **config) -> str:
-    stages = [{"name": "Source", "actions": [source_action()]},
-              {"name": "Check", "actions": [checker_action(**config)]}]
+    stages = [
+        {"name": "Source", "actions": [source_action()]},
+        {"name": "Check", "actions": [checker_action(**config)]},
+    ]
     if deploy:
         lab.s3.create_bucket(Bucket="lab-site")
-        stages.append({"name": "Deploy", "actions": [
-            s3_deploy_action(inputs=("Checked",), ObjectKey="checked")]})
+        stages.append(
+            {
+                "name": "Deploy",
+                "actions": [s3_deploy_action(inputs=("Checked",), ObjectKey="checked")],
+            }
+        )
     return lab.create(stages=stages)
 
 
@@ -71,11 +92,17 @@ def test_custom_action_type_lifecycle(lab):
     assert got["executor"]["jobTimeout"] == 43200  # the shape's maximum (AWS: 24 h jobs)
     # the same definition again changes nothing; another one under the same version fails
     create_checker(lab.cp)
-    assert error_code(lab.cp.create_custom_action_type, category="Test",
-                      provider="LabChecker", version="1",
-                      inputArtifactDetails={"minimumCount": 0, "maximumCount": 0},
-                      outputArtifactDetails={"minimumCount": 0, "maximumCount": 0}) \
+    assert (
+        error_code(
+            lab.cp.create_custom_action_type,
+            category="Test",
+            provider="LabChecker",
+            version="1",
+            inputArtifactDetails={"minimumCount": 0, "maximumCount": 0},
+            outputArtifactDetails={"minimumCount": 0, "maximumCount": 0},
+        )
         == "ValidationException"
+    )
     # UpdateActionType: a full declaration
     got["properties"] = [dict(p, optional=True) for p in got["properties"]]
     got["executor"]["jobTimeout"] = 600
@@ -83,38 +110,72 @@ def test_custom_action_type_lifecycle(lab):
     again = lab.cp.get_action_type(**CHECKER)["actionType"]
     assert again["executor"]["jobTimeout"] == 600
     assert all(p["optional"] for p in again["properties"])
-    assert error_code(lab.cp.update_action_type, actionType=dict(
-        got, id=dict(CHECKER, provider="Nope"))) == "ActionTypeNotFoundException"
+    assert (
+        error_code(
+            lab.cp.update_action_type, actionType=dict(got, id=dict(CHECKER, provider="Nope"))
+        )
+        == "ActionTypeNotFoundException"
+    )
     lab.cp.delete_custom_action_type(category="Test", provider="LabChecker", version="1")
     assert lab.cp.list_action_types(actionOwnerFilter="Custom")["actionTypes"] == []
-    assert error_code(lab.cp.poll_for_jobs, actionTypeId=CHECKER) == \
-        "ActionTypeNotFoundException"
+    assert error_code(lab.cp.poll_for_jobs, actionTypeId=CHECKER) == "ActionTypeNotFoundException"
     assert error_code(lab.cp.get_action_type, **CHECKER) == "ActionTypeNotFoundException"
-    assert error_code(lab.cp.poll_for_jobs, actionTypeId=dict(
-        CHECKER, owner="AWS", provider="CodeBuild", category="Build")) == \
-        "ValidationException"
+    assert (
+        error_code(
+            lab.cp.poll_for_jobs,
+            actionTypeId=dict(CHECKER, owner="AWS", provider="CodeBuild", category="Build"),
+        )
+        == "ValidationException"
+    )
 
 
 def test_custom_action_definition_checks(lab):
     create_checker(lab.cp)
-    stages = [{"name": "Source", "actions": [source_action()]},
-              {"name": "Check", "actions": [dict(checker_action(), configuration={})]}]
-    assert error_code(lab.cp.create_pipeline, pipeline={
-        "name": "p", "roleArn": "arn:aws:iam::123456789012:role/R", "stages": stages,
-        "artifactStore": {"type": "S3", "location": "lab-artifacts"}}) == \
-        "InvalidActionDeclarationException"
+    stages = [
+        {"name": "Source", "actions": [source_action()]},
+        {"name": "Check", "actions": [dict(checker_action(), configuration={})]},
+    ]
+    assert (
+        error_code(
+            lab.cp.create_pipeline,
+            pipeline={
+                "name": "p",
+                "roleArn": "arn:aws:iam::123456789012:role/R",
+                "stages": stages,
+                "artifactStore": {"type": "S3", "location": "lab-artifacts"},
+            },
+        )
+        == "InvalidActionDeclarationException"
+    )
     stages[1]["actions"] = [checker_action(version="2")]
-    assert error_code(lab.cp.create_pipeline, pipeline={
-        "name": "p", "roleArn": "arn:aws:iam::123456789012:role/R", "stages": stages,
-        "artifactStore": {"type": "S3", "location": "lab-artifacts"}}) == \
-        "InvalidActionDeclarationException"
-    two_queryable = [{"name": n, "required": True, "key": True, "secret": False,
-                      "queryable": True} for n in ("A", "B")]
-    assert error_code(lab.cp.create_custom_action_type, category="Test", provider="Q",
-                      version="1", configurationProperties=two_queryable,
-                      inputArtifactDetails={"minimumCount": 0, "maximumCount": 0},
-                      outputArtifactDetails={"minimumCount": 0, "maximumCount": 0}) == \
-        "ValidationException"
+    assert (
+        error_code(
+            lab.cp.create_pipeline,
+            pipeline={
+                "name": "p",
+                "roleArn": "arn:aws:iam::123456789012:role/R",
+                "stages": stages,
+                "artifactStore": {"type": "S3", "location": "lab-artifacts"},
+            },
+        )
+        == "InvalidActionDeclarationException"
+    )
+    two_queryable = [
+        {"name": n, "required": True, "key": True, "secret": False, "queryable": True}
+        for n in ("A", "B")
+    ]
+    assert (
+        error_code(
+            lab.cp.create_custom_action_type,
+            category="Test",
+            provider="Q",
+            version="1",
+            configurationProperties=two_queryable,
+            inputArtifactDetails={"minimumCount": 0, "maximumCount": 0},
+            outputArtifactDetails={"minimumCount": 0, "maximumCount": 0},
+        )
+        == "ValidationException"
+    )
 
 
 def test_job_data_acknowledge_continuation_and_outputs(lab):
@@ -126,8 +187,7 @@ def test_job_data_acknowledge_continuation_and_outputs(lab):
     data = job["data"]
     assert job["accountId"] == "123456789012"
     assert data["actionTypeId"] == CHECKER
-    assert data["actionConfiguration"]["configuration"] == {"Level": "strict",
-                                                            "ApiKey": "s3cr3t"}
+    assert data["actionConfiguration"]["configuration"] == {"Level": "strict", "ApiKey": "s3cr3t"}
     context = data["pipelineContext"]
     assert context["pipelineName"] == "lab-pipeline"
     assert context["stage"] == {"name": "Check"}
@@ -135,34 +195,48 @@ def test_job_data_acknowledge_continuation_and_outputs(lab):
     assert context["pipelineArn"].endswith(":lab-pipeline")
     action_state = lab.action_state("Check", "Check")
     assert action_state["entityUrl"] == "https://checker.example.com/strict"
-    assert context["action"] == {"name": "Check", "actionExecutionId": action_state[
-        "latestExecution"]["actionExecutionId"]}
-    assert set(data["artifactCredentials"]) == {"accessKeyId", "secretAccessKey",
-                                                "sessionToken"}
+    assert context["action"] == {
+        "name": "Check",
+        "actionExecutionId": action_state["latestExecution"]["actionExecutionId"],
+    }
+    assert set(data["artifactCredentials"]) == {"accessKeyId", "secretAccessKey", "sessionToken"}
     [source] = data["inputArtifacts"]
     location = source["location"]["s3Location"]
     zipped = lab.s3.get_object(Bucket=location["bucketName"], Key=location["objectKey"])
     with zipfile.ZipFile(io.BytesIO(zipped["Body"].read())) as archive:
         assert archive.read("message.txt") == b"v1"
-    assert source["revision"] == lab.cc.get_branch(repositoryName="app", branchName="main")[
-        "branch"]["commitId"]
+    assert (
+        source["revision"]
+        == lab.cc.get_branch(repositoryName="app", branchName="main")["branch"]["commitId"]
+    )
     [output] = data["outputArtifacts"]
     assert output["name"] == "Checked" and "continuationToken" not in data
 
-    assert error_code(lab.cp.acknowledge_job, jobId=job["id"], nonce="wrong") == \
-        "InvalidNonceException"
-    assert lab.cp.acknowledge_job(jobId=job["id"], nonce=job["nonce"])["status"] == \
-        "InProgress"
+    assert (
+        error_code(lab.cp.acknowledge_job, jobId=job["id"], nonce="wrong")
+        == "InvalidNonceException"
+    )
+    assert lab.cp.acknowledge_job(jobId=job["id"], nonce=job["nonce"])["status"] == "InProgress"
     assert lab.cp.get_job_details(jobId=job["id"])["jobDetails"]["id"] == job["id"]
-    assert error_code(lab.cp.put_job_success_result, jobId=job["id"],
-                      continuationToken="step-2", outputVariables={"a": "b"}) == \
-        "ValidationException"
-    lab.cp.put_job_success_result(jobId=job["id"], continuationToken="step-2",
-                                  executionDetails={"summary": "half way",
-                                                    "externalExecutionId": "run-1",
-                                                    "percentComplete": 50})
-    assert error_code(lab.cp.put_job_success_result, jobId=job["id"]) == \
-        "InvalidJobStateException"
+    assert (
+        error_code(
+            lab.cp.put_job_success_result,
+            jobId=job["id"],
+            continuationToken="step-2",
+            outputVariables={"a": "b"},
+        )
+        == "ValidationException"
+    )
+    lab.cp.put_job_success_result(
+        jobId=job["id"],
+        continuationToken="step-2",
+        executionDetails={
+            "summary": "half way",
+            "externalExecutionId": "run-1",
+            "percentComplete": 50,
+        },
+    )
+    assert error_code(lab.cp.put_job_success_result, jobId=job["id"]) == "InvalidJobStateException"
     latest = lab.action_state("Check", "Check")["latestExecution"]
     assert latest["status"] == "InProgress" and latest["percentComplete"] == 50
     assert latest["summary"] == "half way" and latest["externalExecutionId"] == "run-1"
@@ -172,41 +246,66 @@ def test_job_data_acknowledge_continuation_and_outputs(lab):
     assert second["data"]["continuationToken"] == "step-2"
     lab.cp.acknowledge_job(jobId=second["id"], nonce=second["nonce"])
     out = second["data"]["outputArtifacts"][0]["location"]["s3Location"]
-    lab.s3.put_object(Bucket=out["bucketName"], Key=out["objectKey"],
-                      Body=zip_files({"report.txt": "all good"}))
-    lab.cp.put_job_success_result(jobId=second["id"], outputVariables={"Verdict": "pass"},
-                                  executionDetails={"summary": "done"})
+    lab.s3.put_object(
+        Bucket=out["bucketName"], Key=out["objectKey"], Body=zip_files({"report.txt": "all good"})
+    )
+    lab.cp.put_job_success_result(
+        jobId=second["id"],
+        outputVariables={"Verdict": "pass"},
+        executionDetails={"summary": "done"},
+    )
     assert lab.execution(execution_id)["status"] == "Succeeded"
     check = lab.actions(execution_id)["Check"]
     assert check["output"]["outputVariables"] == {"Verdict": "pass"}
-    assert lab.s3.get_object(Bucket="lab-site", Key="checked/report.txt")["Body"].read() == \
-        b"all good"
-    assert error_code(lab.cp.get_job_details, jobId="00000000-0000-0000-0000-000000000000") \
+    assert (
+        lab.s3.get_object(Bucket="lab-site", Key="checked/report.txt")["Body"].read() == b"all good"
+    )
+    assert (
+        error_code(lab.cp.get_job_details, jobId="00000000-0000-0000-0000-000000000000")
         == "JobNotFoundException"
-    assert error_code(lab.cp.acknowledge_job, jobId="00000000-0000-0000-0000-000000000000",
-                      nonce="n") == "JobNotFoundException"
+    )
+    assert (
+        error_code(lab.cp.acknowledge_job, jobId="00000000-0000-0000-0000-000000000000", nonce="n")
+        == "JobNotFoundException"
+    )
 
 
 def test_job_failure_fails_the_action(lab):
     create_checker(lab.cp)
     execution_id = checker_pipeline(lab, deploy=False)
     [job] = poll(lab.cp)
-    assert error_code(lab.cp.put_job_failure_result, jobId=job["id"],
-                      failureDetails={"type": "Oops", "message": "x"}) == "ValidationException"
-    lab.cp.put_job_failure_result(jobId=job["id"], failureDetails={
-        "type": "ConfigurationError", "message": "Level strict needs an ApiKey"})
+    assert (
+        error_code(
+            lab.cp.put_job_failure_result,
+            jobId=job["id"],
+            failureDetails={"type": "Oops", "message": "x"},
+        )
+        == "ValidationException"
+    )
+    lab.cp.put_job_failure_result(
+        jobId=job["id"],
+        failureDetails={"type": "ConfigurationError", "message": "Level strict needs an ApiKey"},
+    )
     assert lab.execution(execution_id)["status"] == "Failed"
     error = lab.action_state("Check", "Check")["latestExecution"]["errorDetails"]
     assert error == {"code": "ConfigurationError", "message": "Level strict needs an ApiKey"}
-    assert error_code(lab.cp.put_job_failure_result, jobId=job["id"], failureDetails={
-        "type": "JobFailed", "message": "again"}) == "InvalidJobStateException"
+    assert (
+        error_code(
+            lab.cp.put_job_failure_result,
+            jobId=job["id"],
+            failureDetails={"type": "JobFailed", "message": "again"},
+        )
+        == "InvalidJobStateException"
+    )
 
 
 def test_job_times_out(lab, monkeypatch):
     monkeypatch.setenv("LAB_CODEPIPELINE_TIMEOUT_SCALE", "0.0005")  # 5 minutes -> 0.15 s
     create_checker(lab.cp)
-    stages = [{"name": "Source", "actions": [source_action()]},
-              {"name": "Check", "actions": [dict(checker_action(), timeoutInMinutes=5)]}]
+    stages = [
+        {"name": "Source", "actions": [source_action()]},
+        {"name": "Check", "actions": [dict(checker_action(), timeoutInMinutes=5)]},
+    ]
     execution_id = lab.create(stages=stages)
     execution = lab.wait(execution_id, timeout=10)
     assert execution["status"] == "Failed"
@@ -219,8 +318,10 @@ def test_queryable_property_selects_jobs(lab):
     create_checker(lab.cp, queryable=True)
     checker_pipeline(lab, deploy=False)
     assert error_code(lab.cp.poll_for_jobs, actionTypeId=CHECKER) == "ValidationException"
-    assert error_code(lab.cp.poll_for_jobs, actionTypeId=CHECKER,
-                      queryParam={"ApiKey": "x"}) == "ValidationException"
+    assert (
+        error_code(lab.cp.poll_for_jobs, actionTypeId=CHECKER, queryParam={"ApiKey": "x"})
+        == "ValidationException"
+    )
     assert poll(lab.cp, queryParam={"Level": "lenient"}) == []
     [job] = poll(lab.cp, queryParam={"Level": "strict"})
     assert job["data"]["actionConfiguration"]["configuration"]["Level"] == "strict"
@@ -234,12 +335,19 @@ def test_job_worker_end_to_end_with_continuation(bg_lab):
     def work(job):
         calls.append(job.continuation_token)
         if job.continuation_token is None:
-            return Result(summary="started", external_execution_id="run-7",
-                          percent_complete=10, continuation_token="poll-1")
+            return Result(
+                summary="started",
+                external_execution_id="run-7",
+                percent_complete=10,
+                continuation_token="poll-1",
+            )
         files = job.input_files()
         report = f"{job.configuration['Level']}: {files['message.txt'].decode()}"
-        return Result(summary="checked", outputs={"Checked": zip_files({"report.txt": report})},
-                      output_variables={"Verdict": "pass"})
+        return Result(
+            summary="checked",
+            outputs={"Checked": zip_files({"report.txt": report})},
+            output_variables={"Verdict": "pass"},
+        )
 
     execution_id = checker_pipeline(lab)
     worker = JobWorker(lab.cp, CHECKER, work=work, poll_seconds=0.02).start()
@@ -250,8 +358,10 @@ def test_job_worker_end_to_end_with_continuation(bg_lab):
     assert execution["status"] == "Succeeded"
     assert calls == [None, "poll-1"]
     assert [outcome for _, outcome in worker.history] == ["continued", "succeeded"]
-    assert lab.s3.get_object(Bucket="lab-site", Key="checked/report.txt")["Body"].read() == \
-        b"strict: v1"
+    assert (
+        lab.s3.get_object(Bucket="lab-site", Key="checked/report.txt")["Body"].read()
+        == b"strict: v1"
+    )
     check = lab.actions(execution_id)["Check"]
     assert check["output"]["outputVariables"] == {"Verdict": "pass"}
     assert check["output"]["executionResult"]["externalExecutionId"] == "run-7"
@@ -273,50 +383,85 @@ def test_job_worker_reports_failures(lab):
 
 
 def partner_pipeline(lab) -> str:
-    return lab.create(stages=[
-        {"name": "Source", "actions": [source_action()]},
-        {"name": "Partner", "actions": [{
-            "name": "Scan", "actionTypeId": PARTNER,
-            "configuration": {"ProjectId": "proj-1", "ClientToken": "partner-secret"},
-            "inputArtifacts": [{"name": "SourceOutput"}]}]}])
+    return lab.create(
+        stages=[
+            {"name": "Source", "actions": [source_action()]},
+            {
+                "name": "Partner",
+                "actions": [
+                    {
+                        "name": "Scan",
+                        "actionTypeId": PARTNER,
+                        "configuration": {"ProjectId": "proj-1", "ClientToken": "partner-secret"},
+                        "inputArtifacts": [{"name": "SourceOutput"}],
+                    }
+                ],
+            },
+        ]
+    )
 
 
 def test_third_party_jobs(lab):
     execution_id = partner_pipeline(lab)
-    assert error_code(lab.cp.poll_for_third_party_jobs, actionTypeId=CHECKER) == \
-        "ValidationException"
+    assert (
+        error_code(lab.cp.poll_for_third_party_jobs, actionTypeId=CHECKER) == "ValidationException"
+    )
     [job] = lab.cp.poll_for_third_party_jobs(actionTypeId=PARTNER)["jobs"]
     assert set(job) == {"clientId", "jobId"}
-    assert error_code(lab.cp.get_third_party_job_details, jobId=job["jobId"],
-                      clientToken="wrong") == "InvalidClientTokenException"
+    assert (
+        error_code(lab.cp.get_third_party_job_details, jobId=job["jobId"], clientToken="wrong")
+        == "InvalidClientTokenException"
+    )
     assert error_code(lab.cp.get_job_details, jobId=job["jobId"]) == "JobNotFoundException"
-    details = lab.cp.get_third_party_job_details(jobId=job["jobId"],
-                                                 clientToken="partner-secret")["jobDetails"]
+    details = lab.cp.get_third_party_job_details(jobId=job["jobId"], clientToken="partner-secret")[
+        "jobDetails"
+    ]
     assert details["data"]["actionConfiguration"]["configuration"]["ProjectId"] == "proj-1"
     assert details["data"]["pipelineContext"]["pipelineExecutionId"] == execution_id
-    assert error_code(lab.cp.acknowledge_third_party_job, jobId=job["jobId"],
-                      nonce=details["nonce"], clientToken="wrong") == \
-        "InvalidClientTokenException"
-    assert lab.cp.acknowledge_third_party_job(jobId=job["jobId"], nonce=details["nonce"],
-                                              clientToken="partner-secret")["status"] == \
-        "InProgress"
+    assert (
+        error_code(
+            lab.cp.acknowledge_third_party_job,
+            jobId=job["jobId"],
+            nonce=details["nonce"],
+            clientToken="wrong",
+        )
+        == "InvalidClientTokenException"
+    )
+    assert (
+        lab.cp.acknowledge_third_party_job(
+            jobId=job["jobId"], nonce=details["nonce"], clientToken="partner-secret"
+        )["status"]
+        == "InProgress"
+    )
     lab.cp.put_third_party_job_success_result(
-        jobId=job["jobId"], clientToken="partner-secret", continuationToken="c1",
-        executionDetails={"summary": "scanning", "percentComplete": 40})
+        jobId=job["jobId"],
+        clientToken="partner-secret",
+        continuationToken="c1",
+        executionDetails={"summary": "scanning", "percentComplete": 40},
+    )
     [follow] = lab.cp.poll_for_third_party_jobs(actionTypeId=PARTNER)["jobs"]
     assert follow["clientId"] == job["clientId"]
     lab.cp.put_third_party_job_failure_result(
-        jobId=follow["jobId"], clientToken="partner-secret",
-        failureDetails={"type": "JobFailed", "message": "2 vulnerabilities"})
+        jobId=follow["jobId"],
+        clientToken="partner-secret",
+        failureDetails={"type": "JobFailed", "message": "2 vulnerabilities"},
+    )
     assert lab.execution(execution_id)["status"] == "Failed"
-    assert lab.action_state("Partner", "Scan")["latestExecution"]["errorDetails"][
-        "message"] == "2 vulnerabilities"
-    assert error_code(lab.cp.put_third_party_job_success_result, jobId=follow["jobId"],
-                      clientToken="partner-secret") == "InvalidJobStateException"
+    assert (
+        lab.action_state("Partner", "Scan")["latestExecution"]["errorDetails"]["message"]
+        == "2 vulnerabilities"
+    )
+    assert (
+        error_code(
+            lab.cp.put_third_party_job_success_result,
+            jobId=follow["jobId"],
+            clientToken="partner-secret",
+        )
+        == "InvalidJobStateException"
+    )
 
 
 def test_partner_type_is_listed(lab):
     types = lab.cp.list_action_types(actionOwnerFilter="ThirdParty")["actionTypes"]
     ids = {(t["id"]["category"], t["id"]["provider"]) for t in types}
     assert {("Test", "LabPartner"), ("Source", "GitHub")} <= ids
-

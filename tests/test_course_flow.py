@@ -38,8 +38,12 @@ def take_the_course(endpoint: str, prefix: str) -> list[str]:
     done = []
     for path in SOLUTIONS:
         notebook = nbformat.read(path, as_version=4)
-        NotebookClient(notebook, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
+        NotebookClient(
+            notebook,
+            timeout=600,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute(env=env)
         done.append(path.stem)
     return done
 
@@ -55,8 +59,13 @@ def course():
     server.app.recorder = CallRecorder()
     try:
         with ThreadPoolExecutor(len(LEARNERS)) as pool:
-            runs = dict(zip(LEARNERS, pool.map(
-                lambda prefix: take_the_course(server.endpoint, prefix), LEARNERS), strict=True))
+            runs = dict(
+                zip(
+                    LEARNERS,
+                    pool.map(lambda prefix: take_the_course(server.endpoint, prefix), LEARNERS),
+                    strict=True,
+                )
+            )
         yield server, runs
     finally:
         server.stop()
@@ -66,8 +75,9 @@ def clients(endpoint: str):
     import boto3
 
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
-    return td.cached_clients(lambda service, region: session.client(
-        service, region_name=region, endpoint_url=endpoint))
+    return td.cached_clients(
+        lambda service, region: session.client(service, region_name=region, endpoint_url=endpoint)
+    )
 
 
 def test_both_learners_finish_every_notebook(course):
@@ -78,8 +88,16 @@ def test_both_learners_finish_every_notebook(course):
 def test_course_uses_every_service(course):
     server, _ = course
     services = {action.split(":")[0] for action in server.app.recorder.actions}
-    assert {"codecommit", "codebuild", "codedeploy", "codepipeline", "s3", "iam",
-            "logs", "ec2"} <= services
+    assert {
+        "codecommit",
+        "codebuild",
+        "codedeploy",
+        "codepipeline",
+        "s3",
+        "iam",
+        "logs",
+        "ec2",
+    } <= services
 
 
 def test_classroom_status_reports_both_learners(course):
@@ -97,8 +115,9 @@ def test_classroom_status_reports_both_learners(course):
 def test_each_learner_sees_only_their_own(course):
     server, _ = course
     client_for = clients(server.endpoint)
-    plans = {prefix: td.find_all(client_for, ["us-east-1"], td.Scope(prefix))[0]
-             for prefix in LEARNERS}
+    plans = {
+        prefix: td.find_all(client_for, ["us-east-1"], td.Scope(prefix))[0] for prefix in LEARNERS
+    }
     for prefix, plan in plans.items():
         assert plan, f"{prefix} has nothing"
         assert {r.owner for r in plan} == {prefix}
@@ -131,8 +150,12 @@ def test_learner_policy_allows_every_call_and_nothing_more(course):
     server, _ = course
     recorded = set(server.app.recorder.actions)
     policy = json.loads((ROOT / "docs" / "learner-policy.json").read_text())
-    allowed = {action for statement in policy["Statement"] if statement["Effect"] == "Allow"
-               for action in statement["Action"]}
+    allowed = {
+        action
+        for statement in policy["Statement"]
+        if statement["Effect"] == "Allow"
+        for action in statement["Action"]
+    }
     assert not [a for a in allowed if "*" in a], "no wildcard actions"
     assert recorded - allowed == set(), "the policy lacks actions the course calls"
     implied = {extra for action in recorded for extra in IMPLIED.get(action, [])}
@@ -156,7 +179,6 @@ register-webhook-with-third-party deregister-webhook-with-third-party""".split()
 
 def test_every_seed_verb_is_called_by_the_labs(course):
     server, _ = course
-    called = {a.split(":")[1] for a in server.app.recorder.actions
-              if a.startswith("codepipeline:")}
+    called = {a.split(":")[1] for a in server.app.recorder.actions if a.startswith("codepipeline:")}
     wanted = {"".join(part.title() for part in verb.split("-")) for verb in SEED_VERBS}
     assert wanted - called == set()

@@ -59,9 +59,11 @@ class Case:
 
     def describe(self) -> str:
         auth = "signed" if self.authorization is None else f"Authorization {self.authorization!r}"
-        return (f"{self.kind}: {self.method} {self.path} {self.target} ({auth}) "
-                f"body {self.body[:160]!r}"
-                f"{'...' if len(self.body) > 160 else ''}")
+        return (
+            f"{self.kind}: {self.method} {self.path} {self.target} ({auth}) "
+            f"body {self.body[:160]!r}"
+            f"{'...' if len(self.body) > 160 else ''}"
+        )
 
 
 # -- inputs generated from shapes -----------------------------------------------------
@@ -82,8 +84,10 @@ def generate(shape, rng: random.Random, depth: int = 0):
         count = max(shape.metadata.get("min", 0), rng.randint(0, 2 if depth < 5 else 0))
         return [generate(shape.member, rng, depth + 1) for _ in range(count)]
     if kind == "map":
-        return {_text(rng, 1, 8): generate(shape.value, rng, depth + 1)
-                for _ in range(rng.randint(0, 2))}
+        return {
+            _text(rng, 1, 8): generate(shape.value, rng, depth + 1)
+            for _ in range(rng.randint(0, 2))
+        }
     return _scalar(shape, rng)
 
 
@@ -148,27 +152,73 @@ def put(value, path: tuple, new):
 # -- ways to break a request ----------------------------------------------------------
 
 WRONG_TYPES = {
-    "structure": ["x", 1, [], True], "map": ["x", 1, [1], False], "list": ["x", 1, {}, {"a": 1}],
-    "string": [1, 2.5, True, [], {}, ["x"]], "integer": ["1", 1.5, True, [], {}],
-    "long": ["1", 2.5, [], {"a": 1}], "double": ["1.5", [], {}], "float": ["1.5", []],
-    "boolean": ["true", 1, [], {}], "timestamp": ["yesterday", [], {}, True],
+    "structure": ["x", 1, [], True],
+    "map": ["x", 1, [1], False],
+    "list": ["x", 1, {}, {"a": 1}],
+    "string": [1, 2.5, True, [], {}, ["x"]],
+    "integer": ["1", 1.5, True, [], {}],
+    "long": ["1", 2.5, [], {"a": 1}],
+    "double": ["1.5", [], {}],
+    "float": ["1.5", []],
+    "boolean": ["true", 1, [], {}],
+    "timestamp": ["yesterday", [], {}, True],
     "blob": [1, [], {}, True],
 }
-HUGE = {"integer": [2**31, -2**31 - 1, 2**64, 10**30], "long": [2**63, -2**63 - 1, 2**64, 10**40],
-        "double": [10**400, -10**400], "float": [10**400]}
-BAD_TIMESTAMPS = [2**64, -2**64, 10**20, 1e300, -1e19]
+HUGE = {
+    "integer": [2**31, -(2**31) - 1, 2**64, 10**30],
+    "long": [2**63, -(2**63) - 1, 2**64, 10**40],
+    "double": [10**400, -(10**400)],
+    "float": [10**400],
+}
+BAD_TIMESTAMPS = [2**64, -(2**64), 10**20, 1e300, -1e19]
 BAD_STRINGS = ["\ud800", "a\udfffb", "x\ud83d", "\x00", "name\x00", "\x00" * 3]
-NOT_OBJECTS = [b"[]", b'"text"', b"null", b"42", b"true", b"{", b'{"a":', b"NaN",
-               b'{"a": NaN}', b'{"a": Infinity}', b"not json", b"\x00", b"{}}", b" "]
-PRIVATE_NAMES = ["_lab_backend", "__init__", "__class__", "_get_action", "dispatch",
-                 "setup_class", "call_action", "_dispatch", "list_repositories",
-                 "ListRepositories ", "", ".", "..", "Nope", "CreateRepository.x"]
+NOT_OBJECTS = [
+    b"[]",
+    b'"text"',
+    b"null",
+    b"42",
+    b"true",
+    b"{",
+    b'{"a":',
+    b"NaN",
+    b'{"a": NaN}',
+    b'{"a": Infinity}',
+    b"not json",
+    b"\x00",
+    b"{}}",
+    b" ",
+]
+PRIVATE_NAMES = [
+    "_lab_backend",
+    "__init__",
+    "__class__",
+    "_get_action",
+    "dispatch",
+    "setup_class",
+    "call_action",
+    "_dispatch",
+    "list_repositories",
+    "ListRepositories ",
+    "",
+    ".",
+    "..",
+    "Nope",
+    "CreateRepository.x",
+]
 GARBAGE_AUTH = [
-    "", "garbage", "AWS4-HMAC-SHA256", "AWS4-HMAC-SHA256 Credential=", "Bearer abc",
-    "AWS4-HMAC-SHA256 Credential=a/b/c/d/e", "AWS4-HMAC-SHA256 Credential=/////, "
-    "SignedHeaders=, Signature=", "AWS testing:", "AWS :sig", "AWS4-HMAC-SHA256 " + "A" * 1000,
+    "",
+    "garbage",
+    "AWS4-HMAC-SHA256",
+    "AWS4-HMAC-SHA256 Credential=",
+    "Bearer abc",
+    "AWS4-HMAC-SHA256 Credential=a/b/c/d/e",
+    "AWS4-HMAC-SHA256 Credential=/////, SignedHeaders=, Signature=",
+    "AWS testing:",
+    "AWS :sig",
+    "AWS4-HMAC-SHA256 " + "A" * 1000,
     "AWS4-HMAC-SHA256 Credential=testing/20200101/us-east-1/codecommit/aws4_request, "
-    "SignedHeaders=host, Signature=00", "\u00ff\u00fe garbage",
+    "SignedHeaders=host, Signature=00",
+    "\u00ff\u00fe garbage",
 ]
 
 
@@ -206,8 +256,16 @@ def missing_required(rng, case, params, shape):
     if shape is not None and shape.required_members and rng.random() < 0.5:
         params.pop(rng.choice(shape.required_members))
         return _encoded(case, params)
-    picked = _pick(rng, params, shape, lambda member: member.type_name == "structure"
-                   and member.required_members) if shape is not None else None
+    picked = (
+        _pick(
+            rng,
+            params,
+            shape,
+            lambda member: member.type_name == "structure" and member.required_members,
+        )
+        if shape is not None
+        else None
+    )
     if picked is None:
         return wrong_type(rng, case, params, shape)
     path, member = picked
@@ -286,8 +344,16 @@ def unknown_target(rng, case, params, shape):
         case.target = f"{prefix}.{rng.choice(PRIVATE_NAMES)}"
         case.error_type = "UnknownOperationException"
     elif choice < 0.8:
-        case.target = rng.choice(["Nope", "", ".", f"{prefix}", f"X.{case.operation}",
-                                  f"{prefix.lower()}.{case.operation}"])
+        case.target = rng.choice(
+            [
+                "Nope",
+                "",
+                ".",
+                f"{prefix}",
+                f"X.{case.operation}",
+                f"{prefix.lower()}.{case.operation}",
+            ]
+        )
     else:  # another service's operation, signed for this one
         other = rng.choice([name for name in SERVICES if name != case.service])
         model = _models.get_service_model(other)
@@ -296,8 +362,9 @@ def unknown_target(rng, case, params, shape):
 
 
 def bad_enum(rng, case, params, shape):
-    picked = _pick(rng, params, shape, lambda m: m.type_name == "string" and m.enum) \
-        if shape else None
+    picked = (
+        _pick(rng, params, shape, lambda m: m.type_name == "string" and m.enum) if shape else None
+    )
     if picked is None:
         return edge_value(rng, case, params, shape)
     put(params, picked[0], rng.choice(["", "zzz", picked[1].enum[0].lower(), "NAME "]))
@@ -305,10 +372,18 @@ def bad_enum(rng, case, params, shape):
     return _encoded(case, params)
 
 
-EDGE_VALUES = {"string": ["", " ", "a" * 3000, "../../etc/passwd", "*", "%s%n"],
-               "integer": [0, -1, -2**31], "long": [0, -1, -2**63], "double": [-1.0, 0.0],
-               "structure": [{}], "list": [[], [None]], "map": [{}, {"": None}],
-               "timestamp": [0, -1, 253402300799], "blob": ["", "!!!"], "boolean": [False]}
+EDGE_VALUES = {
+    "string": ["", " ", "a" * 3000, "../../etc/passwd", "*", "%s%n"],
+    "integer": [0, -1, -(2**31)],
+    "long": [0, -1, -(2**63)],
+    "double": [-1.0, 0.0],
+    "structure": [{}],
+    "list": [[], [None]],
+    "map": [{}, {"": None}],
+    "timestamp": [0, -1, 253402300799],
+    "blob": ["", "!!!"],
+    "boolean": [False],
+}
 
 
 def edge_value(rng, case, params, shape):
@@ -322,9 +397,17 @@ def edge_value(rng, case, params, shape):
     return _encoded(case, params)
 
 
-ODD_ROUTES = [("GET", "/"), ("PUT", "/"), ("DELETE", "/"), ("POST", "/list-tags-for-resource"),
-              ("POST", "/tag-resource"), ("POST", "/untag-resource"), ("POST", "/x/y"),
-              ("POST", "/?Action=_lab_backend"), ("PATCH", "/a%00b")]
+ODD_ROUTES = [
+    ("GET", "/"),
+    ("PUT", "/"),
+    ("DELETE", "/"),
+    ("POST", "/list-tags-for-resource"),
+    ("POST", "/tag-resource"),
+    ("POST", "/untag-resource"),
+    ("POST", "/x/y"),
+    ("POST", "/?Action=_lab_backend"),
+    ("PATCH", "/a%00b"),
+]
 
 
 def odd_route(rng, case, params, shape):
@@ -343,11 +426,19 @@ def garbage_authorization(rng, case, params, shape):
 
 
 MUTATORS = {
-    "wrong_type": wrong_type, "missing_required": missing_required, "huge_number": huge_number,
-    "bad_timestamp": bad_timestamp, "bad_string": bad_string, "deep_nesting": deep_nesting,
-    "not_utf8": not_utf8, "not_an_object": not_an_object, "unknown_target": unknown_target,
-    "garbage_authorization": garbage_authorization, "bad_enum": bad_enum,
-    "edge_value": edge_value, "odd_route": odd_route,
+    "wrong_type": wrong_type,
+    "missing_required": missing_required,
+    "huge_number": huge_number,
+    "bad_timestamp": bad_timestamp,
+    "bad_string": bad_string,
+    "deep_nesting": deep_nesting,
+    "not_utf8": not_utf8,
+    "not_an_object": not_an_object,
+    "unknown_target": unknown_target,
+    "garbage_authorization": garbage_authorization,
+    "bad_enum": bad_enum,
+    "edge_value": edge_value,
+    "odd_route": odd_route,
 }
 
 
@@ -367,16 +458,17 @@ def all_cases(seed: int) -> list[Case]:
 def send(session: requests.Session, endpoint: str, case: Case) -> requests.Response:
     headers = {"X-Amz-Target": case.target, "Content-Type": JSON_TYPE}
     if case.authorization is None:
-        headers = signed_headers(endpoint, case.service, headers, case.body, case.path,
-                                 case.method)
+        headers = signed_headers(endpoint, case.service, headers, case.body, case.path, case.method)
     else:
         headers["Authorization"] = case.authorization
-    return session.request(case.method, endpoint + case.path, data=case.body, headers=headers,
-                           timeout=30)
+    return session.request(
+        case.method, endpoint + case.path, data=case.body, headers=headers, timeout=30
+    )
 
 
-def signed_headers(endpoint: str, service: str, headers: dict, body: bytes,
-                   url: str = "/", method: str = "POST") -> dict:
+def signed_headers(
+    endpoint: str, service: str, headers: dict, body: bytes, url: str = "/", method: str = "POST"
+) -> dict:
     request = AWSRequest(method=method, url=endpoint + url, data=body, headers=headers)
     SigV4Auth(CREDENTIALS, service, REGION).add_auth(request)
     return dict(request.headers.items())
@@ -384,8 +476,11 @@ def signed_headers(endpoint: str, service: str, headers: dict, body: bytes,
 
 def problem(case: Case, response: requests.Response) -> str | None:
     """What is wrong with the reply to case (None: nothing)."""
-    if response.status_code == 501 and not case.must_refuse and _error_type(response) == (
-            "NotImplementedByLabKit"):
+    if (
+        response.status_code == 501
+        and not case.must_refuse
+        and _error_type(response) == ("NotImplementedByLabKit")
+    ):
         return None  # a valid call of an operation the kit does not serve: by design
     if response.status_code >= 500:
         return "a 5xx"
@@ -436,9 +531,15 @@ def created_name(case: Case) -> tuple[str, str] | None:
         params = json.loads(case.body)
     except ValueError:
         return None
-    name = (params.get("pipeline") or {}).get("name") if case.service == "codepipeline" \
-        else params.get({"codebuild": "name", "codedeploy": "applicationName",
-                         "codecommit": "repositoryName"}[case.service])
+    name = (
+        (params.get("pipeline") or {}).get("name")
+        if case.service == "codepipeline"
+        else params.get(
+            {"codebuild": "name", "codedeploy": "applicationName", "codecommit": "repositoryName"}[
+                case.service
+            ]
+        )
+    )
     return (case.service, name) if isinstance(name, str) else None
 
 
@@ -457,11 +558,13 @@ def test_cases_cover_every_operation_and_kind():
 
 def create_known_resources(endpoint: str) -> None:
     codecommit = boto3.client("codecommit", region_name=REGION, endpoint_url=endpoint)
-    if "fuzzrepo" not in {repo["repositoryName"] for repo in
-                          codecommit.list_repositories()["repositories"]}:
+    if "fuzzrepo" not in {
+        repo["repositoryName"] for repo in codecommit.list_repositories()["repositories"]
+    }:
         codecommit.create_repository(repositoryName="fuzzrepo")
-        codecommit.put_file(repositoryName="fuzzrepo", branchName="main", filePath="a.txt",
-                            fileContent=b"fuzz\n")
+        codecommit.put_file(
+            repositoryName="fuzzrepo", branchName="main", filePath="a.txt", fileContent=b"fuzz\n"
+        )
     codedeploy = boto3.client("codedeploy", region_name=REGION, endpoint_url=endpoint)
     if "fuzzapp" not in codedeploy.list_applications()["applications"]:
         codedeploy.create_application(applicationName="fuzzapp")
@@ -479,14 +582,16 @@ def test_no_malformed_request_gets_a_5xx_or_changes_anything(local_server):
             response = send(session, endpoint, case)
             wrong = problem(case, response)
             if wrong:
-                failures.append(f"{wrong}: {case.describe()} -> {response.status_code} "
-                                f"{response.text[:200]}")
+                failures.append(
+                    f"{wrong}: {case.describe()} -> {response.status_code} {response.text[:200]}"
+                )
             elif response.status_code < 300 and created_name(case):
                 made_by_success.add(created_name(case))
     elapsed = time.monotonic() - started
-    assert not failures, (f"{len(failures)} of {len(cases)} fuzzed requests (seed {SEED}) "
-                          "answered wrongly; the first:\n" + "\n".join(failures[:8]))
+    assert not failures, (
+        f"{len(failures)} of {len(cases)} fuzzed requests (seed {SEED}) "
+        "answered wrongly; the first:\n" + "\n".join(failures[:8])
+    )
     made_by_refused = resources(endpoint) - before - made_by_success
     assert not made_by_refused, f"refused requests created {sorted(made_by_refused)}"
     assert elapsed < TIME_BUDGET_SECONDS, f"{len(cases)} requests took {elapsed:.0f} s"
-

@@ -65,12 +65,13 @@ def test_shared_server_from_aws_endpoint_url(clean_env, local_server):
 
 
 def stubbed_session(account: str):
-    session = RealSession(aws_access_key_id="a", aws_secret_access_key="b",
-                          region_name="eu-west-1")
+    session = RealSession(aws_access_key_id="a", aws_secret_access_key="b", region_name="eu-west-1")
     sts = session.client("sts")
     stub = Stubber(sts)
-    stub.add_response("get_caller_identity", {
-        "Account": account, "Arn": f"arn:aws:iam::{account}:user/ada", "UserId": "AIDA"})
+    stub.add_response(
+        "get_caller_identity",
+        {"Account": account, "Arn": f"arn:aws:iam::{account}:user/ada", "UserId": "AIDA"},
+    )
     stub.activate()
     session.client = lambda *args, **kwargs: sts
     return session
@@ -112,9 +113,12 @@ def test_emulator_command_serves_until_stopped(tmp_path):
     """Started without credentials, it makes a random pair, 0600 in the state folder, says
     where, and obeys only requests signed with it."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    server = subprocess.Popen([sys.executable, "-m", "helpers.emulator", "--port", "0",
-                               "--state-dir", str(tmp_path)],
-                              stdout=subprocess.PIPE, text=True, env=environment)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "helpers.emulator", "--port", "0", "--state-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
     try:
         line = server.stdout.readline()
         assert line.startswith("Local AWS listening on http://127.0.0.1:")
@@ -124,14 +128,23 @@ def test_emulator_command_serves_until_stopped(tmp_path):
         assert str(credentials_file) in server.stdout.readline()
         assert stat.S_IMODE(credentials_file.stat().st_mode) == 0o600
         pair = json.loads(credentials_file.read_text())
-        stranger = boto3.client("codecommit", endpoint_url=endpoint, region_name="us-east-1",
-                                aws_access_key_id="a", aws_secret_access_key="b")
+        stranger = boto3.client(
+            "codecommit",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="a",
+            aws_secret_access_key="b",
+        )
         with pytest.raises(ClientError) as refused:
             stranger.create_repository(repositoryName="refused")
         assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
-        cc = boto3.client("codecommit", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id=pair["aws_access_key_id"],
-                          aws_secret_access_key=pair["aws_secret_access_key"])
+        cc = boto3.client(
+            "codecommit",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=pair["aws_access_key_id"],
+            aws_secret_access_key=pair["aws_secret_access_key"],
+        )
         cc.create_repository(repositoryName="served")
         assert list((tmp_path / "local-aws").glob("*/codecommit/*/*/served-*.git"))
         assert not list((tmp_path / "local-aws").glob("*/codecommit/*/*/refused-*.git"))
@@ -141,10 +154,19 @@ def test_emulator_command_serves_until_stopped(tmp_path):
 
 
 def test_aws_mode_without_credentials_names_what_to_configure(clean_env, tmp_path):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                 "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION",
-                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+    ):
         clean_env.delenv(name, raising=False)
     clean_env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "nothing"))
     clean_env.setenv("AWS_CONFIG_FILE", str(tmp_path / "nothing"))
@@ -153,8 +175,12 @@ def test_aws_mode_without_credentials_names_what_to_configure(clean_env, tmp_pat
     with pytest.raises(lab.LabSetupError) as caught:
         lab.setup(confirm=lambda prompt: pytest.fail("asked to confirm"), quiet=True)
     message = str(caught.value)
-    for what in ("aws configure", "AWS_PROFILE", "AWS_ACCESS_KEY_ID",
-                 "docs/troubleshooting.md#no-credentials"):
+    for what in (
+        "aws configure",
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "docs/troubleshooting.md#no-credentials",
+    ):
         assert what in message
     assert "\n" not in message
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
@@ -165,11 +191,19 @@ def test_aws_mode_without_credentials_names_what_to_configure(clean_env, tmp_pat
 def test_a_notebook_shows_a_setup_error_as_its_one_line():
     """IPython (what runs a notebook's cells) shows a LabSetupError as its message alone."""
     cell = "from helpers import lab\nlab.setup()"
-    script = ("from IPython.core.interactiveshell import InteractiveShell\n"
-              f"InteractiveShell.instance().run_cell({cell!r})\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env={**os.environ, "LAB_MODE": "cloud"}, timeout=60,
-                          cwd=settings.repo_root())
+    script = (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        f"InteractiveShell.instance().run_cell({cell!r})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LAB_MODE": "cloud"},
+        timeout=60,
+        cwd=settings.repo_root(),
+    )
     shown = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-    assert shown == ["LabSetupError: LAB_MODE='cloud' is not a mode: use 'offline' (default) "
-                     "or 'aws'."]
+    assert shown == [
+        "LabSetupError: LAB_MODE='cloud' is not a mode: use 'offline' (default) or 'aws'."
+    ]

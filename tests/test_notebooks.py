@@ -23,11 +23,15 @@ def test_labs_are_generated_from_solutions():
 
 
 def test_generator_clears_solutions_and_marks_exercises():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("x = 1\n### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION\nx",
-                                  metadata={"tags": ["exercise"]}),
-        nbformat.v4.new_code_cell("check(answer == 42)", metadata={"tags": ["check"]}),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "x = 1\n### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION\nx",
+                metadata={"tags": ["exercise"]},
+            ),
+            nbformat.v4.new_code_cell("check(answer == 42)", metadata={"tags": ["check"]}),
+        ]
+    )
     lab = make_labs.make_lab(nb)
     assert "answer = 42" not in lab.cells[0].source
     assert "NotImplementedError" in lab.cells[0].source and lab.cells[0].source.endswith("x")
@@ -43,8 +47,9 @@ def test_committed_notebook_is_clean(path):
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
-            assert cell["outputs"] == [] and cell["execution_count"] is None, \
+            assert cell["outputs"] == [] and cell["execution_count"] is None, (
                 f"{path.name} has outputs committed"
+            )
     first_code = next(c for c in nb["cells"] if c["cell_type"] == "code")
     assert "lab.setup()" in "".join(first_code["source"])
 
@@ -54,6 +59,7 @@ def test_every_exercise_has_a_check():
         cells = nbformat.read(path, as_version=4).cells
         for index, cell in enumerate(cells):
             if "exercise" in cell.metadata.get("tags", []):
-                following = [c for c in cells[index + 1:] if c.cell_type == "code"][:1]
-                assert following and "check" in following[0].metadata.get("tags", []), \
+                following = [c for c in cells[index + 1 :] if c.cell_type == "code"][:1]
+                assert following and "check" in following[0].metadata.get("tags", []), (
                     f"{path.name}: exercise cell {cell.get('id')} is not followed by a check"
+                )

@@ -25,8 +25,10 @@ CHROMIUM = "/usr/bin/chromium"
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason=f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)",
+    ),
 ]
 
 SETUP = '''\
@@ -79,16 +81,16 @@ codepipeline.create_pipeline(pipeline={
             "Approve", "Approval", "Manual", {"CustomData": "Check the build, then approve"})]},
     ]})
 '''
-SHOW = '''\
+SHOW = """\
 view = pipeline_view(codepipeline, name, poll_seconds=0.3)
 view
-'''
+"""
 # The first commit on main starts an execution (as a push does, through EventBridge).
-COMMIT = '''\
+COMMIT = """\
 commit = codecommit.put_file(repositoryName=repo, branchName="main", filePath="index.html",
                              fileContent=b"<h1>hello</h1>", commitMessage="First page")
 print(commit["commitId"])
-'''
+"""
 
 
 def free_port() -> int:
@@ -107,8 +109,9 @@ def kernel_answers(url: str, token: str, path: str, timeout: float) -> None:
     from tornado.websocket import websocket_connect
 
     headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
-    body = json.dumps({"path": path, "name": path, "type": "notebook",
-                       "kernel": {"name": "python3"}}).encode()
+    body = json.dumps(
+        {"path": path, "name": path, "type": "notebook", "kernel": {"name": "python3"}}
+    ).encode()
     request = urllib.request.Request(f"{url}/api/sessions", data=body, headers=headers)
     with urllib.request.urlopen(request, timeout=30) as reply:
         kernel_id = json.load(reply)["kernel"]["id"]
@@ -118,12 +121,25 @@ def kernel_answers(url: str, token: str, path: str, timeout: float) -> None:
         socket_ = await websocket_connect(ws_url)
         try:
             msg_id = uuid.uuid4().hex
-            socket_.write_message(json.dumps({
-                "header": {"msg_id": msg_id, "msg_type": "kernel_info_request",
-                           "username": "test", "session": uuid.uuid4().hex, "date": "",
-                           "version": "5.3"},
-                "parent_header": {}, "metadata": {}, "content": {}, "channel": "shell",
-                "buffers": []}))
+            socket_.write_message(
+                json.dumps(
+                    {
+                        "header": {
+                            "msg_id": msg_id,
+                            "msg_type": "kernel_info_request",
+                            "username": "test",
+                            "session": uuid.uuid4().hex,
+                            "date": "",
+                            "version": "5.3",
+                        },
+                        "parent_header": {},
+                        "metadata": {},
+                        "content": {},
+                        "channel": "shell",
+                        "buffers": [],
+                    }
+                )
+            )
             while True:
                 message = await socket_.read_message()
                 if message is None:
@@ -147,10 +163,14 @@ def kernel_answers(url: str, token: str, path: str, timeout: float) -> None:
 
 
 def write_notebook(path: Path) -> None:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)
-                                         for source in (SETUP, SHOW, COMMIT)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                 "language": "python"}
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(source) for source in (SETUP, SHOW, COMMIT)]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
     nbformat.write(nb, path)
 
 
@@ -160,32 +180,58 @@ def jupyter_lab(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
     write_notebook(root / "view.ipynb")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("AWS_ENDPOINT_URL", "LAB_MODE", "LAB_SYNC_WORKERS", "LAB_PACE_SECONDS")
-           and not k.startswith("PYTEST_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("AWS_ENDPOINT_URL", "LAB_MODE", "LAB_SYNC_WORKERS", "LAB_PACE_SECONDS")
+        and not k.startswith("PYTEST_")
+    }
     # Unix socket paths must stay under 108 bytes: the runtime folder gets a short path.
     runtime = tempfile.mkdtemp(prefix="jlab-")
     env["JUPYTER_RUNTIME_DIR"] = runtime
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR",
-                 "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR",
-                 "LAB_STATE_DIR"):
+    for name in (
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "JUPYTERLAB_SETTINGS_DIR",
+        "JUPYTERLAB_WORKSPACES_DIR",
+        "IPYTHONDIR",
+        "LAB_STATE_DIR",
+    ):
         folder = tmp_path / name.lower()
         folder.mkdir()
         env[name] = str(folder)
-    notification = (tmp_path / "jupyterlab_settings_dir" / "@jupyterlab" /
-                    "apputils-extension" / "notification.jupyterlab-settings")
+    notification = (
+        tmp_path
+        / "jupyterlab_settings_dir"
+        / "@jupyterlab"
+        / "apputils-extension"
+        / "notification.jupyterlab-settings"
+    )
     notification.parent.mkdir(parents=True)
     notification.write_text(json.dumps({"fetchNews": "false"}))
     port, token = free_port(), uuid.uuid4().hex
     log = (tmp_path / "jupyter.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", "--allow-root",
-         f"--ServerApp.root_dir={root}",
-         # Kernel channels over unix sockets: no TCP ports to race the other test
-         # workers' kernels and servers for.
-         "--KernelManager.transport=ipc"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={token}",
+            "--allow-root",
+            f"--ServerApp.root_dir={root}",
+            # Kernel channels over unix sockets: no TCP ports to race the other test
+            # workers' kernels and servers for.
+            "--KernelManager.transport=ipc",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -195,8 +241,9 @@ def jupyter_lab(tmp_path):
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("JupyterLab did not start: "
-                                       + (tmp_path / "jupyter.log").read_text()) from None
+                    raise RuntimeError(
+                        "JupyterLab did not start: " + (tmp_path / "jupyter.log").read_text()
+                    ) from None
                 time.sleep(0.2)
         kernel_answers(url, token, "view.ipynb", timeout=90)
         yield url, token
@@ -224,14 +271,16 @@ def test_pipeline_view_follows_an_execution_and_approves(jupyter_lab, tmp_path):
     build = ".lab-action.lab-name-build"
     approval = ".lab-action.lab-name-approve"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                             args=["--disable-gpu", "--disable-quic"])
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--disable-gpu", "--disable-quic"]
+        )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(f"{url}/lab/tree/view.ipynb?token={token}")
             # The toolbar says "idle" before a kernel is connected: wait for the status bar.
-            expect(page.locator("#jp-main-statusbar").get_by_text(
-                "Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)
+            expect(
+                page.locator("#jp-main-statusbar").get_by_text("Python 3 (ipykernel) | Idle")
+            ).to_be_visible(timeout=60_000)
             page.locator(".lm-MenuBar-item", has_text="Run").click()
             page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
 
@@ -257,8 +306,7 @@ def test_pipeline_view_follows_an_execution_and_approves(jupyter_lab, tmp_path):
             page.locator(f"{approval} .lab-approve-button").click()
 
             # The click reaches the kernel: the pipeline succeeds and every box turns green.
-            expect(page.locator(".lab-execution-status")).to_have_text("Succeeded",
-                                                                       timeout=30_000)
+            expect(page.locator(".lab-execution-status")).to_have_text("Succeeded", timeout=30_000)
             expect(page.locator(".lab-action.lab-status-succeeded")).to_have_count(3)
             expect(page.locator(".lab-stop-button")).to_be_hidden()
             expect(page.locator(approval)).to_contain_text("Looks good")

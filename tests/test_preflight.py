@@ -28,8 +28,11 @@ def test_codecommit_closed_to_account_advises_s3_source(client):
     clients = {s: client(s) for s in preflight.CHECKS}
     codecommit = boto3.client("codecommit", region_name="us-east-1")
     stub = Stubber(codecommit)
-    stub.add_client_error("list_repositories", "OperationNotAllowedException",
-                          "CreateRepository request is not allowed")
+    stub.add_client_error(
+        "list_repositories",
+        "OperationNotAllowedException",
+        "CreateRepository request is not allowed",
+    )
     stub.activate()
     clients["codecommit"] = codecommit
     results = {r.service: r for r in preflight.run(FakeKit(clients))}

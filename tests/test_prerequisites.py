@@ -15,50 +15,115 @@ from helpers import codepipeline as cp
 from helpers import prerequisites as pre
 from helpers import settings
 
-NOT_YET = ("CodePipeline is not authorized to perform AssumeRole on role "
-           "arn:aws:iam::123456789012:role/labtest-codepipeline-service")
+NOT_YET = (
+    "CodePipeline is not authorized to perform AssumeRole on role "
+    "arn:aws:iam::123456789012:role/labtest-codepipeline-service"
+)
 
 
 def tags_of(pairs: list[dict], key: str = "Key", value: str = "Value") -> dict[str, str]:
     return {pair[key]: pair[value] for pair in pairs}
 
 
-def pipeline_declaration(kit, repo: dict, build: dict, deploy: dict, role_arn: str,
-                         approval: bool = False) -> dict:
+def pipeline_declaration(
+    kit, repo: dict, build: dict, deploy: dict, role_arn: str, approval: bool = False
+) -> dict:
     stages = [
-        {"name": "Source", "actions": [{
-            "name": "Source", "namespace": "SourceVariables",
-            "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeCommit",
-                             "version": "1"},
-            "configuration": {"RepositoryName": repo["repository_name"], "BranchName": "main",
-                              "PollForSourceChanges": "false"},
-            "outputArtifacts": [{"name": "SourceOutput"}]}]},
-        {"name": "Build", "actions": [{
-            "name": "Build", "namespace": "BuildVariables",
-            "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild",
-                             "version": "1"},
-            "configuration": {"ProjectName": build["project_name"],
-                              "EnvironmentVariables": json.dumps([{
-                                  "name": "COMMIT_ID", "value": "#{SourceVariables.CommitId}",
-                                  "type": "PLAINTEXT"}])},
-            "inputArtifacts": [{"name": "SourceOutput"}],
-            "outputArtifacts": [{"name": "BuildOutput"}]}]},
-        {"name": "Deploy", "actions": [{
+        {
+            "name": "Source",
+            "actions": [
+                {
+                    "name": "Source",
+                    "namespace": "SourceVariables",
+                    "actionTypeId": {
+                        "category": "Source",
+                        "owner": "AWS",
+                        "provider": "CodeCommit",
+                        "version": "1",
+                    },
+                    "configuration": {
+                        "RepositoryName": repo["repository_name"],
+                        "BranchName": "main",
+                        "PollForSourceChanges": "false",
+                    },
+                    "outputArtifacts": [{"name": "SourceOutput"}],
+                }
+            ],
+        },
+        {
+            "name": "Build",
+            "actions": [
+                {
+                    "name": "Build",
+                    "namespace": "BuildVariables",
+                    "actionTypeId": {
+                        "category": "Build",
+                        "owner": "AWS",
+                        "provider": "CodeBuild",
+                        "version": "1",
+                    },
+                    "configuration": {
+                        "ProjectName": build["project_name"],
+                        "EnvironmentVariables": json.dumps(
+                            [
+                                {
+                                    "name": "COMMIT_ID",
+                                    "value": "#{SourceVariables.CommitId}",
+                                    "type": "PLAINTEXT",
+                                }
+                            ]
+                        ),
+                    },
+                    "inputArtifacts": [{"name": "SourceOutput"}],
+                    "outputArtifacts": [{"name": "BuildOutput"}],
+                }
+            ],
+        },
+        {
             "name": "Deploy",
-            "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "CodeDeploy",
-                             "version": "1"},
-            "configuration": {"ApplicationName": deploy["application_name"],
-                              "DeploymentGroupName": deploy["deployment_group_name"]},
-            "inputArtifacts": [{"name": "BuildOutput"}]}]},
+            "actions": [
+                {
+                    "name": "Deploy",
+                    "actionTypeId": {
+                        "category": "Deploy",
+                        "owner": "AWS",
+                        "provider": "CodeDeploy",
+                        "version": "1",
+                    },
+                    "configuration": {
+                        "ApplicationName": deploy["application_name"],
+                        "DeploymentGroupName": deploy["deployment_group_name"],
+                    },
+                    "inputArtifacts": [{"name": "BuildOutput"}],
+                }
+            ],
+        },
     ]
     if approval:
-        stages.insert(2, {"name": "Approval", "actions": [{
-            "name": "Approve",
-            "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual",
-                             "version": "1"}}]})
-    return {"name": kit.name("pipe"), "roleArn": role_arn, "pipelineType": "V2",
-            "artifactStore": {"type": "S3", "location": build["artifact_bucket"]},
-            "stages": stages}
+        stages.insert(
+            2,
+            {
+                "name": "Approval",
+                "actions": [
+                    {
+                        "name": "Approve",
+                        "actionTypeId": {
+                            "category": "Approval",
+                            "owner": "AWS",
+                            "provider": "Manual",
+                            "version": "1",
+                        },
+                    }
+                ],
+            },
+        )
+    return {
+        "name": kit.name("pipe"),
+        "roleArn": role_arn,
+        "pipelineType": "V2",
+        "artifactStore": {"type": "S3", "location": build["artifact_bucket"]},
+        "stages": stages,
+    }
 
 
 @pytest.fixture(name="ready")
@@ -98,8 +163,9 @@ def test_ensure_lab02_commits_the_pipeline_files_once(lab_kit):
         assert got["fileMode"] == ("EXECUTABLE" if path.endswith(".sh") else "NORMAL")
     again = pre.ensure_lab02(lab_kit, repo["repository_name"])
     assert again["commit_id"] is None  # nothing changed, no empty commit
-    tip = codecommit.get_branch(repositoryName=repo["repository_name"],
-                                branchName="main")["branch"]["commitId"]
+    tip = codecommit.get_branch(repositoryName=repo["repository_name"], branchName="main")[
+        "branch"
+    ]["commitId"]
     assert tip == build["commit_id"]
 
 
@@ -109,12 +175,17 @@ def test_pipeline_files_replace_lab02s_buildspec_only(lab_kit):
     codecommit = lab_kit.client("codecommit")
     pre.commit_pipeline_files(lab_kit, name)
     tip = codecommit.get_branch(repositoryName=name, branchName="main")["branch"]["commitId"]
-    lab02 = codecommit.put_file(repositoryName=name, branchName="main", parentCommitId=tip,
-                                filePath="buildspec.yml", fileContent=b"version: 0.2\n")
+    lab02 = codecommit.put_file(
+        repositoryName=name,
+        branchName="main",
+        parentCommitId=tip,
+        filePath="buildspec.yml",
+        fileContent=b"version: 0.2\n",
+    )
     commit = pre.commit_pipeline_files(lab_kit, name)
-    changed = codecommit.get_differences(repositoryName=name,
-                                         beforeCommitSpecifier=lab02["commitId"],
-                                         afterCommitSpecifier=commit)["differences"]
+    changed = codecommit.get_differences(
+        repositoryName=name, beforeCommitSpecifier=lab02["commitId"], afterCommitSpecifier=commit
+    )["differences"]
     assert [d["afterBlob"]["path"] for d in changed] == ["buildspec.yml"]
 
 
@@ -130,8 +201,9 @@ def test_the_buildspec_keeps_lab02s_build_and_adds_the_deployment_files():
 
 def test_the_pipeline_project_takes_its_source_from_the_pipeline(lab_kit):
     build = pre.ensure_lab02(lab_kit)
-    [project] = lab_kit.client("codebuild").batch_get_projects(
-        names=[build["project_name"]])["projects"]
+    [project] = lab_kit.client("codebuild").batch_get_projects(names=[build["project_name"]])[
+        "projects"
+    ]
     assert project["source"]["type"] == "CODEPIPELINE"
     assert project["artifacts"]["type"] == "CODEPIPELINE"
     assert project["serviceRole"] == build["build_role_arn"]
@@ -144,13 +216,16 @@ def test_the_pipeline_project_takes_its_source_from_the_pipeline(lab_kit):
 def test_ensure_lab03_makes_the_group_and_fleet_and_reuses_them(lab_kit):
     first = pre.ensure_lab03(lab_kit)
     assert (first["application_name"], first["deployment_group_name"]) == (
-        "labtest-greeting", "labtest-web")
+        "labtest-greeting",
+        "labtest-web",
+    )
     assert len(first["instance_ids"]) == 3
     group = lab_kit.client("codedeploy").get_deployment_group(
-        applicationName="labtest-greeting", deploymentGroupName="labtest-web")[
-        "deploymentGroupInfo"]
-    assert group["ec2TagFilters"] == [{"Key": "lab:fleet", "Value": "labtest-web",
-                                       "Type": "KEY_AND_VALUE"}]
+        applicationName="labtest-greeting", deploymentGroupName="labtest-web"
+    )["deploymentGroupInfo"]
+    assert group["ec2TagFilters"] == [
+        {"Key": "lab:fleet", "Value": "labtest-web", "Type": "KEY_AND_VALUE"}
+    ]
     assert group["serviceRoleArn"] == first["service_role_arn"]
     again = pre.ensure_lab03(lab_kit)
     assert again["instance_ids"] == first["instance_ids"]  # no new instances
@@ -159,8 +234,8 @@ def test_ensure_lab03_makes_the_group_and_fleet_and_reuses_them(lab_kit):
 def test_the_instances_may_read_the_pipelines_artifacts(lab_kit):
     deploy = pre.ensure_lab03(lab_kit, "labtest-artifacts-123456789012-us-east-1")
     policy = lab_kit.client("iam").get_role_policy(
-        RoleName=deploy["instance_profile"], PolicyName="read-pipeline-artifacts")[
-        "PolicyDocument"]
+        RoleName=deploy["instance_profile"], PolicyName="read-pipeline-artifacts"
+    )["PolicyDocument"]
     [statement] = policy["Statement"]
     assert "s3:GetObject" in statement["Action"]
     assert "arn:aws:s3:::labtest-artifacts-123456789012-us-east-1/*" in statement["Resource"]
@@ -176,13 +251,20 @@ def test_pipeline_role_trusts_codepipeline_and_is_scoped_to_the_learner(lab_kit)
     role = iam.get_role(RoleName="labtest-codepipeline-service")["Role"]
     trust = role["AssumeRolePolicyDocument"]
     assert trust["Statement"][0]["Principal"] == {"Service": "codepipeline.amazonaws.com"}
-    assert tags_of(iam.list_role_tags(RoleName=role["RoleName"])["Tags"])[
-        settings.OWNER_TAG_KEY] == "labtest"
-    policy = iam.get_role_policy(RoleName=role["RoleName"],
-                                 PolicyName=pre.PIPELINE_ROLE_POLICY)["PolicyDocument"]
+    assert (
+        tags_of(iam.list_role_tags(RoleName=role["RoleName"])["Tags"])[settings.OWNER_TAG_KEY]
+        == "labtest"
+    )
+    policy = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=pre.PIPELINE_ROLE_POLICY)[
+        "PolicyDocument"
+    ]
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    assert set(by_sid) == {"ArtifactStore", "CodeCommitSource", "CodeBuildActions",
-                           "CodeDeployActions"}
+    assert set(by_sid) == {
+        "ArtifactStore",
+        "CodeCommitSource",
+        "CodeBuildActions",
+        "CodeDeployActions",
+    }
     assert "arn:aws:s3:::labtest-bucket/*" in by_sid["ArtifactStore"]["Resource"]
     assert by_sid["CodeBuildActions"]["Resource"].endswith(":project/labtest-*")
     assert pre.ensure_pipeline_role(lab_kit, "labtest-bucket") == arn  # made once
@@ -194,10 +276,11 @@ def test_events_role_may_start_the_learners_pipelines_only(lab_kit):
     role = iam.get_role(RoleName="labtest-pipeline-events")["Role"]
     assert role["Arn"] == arn
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
-        "Service": "events.amazonaws.com"}
-    [statement] = iam.get_role_policy(RoleName="labtest-pipeline-events",
-                                      PolicyName=pre.EVENTS_ROLE_POLICY)[
-        "PolicyDocument"]["Statement"]
+        "Service": "events.amazonaws.com"
+    }
+    [statement] = iam.get_role_policy(
+        RoleName="labtest-pipeline-events", PolicyName=pre.EVENTS_ROLE_POLICY
+    )["PolicyDocument"]["Statement"]
     assert statement["Action"] == "codepipeline:StartPipelineExecution"
     assert statement["Resource"] == "arn:aws:codepipeline:us-east-1:123456789012:labtest-*"
 
@@ -219,24 +302,28 @@ def test_the_prerequisites_make_a_pipeline_that_deploys(ready):
     declaration = pipeline_declaration(kit, repo, build, deploy, role_arn)
     cp.create_pipeline(codepipeline, pipeline=declaration, tags=kit.tag_list("key", "value"))
     [summary] = codepipeline.list_pipeline_executions(pipelineName=declaration["name"])[
-        "pipelineExecutionSummaries"]
-    execution = cp.wait_for_execution(codepipeline, declaration["name"],
-                                      summary["pipelineExecutionId"], show=False)
+        "pipelineExecutionSummaries"
+    ]
+    execution = cp.wait_for_execution(
+        codepipeline, declaration["name"], summary["pipelineExecutionId"], show=False
+    )
     assert execution["status"] == "Succeeded", execution
     details = codepipeline.list_action_executions(pipelineName=declaration["name"])[
-        "actionExecutionDetails"]
+        "actionExecutionDetails"
+    ]
     by_name = {d["actionName"]: d for d in details}
-    tip = kit.client("codecommit").get_branch(repositoryName=repo["repository_name"],
-                                              branchName="main")["branch"]["commitId"]
+    tip = kit.client("codecommit").get_branch(
+        repositoryName=repo["repository_name"], branchName="main"
+    )["branch"]["commitId"]
     assert by_name["Build"]["output"]["outputVariables"]["BUILT_COMMIT"] == tip
     location = by_name["Build"]["output"]["outputArtifacts"][0]["s3location"]
-    body = kit.client("s3").get_object(Bucket=location["bucket"], Key=location["key"])[
-        "Body"].read()
+    body = (
+        kit.client("s3").get_object(Bucket=location["bucket"], Key=location["key"])["Body"].read()
+    )
     names = set(zipfile.ZipFile(io.BytesIO(body)).namelist())
     assert {"appspec.yml", "scripts/start.sh", "greeting/__init__.py"} <= names
     deployment_id = by_name["Deploy"]["output"]["executionResult"]["externalExecutionId"]
-    info = kit.client("codedeploy").get_deployment(deploymentId=deployment_id)[
-        "deploymentInfo"]
+    info = kit.client("codedeploy").get_deployment(deploymentId=deployment_id)["deploymentInfo"]
     assert info["status"] == "Succeeded"
     assert info["deploymentOverview"]["Succeeded"] == 3
 
@@ -248,21 +335,24 @@ def test_wait_for_approval_gives_the_token_and_approve_uses_it(ready):
     codepipeline.create_pipeline(pipeline=declaration)
     name = declaration["name"]
     [summary] = codepipeline.list_pipeline_executions(pipelineName=name)[
-        "pipelineExecutionSummaries"]
+        "pipelineExecutionSummaries"
+    ]
     execution_id = summary["pipelineExecutionId"]
-    waiting = cp.wait_for_approval(codepipeline, name, "Approval", "Approve",
-                                   execution_id=execution_id, timeout=5)
+    waiting = cp.wait_for_approval(
+        codepipeline, name, "Approval", "Approve", execution_id=execution_id, timeout=5
+    )
     assert waiting["status"] == "InProgress" and waiting["token"]
     assert cp.waiting_approval(codepipeline, name, "Approval", "Approve", "other-id") is None
     cp.approve(codepipeline, name, "Approval", "Approve", "fine")
-    assert cp.wait_for_execution(codepipeline, name, execution_id, show=False)[
-        "status"] == "Succeeded"
+    assert (
+        cp.wait_for_execution(codepipeline, name, execution_id, show=False)["status"] == "Succeeded"
+    )
     with pytest.raises(RuntimeError, match="ended"):
-        cp.wait_for_approval(codepipeline, name, "Approval", "Approve",
-                             execution_id=execution_id, timeout=5)
+        cp.wait_for_approval(
+            codepipeline, name, "Approval", "Approve", execution_id=execution_id, timeout=5
+        )
     with pytest.raises(TimeoutError):
-        cp.wait_for_approval(codepipeline, name, "Approval", "Approve", timeout=0,
-                             poll_seconds=0)
+        cp.wait_for_approval(codepipeline, name, "Approval", "Approve", timeout=0, poll_seconds=0)
 
 
 def test_wait_for_new_execution_finds_the_execution_of_a_commit(ready):
@@ -271,17 +361,23 @@ def test_wait_for_new_execution_finds_the_execution_of_a_commit(ready):
     declaration = pipeline_declaration(kit, repo, build, deploy, role_arn)
     codepipeline.create_pipeline(pipeline=declaration)
     codecommit = kit.client("codecommit")
-    tip = codecommit.get_branch(repositoryName=repo["repository_name"],
-                                branchName="main")["branch"]["commitId"]
-    pushed = codecommit.put_file(repositoryName=repo["repository_name"], branchName="main",
-                                 parentCommitId=tip, filePath="NOTES.md",
-                                 fileContent=b"notes\n")["commitId"]
+    tip = codecommit.get_branch(repositoryName=repo["repository_name"], branchName="main")[
+        "branch"
+    ]["commitId"]
+    pushed = codecommit.put_file(
+        repositoryName=repo["repository_name"],
+        branchName="main",
+        parentCommitId=tip,
+        filePath="NOTES.md",
+        fileContent=b"notes\n",
+    )["commitId"]
     summary = cp.wait_for_new_execution(codepipeline, declaration["name"], pushed, timeout=5)
     assert summary["trigger"]["triggerType"] == "CloudWatchEvent"
     assert summary["sourceRevisions"][0]["revisionId"] == pushed
     with pytest.raises(TimeoutError):
-        cp.wait_for_new_execution(codepipeline, declaration["name"], "0" * 40, timeout=0,
-                                  poll_seconds=0)
+        cp.wait_for_new_execution(
+            codepipeline, declaration["name"], "0" * 40, timeout=0, poll_seconds=0
+        )
 
 
 def test_create_pipeline_waits_for_a_new_role_only(lab_kit):
@@ -290,13 +386,22 @@ def test_create_pipeline_waits_for_a_new_role_only(lab_kit):
     slept = []
     with Stubber(client) as stub:
         stub.add_client_error("create_pipeline", "InvalidStructureException", NOT_YET)
-        stub.add_response("create_pipeline", {"pipeline": {
-            "name": "p", "roleArn": "arn:aws:iam::123456789012:role/r",
-            "stages": [], "version": 1}})
+        stub.add_response(
+            "create_pipeline",
+            {
+                "pipeline": {
+                    "name": "p",
+                    "roleArn": "arn:aws:iam::123456789012:role/r",
+                    "stages": [],
+                    "version": 1,
+                }
+            },
+        )
         reply = cp.create_pipeline(client, sleep=slept.append, pipeline=pipeline)
         assert reply["pipeline"]["version"] == 1 and slept == [5]
-        stub.add_client_error("create_pipeline", "InvalidStructureException",
-                              "Pipeline has only 1 stage(s)")
+        stub.add_client_error(
+            "create_pipeline", "InvalidStructureException", "Pipeline has only 1 stage(s)"
+        )
         with pytest.raises(client.exceptions.InvalidStructureException):
             cp.create_pipeline(client, sleep=slept.append, pipeline=pipeline)
         assert slept == [5]
@@ -311,10 +416,15 @@ def test_start_fresh_deletes_the_learners_pipeline_and_rule(ready, capsys):
     declaration = pipeline_declaration(kit, repo, build, deploy, role_arn)
     codepipeline.create_pipeline(pipeline=declaration, tags=kit.tag_list("key", "value"))
     events = kit.client("events")
-    events.put_rule(Name="labtest-push", EventPattern=json.dumps(
-        pre.push_event_pattern(repo["repository_arn"])), Tags=kit.tag_list())
-    events.put_targets(Rule="labtest-push", Targets=[{"Id": "1", "Arn": "arn:aws:codepipeline:"
-                                                      "us-east-1:123456789012:labtest-pipe"}])
+    events.put_rule(
+        Name="labtest-push",
+        EventPattern=json.dumps(pre.push_event_pattern(repo["repository_arn"])),
+        Tags=kit.tag_list(),
+    )
+    events.put_targets(
+        Rule="labtest-push",
+        Targets=[{"Id": "1", "Arn": "arn:aws:codepipeline:us-east-1:123456789012:labtest-pipe"}],
+    )
     pre.start_fresh(kit, declaration["name"], "labtest-push")
     assert codepipeline.list_pipelines()["pipelines"] == []
     assert events.list_rules(NamePrefix="labtest-")["Rules"] == []
@@ -327,8 +437,9 @@ def test_start_fresh_refuses_what_is_not_the_learners(ready):
     kit, repo, build, deploy, role_arn = ready
     codepipeline = kit.client("codepipeline")
     declaration = pipeline_declaration(kit, repo, build, deploy, role_arn)
-    codepipeline.create_pipeline(pipeline=declaration,
-                                 tags=[{"key": settings.OWNER_TAG_KEY, "value": "someone"}])
+    codepipeline.create_pipeline(
+        pipeline=declaration, tags=[{"key": settings.OWNER_TAG_KEY, "value": "someone"}]
+    )
     with pytest.raises(RuntimeError, match="not yours"):
         pre.start_fresh(kit, declaration["name"])
     events = kit.client("events")

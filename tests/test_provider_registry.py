@@ -29,11 +29,18 @@ def check_echo(action_name: str, configuration: dict) -> None:
 
     if not configuration["Message"].strip():
         raise err.InvalidActionDeclarationException(
-            f"Action configuration for action '{action_name}': Message must not be blank")
+            f"Action configuration for action '{action_name}': Message must not be blank"
+        )
 
 
-ECHO = ActionType("Test", "LabEcho", (Property("Message", required=True, key=True),),
-                  (0, 1), (0, 0), runner=Runner(echo, check=check_echo))
+ECHO = ActionType(
+    "Test",
+    "LabEcho",
+    (Property("Message", required=True, key=True),),
+    (0, 1),
+    (0, 0),
+    runner=Runner(echo, check=check_echo),
+)
 ECHO_ID = {"category": "Test", "owner": "AWS", "provider": "LabEcho", "version": "1"}
 
 
@@ -50,24 +57,46 @@ def cp_fixture(client, echo_provider):
     client("s3").create_bucket(Bucket=BUCKET)
     cc = client("codecommit")
     cc.create_repository(repositoryName="app")
-    cc.put_file(repositoryName="app", branchName="main", filePath="a.txt",
-                fileContent=b"a", commitMessage="first")
+    cc.put_file(
+        repositoryName="app",
+        branchName="main",
+        filePath="a.txt",
+        fileContent=b"a",
+        commitMessage="first",
+    )
     yield client("codepipeline")
     workers.set_synchronous(None)
 
 
 def pipeline(message: str) -> dict:
-    source = {"name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                                 "provider": "CodeCommit", "version": "1"},
-              "configuration": {"RepositoryName": "app", "BranchName": "main",
-                                "PollForSourceChanges": "false"},
-              "outputArtifacts": [{"name": "SourceOutput"}]}
-    test = {"name": "Echo", "actionTypeId": ECHO_ID, "namespace": "EchoVariables",
-            "configuration": {"Message": message}, "inputArtifacts": [{"name": "SourceOutput"}]}
-    return {"name": "echo-pipeline", "roleArn": ROLE,
-            "artifactStore": {"type": "S3", "location": BUCKET},
-            "stages": [{"name": "Source", "actions": [source]},
-                       {"name": "Test", "actions": [test]}]}
+    source = {
+        "name": "Source",
+        "actionTypeId": {
+            "category": "Source",
+            "owner": "AWS",
+            "provider": "CodeCommit",
+            "version": "1",
+        },
+        "configuration": {
+            "RepositoryName": "app",
+            "BranchName": "main",
+            "PollForSourceChanges": "false",
+        },
+        "outputArtifacts": [{"name": "SourceOutput"}],
+    }
+    test = {
+        "name": "Echo",
+        "actionTypeId": ECHO_ID,
+        "namespace": "EchoVariables",
+        "configuration": {"Message": message},
+        "inputArtifacts": [{"name": "SourceOutput"}],
+    }
+    return {
+        "name": "echo-pipeline",
+        "roleArn": ROLE,
+        "artifactStore": {"type": "S3", "location": BUCKET},
+        "stages": [{"name": "Source", "actions": [source]}, {"name": "Test", "actions": [test]}],
+    }
 
 
 def latest_echo(cp) -> dict:
@@ -80,7 +109,8 @@ def test_a_registered_provider_runs_through_the_api(cp):
     assert ECHO_ID in [t["id"] for t in listed]
     cp.create_pipeline(pipeline=pipeline("hello"))  # synchronous: settled when it returns
     [summary] = cp.list_pipeline_executions(pipelineName="echo-pipeline")[
-        "pipelineExecutionSummaries"]
+        "pipelineExecutionSummaries"
+    ]
     assert summary["status"] == "Succeeded"
     detail = latest_echo(cp)
     assert detail["status"] == "Succeeded"
@@ -107,4 +137,5 @@ def test_unregistered_provider_is_gone():
     assert action_types.find("Test", "AWS", "LabEcho", "1") is None
     assert action_types.runnable_summary() == (
         "CodeCommit and S3 sources, CodeBuild builds and tests, CodeDeploy and S3 deployments "
-        "and manual approvals")
+        "and manual approvals"
+    )

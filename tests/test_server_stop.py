@@ -37,15 +37,20 @@ def lab(deploy_lab: Lab) -> Lab:
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/lab-role"
-ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
-               "computeType": "BUILD_GENERAL1_SMALL"}
-SLEEPING_BUILDSPEC = ("version: 0.2\nphases:\n  build:\n    commands:\n"
-                      "      - sleep 300 &\n      - sleep 300\n")
+ENVIRONMENT = {
+    "type": "LINUX_CONTAINER",
+    "image": "aws/codebuild/standard:7.0",
+    "computeType": "BUILD_GENERAL1_SMALL",
+}
+SLEEPING_BUILDSPEC = (
+    "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 300 &\n      - sleep 300\n"
+)
 SLEEPING_HOOK = "#!/bin/sh\nsleep 300 &\nsleep 300\n"
 STOP_WITHIN = 5.0
 
 
 # --- processes that carry a marker -----------------------------------------------------
+
 
 def marked_processes(marker: str) -> list[int]:
     """Live (not zombie) processes whose environment holds marker."""
@@ -87,22 +92,44 @@ def marker():
 
 # --- a server in a subprocess ----------------------------------------------------------
 
+
 class ServerProcess:
     def __init__(self, state_dir: Path) -> None:
-        environment = {**os.environ, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "LAB_STATE_DIR": str(state_dir)}
+        environment = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "LAB_STATE_DIR": str(state_dir),
+        }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "helpers.emulator", "--port", "0",
-             "--state-dir", str(state_dir)],
-            cwd=settings.repo_root(), env=environment, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [
+                sys.executable,
+                "-m",
+                "helpers.emulator",
+                "--port",
+                "0",
+                "--state-dir",
+                str(state_dir),
+            ],
+            cwd=settings.repo_root(),
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         line = self.process.stdout.readline()
         assert "listening on" in line, line + self.process.stdout.read()
         self.endpoint = line.split("listening on", 1)[1].strip()
 
     def client(self, service: str):
-        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            region_name=REGION,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def signal(self, number: int) -> None:
         self.process.send_signal(number)
@@ -132,10 +159,17 @@ def start_sleeping_build(server: ServerProcess, marker: str) -> str:
     """A build whose shell sleeps, with a background sleep; what its processes carry."""
     codebuild = server.client("codebuild")
     codebuild.create_project(
-        name="sleeper", source={"type": "NO_SOURCE", "buildspec": SLEEPING_BUILDSPEC},
-        artifacts={"type": "NO_ARTIFACTS"}, serviceRole=ROLE,
-        environment={**ENVIRONMENT, "environmentVariables": [
-            {"name": "LAB_STOP_TEST_" + marker, "value": "1", "type": "PLAINTEXT"}]})
+        name="sleeper",
+        source={"type": "NO_SOURCE", "buildspec": SLEEPING_BUILDSPEC},
+        artifacts={"type": "NO_ARTIFACTS"},
+        serviceRole=ROLE,
+        environment={
+            **ENVIRONMENT,
+            "environmentVariables": [
+                {"name": "LAB_STOP_TEST_" + marker, "value": "1", "type": "PLAINTEXT"}
+            ],
+        },
+    )
     codebuild.start_build(projectName="sleeper")
     carried = f"LAB_STOP_TEST_{marker}=1"
     # bash and its two sleeps
@@ -147,16 +181,28 @@ def start_sleeping_deployment(server: ServerProcess, marker: str) -> str:
     """A deployment whose ApplicationStart hook sleeps, with a background sleep; what its
     processes carry (the application's name in APPLICATION_NAME)."""
     application = "lab-stop-test-" + marker
-    lab = Lab(server.client("codedeploy"), server.client("s3"), server.client("ec2"),
-              application=application)
+    lab = Lab(
+        server.client("codedeploy"),
+        server.client("s3"),
+        server.client("ec2"),
+        application=application,
+    )
     lab.s3.create_bucket(Bucket="lab-revisions")
     lab.deploy.create_application(applicationName=application, computePlatform="Server")
     lab.instances(1)
     lab.create_group()
-    revision = lab.upload(make_zip({"appspec.yml": appspec({"ApplicationStart": "sleep.sh"}),
-                                    "site/index.html": "x", "sleep.sh": SLEEPING_HOOK}))
-    lab.deploy.create_deployment(applicationName=application, revision=revision,
-                                 deploymentGroupName=lab.group)
+    revision = lab.upload(
+        make_zip(
+            {
+                "appspec.yml": appspec({"ApplicationStart": "sleep.sh"}),
+                "site/index.html": "x",
+                "sleep.sh": SLEEPING_HOOK,
+            }
+        )
+    )
+    lab.deploy.create_deployment(
+        applicationName=application, revision=revision, deploymentGroupName=lab.group
+    )
     carried = f"APPLICATION_NAME={application}"
     # sh and its two sleeps
     assert wait_for(lambda: len(marked_processes(carried)) >= 3, 30), "no hook ran"
@@ -168,12 +214,14 @@ def assert_all_end_after(server: ServerProcess, number: int, carried: str) -> No
     server.signal(number)
     started = time.monotonic()
     assert server.process.wait(timeout=STOP_WITHIN) == 0
-    left = wait_for(lambda: not marked_processes(carried),
-                    STOP_WITHIN - (time.monotonic() - started))
+    left = wait_for(
+        lambda: not marked_processes(carried), STOP_WITHIN - (time.monotonic() - started)
+    )
     assert left, f"still running: {marked_processes(carried)}"
 
 
 # --- stopping the server ----------------------------------------------------------------
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl+C"])
@@ -202,8 +250,9 @@ def test_next_start_ends_what_a_killed_server_left(servers, marker):
     assert len(marked_processes(hook)) >= 3, "kill -9 alone ended the hook"
 
     second = servers()
-    assert wait_for(lambda: not marked_processes(build) and not marked_processes(hook),
-                    STOP_WITHIN), f"still running: {marked_processes(marker)}"
+    assert wait_for(
+        lambda: not marked_processes(build) and not marked_processes(hook), STOP_WITHIN
+    ), f"still running: {marked_processes(marker)}"
     assert second.process.poll() is None
 
 
@@ -215,7 +264,6 @@ def test_a_new_server_leaves_a_live_servers_builds_alone(servers, marker):
     time.sleep(1)
     assert len(marked_processes(carried)) >= 3
     assert_all_end_after(first, signal.SIGTERM, carried)
-
 
 
 KERNEL_CELL = """
@@ -238,8 +286,9 @@ def test_a_kernels_shutdown_or_restart_ends_its_builds(tmp_path, marker, how):
     from jupyter_client.manager import KernelManager
 
     kernel = KernelManager(kernel_name="python3")
-    kernel.start_kernel(cwd=str(settings.repo_root()),
-                        env={**os.environ, "LAB_STATE_DIR": str(tmp_path)})
+    kernel.start_kernel(
+        cwd=str(settings.repo_root()), env={**os.environ, "LAB_STATE_DIR": str(tmp_path)}
+    )
     client = kernel.client()
     client.start_channels()
     try:
@@ -253,32 +302,41 @@ def test_a_kernels_shutdown_or_restart_ends_its_builds(tmp_path, marker, how):
             kernel.restart_kernel(now=False)
         else:
             kernel.shutdown_kernel(now=False)
-        assert wait_for(lambda: not marked_processes(carried), STOP_WITHIN), \
+        assert wait_for(lambda: not marked_processes(carried), STOP_WITHIN), (
             f"still running: {marked_processes(carried)}"
+        )
     finally:
         client.stop_channels()
         if kernel.is_alive():
             kernel.shutdown_kernel(now=True)
 
 
-
-def write_registry(state: Path, owner_pid: int, owner_start: int | None,
-                   groups: list[dict]) -> Path:
+def write_registry(
+    state: Path, owner_pid: int, owner_start: int | None, groups: list[dict]
+) -> Path:
     from helpers.emulator import processes
 
     folder = state / settings.EMULATOR_DIR_NAME / str(owner_pid)
     folder.mkdir(parents=True, exist_ok=True)
     file = folder / processes.FILE_NAME
-    file.write_text(json.dumps({"server": {"pid": owner_pid, "start": owner_start},
-                                "boot": processes.boot_id(), "groups": groups}))
+    file.write_text(
+        json.dumps(
+            {
+                "server": {"pid": owner_pid, "start": owner_start},
+                "boot": processes.boot_id(),
+                "groups": groups,
+            }
+        )
+    )
     return file
 
 
 def test_reaping_kills_only_groups_that_are_still_the_recorded_ones(tmp_path, marker):
     from helpers.emulator import processes
 
-    sleeper = subprocess.Popen(["sleep", "300"], start_new_session=True,
-                               env={**os.environ, "LAB_STOP_TEST_" + marker: "1"})
+    sleeper = subprocess.Popen(
+        ["sleep", "300"], start_new_session=True, env={**os.environ, "LAB_STOP_TEST_" + marker: "1"}
+    )
     try:
         started = processes.process_info(sleeper.pid).start
         dead = subprocess.Popen(["true"])
@@ -287,8 +345,9 @@ def test_reaping_kills_only_groups_that_are_still_the_recorded_ones(tmp_path, ma
         # The pid was recycled: same group id, another start time.
         write_registry(tmp_path, dead.pid, 1, [{"pgid": sleeper.pid, "start": started - 1}])
         # A live server's group (here: this process's) is not a leftover.
-        live = write_registry(tmp_path, os.getpid(), me.start,
-                              [{"pgid": sleeper.pid, "start": started}])
+        live = write_registry(
+            tmp_path, os.getpid(), me.start, [{"pgid": sleeper.pid, "start": started}]
+        )
         assert processes.reap_leftovers(tmp_path) == 0
         assert sleeper.poll() is None and live.exists()
 
@@ -300,14 +359,16 @@ def test_reaping_kills_only_groups_that_are_still_the_recorded_ones(tmp_path, ma
         sleeper.wait()
 
 
-
 def test_reaping_finds_a_group_whose_leader_has_exited(tmp_path, marker):
     """`sleep 300 &` outlives its shell: the group has no leader, its members are killed."""
     from helpers.emulator import processes
 
     carried = f"LAB_STOP_TEST_{marker}=1"
-    shell = subprocess.Popen(["sh", "-c", "sleep 300 & exit 0"], start_new_session=True,
-                             env={**os.environ, "LAB_STOP_TEST_" + marker: "1"})
+    shell = subprocess.Popen(
+        ["sh", "-c", "sleep 300 & exit 0"],
+        start_new_session=True,
+        env={**os.environ, "LAB_STOP_TEST_" + marker: "1"},
+    )
     started = processes.process_info(shell.pid).start
     shell.wait()
     assert wait_for(lambda: marked_processes(carried), 5)
@@ -323,6 +384,7 @@ def test_reaping_finds_a_group_whose_leader_has_exited(tmp_path, marker):
 
 # --- builds and hooks never see the kit's checkout --------------------------------------
 
+
 @pytest.fixture
 def state_in_checkout(monkeypatch):
     """The default layout: the state folder inside the kit's checkout (.lab-state/)."""
@@ -334,8 +396,10 @@ def state_in_checkout(monkeypatch):
     shutil.rmtree(folder, ignore_errors=True)
 
 
-GIT_PROBE = ('echo "toplevel: $(git rev-parse --show-toplevel 2>&1 || true)"; '
-             'echo "status: $(git status --short 2>&1 | head -1 || true)"')
+GIT_PROBE = (
+    'echo "toplevel: $(git rev-parse --show-toplevel 2>&1 || true)"; '
+    'echo "status: $(git status --short 2>&1 | head -1 || true)"'
+)
 
 
 def test_a_build_does_not_see_the_kit_checkout(client, state_in_checkout, monkeypatch):
@@ -347,9 +411,13 @@ def test_a_build_does_not_see_the_kit_checkout(client, state_in_checkout, monkey
     workers.set_synchronous(True)
     try:
         codebuild = client("codebuild")
-        make_project(codebuild, buildspec=spec(
-            "  build:\n    commands:\n      - |\n        " + GIT_PROBE + "\n"
-            "      - env | sort\n"))
+        make_project(
+            codebuild,
+            buildspec=spec(
+                "  build:\n    commands:\n      - |\n        " + GIT_PROBE + "\n"
+                "      - env | sort\n"
+            ),
+        )
         build = run(codebuild)
     finally:
         workers.set_synchronous(None)
@@ -364,13 +432,21 @@ def test_a_build_does_not_see_the_kit_checkout(client, state_in_checkout, monkey
 
 
 def test_a_hook_does_not_see_the_kit_checkout(state_in_checkout, lab):
-    hook = ("#!/bin/sh\ncd \"$LAB_INSTANCE_ROOT\"\n(" + GIT_PROBE + ") > "
-            "\"$LAB_INSTANCE_ROOT/git-probe.txt\"\n")
+    hook = (
+        '#!/bin/sh\ncd "$LAB_INSTANCE_ROOT"\n(' + GIT_PROBE + ") > "
+        '"$LAB_INSTANCE_ROOT/git-probe.txt"\n'
+    )
     instance = lab.instances(1)[0]
     lab.create_group()
-    info = lab.run(make_zip({"appspec.yml": appspec({"AfterInstall": "probe.sh"}),
-                             "site/index.html": "x", "probe.sh": hook}))
+    info = lab.run(
+        make_zip(
+            {
+                "appspec.yml": appspec({"AfterInstall": "probe.sh"}),
+                "site/index.html": "x",
+                "probe.sh": hook,
+            }
+        )
+    )
     assert info["status"] == "Succeeded"
     probe = (root(instance) / "git-probe.txt").read_text()
     assert probe.count("not a git repository") == 2, probe
-

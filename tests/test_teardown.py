@@ -47,28 +47,51 @@ def make_resources(server_client, run: str):
     cc.create_repository(repositoryName=f"{PREFIX}-{run}-untagged")  # similar name, no tags
     cc.create_repository(repositoryName=f"other-{run}-repo", tags=tags_for("other"))
     s3.create_bucket(Bucket=f"{PREFIX}-{run}-bucket")
-    s3.put_bucket_versioning(Bucket=f"{PREFIX}-{run}-bucket",
-                             VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_versioning(
+        Bucket=f"{PREFIX}-{run}-bucket", VersioningConfiguration={"Status": "Enabled"}
+    )
     s3.put_object(Bucket=f"{PREFIX}-{run}-bucket", Key="a", Body=b"1")
     s3.put_object(Bucket=f"{PREFIX}-{run}-bucket", Key="a", Body=b"2")
-    s3.put_bucket_tagging(Bucket=f"{PREFIX}-{run}-bucket", Tagging={"TagSet": [
-        {"Key": k, "Value": v} for k, v in tags_for(PREFIX).items()]})
+    s3.put_bucket_tagging(
+        Bucket=f"{PREFIX}-{run}-bucket",
+        Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags_for(PREFIX).items()]},
+    )
     s3.create_bucket(Bucket=f"foreign-{run}-bucket")
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"},
-        "Action": "sts:AssumeRole"}]})
-    iam.create_role(RoleName=f"{PREFIX}-{run}-role", AssumeRolePolicyDocument=trust,
-                    Tags=[{"Key": k, "Value": v} for k, v in tags_for(PREFIX).items()])
-    iam.put_role_policy(RoleName=f"{PREFIX}-{run}-role", PolicyName="inline",
-                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-                            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "codebuild.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+    iam.create_role(
+        RoleName=f"{PREFIX}-{run}-role",
+        AssumeRolePolicyDocument=trust,
+        Tags=[{"Key": k, "Value": v} for k, v in tags_for(PREFIX).items()],
+    )
+    iam.put_role_policy(
+        RoleName=f"{PREFIX}-{run}-role",
+        PolicyName="inline",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+            }
+        ),
+    )
     iam.create_role(RoleName=f"foreign-{run}-role", AssumeRolePolicyDocument=trust)
     return ours
 
 
 def names_left(server_client, run: str) -> set[str]:
-    repos = {r["repositoryName"] for r in
-             server_client("codecommit").list_repositories()["repositories"]}
+    repos = {
+        r["repositoryName"] for r in server_client("codecommit").list_repositories()["repositories"]
+    }
     buckets = {b["Name"] for b in server_client("s3").list_buckets()["Buckets"]}
     roles = {r["RoleName"] for r in server_client("iam").list_roles()["Roles"]}
     return {n for n in repos | buckets | roles if run in n}
@@ -101,12 +124,16 @@ def test_all_learners_and_json(server_env, server_client, capsys):
     assert teardown_cli.main(["--all-learners", "--yes", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["left"] == [] and result["failed"] == []
-    assert names_left(server_client, "r2") == {f"{PREFIX}-r2-untagged", "foreign-r2-bucket",
-                                               "foreign-r2-role"}
+    assert names_left(server_client, "r2") == {
+        f"{PREFIX}-r2-untagged",
+        "foreign-r2-bucket",
+        "foreign-r2-role",
+    }
 
 
-def test_failed_delete_is_reported_and_the_rest_go_on(server_env, server_client, monkeypatch,
-                                                     capsys):
+def test_failed_delete_is_reported_and_the_rest_go_on(
+    server_env, server_client, monkeypatch, capsys
+):
     make_resources(server_client, "r3")
     from helpers import teardown as td
 
@@ -115,8 +142,10 @@ def test_failed_delete_is_reported_and_the_rest_go_on(server_env, server_client,
     def sabotage(resources, progress, **kwargs):
         for resource in resources:
             if resource.service == "codecommit":
+
                 def fail():
                     raise RuntimeError("injected failure")
+
                 resource.delete = fail
         return original(resources, progress, pause=0)
 
@@ -124,9 +153,13 @@ def test_failed_delete_is_reported_and_the_rest_go_on(server_env, server_client,
     assert teardown_cli.main(["--yes"]) == 1
     out = capsys.readouterr().out
     assert "FAILED codecommit repository labtest-r3-repo" in out
-    assert names_left(server_client, "r3") == {f"{PREFIX}-r3-repo", f"{PREFIX}-r3-untagged",
-                                               "other-r3-repo", "foreign-r3-bucket",
-                                               "foreign-r3-role"}
+    assert names_left(server_client, "r3") == {
+        f"{PREFIX}-r3-repo",
+        f"{PREFIX}-r3-untagged",
+        "other-r3-repo",
+        "foreign-r3-bucket",
+        "foreign-r3-role",
+    }
 
 
 def test_no_server_running_says_so(monkeypatch, capsys):
@@ -144,10 +177,13 @@ def stubbed(account: str):
     sts = boto3.client("sts", region_name="us-east-1")
     iam = boto3.client("iam", region_name="us-east-1")
     sts_stub, iam_stub = Stubber(sts), Stubber(iam)
-    sts_stub.add_response("get_caller_identity", {
-        "Account": account, "Arn": f"arn:aws:iam::{account}:user/learner", "UserId": "AIDA"})
-    iam_stub.add_response("list_account_aliases", {"AccountAliases": ["school"],
-                                                   "IsTruncated": False})
+    sts_stub.add_response(
+        "get_caller_identity",
+        {"Account": account, "Arn": f"arn:aws:iam::{account}:user/learner", "UserId": "AIDA"},
+    )
+    iam_stub.add_response(
+        "list_account_aliases", {"AccountAliases": ["school"], "IsTruncated": False}
+    )
     sts_stub.activate()
     iam_stub.activate()
     return lambda service, region: {"sts": sts, "iam": iam}[service]
@@ -159,14 +195,21 @@ def args(**kw):
 
 def test_aws_mode_refuses_without_matching_account_id(capsys):
     out = teardown_cli.Reporter(False)
-    assert teardown_cli.confirm_account(stubbed("111122223333"), ["us-east-1"],
-                                        args(account_id="999999999999"), out) is None
+    assert (
+        teardown_cli.confirm_account(
+            stubbed("111122223333"), ["us-east-1"], args(account_id="999999999999"), out
+        )
+        is None
+    )
     assert "Refused" in capsys.readouterr().out
     # No terminal and no --account-id: refused too.
-    assert teardown_cli.confirm_account(stubbed("111122223333"), ["us-east-1"],
-                                        args(), out) is None
-    assert teardown_cli.confirm_account(stubbed("111122223333"), ["us-east-1"],
-                                        args(account_id="111122223333"), out) == "111122223333"
+    assert teardown_cli.confirm_account(stubbed("111122223333"), ["us-east-1"], args(), out) is None
+    assert (
+        teardown_cli.confirm_account(
+            stubbed("111122223333"), ["us-east-1"], args(account_id="111122223333"), out
+        )
+        == "111122223333"
+    )
 
 
 def fault_injector(throttle_every: int, always_fail: str):
@@ -180,12 +223,16 @@ def fault_injector(throttle_every: int, always_fail: str):
         if not model.name.startswith("Delete"):
             return None
         if always_fail in json.dumps(params, default=str):
-            return (AWSResponse("", 400, {}, None),
-                    {"Error": {"Code": "AccessDenied", "Message": "injected: not allowed"}})
+            return (
+                AWSResponse("", 400, {}, None),
+                {"Error": {"Code": "AccessDenied", "Message": "injected: not allowed"}},
+            )
         calls["n"] += 1
         if calls["n"] % throttle_every == 1:
-            return (AWSResponse("", 400, {}, None),
-                    {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}})
+            return (
+                AWSResponse("", 400, {}, None),
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+            )
         return None
 
     def hook(client):
@@ -194,8 +241,9 @@ def fault_injector(throttle_every: int, always_fail: str):
     return hook, calls
 
 
-def test_throttling_is_retried_and_a_permanent_failure_is_reported(server_env, server_client,
-                                                                   monkeypatch, capsys):
+def test_throttling_is_retried_and_a_permanent_failure_is_reported(
+    server_env, server_client, monkeypatch, capsys
+):
     from helpers import teardown as td
 
     make_resources(server_client, "r4")
@@ -216,33 +264,47 @@ def test_throttling_is_retried_and_a_permanent_failure_is_reported(server_env, s
     assert f"FAILED s3 bucket (every object version first) {PREFIX}-r4-bucket" in out
     assert "Still there:" in out
     # Everything else of the kit's went; foreign resources stayed.
-    assert names_left(server_client, "r4") == {f"{PREFIX}-r4-bucket", f"{PREFIX}-r4-untagged",
-                                               "other-r4-repo", "foreign-r4-bucket",
-                                               "foreign-r4-role"}
+    assert names_left(server_client, "r4") == {
+        f"{PREFIX}-r4-bucket",
+        f"{PREFIX}-r4-untagged",
+        "other-r4-repo",
+        "foreign-r4-bucket",
+        "foreign-r4-role",
+    }
     monkeypatch.setattr(td, "cached_clients", cached_clients)
     assert teardown_cli.main(["--yes"]) == 0
 
 
-def test_untaggable_types_go_only_when_the_kit_recorded_them(server_env, server_client,
-                                                              capsys):
+def test_untaggable_types_go_only_when_the_kit_recorded_them(server_env, server_client, capsys):
     """Deployment configs take no tags, nor do the log groups CodeBuild makes: the kit's
     record (and its tagged projects) decide; similar names not made by the kit stay."""
     from helpers import created
 
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                            region_name="us-east-1")
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
     created.watch(session, PREFIX)
     ours = session.client("codedeploy", endpoint_url=server_env.endpoint)
-    ours.create_deployment_config(deploymentConfigName=f"{PREFIX}-r5-config",
-                                  minimumHealthyHosts={"type": "HOST_COUNT", "value": 1})
+    ours.create_deployment_config(
+        deploymentConfigName=f"{PREFIX}-r5-config",
+        minimumHealthyHosts={"type": "HOST_COUNT", "value": 1},
+    )
     codedeploy = server_client("codedeploy")
-    codedeploy.create_deployment_config(deploymentConfigName=f"{PREFIX}-r5-similar",
-                                        minimumHealthyHosts={"type": "HOST_COUNT", "value": 1})
+    codedeploy.create_deployment_config(
+        deploymentConfigName=f"{PREFIX}-r5-similar",
+        minimumHealthyHosts={"type": "HOST_COUNT", "value": 1},
+    )
     session.client("codebuild", endpoint_url=server_env.endpoint).create_project(
-        name=f"{PREFIX}-r5-build", source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
-        artifacts={"type": "NO_ARTIFACTS"}, serviceRole="arn:aws:iam::123456789012:role/r",
-        environment={"type": "LINUX_CONTAINER", "image": "img",
-                     "computeType": "BUILD_GENERAL1_SMALL"})
+        name=f"{PREFIX}-r5-build",
+        source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        serviceRole="arn:aws:iam::123456789012:role/r",
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": "img",
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+    )
     logs = server_client("logs")
     logs.create_log_group(logGroupName=f"/aws/codebuild/{PREFIX}-r5-build")
     logs.create_log_group(logGroupName=f"/aws/codebuild/{PREFIX}-r5-foreign")
@@ -261,20 +323,30 @@ def test_untaggable_types_go_only_when_the_kit_recorded_them(server_env, server_
 
 # Report groups: the kit's record, never a name that starts like a project's -----------
 
-JUNIT = ("<testsuites><testsuite name='s'><testcase classname='t' name='ok'/></testsuite>"
-         "</testsuites>")
-REPORTING_BUILDSPEC = ("version: 0.2\nphases:\n  build:\n    commands:\n"
-                       f"      - mkdir -p reports && echo \"{JUNIT}\" > reports/junit.xml\n"
-                       "reports:\n  unit-tests:\n    files:\n      - junit.xml\n"
-                       "    base-directory: reports\n")
+JUNIT = (
+    "<testsuites><testsuite name='s'><testcase classname='t' name='ok'/></testsuite></testsuites>"
+)
+REPORTING_BUILDSPEC = (
+    "version: 0.2\nphases:\n  build:\n    commands:\n"
+    f'      - mkdir -p reports && echo "{JUNIT}" > reports/junit.xml\n'
+    "reports:\n  unit-tests:\n    files:\n      - junit.xml\n"
+    "    base-directory: reports\n"
+)
 
 
 def create_build_project(codebuild, name: str, **extra) -> None:
     codebuild.create_project(
-        name=name, source={"type": "NO_SOURCE", "buildspec": REPORTING_BUILDSPEC},
-        artifacts={"type": "NO_ARTIFACTS"}, serviceRole="arn:aws:iam::123456789012:role/r",
-        environment={"type": "LINUX_CONTAINER", "image": "img",
-                     "computeType": "BUILD_GENERAL1_SMALL"}, **extra)
+        name=name,
+        source={"type": "NO_SOURCE", "buildspec": REPORTING_BUILDSPEC},
+        artifacts={"type": "NO_ARTIFACTS"},
+        serviceRole="arn:aws:iam::123456789012:role/r",
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": "img",
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+        **extra,
+    )
 
 
 def planned_names(capsys) -> set[str]:
@@ -282,30 +354,42 @@ def planned_names(capsys) -> set[str]:
     return {r["name"] for r in json.loads(capsys.readouterr().out)["plan"]}
 
 
-def test_untagged_report_group_named_like_a_kit_project_is_not_planned(server_env,
-                                                                       server_client, capsys):
+def test_untagged_report_group_named_like_a_kit_project_is_not_planned(
+    server_env, server_client, capsys
+):
     codebuild = server_client("codebuild")
-    create_build_project(codebuild, f"{PREFIX}-r6-build",
-                         tags=[{"key": k, "value": v} for k, v in tags_for(PREFIX).items()])
+    create_build_project(
+        codebuild,
+        f"{PREFIX}-r6-build",
+        tags=[{"key": k, "value": v} for k, v in tags_for(PREFIX).items()],
+    )
     # Someone else's group, named as CodeBuild would name one of the kit's project.
-    codebuild.create_report_group(name=f"{PREFIX}-r6-build-unit-tests", type="TEST",
-                                  exportConfig={"exportConfigType": "NO_EXPORT"})
+    codebuild.create_report_group(
+        name=f"{PREFIX}-r6-build-unit-tests",
+        type="TEST",
+        exportConfig={"exportConfigType": "NO_EXPORT"},
+    )
     planned = planned_names(capsys)
     assert f"{PREFIX}-r6-build" in planned  # the tagged project is the kit's
     assert f"{PREFIX}-r6-build-unit-tests" not in planned
 
 
-def test_recorded_report_group_is_planned_and_its_record_goes_with_it(server_env,
-                                                                     server_client, capsys):
+def test_recorded_report_group_is_planned_and_its_record_goes_with_it(
+    server_env, server_client, capsys
+):
     from helpers import created
     from helpers.codebuild import wait_for_build
 
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                            region_name="us-east-1")
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
     created.watch(session, PREFIX)
     ours = session.client("codebuild", endpoint_url=server_env.endpoint)
-    create_build_project(ours, f"{PREFIX}-r7-build",
-                         tags=[{"key": k, "value": v} for k, v in tags_for(PREFIX).items()])
+    create_build_project(
+        ours,
+        f"{PREFIX}-r7-build",
+        tags=[{"key": k, "value": v} for k, v in tags_for(PREFIX).items()],
+    )
     build_id = ours.start_build(projectName=f"{PREFIX}-r7-build")["build"]["id"]
     build = wait_for_build(ours, build_id, timeout=60, show=False, poll_seconds=0.1)
     assert build["reportArns"], build["buildStatus"]
@@ -322,7 +406,8 @@ def test_recorded_report_group_is_planned_and_its_record_goes_with_it(server_env
     # Later, someone else makes a project and a group of the same names: not the kit's.
     create_build_project(server_client("codebuild"), f"{PREFIX}-r7-build")
     server_client("codebuild").create_report_group(
-        name=group, type="TEST", exportConfig={"exportConfigType": "NO_EXPORT"})
+        name=group, type="TEST", exportConfig={"exportConfigType": "NO_EXPORT"}
+    )
     assert not {group, f"{PREFIX}-r7-build"} & planned_names(capsys)
 
 
@@ -331,8 +416,10 @@ def test_report_group_older_than_the_recording_build_is_not_planned():
     from helpers import teardown as td
 
     since = dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc)
-    scope = td.Scope(PREFIX, recorded={
-        (created.REPORT_GROUP, "g", "r"): created.Entry(PREFIX, since.timestamp())})
+    scope = td.Scope(
+        PREFIX,
+        recorded={(created.REPORT_GROUP, "g", "r"): created.Entry(PREFIX, since.timestamp())},
+    )
     made_by_the_build = since + dt.timedelta(seconds=3)
     made_before = since - dt.timedelta(days=1)
     assert scope.owns_recorded(created.REPORT_GROUP, "g", "r", made=made_by_the_build)
@@ -387,8 +474,10 @@ def test_only_this_learners_ended_server_folders_are_removed(monkeypatch, tmp_pa
     assert live.exists() and someone_elses.exists() and unmarked.exists()
     assert credentials.exists()
     why = {Path(item["path"]).name: item["why"] for item in result["left_alone"]}
-    assert why == {someone_elses.name: f"made by learner other, not {PREFIX}",
-                   unmarked.name: "no readable process.json: whose it is is unknown"}
+    assert why == {
+        someone_elses.name: f"made by learner other, not {PREFIX}",
+        unmarked.name: "no readable process.json: whose it is is unknown",
+    }
 
     assert teardown_cli.main([]) == 0  # dry run: nothing of ours left; the others listed
     shown = capsys.readouterr().out
@@ -413,14 +502,27 @@ def test_aws_mode_without_credentials_says_what_to_configure(tmp_path):
     from helpers import lab
 
     nothing = str(tmp_path / "nothing")
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LAB_MODE": "aws",
-           "LAB_PREFIX": PREFIX, "LAB_STATE_DIR": str(tmp_path / "state"),
-           "AWS_SHARED_CREDENTIALS_FILE": nothing, "AWS_CONFIG_FILE": nothing,
-           "AWS_EC2_METADATA_DISABLED": "true"}
-    done = subprocess.run([sys.executable, "teardown.py", "--yes"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "LAB_MODE": "aws",
+        "LAB_PREFIX": PREFIX,
+        "LAB_STATE_DIR": str(tmp_path / "state"),
+        "AWS_SHARED_CREDENTIALS_FILE": nothing,
+        "AWS_CONFIG_FILE": nothing,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    done = subprocess.run(
+        [sys.executable, "teardown.py", "--yes"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.strip() == lab.NO_CREDENTIALS
     assert "aws configure" in done.stderr and "docs/troubleshooting.md#no-credentials" in (
-        done.stderr)
+        done.stderr
+    )

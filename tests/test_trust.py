@@ -36,18 +36,26 @@ def send(request: urllib.request.Request) -> tuple[int, dict, bytes]:
 
 
 def unsigned_json(endpoint: str, target: str, body: dict, **headers: str):
-    return urllib.request.Request(endpoint, data=json.dumps(body).encode(), method="POST",
-                                  headers={"X-Amz-Target": target,
-                                           "Content-Type": "application/x-amz-json-1.1",
-                                           **headers})
+    return urllib.request.Request(
+        endpoint,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1", **headers},
+    )
 
 
 def project_body(name: str) -> dict:
-    return {"name": name, "source": {"type": "NO_SOURCE", "buildspec": "version: 0.2"},
-            "artifacts": {"type": "NO_ARTIFACTS"},
-            "environment": {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
-                            "computeType": "BUILD_GENERAL1_SMALL"},
-            "serviceRole": "arn:aws:iam::123456789012:role/any"}
+    return {
+        "name": name,
+        "source": {"type": "NO_SOURCE", "buildspec": "version: 0.2"},
+        "artifacts": {"type": "NO_ARTIFACTS"},
+        "environment": {
+            "type": "LINUX_CONTAINER",
+            "image": "aws/codebuild/standard:7.0",
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+        "serviceRole": "arn:aws:iam::123456789012:role/any",
+    }
 
 
 def projects(server_client) -> list[str]:
@@ -58,35 +66,52 @@ def projects(server_client) -> list[str]:
 
 
 def test_unsigned_request_is_refused_and_creates_nothing(local_server, server_client):
-    status, headers, body = send(unsigned_json(local_server.endpoint, CREATE_PROJECT,
-                                               project_body("unsigned-project")))
+    status, headers, body = send(
+        unsigned_json(local_server.endpoint, CREATE_PROJECT, project_body("unsigned-project"))
+    )
     assert status == 403
     assert json.loads(body)["__type"] == "MissingAuthenticationTokenException"
     assert "unsigned-project" not in projects(server_client)
 
 
-@pytest.mark.parametrize("service, call, code", [
-    ("codepipeline", "list_pipelines", "InvalidSignatureException"),
-    ("sts", "get_caller_identity", "SignatureDoesNotMatch"),
-    ("s3", "list_buckets", "SignatureDoesNotMatch"),
-])
+@pytest.mark.parametrize(
+    "service, call, code",
+    [
+        ("codepipeline", "list_pipelines", "InvalidSignatureException"),
+        ("sts", "get_caller_identity", "SignatureDoesNotMatch"),
+        ("s3", "list_buckets", "SignatureDoesNotMatch"),
+    ],
+)
 def test_wrong_secret_gets_403_in_the_service_shape(local_server, service, call, code):
-    client = boto3.client(service, region_name=REGION, endpoint_url=local_server.endpoint,
-                          aws_access_key_id="testing", aws_secret_access_key="not-the-secret")
+    client = boto3.client(
+        service,
+        region_name=REGION,
+        endpoint_url=local_server.endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="not-the-secret",
+    )
     with pytest.raises(ClientError) as refused:
         getattr(client, call)()
     assert refused.value.response["Error"]["Code"] == code
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
 
-@pytest.mark.parametrize("service, call, code", [
-    ("codebuild", "list_projects", "UnrecognizedClientException"),
-    ("iam", "list_users", "InvalidClientTokenId"),
-    ("s3", "list_buckets", "InvalidAccessKeyId"),
-])
+@pytest.mark.parametrize(
+    "service, call, code",
+    [
+        ("codebuild", "list_projects", "UnrecognizedClientException"),
+        ("iam", "list_users", "InvalidClientTokenId"),
+        ("s3", "list_buckets", "InvalidAccessKeyId"),
+    ],
+)
 def test_unknown_access_key_gets_403(local_server, service, call, code):
-    client = boto3.client(service, region_name=REGION, endpoint_url=local_server.endpoint,
-                          aws_access_key_id="AKIANOBODYKNOWSTHIS", aws_secret_access_key="x")
+    client = boto3.client(
+        service,
+        region_name=REGION,
+        endpoint_url=local_server.endpoint,
+        aws_access_key_id="AKIANOBODYKNOWSTHIS",
+        aws_secret_access_key="x",
+    )
     with pytest.raises(ClientError) as refused:
         getattr(client, call)()
     assert refused.value.response["Error"]["Code"] == code
@@ -97,15 +122,21 @@ def test_refused_s3_write_changes_nothing(local_server, server_client):
     s3 = server_client("s3")
     s3.create_bucket(Bucket="trust-bucket")
     url = f"{local_server.endpoint}/trust-bucket/planted.txt"
-    status, _, body = send(urllib.request.Request(url, data=b"planted", method="PUT",
-                                                  headers={"Content-Type": "text/plain"}))
+    status, _, body = send(
+        urllib.request.Request(
+            url, data=b"planted", method="PUT", headers={"Content-Type": "text/plain"}
+        )
+    )
     assert status == 403 and b"<Code>AccessDenied</Code>" in body
     assert s3.list_objects_v2(Bucket="trust-bucket").get("KeyCount") == 0
 
 
 def test_garbage_authorization_is_an_incomplete_signature(local_server):
-    status, _, body = send(unsigned_json(local_server.endpoint, LIST_PIPELINES, {},
-                                         Authorization="AWS4-HMAC-SHA256 garbage"))
+    status, _, body = send(
+        unsigned_json(
+            local_server.endpoint, LIST_PIPELINES, {}, Authorization="AWS4-HMAC-SHA256 garbage"
+        )
+    )
     assert status == 400
     assert json.loads(body)["__type"] == "IncompleteSignatureException"
 
@@ -124,8 +155,12 @@ def test_signature_older_than_15_minutes_is_refused(local_server, monkeypatch):
 
 
 def test_tampered_body_fails_the_signature(local_server, server_client):
-    request = json_request(local_server.endpoint, CREATE_PROJECT,
-                           json.dumps(project_body("signed-name")).encode(), "codebuild")
+    request = json_request(
+        local_server.endpoint,
+        CREATE_PROJECT,
+        json.dumps(project_body("signed-name")).encode(),
+        "codebuild",
+    )
     request.data = json.dumps(project_body("tampered-name")).encode()
     status, _, body = send(request)
     assert status == 403 and json.loads(body)["__type"] == "InvalidSignatureException"
@@ -137,15 +172,20 @@ def test_presigned_urls_v4_and_v2_work_and_expire(local_server, server_client):
     s3.create_bucket(Bucket="presign-bucket")
     s3.put_object(Bucket="presign-bucket", Key="a file.txt", Body=b"shared")
     for version in ("s3v4", "s3"):
-        client = boto3.client("s3", region_name=REGION, endpoint_url=local_server.endpoint,
-                              config=Config(signature_version=version))
+        client = boto3.client(
+            "s3",
+            region_name=REGION,
+            endpoint_url=local_server.endpoint,
+            config=Config(signature_version=version),
+        )
         url = client.generate_presigned_url(
-            "get_object", Params={"Bucket": "presign-bucket", "Key": "a file.txt"})
-        assert send(urllib.request.Request(url)) [0] == 200
+            "get_object", Params={"Bucket": "presign-bucket", "Key": "a file.txt"}
+        )
+        assert send(urllib.request.Request(url))[0] == 200
         assert send(urllib.request.Request(url))[2] == b"shared"
         expired = client.generate_presigned_url(
-            "get_object", Params={"Bucket": "presign-bucket", "Key": "a file.txt"},
-            ExpiresIn=1)
+            "get_object", Params={"Bucket": "presign-bucket", "Key": "a file.txt"}, ExpiresIn=1
+        )
         time.sleep(2.1)
         status, _, body = send(urllib.request.Request(expired))
         assert status == 403 and b"AccessDenied" in body
@@ -157,12 +197,15 @@ def test_iam_access_key_is_its_own_identity_until_deleted(local_server, server_c
     iam = server_client("iam")
     iam.create_user(UserName="reviewer")
     key = iam.create_access_key(UserName="reviewer")["AccessKey"]
-    reviewer = boto3.client("sts", region_name=REGION, endpoint_url=local_server.endpoint,
-                            aws_access_key_id=key["AccessKeyId"],
-                            aws_secret_access_key=key["SecretAccessKey"])
+    reviewer = boto3.client(
+        "sts",
+        region_name=REGION,
+        endpoint_url=local_server.endpoint,
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    )
     assert reviewer.get_caller_identity()["Arn"] == "arn:aws:iam::123456789012:user/reviewer"
-    assert server_client("sts").get_caller_identity()["Arn"] == \
-        "arn:aws:iam::123456789012:root"
+    assert server_client("sts").get_caller_identity()["Arn"] == "arn:aws:iam::123456789012:root"
     iam.delete_access_key(UserName="reviewer", AccessKeyId=key["AccessKeyId"])
     with pytest.raises(ClientError) as refused:
         reviewer.get_caller_identity()
@@ -172,15 +215,23 @@ def test_iam_access_key_is_its_own_identity_until_deleted(local_server, server_c
 def test_assumed_role_needs_its_session_token(local_server, server_client):
     server_client("iam").create_role(RoleName="approver", AssumeRolePolicyDocument="{}")
     credentials = server_client("sts").assume_role(
-        RoleArn="arn:aws:iam::123456789012:role/approver", RoleSessionName="ana")["Credentials"]
+        RoleArn="arn:aws:iam::123456789012:role/approver", RoleSessionName="ana"
+    )["Credentials"]
 
     def sts(**token):
-        return boto3.client("sts", region_name=REGION, endpoint_url=local_server.endpoint,
-                            aws_access_key_id=credentials["AccessKeyId"],
-                            aws_secret_access_key=credentials["SecretAccessKey"], **token)
+        return boto3.client(
+            "sts",
+            region_name=REGION,
+            endpoint_url=local_server.endpoint,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            **token,
+        )
 
-    assert sts(aws_session_token=credentials["SessionToken"]).get_caller_identity()["Arn"] == \
-        "arn:aws:sts::123456789012:assumed-role/approver/ana"
+    assert (
+        sts(aws_session_token=credentials["SessionToken"]).get_caller_identity()["Arn"]
+        == "arn:aws:sts::123456789012:assumed-role/approver/ana"
+    )
     for token in ({}, {"aws_session_token": "forged"}):
         with pytest.raises(ClientError) as refused:
             sts(**token).get_caller_identity()
@@ -190,16 +241,20 @@ def test_assumed_role_needs_its_session_token(local_server, server_client):
 def test_session_token_credentials_work_then_expire(local_server, server_client):
     issued = server_client("sts").get_session_token(DurationSeconds=900)["Credentials"]
     assert issued["AccessKeyId"].startswith("ASIA")
-    pipeline = boto3.client("codepipeline", region_name=REGION,
-                            endpoint_url=local_server.endpoint,
-                            aws_access_key_id=issued["AccessKeyId"],
-                            aws_secret_access_key=issued["SecretAccessKey"],
-                            aws_session_token=issued["SessionToken"])
+    pipeline = boto3.client(
+        "codepipeline",
+        region_name=REGION,
+        endpoint_url=local_server.endpoint,
+        aws_access_key_id=issued["AccessKeyId"],
+        aws_secret_access_key=issued["SecretAccessKey"],
+        aws_session_token=issued["SessionToken"],
+    )
     assert "pipelines" in pipeline.list_pipelines()
     session = identities.lookup(issued["AccessKeyId"])
     with identities._lock:  # as if 15 minutes had passed
         identities._sessions[session.access_key] = identities.Identity(
-            **{**session.__dict__, "expires": dt.datetime.now(dt.timezone.utc)})
+            **{**session.__dict__, "expires": dt.datetime.now(dt.timezone.utc)}
+        )
     with pytest.raises(ClientError) as refused:
         pipeline.list_pipelines()
     assert refused.value.response["Error"]["Code"] == "ExpiredTokenException"
@@ -210,11 +265,17 @@ def test_session_token_credentials_work_then_expire(local_server, server_client)
 
 def test_web_page_on_another_origin_cannot_start_anything(local_server, server_client):
     """What a page would send with fetch(): even signed, a foreign Origin is refused."""
-    for headers in ({"Origin": "https://evil.example"}, {"Referer": "https://evil.example/x"},
-                    {"Origin": "null"}):
-        request = json_request(local_server.endpoint, CREATE_PROJECT,
-                               json.dumps(project_body("from-a-web-page")).encode(),
-                               "codebuild")
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {"Referer": "https://evil.example/x"},
+        {"Origin": "null"},
+    ):
+        request = json_request(
+            local_server.endpoint,
+            CREATE_PROJECT,
+            json.dumps(project_body("from-a-web-page")).encode(),
+            "codebuild",
+        )
         for name, value in headers.items():
             request.add_header(name, value)
         status, reply_headers, _ = send(request)
@@ -224,9 +285,15 @@ def test_web_page_on_another_origin_cannot_start_anything(local_server, server_c
 
 
 def test_foreign_preflight_gets_no_cors_grant(local_server):
-    request = urllib.request.Request(local_server.endpoint, method="OPTIONS", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "x-amz-target, authorization"})
+    request = urllib.request.Request(
+        local_server.endpoint,
+        method="OPTIONS",
+        headers={
+            "Origin": "https://evil.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-amz-target, authorization",
+        },
+    )
     status, headers, _ = send(request)
     assert status == 403
     assert not any(name.lower().startswith("access-control-") for name in headers)
@@ -241,18 +308,19 @@ def test_loopback_origin_is_served_and_granted_only_itself(local_server):
     assert headers["Access-Control-Allow-Origin"] == origin
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:4566", "192.0.2.1",
-                                  "127.0.0.1.evil.example"])
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:4566", "192.0.2.1", "127.0.0.1.evil.example"]
+)
 def test_foreign_host_header_is_refused(local_server, host):
-    request = urllib.request.Request(f"{local_server.endpoint}/_lab/health",
-                                     headers={"Host": host})
+    request = urllib.request.Request(f"{local_server.endpoint}/_lab/health", headers={"Host": host})
     assert send(request)[0] == 403
 
 
 def test_loopback_host_names_are_served(local_server):
     for host in ("localhost", f"localhost:{local_server.port}", "127.0.0.1", "[::1]:80"):
-        request = urllib.request.Request(f"{local_server.endpoint}/_lab/health",
-                                         headers={"Host": host})
+        request = urllib.request.Request(
+            f"{local_server.endpoint}/_lab/health", headers={"Host": host}
+        )
         assert send(request)[0] == 200
 
 
@@ -268,10 +336,17 @@ def test_account_header_must_be_an_account_id(local_server):
 
 def test_moto_endpoints_are_off_by_default(local_server, server_client):
     server_client("codebuild").create_project(**project_body("survives-reset"))
-    for method, path, data in (("POST", "/moto-api/reset", b"x"),
-                               ("GET", "/moto-api/data.json", None), ("GET", "/moto-api/", None)):
-        request = urllib.request.Request(f"{local_server.endpoint}{path}", data=data,
-                                         method=method, headers={"Content-Type": "text/plain"})
+    for method, path, data in (
+        ("POST", "/moto-api/reset", b"x"),
+        ("GET", "/moto-api/data.json", None),
+        ("GET", "/moto-api/", None),
+    ):
+        request = urllib.request.Request(
+            f"{local_server.endpoint}{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "text/plain"},
+        )
         assert send(request)[0] == 404
     assert "survives-reset" in projects(server_client)
 
@@ -292,9 +367,13 @@ def test_moto_endpoints_when_on_need_a_signature():
 
 
 def git(*args, cwd=None, env=None):
-    return subprocess.run(["git", "-c", "user.name=L", "-c", "user.email=l@example.com", *args],
-                          cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})})
+    return subprocess.run(
+        ["git", "-c", "user.name=L", "-c", "user.email=l@example.com", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
+    )
 
 
 def make_repo(server_client, name: str, region: str = REGION) -> str:
@@ -315,11 +394,12 @@ def test_git_clone_needs_credentials(server_client, tmp_path):
     assert (tmp_path / "c" / "a.txt").read_text() == "a\n"
 
 
-def test_git_url_reaches_only_the_signers_account_and_region(local_server, server_client,
-                                                             tmp_path):
+def test_git_url_reaches_only_the_signers_account_and_region(local_server, server_client, tmp_path):
     other = boto3.client("codecommit", region_name=REGION, endpoint_url=local_server.endpoint)
-    other.meta.events.register("before-sign.*.*", lambda request, **_: request.headers.add_header(
-        "x-moto-account-id", "111111111111"))
+    other.meta.events.register(
+        "before-sign.*.*",
+        lambda request, **_: request.headers.add_header("x-moto-account-id", "111111111111"),
+    )
     other.create_repository(repositoryName="trust-other-account")
     url = f"{local_server.endpoint}/v1/repos/trust-other-account"
     assert git("clone", url, str(tmp_path / "x")).returncode != 0
@@ -336,7 +416,8 @@ def test_push_cannot_delete_the_default_branch(server_client, tmp_path):
     pushed = git("push", "origin", ":main", cwd=tmp_path / "w")
     assert pushed.returncode != 0 and "default branch" in pushed.stderr
     assert server_client("codecommit").get_branch(
-        repositoryName="trust-default-branch", branchName="main")["branch"]["commitId"]
+        repositoryName="trust-default-branch", branchName="main"
+    )["branch"]["commitId"]
 
 
 def test_push_of_a_tree_that_escapes_is_refused(server_client, tmp_path):
@@ -358,6 +439,7 @@ def test_push_of_a_tree_that_escapes_is_refused(server_client, tmp_path):
     local.refs[b"refs/heads/evil"] = commit.id
     pushed = git("push", url, "evil:evil", cwd=tmp_path / "crafted")
     assert pushed.returncode != 0
-    branches = server_client("codecommit").list_branches(
-        repositoryName="trust-crafted-push")["branches"]
+    branches = server_client("codecommit").list_branches(repositoryName="trust-crafted-push")[
+        "branches"
+    ]
     assert branches == ["main"]

@@ -14,11 +14,13 @@ from tests.pipelines import BUCKET, ENVIRONMENT, ROLE, approval_action, build_ac
 
 
 def approval_pipeline(lab) -> str:
-    return lab.create(stages=[
-        {"name": "Source", "actions": [source_action()]},
-        {"name": "Approval", "actions": [approval_action(CustomData="Please look")]},
-        {"name": "Build", "actions": [build_action()]},
-    ])
+    return lab.create(
+        stages=[
+            {"name": "Source", "actions": [source_action()]},
+            {"name": "Approval", "actions": [approval_action(CustomData="Please look")]},
+            {"name": "Build", "actions": [build_action()]},
+        ]
+    )
 
 
 @pytest.fixture(name="view")
@@ -35,23 +37,61 @@ def classes(widget) -> set[str]:
 
 def test_text_view_draws_stages_actions_and_execution():
     snapshot = {
-        "name": "web", "version": 2, "latest_execution_id": "exec-1",
-        "execution_status": "InProgress", "source_revision": "0123456789abcdef",
+        "name": "web",
+        "version": 2,
+        "latest_execution_id": "exec-1",
+        "execution_status": "InProgress",
+        "source_revision": "0123456789abcdef",
         "source_summary": "Fix the title",
         "stages": [
-            {"name": "Source", "status": "Succeeded", "actions": [
-                {"name": "Source", "status": "Succeeded", "summary": "Fix the title",
-                 "external_id": "0123456789abcdef", "waiting_for_approval": False}]},
-            {"name": "Release", "status": "InProgress", "actions": [
-                {"name": "Approve", "status": "InProgress", "summary": None,
-                 "external_id": None, "waiting_for_approval": True}]},
-            {"name": "Build", "status": None, "actions": [
-                {"name": "Build", "status": None, "summary": None, "external_id": None,
-                 "error": None, "waiting_for_approval": False}]},
-        ]}
+            {
+                "name": "Source",
+                "status": "Succeeded",
+                "actions": [
+                    {
+                        "name": "Source",
+                        "status": "Succeeded",
+                        "summary": "Fix the title",
+                        "external_id": "0123456789abcdef",
+                        "waiting_for_approval": False,
+                    }
+                ],
+            },
+            {
+                "name": "Release",
+                "status": "InProgress",
+                "actions": [
+                    {
+                        "name": "Approve",
+                        "status": "InProgress",
+                        "summary": None,
+                        "external_id": None,
+                        "waiting_for_approval": True,
+                    }
+                ],
+            },
+            {
+                "name": "Build",
+                "status": None,
+                "actions": [
+                    {
+                        "name": "Build",
+                        "status": None,
+                        "summary": None,
+                        "external_id": None,
+                        "error": None,
+                        "waiting_for_approval": False,
+                    }
+                ],
+            },
+        ],
+    }
     text = views.text_view(snapshot)
-    assert text.splitlines()[:3] == ["Pipeline web (version 2)", "Execution exec-1: InProgress",
-                                     "Source 01234567 'Fix the title'"]
+    assert text.splitlines()[:3] == [
+        "Pipeline web (version 2)",
+        "Execution exec-1: InProgress",
+        "Source 01234567 'Fix the title'",
+    ]
     assert "[Source] Succeeded" in text and "[Build] not run" in text
     assert "  Source   Succeeded     01234567 Fix the title" in text
     assert "  Approve  Waiting for approval" in text
@@ -72,8 +112,16 @@ def test_status_classes():
     assert views.status_class("InProgress") == "lab-status-inprogress"
     assert views.status_class(None) == "lab-status-notrun"
     assert views.status_class("InProgress", waiting_for_approval=True) == "lab-status-waiting"
-    for name in ("succeeded", "inprogress", "failed", "stopped", "abandoned", "superseded",
-                 "notrun", "waiting"):
+    for name in (
+        "succeeded",
+        "inprogress",
+        "failed",
+        "stopped",
+        "abandoned",
+        "superseded",
+        "notrun",
+        "waiting",
+    ):
         assert f".lab-status-{name}.lab-action" in views.STYLE
 
 
@@ -83,7 +131,8 @@ def test_widget_parts_have_classes_and_status_colours(view):
     assert [sorted(classes(s) - {"lab-stage"}) for s in stages] == [
         ["lab-name-source", "lab-status-succeeded"],
         ["lab-name-approval", "lab-status-inprogress"],
-        ["lab-name-build", "lab-status-notrun"]]
+        ["lab-name-build", "lab-status-notrun"],
+    ]
     arrows = [c for c in view.stages_box.children if "lab-arrow" in classes(c)]
     assert len(arrows) == 2 and "lab-row" in classes(view.stages_box)
     source = view._actions[("Source", "Source")]
@@ -103,8 +152,10 @@ def test_widget_parts_have_classes_and_status_colours(view):
 
 def test_approve_button_calls_put_approval_result(view, lab):
     calls = []
-    lab.cp.meta.events.register("before-parameter-build.codepipeline.PutApprovalResult",
-                                lambda params, **_: calls.append(params))
+    lab.cp.meta.events.register(
+        "before-parameter-build.codepipeline.PutApprovalResult",
+        lambda params, **_: calls.append(params),
+    )
     approval = view._actions[("Approval", "Approve")]
     approval.comment.value = "ship it"
     approval.approve_button.click()
@@ -190,24 +241,46 @@ def test_vertical_view_stacks_stages(lab):
 
 def test_deployment_events_per_instance(lab, client):
     ec2, deploy = client("ec2"), client("codedeploy")
-    ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, InstanceType="t3.micro",
-                      TagSpecifications=[{"ResourceType": "instance",
-                                          "Tags": [{"Key": "Env", "Value": "view"}]}])
+    ec2.run_instances(
+        ImageId="ami-12345678",
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.micro",
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Env", "Value": "view"}]}],
+    )
     deploy.create_application(applicationName="web", computePlatform="Server")
-    deploy.create_deployment_group(applicationName="web", deploymentGroupName="prod",
-                                   serviceRoleArn=ROLE, ec2TagFilters=[
-                                       {"Key": "Env", "Value": "view", "Type": "KEY_AND_VALUE"}])
-    lab.commit("appspec.yml", "version: 0.0\nos: linux\nfiles:\n  - source: site\n"
-                              "    destination: /var/www/html\n")
+    deploy.create_deployment_group(
+        applicationName="web",
+        deploymentGroupName="prod",
+        serviceRoleArn=ROLE,
+        ec2TagFilters=[{"Key": "Env", "Value": "view", "Type": "KEY_AND_VALUE"}],
+    )
+    lab.commit(
+        "appspec.yml",
+        "version: 0.0\nos: linux\nfiles:\n  - source: site\n    destination: /var/www/html\n",
+    )
     lab.commit("site/index.html", "<h1>hello</h1>\n", message="a page")
-    lab.create(stages=[
-        {"name": "Source", "actions": [source_action()]},
-        {"name": "Deploy", "actions": [{
-            "name": "Deploy", "actionTypeId": {"category": "Deploy", "owner": "AWS",
-                                               "provider": "CodeDeploy", "version": "1"},
-            "configuration": {"ApplicationName": "web", "DeploymentGroupName": "prod"},
-            "inputArtifacts": [{"name": "SourceOutput"}]}]},
-    ])
+    lab.create(
+        stages=[
+            {"name": "Source", "actions": [source_action()]},
+            {
+                "name": "Deploy",
+                "actions": [
+                    {
+                        "name": "Deploy",
+                        "actionTypeId": {
+                            "category": "Deploy",
+                            "owner": "AWS",
+                            "provider": "CodeDeploy",
+                            "version": "1",
+                        },
+                        "configuration": {"ApplicationName": "web", "DeploymentGroupName": "prod"},
+                        "inputArtifacts": [{"name": "SourceOutput"}],
+                    }
+                ],
+            },
+        ]
+    )
     view = views.pipeline_view(lab.cp, "lab-pipeline")
     panel = view._panels[("Deploy", "Deploy")]
     assert "lab-deployment-events" in classes(panel)
@@ -219,24 +292,47 @@ def test_deployment_events_per_instance(lab, client):
 
 def test_build_log_tail_offline(server_client, synchronous):
     suffix = uuid.uuid4().hex[:6]
-    cc, cb, cp = server_client("codecommit"), server_client("codebuild"), server_client(
-        "codepipeline")
+    cc, cb, cp = (
+        server_client("codecommit"),
+        server_client("codebuild"),
+        server_client("codepipeline"),
+    )
     server_client("s3").create_bucket(Bucket=f"{BUCKET}-{suffix}")
     cc.create_repository(repositoryName=f"app-{suffix}")
-    cc.put_file(repositoryName=f"app-{suffix}", branchName="main", filePath="a.txt",
-                fileContent=b"a", commitMessage="first")
-    cb.create_project(name=f"build-{suffix}", artifacts={"type": "CODEPIPELINE"},
-                      source={"type": "CODEPIPELINE", "buildspec": (
-                          "version: 0.2\nphases:\n  build:\n    commands:\n"
-                          "      - echo hello from the build\n")},
-                      environment=ENVIRONMENT, serviceRole=ROLE)
-    cp.create_pipeline(pipeline={
-        "name": f"view-{suffix}", "roleArn": ROLE,
-        "artifactStore": {"type": "S3", "location": f"{BUCKET}-{suffix}"},
-        "stages": [{"name": "Source", "actions": [source_action(
-            RepositoryName=f"app-{suffix}", namespace=None)]},
-                   {"name": "Build", "actions": [build_action(
-                       project=f"build-{suffix}", outputs=())]}]})
+    cc.put_file(
+        repositoryName=f"app-{suffix}",
+        branchName="main",
+        filePath="a.txt",
+        fileContent=b"a",
+        commitMessage="first",
+    )
+    cb.create_project(
+        name=f"build-{suffix}",
+        artifacts={"type": "CODEPIPELINE"},
+        source={
+            "type": "CODEPIPELINE",
+            "buildspec": (
+                "version: 0.2\nphases:\n  build:\n    commands:\n"
+                "      - echo hello from the build\n"
+            ),
+        },
+        environment=ENVIRONMENT,
+        serviceRole=ROLE,
+    )
+    cp.create_pipeline(
+        pipeline={
+            "name": f"view-{suffix}",
+            "roleArn": ROLE,
+            "artifactStore": {"type": "S3", "location": f"{BUCKET}-{suffix}"},
+            "stages": [
+                {
+                    "name": "Source",
+                    "actions": [source_action(RepositoryName=f"app-{suffix}", namespace=None)],
+                },
+                {"name": "Build", "actions": [build_action(project=f"build-{suffix}", outputs=())]},
+            ],
+        }
+    )
     view = views.pipeline_view(cp, f"view-{suffix}")
     assert views.is_local(cp)
     log = view._panels[("Build", "Build")].value
@@ -249,8 +345,9 @@ def test_is_local():
     import boto3
 
     real = boto3.client("codepipeline", region_name="eu-west-1")
-    local = boto3.client("codepipeline", region_name="eu-west-1",
-                         endpoint_url="http://127.0.0.1:5000")
+    local = boto3.client(
+        "codepipeline", region_name="eu-west-1", endpoint_url="http://127.0.0.1:5000"
+    )
     assert not views.is_local(real) and views.is_local(local)
 
 
@@ -258,13 +355,29 @@ def test_progress_lines_speak_only_of_the_followed_execution():
     from helpers.views import _progress_lines
 
     def action(name, status, external):
-        return {"name": name, "status": status, "external_id": external,
-                "waiting_for_approval": False}
+        return {
+            "name": name,
+            "status": status,
+            "external_id": external,
+            "waiting_for_approval": False,
+        }
 
-    snapshot = {"latest_execution_id": "new", "execution_status": "InProgress", "stages": [
-        {"name": "Source", "execution_id": "new", "actions": [action("Src", "Succeeded", "c2")]},
-        {"name": "Deploy", "execution_id": "old", "actions": [action("Dep", "Succeeded", "d1")]},
-    ]}
+    snapshot = {
+        "latest_execution_id": "new",
+        "execution_status": "InProgress",
+        "stages": [
+            {
+                "name": "Source",
+                "execution_id": "new",
+                "actions": [action("Src", "Succeeded", "c2")],
+            },
+            {
+                "name": "Deploy",
+                "execution_id": "old",
+                "actions": [action("Dep", "Succeeded", "d1")],
+            },
+        ],
+    }
     lines = _progress_lines(snapshot, {})
     assert lines == ["Execution new: InProgress", "  Source/Src: Succeeded (c2)"]
     # Following the older execution: only the stage it reached, with its own status.
@@ -286,15 +399,18 @@ def test_stop_waits_for_running_actions_and_abandon_ends_the_execution(view, lab
     assert view.snapshot["execution_status"] == "Stopped"
     assert view.abandon_button.layout.display == "none"
     summary = lab.cp.list_pipeline_executions(pipelineName="lab-pipeline")[
-        "pipelineExecutionSummaries"][0]
+        "pipelineExecutionSummaries"
+    ][0]
     assert (summary["pipelineExecutionId"], summary["status"]) == (execution, "Stopped")
     assert summary["stopTrigger"]["reason"] == "Stopped from the pipeline view"
 
 
 def test_retry_button_on_a_failed_stage_retries_its_failed_actions(view, lab):
     calls = []
-    lab.cp.meta.events.register("before-parameter-build.codepipeline.RetryStageExecution",
-                                lambda params, **_: calls.append(dict(params)))
+    lab.cp.meta.events.register(
+        "before-parameter-build.codepipeline.RetryStageExecution",
+        lambda params, **_: calls.append(dict(params)),
+    )
     retry = view._retry_buttons["Approval"]
     assert retry.layout.display == "none" and "lab-retry-button" in classes(retry)
     view._actions[("Approval", "Approve")].reject_button.click()
@@ -303,8 +419,14 @@ def test_retry_button_on_a_failed_stage_retries_its_failed_actions(view, lab):
     assert view._retry_buttons["Source"].layout.display == "none"
     execution = view.snapshot["latest_execution_id"]
     retry.click()
-    assert calls == [{"pipelineName": "lab-pipeline", "stageName": "Approval",
-                      "pipelineExecutionId": execution, "retryMode": "FAILED_ACTIONS"}]
+    assert calls == [
+        {
+            "pipelineName": "lab-pipeline",
+            "stageName": "Approval",
+            "pipelineExecutionId": execution,
+            "retryMode": "FAILED_ACTIONS",
+        }
+    ]
     # The same execution goes on: the approval waits again.
     assert view.snapshot["latest_execution_id"] == execution
     assert view.snapshot["execution_status"] == "InProgress"

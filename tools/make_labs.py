@@ -59,8 +59,10 @@ def render(notebook: nbformat.NotebookNode) -> str:
 
 
 def expected_labs() -> dict[Path, str]:
-    return {ROOT / "labs" / path.name: render(make_lab(nbformat.read(path, as_version=4)))
-            for path in sorted((ROOT / "solutions").glob("*.ipynb"))}
+    return {
+        ROOT / "labs" / path.name: render(make_lab(nbformat.read(path, as_version=4)))
+        for path in sorted((ROOT / "solutions").glob("*.ipynb"))
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     expected = expected_labs()
     actual = {p: p.read_text() for p in (ROOT / "labs").glob("*.ipynb")}
-    drift = sorted({p for p in expected if actual.get(p) != expected[p]} |
-                   (set(actual) - set(expected)))
+    drift = sorted(
+        {p for p in expected if actual.get(p) != expected[p]} | (set(actual) - set(expected))
+    )
     if args.check:
         for path in drift:
             print(f"labs/{path.name} is not what tools/make_labs.py makes from solutions/")

@@ -33,22 +33,32 @@ IMPLIED = {
 # Resources each service's actions may touch: the learner's own, by name.
 RESOURCES = {
     "codecommit": [f"arn:aws:codecommit:*:*:{ME}-*"],
-    "codebuild": [f"arn:aws:codebuild:*:*:project/{ME}-*",
-                  f"arn:aws:codebuild:*:*:report-group/{ME}-*"],
-    "codedeploy": [f"arn:aws:codedeploy:*:*:application:{ME}-*",
-                   f"arn:aws:codedeploy:*:*:deploymentgroup:{ME}-*",
-                   "arn:aws:codedeploy:*:*:deploymentconfig:*",
-                   f"arn:aws:codedeploy:*:*:instance:{ME}-*"],
-    "codepipeline": [f"arn:aws:codepipeline:*:*:{ME}-*",
-                     f"arn:aws:codepipeline:*:*:{ME}-*/*",
-                     f"arn:aws:codepipeline:*:*:actiontype:Custom/*/{ME}-*/*",
-                     f"arn:aws:codepipeline:*:*:webhook:{ME}-*"],
-    "s3": [f"arn:aws:s3:::{ME}-*", f"arn:aws:s3:::{ME}-*/*",
-           "arn:aws:s3:::aws-codedeploy-*/*"],
-    "iam": [f"arn:aws:iam::*:role/{ME}-*", f"arn:aws:iam::*:instance-profile/{ME}-*",
-            f"arn:aws:iam::*:policy/{ME}-*"],
-    "logs": [f"arn:aws:logs:*:*:log-group:/aws/codebuild/{ME}-*",
-             f"arn:aws:logs:*:*:log-group:/aws/codebuild/{ME}-*:*"],
+    "codebuild": [
+        f"arn:aws:codebuild:*:*:project/{ME}-*",
+        f"arn:aws:codebuild:*:*:report-group/{ME}-*",
+    ],
+    "codedeploy": [
+        f"arn:aws:codedeploy:*:*:application:{ME}-*",
+        f"arn:aws:codedeploy:*:*:deploymentgroup:{ME}-*",
+        "arn:aws:codedeploy:*:*:deploymentconfig:*",
+        f"arn:aws:codedeploy:*:*:instance:{ME}-*",
+    ],
+    "codepipeline": [
+        f"arn:aws:codepipeline:*:*:{ME}-*",
+        f"arn:aws:codepipeline:*:*:{ME}-*/*",
+        f"arn:aws:codepipeline:*:*:actiontype:Custom/*/{ME}-*/*",
+        f"arn:aws:codepipeline:*:*:webhook:{ME}-*",
+    ],
+    "s3": [f"arn:aws:s3:::{ME}-*", f"arn:aws:s3:::{ME}-*/*", "arn:aws:s3:::aws-codedeploy-*/*"],
+    "iam": [
+        f"arn:aws:iam::*:role/{ME}-*",
+        f"arn:aws:iam::*:instance-profile/{ME}-*",
+        f"arn:aws:iam::*:policy/{ME}-*",
+    ],
+    "logs": [
+        f"arn:aws:logs:*:*:log-group:/aws/codebuild/{ME}-*",
+        f"arn:aws:logs:*:*:log-group:/aws/codebuild/{ME}-*:*",
+    ],
     "events": [f"arn:aws:events:*:*:rule/{ME}-*"],
     "ssm": ["arn:aws:ssm:*::parameter/aws/service/*"],
 }
@@ -57,20 +67,39 @@ RESOURCES = {
 # them by name: listing a type, the caller's identity, and job workers' calls (a job is
 # not a named resource).
 ACCOUNT_WIDE = {
-    "sts:GetCallerIdentity", "iam:ListAccountAliases",
-    "codecommit:ListRepositories", "codecommit:BatchGetRepositories",
-    "codebuild:ListProjects", "codebuild:ListReportGroups", "codebuild:ListBuilds",
-    "codedeploy:ListApplications", "codedeploy:ListDeploymentConfigs",
-    "codedeploy:ListOnPremisesInstances", "codedeploy:BatchGetOnPremisesInstances",
-    "codepipeline:ListPipelines", "codepipeline:ListActionTypes", "codepipeline:ListWebhooks",
-    "codepipeline:PollForJobs", "codepipeline:AcknowledgeJob", "codepipeline:GetJobDetails",
-    "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult",
-    "codepipeline:PollForThirdPartyJobs", "codepipeline:AcknowledgeThirdPartyJob",
-    "codepipeline:GetThirdPartyJobDetails", "codepipeline:PutThirdPartyJobSuccessResult",
+    "sts:GetCallerIdentity",
+    "iam:ListAccountAliases",
+    "codecommit:ListRepositories",
+    "codecommit:BatchGetRepositories",
+    "codebuild:ListProjects",
+    "codebuild:ListReportGroups",
+    "codebuild:ListBuilds",
+    "codedeploy:ListApplications",
+    "codedeploy:ListDeploymentConfigs",
+    "codedeploy:ListOnPremisesInstances",
+    "codedeploy:BatchGetOnPremisesInstances",
+    "codepipeline:ListPipelines",
+    "codepipeline:ListActionTypes",
+    "codepipeline:ListWebhooks",
+    "codepipeline:PollForJobs",
+    "codepipeline:AcknowledgeJob",
+    "codepipeline:GetJobDetails",
+    "codepipeline:PutJobSuccessResult",
+    "codepipeline:PutJobFailureResult",
+    "codepipeline:PollForThirdPartyJobs",
+    "codepipeline:AcknowledgeThirdPartyJob",
+    "codepipeline:GetThirdPartyJobDetails",
+    "codepipeline:PutThirdPartyJobSuccessResult",
     "codepipeline:PutThirdPartyJobFailureResult",
-    "iam:ListRoles", "iam:ListInstanceProfiles", "iam:ListPolicies",
-    "s3:ListAllMyBuckets", "logs:DescribeLogGroups", "events:ListRules",
-    "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeSecurityGroups",
+    "iam:ListRoles",
+    "iam:ListInstanceProfiles",
+    "iam:ListPolicies",
+    "s3:ListAllMyBuckets",
+    "logs:DescribeLogGroups",
+    "events:ListRules",
+    "ec2:DescribeImages",
+    "ec2:DescribeInstances",
+    "ec2:DescribeSecurityGroups",
     "ec2:DescribeInstanceStatus",
 }
 
@@ -100,31 +129,66 @@ def policy_for(actions: set[str]) -> dict:
             if "ec2:RunInstances" in create:
                 # New instances and volumes must be tagged as the learner's; the image,
                 # subnet, security group and network interface they use need no tag.
-                statements.append({
-                    "Sid": "Ec2LaunchTaggedAsMine", "Effect": "Allow",
-                    "Action": ["ec2:RunInstances"],
-                    "Resource": ["arn:aws:ec2:*:*:instance/*", "arn:aws:ec2:*:*:volume/*"],
-                    "Condition": {"StringEquals": {"aws:RequestTag/lab:owner": ME}}})
-                statements.append({
-                    "Sid": "Ec2LaunchUses", "Effect": "Allow", "Action": ["ec2:RunInstances"],
-                    "Resource": ["arn:aws:ec2:*::image/*", "arn:aws:ec2:*:*:subnet/*",
-                                 "arn:aws:ec2:*:*:network-interface/*",
-                                 "arn:aws:ec2:*:*:security-group/*"]})
+                statements.append(
+                    {
+                        "Sid": "Ec2LaunchTaggedAsMine",
+                        "Effect": "Allow",
+                        "Action": ["ec2:RunInstances"],
+                        "Resource": ["arn:aws:ec2:*:*:instance/*", "arn:aws:ec2:*:*:volume/*"],
+                        "Condition": {"StringEquals": {"aws:RequestTag/lab:owner": ME}},
+                    }
+                )
+                statements.append(
+                    {
+                        "Sid": "Ec2LaunchUses",
+                        "Effect": "Allow",
+                        "Action": ["ec2:RunInstances"],
+                        "Resource": [
+                            "arn:aws:ec2:*::image/*",
+                            "arn:aws:ec2:*:*:subnet/*",
+                            "arn:aws:ec2:*:*:network-interface/*",
+                            "arn:aws:ec2:*:*:security-group/*",
+                        ],
+                    }
+                )
             if "ec2:CreateTags" in create:
-                statements.append({
-                    "Sid": "Ec2TagOnLaunchOnly", "Effect": "Allow", "Action": ["ec2:CreateTags"],
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"ec2:CreateAction": "RunInstances"}}})
+                statements.append(
+                    {
+                        "Sid": "Ec2TagOnLaunchOnly",
+                        "Effect": "Allow",
+                        "Action": ["ec2:CreateTags"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"ec2:CreateAction": "RunInstances"}},
+                    }
+                )
             if change:
-                statements.append({"Sid": "Ec2OnlyMine", "Effect": "Allow", "Action": change,
-                                   "Resource": "*", "Condition": {
-                                       "StringEquals": {EC2_OWNED: ME}}})
+                statements.append(
+                    {
+                        "Sid": "Ec2OnlyMine",
+                        "Effect": "Allow",
+                        "Action": change,
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {EC2_OWNED: ME}},
+                    }
+                )
         elif scoped:
-            statements.append({"Sid": f"{service.title()}OnlyMine", "Effect": "Allow",
-                               "Action": scoped, "Resource": RESOURCES.get(service, ["*"])})
+            statements.append(
+                {
+                    "Sid": f"{service.title()}OnlyMine",
+                    "Effect": "Allow",
+                    "Action": scoped,
+                    "Resource": RESOURCES.get(service, ["*"]),
+                }
+            )
         if unscoped:
-            statements.append({"Sid": f"{service.title()}Read", "Effect": "Allow",
-                               "Action": unscoped, "Resource": "*"})
+            statements.append(
+                {
+                    "Sid": f"{service.title()}Read",
+                    "Effect": "Allow",
+                    "Action": unscoped,
+                    "Resource": "*",
+                }
+            )
     return {"Version": "2012-10-17", "Statement": statements}
 
 

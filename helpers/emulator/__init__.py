@@ -30,8 +30,9 @@ def install() -> None:
     _installed = True
 
 
-def start_local_server(host: str = "127.0.0.1", port: int = 0,
-                       credentials: tuple[str, str] | None = None):
+def start_local_server(
+    host: str = "127.0.0.1", port: int = 0, credentials: tuple[str, str] | None = None
+):
     from .server import start_local_server as start
 
     return start(host, port, credentials)

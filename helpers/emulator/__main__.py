@@ -42,15 +42,22 @@ def main(argv: list[str] | None = None) -> int:
         epilog=__doc__.split("Examples:", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
     parser.add_argument("--port", type=int, default=4566, help="port (default 4566; 0 = any free)")
-    parser.add_argument("--state-dir", help="folder for what the kit keeps on disk "
-                        "(default: LAB_STATE_DIR or .lab-state in the checkout)")
+    parser.add_argument(
+        "--state-dir",
+        help="folder for what the kit keeps on disk "
+        "(default: LAB_STATE_DIR or .lab-state in the checkout)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
-    parser.add_argument("--moto-api", action="store_true",
-                        help="serve moto's own endpoints (/moto-api/: dashboard, state, reset); "
-                        "off by default, and signed requests only when on")
+    parser.add_argument(
+        "--moto-api",
+        action="store_true",
+        help="serve moto's own endpoints (/moto-api/: dashboard, state, reset); "
+        "off by default, and signed requests only when on",
+    )
     args = parser.parse_args(argv)
     if args.state_dir:
         os.environ["LAB_STATE_DIR"] = args.state_dir
@@ -58,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from .server import LocalServer
 
     try:
-        server = LocalServer(args.host, args.port, verbose=args.verbose,
-                             moto_api=args.moto_api)
+        server = LocalServer(args.host, args.port, verbose=args.verbose, moto_api=args.moto_api)
     except OSError as error:
         print(f"Cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         return 2
@@ -82,11 +88,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _credentials_note() -> str:
     if offline_credentials.from_environment():
-        return ("It accepts requests signed with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY of "
-                "this shell (and credentials it issues: IAM keys, STS sessions).")
-    return (f"It accepts requests signed with the credentials in {offline_credentials.path()} "
-            "(readable by you only); notebooks, teardown.py and the classroom tools read them "
-            "from there.")
+        return (
+            "It accepts requests signed with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY of "
+            "this shell (and credentials it issues: IAM keys, STS sessions)."
+        )
+    return (
+        f"It accepts requests signed with the credentials in {offline_credentials.path()} "
+        "(readable by you only); notebooks, teardown.py and the classroom tools read them "
+        "from there."
+    )
 
 
 if __name__ == "__main__":

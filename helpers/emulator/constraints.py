@@ -25,8 +25,9 @@ def _pattern(source: str) -> re.Pattern | None:
         return None
 
 
-def violations(value: Any, shape, patterns: Container[str] | None = None,
-               path: str = "") -> list[str]:
+def violations(
+    value: Any, shape, patterns: Container[str] | None = None, path: str = ""
+) -> list[str]:
     """Each broken constraint of value (a request already valid for botocore) as AWS words
     it; paths name list items as AWS does (stages.1.member.name, 1-based). Patterns are
     checked for the shapes named in patterns (all when None)."""
@@ -52,13 +53,13 @@ def violations(value: Any, shape, patterns: Container[str] | None = None,
             found += violations(item, shape.value, patterns, f"{path}.{key}.member")
     elif kind == "string" and isinstance(value, str):
         if shape.enum and value not in shape.enum:
-            found.append(message(value, path,
-                                  f"satisfy enum value set: [{', '.join(shape.enum)}]"))
+            found.append(message(value, path, f"satisfy enum value set: [{', '.join(shape.enum)}]"))
         checked = "pattern" in meta and (patterns is None or shape.name in patterns)
         pattern = _pattern(meta["pattern"]) if checked else None
         if pattern is not None and value and not pattern.fullmatch(value):
-            found.append(message(value, path,
-                                  f"satisfy regular expression pattern: {meta['pattern']}"))
+            found.append(
+                message(value, path, f"satisfy regular expression pattern: {meta['pattern']}")
+            )
     elif kind in ("integer", "long") and isinstance(value, int):
         if "max" in meta and value > meta["max"]:
             found.append(message(value, path, f"have value less than or equal to {meta['max']}"))
@@ -77,5 +78,4 @@ def one_error(value: Any, path: str, rule: str) -> str:
 
 def report(found: list[str]) -> str:
     count = len(found)
-    return (f"{count} validation error{'s' if count > 1 else ''} detected: "
-            + "; ".join(found))
+    return f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(found)

@@ -115,14 +115,16 @@ def _check_json_values(params: dict) -> None:
         value, depth = pending.pop()
         if depth > MAX_JSON_DEPTH:
             raise SerializationException(
-                f"Request body is nested more than {MAX_JSON_DEPTH} levels deep")
+                f"Request body is nested more than {MAX_JSON_DEPTH} levels deep"
+            )
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
             for text in (key, item):
                 if isinstance(text, str) and _SURROGATE.search(text):
                     raise SerializationException(
                         "Request body has a lone UTF-16 surrogate (\\ud800-\\udfff), "
-                        "which is not Unicode text")
+                        "which is not Unicode text"
+                    )
             if isinstance(item, (dict, list)):
                 pending.append((item, depth + 1))
 
@@ -134,8 +136,10 @@ def operation_of(service: str, target: str | None) -> str:
     prefix, _, operation = (target or "").partition(".")
     if prefix != model.metadata["targetPrefix"] or operation not in model.operation_names:
         raise UnknownOperationException(
-            f"{target!r} is not an operation of {service}" if target
-            else "The request has no X-Amz-Target header naming an operation")
+            f"{target!r} is not an operation of {service}"
+            if target
+            else "The request has no X-Amz-Target header naming an operation"
+        )
     return operation
 
 
@@ -159,7 +163,7 @@ def check_request(service: str, operation: str, params: dict) -> None:
 
 
 # What a JSON number may hold for each numeric shape type (AWS reads them as Java types).
-INTEGER_RANGES = {"integer": (-2**31, 2**31 - 1), "long": (-2**63, 2**63 - 1)}
+INTEGER_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 NUMBER_TYPES = ("integer", "long", "double", "float")
 # Timestamps travel as epoch seconds; these are datetime's first and last seconds.
 TIMESTAMP_RANGE = (-62135596800, 253402300799)
@@ -186,8 +190,9 @@ def _check_numbers(value: Any, shape, path: str = "") -> None:
     elif kind in INTEGER_RANGES and _is_number(value):
         low, high = INTEGER_RANGES[kind]
         if not (isinstance(value, int) and low <= value <= high):
-            raise SerializationException(f"{value!r} at '{path}' is not a {kind} "
-                                         f"between {low} and {high}")
+            raise SerializationException(
+                f"{value!r} at '{path}' is not a {kind} between {low} and {high}"
+            )
     elif kind in ("double", "float") and _is_number(value):
         if not (abs(value) <= 1.7976931348623157e308 and not math.isnan(value)):
             raise SerializationException(f"{value!r} at '{path}' is not a finite number")
@@ -196,7 +201,8 @@ def _check_numbers(value: Any, shape, path: str = "") -> None:
         if not (_is_number(value) and low <= value <= high):
             raise SerializationException(
                 f"{value!r} at '{path}' is not a timestamp in epoch seconds "
-                f"between {low} and {high}")
+                f"between {low} and {high}"
+            )
 
 
 def _is_number(value: Any) -> bool:
@@ -211,12 +217,25 @@ CONSTRAINT_ERRORS = {"codepipeline": "ValidationException", "codebuild": "Invali
 # CodePipeline's not-found errors cover ids and names "specified in an invalid format",
 # so only these patterns are checked up front, plus the names a pipeline declares where
 # it declares them (UpdatePipeline looks the pipeline up by its name first).
-PIPELINE_PATTERNS = frozenset({
-    "DisabledReason", "ClientRequestToken", "EnvironmentVariableName", "PipelineVariableName",
-    "OutputVariablesKey", "AccountId", "AllowedAccount", "RoleArn", "ArtifactStoreLocation",
-    "ArtifactName", "ActionNamespace"})
-DECLARED_NAMES = {"CreatePipeline": {"PipelineName", "StageName", "ActionName"},
-                  "UpdatePipeline": {"StageName", "ActionName"}}
+PIPELINE_PATTERNS = frozenset(
+    {
+        "DisabledReason",
+        "ClientRequestToken",
+        "EnvironmentVariableName",
+        "PipelineVariableName",
+        "OutputVariablesKey",
+        "AccountId",
+        "AllowedAccount",
+        "RoleArn",
+        "ArtifactStoreLocation",
+        "ArtifactName",
+        "ActionNamespace",
+    }
+)
+DECLARED_NAMES = {
+    "CreatePipeline": {"PipelineName", "StageName", "ActionName"},
+    "UpdatePipeline": {"StageName", "ActionName"},
+}
 
 
 def _checked_patterns(service: str, operation: str) -> frozenset[str] | None:
@@ -250,8 +269,9 @@ def _decode_blobs(value: Any, shape) -> Any:
 Settle = Callable[[Any], Any]
 
 
-def install_handlers(service: str, response_class: type, handlers_class: type,
-                     settle: Settle | None = None) -> None:
+def install_handlers(
+    service: str, response_class: type, handlers_class: type, settle: Settle | None = None
+) -> None:
     """Copy the operations of handlers_class onto moto's response class for service.
 
     Each operation method takes the decoded JSON request (a dict) and returns the reply
@@ -271,8 +291,7 @@ def install_handlers(service: str, response_class: type, handlers_class: type,
             # cannot clash with moto's own attributes nor be called as an API action.
             setattr(response_class, name, function)
             continue
-        setattr(response_class, name,
-                _as_moto_method(service, by_snake[name], function, settle))
+        setattr(response_class, name, _as_moto_method(service, by_snake[name], function, settle))
     # What neither the kit nor moto serves answers a clear error, not moto's HTTP 500.
     for name, operation in by_snake.items():
         if not callable(getattr(response_class, name, None)):
@@ -313,14 +332,16 @@ def _not_served(service: str, operation: str) -> Callable:
         raise NotImplementedByLabKit(
             f"The lab kit's local {service} does not serve {operation}; "
             "run this step against a real account (LAB_MODE=aws). "
-            "See docs/troubleshooting.md#not-implemented-by-lab-kit")
+            "See docs/troubleshooting.md#not-implemented-by-lab-kit"
+        )
 
     method.__name__ = _snake(operation)
     return method
 
 
-def _as_moto_method(service: str, operation: str, function: Callable,
-                    settle: Settle | None = None) -> Callable:
+def _as_moto_method(
+    service: str, operation: str, function: Callable, settle: Settle | None = None
+) -> Callable:
     @functools.wraps(function)
     def method(self) -> str:
         params = getattr(self, "lab_params", None)
@@ -358,9 +379,14 @@ class UnknownOperationException(AwsError):
 def _snake(name: str) -> str:
     out = []
     for index, char in enumerate(name):
-        if char.isupper() and index and (not name[index - 1].isupper() or (
-            index + 1 < len(name) and name[index + 1].islower()
-        )):
+        if (
+            char.isupper()
+            and index
+            and (
+                not name[index - 1].isupper()
+                or (index + 1 < len(name) and name[index + 1].islower())
+            )
+        ):
             out.append("_")
         out.append(char.lower())
     return "".join(out)
@@ -371,8 +397,13 @@ def account_region(handler) -> tuple[str, str]:
     return handler.current_account, handler.region
 
 
-def paginate(items: list, params: dict, token_key: str = "nextToken",
-             size_key: str = "maxResults", default_size: int = 100) -> tuple[list, str | None]:
+def paginate(
+    items: list,
+    params: dict,
+    token_key: str = "nextToken",
+    size_key: str = "maxResults",
+    default_size: int = 100,
+) -> tuple[list, str | None]:
     """Page through items with an opaque token, as AWS list operations do."""
     token = params.get(token_key)
     start = 0
@@ -384,7 +415,7 @@ def paginate(items: list, params: dict, token_key: str = "nextToken",
         if start < 0 or start > len(items):
             raise InvalidNextTokenError(token_key)
     size = params.get(size_key) or default_size
-    page = items[start:start + size]
+    page = items[start : start + size]
     end = start + size
     next_token = base64.b64encode(str(end).encode()).decode() if end < len(items) else None
     return page, next_token

@@ -58,8 +58,13 @@ def add_root(access_key: str, secret_key: str) -> None:
     """A server's own pair (its learner's). A process may run several servers (tests, a
     notebook beside a shared one): each one's pair is accepted while that server runs."""
     global _latest_root
-    identity = Identity(access_key, secret_key, ROOT_ACCOUNT_ID,
-                        f"arn:aws:iam::{ROOT_ACCOUNT_ID}:root", ROOT_ACCOUNT_ID)
+    identity = Identity(
+        access_key,
+        secret_key,
+        ROOT_ACCOUNT_ID,
+        f"arn:aws:iam::{ROOT_ACCOUNT_ID}:root",
+        ROOT_ACCOUNT_ID,
+    )
     with _lock:
         known, count = _roots.get(access_key, (identity, 0))
         if known.secret_key != secret_key:  # one access key id, one secret
@@ -105,16 +110,24 @@ def issue_session(caller: Identity, duration_seconds: int) -> Identity:
     key, secret = random_pair()
     key = "ASIA" + key[4:]
     expires = _utcnow() + dt.timedelta(seconds=duration_seconds)
-    session = Identity(key, secret, caller.account_id, caller.arn, caller.user_id,
-                       session_token=secrets.token_urlsafe(96), expires=expires)
+    session = Identity(
+        key,
+        secret,
+        caller.account_id,
+        caller.arn,
+        caller.user_id,
+        session_token=secrets.token_urlsafe(96),
+        expires=expires,
+    )
     with _lock:
         _forget_expired()
         _sessions[key] = session
     return session
 
 
-def role_session(role_arn: str, session_name: str, duration_seconds: int,
-                 region: str) -> tuple[str, str, str]:
+def role_session(
+    role_arn: str, session_name: str, duration_seconds: int, region: str
+) -> tuple[str, str, str]:
     """Temporary credentials of a service role, as AWS gives a build: (key, secret, token).
 
     The role is assumed in moto's STS, so GetCallerIdentity inside the build answers
@@ -157,8 +170,15 @@ def _moto_key(access_key: str) -> Identity | None:
     role = moto_backends.assumed_role(key)
     if role is None:
         return None
-    return Identity(access_key, role.secret_key, role.account_id, role.arn, role.user_id,
-                    session_token=role.session_token, expires=role.expires)
+    return Identity(
+        access_key,
+        role.secret_key,
+        role.account_id,
+        role.arn,
+        role.user_id,
+        session_token=role.session_token,
+        expires=role.expires,
+    )
 
 
 def _utcnow() -> dt.datetime:

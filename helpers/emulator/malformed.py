@@ -53,8 +53,13 @@ REFUSALS = {
     "timeout": (408, "RequestTimeoutException", "RequestTimeout"),
     "busy": (503, "ThrottlingException", "SlowDown"),
 }
-_REASONS = {400: "Bad Request", 403: "Forbidden", 408: "Request Timeout",
-            413: "Payload Too Large", 503: "Service Unavailable"}
+_REASONS = {
+    400: "Bad Request",
+    403: "Forbidden",
+    408: "Request Timeout",
+    413: "Payload Too Large",
+    503: "Service Unavailable",
+}
 
 
 class TooLarge(Exception):
@@ -72,17 +77,29 @@ def bounded(app: Callable) -> Callable:
         try:
             body = read_capped(environ, limit)
         except TooLarge:
-            return refuse(environ, start_response, "too_large",
-                          f"The request body is larger than this server takes "
-                          f"({limit // MiB} MiB).")
+            return refuse(
+                environ,
+                start_response,
+                "too_large",
+                f"The request body is larger than this server takes ({limit // MiB} MiB).",
+            )
         except ValueError as error:
             return refuse(environ, start_response, "bad_length", str(error))
         except TimeoutError:
-            return refuse(environ, start_response, "timeout", "The request body was not "
-                          "sent within the server's read timeout.")
+            return refuse(
+                environ,
+                start_response,
+                "timeout",
+                "The request body was not sent within the server's read timeout.",
+            )
         except (EOFError, OSError):  # closed early, or chunks that do not parse
-            return refuse(environ, start_response, "incomplete", "The request body is "
-                          "not all there: shorter than its Content-Length, or bad chunks.")
+            return refuse(
+                environ,
+                start_response,
+                "incomplete",
+                "The request body is "
+                "not all there: shorter than its Content-Length, or bad chunks.",
+            )
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)  # the body is no longer chunked
@@ -148,8 +165,7 @@ def reject_malformed(app: Callable) -> Callable:
         try:
             check_call(service, environ)
         except AwsError as error:
-            return _reply(start_response, error.code, "json", type(error).__name__,
-                          error.message)
+            return _reply(start_response, error.code, "json", type(error).__name__, error.message)
         return app(environ, start_response)
 
     return checked_app
@@ -177,7 +193,8 @@ def check_call(service: str, environ: dict) -> None:
     signing_name = service_model(service).signing_name
     if signed_for is not None and signed_for != signing_name:
         raise InvalidSignatureException(
-            f"Credential should be scoped to correct service: '{signing_name}'.")
+            f"Credential should be scoped to correct service: '{signing_name}'."
+        )
     if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != "/":
         raise UnknownOperationException(f"{service} answers POST / only.")
     length = int(environ.get("CONTENT_LENGTH") or 0)  # bounded() has set it right
@@ -205,8 +222,15 @@ def _credential_service(environ: dict) -> str | None:
 class BoundedWSGIServer(ThreadedWSGIServer):
     """werkzeug's threaded server with a read timeout per connection and a connection cap."""
 
-    def __init__(self, host: str, port: int, app: Callable, handler: type,
-                 read_timeout: float | None = None, max_connections: int | None = None):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app: Callable,
+        handler: type,
+        read_timeout: float | None = None,
+        max_connections: int | None = None,
+    ):
         super().__init__(host, port, app, handler)
         self.read_timeout = READ_TIMEOUT_SECONDS if read_timeout is None else read_timeout
         self.max_connections = MAX_CONNECTIONS if max_connections is None else max_connections
@@ -234,10 +258,16 @@ class BoundedWSGIServer(ThreadedWSGIServer):
 def _refuse_connection(connection: socket.socket, cap: int) -> None:
     """503 on a connection past the cap, without reading it (it gets no thread)."""
     status, code, _ = REFUSALS["busy"]
-    body = json.dumps({"__type": code, "message": "The local AWS is serving "
-                       f"{cap} connections already; try again."}).encode()
-    head = (f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    body = json.dumps(
+        {
+            "__type": code,
+            "message": f"The local AWS is serving {cap} connections already; try again.",
+        }
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
     try:
         connection.settimeout(1.0)
         connection.sendall(head + body)
@@ -253,8 +283,9 @@ def refuse(environ: dict, start_response: Callable, kind: str, message: str) -> 
     connection after its reply, so an unread body is never taken for the next request.)"""
     status, json_code, xml_code = REFUSALS[kind]
     protocol = _protocol(environ)
-    return _reply(start_response, status, protocol,
-                  json_code if protocol == "json" else xml_code, message)
+    return _reply(
+        start_response, status, protocol, json_code if protocol == "json" else xml_code, message
+    )
 
 
 def _protocol(environ: dict) -> str:
@@ -267,8 +298,9 @@ def _protocol(environ: dict) -> str:
     return "s3"
 
 
-def _reply(start_response: Callable, status: int, protocol: str, code: str,
-           message: str) -> list[bytes]:
+def _reply(
+    start_response: Callable, status: int, protocol: str, code: str, message: str
+) -> list[bytes]:
     request_id = str(uuid.uuid4())
     if protocol == "json":
         body = json.dumps({"__type": code, "message": message}).encode()

@@ -77,8 +77,7 @@ def owns_bucket(account: str, bucket: str) -> bool:
     return bucket in _s3(account).buckets
 
 
-def get_object(account: str, bucket: str, key: str, version: str | None = None
-               ) -> S3Object | None:
+def get_object(account: str, bucket: str, key: str, version: str | None = None) -> S3Object | None:
     """The object (that version of it), None when the bucket has no such object, S3Refused
     when the bucket cannot be read (missing, another account's)."""
     try:
@@ -87,8 +86,9 @@ def get_object(account: str, bucket: str, key: str, version: str | None = None
         raise _refused(error) from None
     if item is None:
         return None
-    return S3Object(item.name, item.value, item.etag, item.version_id,
-                    getattr(item, "last_modified", None))
+    return S3Object(
+        item.name, item.value, item.etag, item.version_id, getattr(item, "last_modified", None)
+    )
 
 
 def objects_under(account: str, bucket: str, prefix: str) -> Iterator[tuple[str, bytes]]:
@@ -99,13 +99,17 @@ def objects_under(account: str, bucket: str, prefix: str) -> Iterator[tuple[str,
     except S3ClientError as error:
         raise _refused(error) from None
     for item in items:
-        if isinstance(item, FakeKey) and item.name.startswith(prefix) \
-                and not item.name.endswith("/"):
+        if (
+            isinstance(item, FakeKey)
+            and item.name.startswith(prefix)
+            and not item.name.endswith("/")
+        ):
             yield item.name, item.value
 
 
-def put_object(account: str, bucket: str, key: str, data: bytes,
-               metadata: dict[str, str] | None = None) -> None:
+def put_object(
+    account: str, bucket: str, key: str, data: bytes, metadata: dict[str, str] | None = None
+) -> None:
     """Store data under key (with user metadata, x-amz-meta-*); S3Refused when the bucket
     cannot be written."""
     try:
@@ -153,8 +157,14 @@ def iam_access_key(access_key: str) -> IamKey | None:
         for partition, backend in list(account.items()):
             key = backend.access_keys.get(access_key)
             if key is not None:
-                return IamKey(access_key, key.secret_access_key, account_id, partition,
-                              key.user_name, key.status == "Active")
+                return IamKey(
+                    access_key,
+                    key.secret_access_key,
+                    account_id,
+                    partition,
+                    key.user_name,
+                    key.status == "Active",
+                )
     return None
 
 
@@ -178,23 +188,31 @@ def iam_role_trust_policy(account: str, role_name: str) -> Any | None:
 def assumed_role(key: IamKey) -> AssumedRole | None:
     """The STS session key belongs to, None when STS does not know it."""
     role = sts_backends[key.account_id][key.partition].get_assumed_role_from_access_key(
-        key.access_key)
+        key.access_key
+    )
     if role is None:
         return None
     expires = role.expiration
     if expires.tzinfo is None:
         expires = expires.replace(tzinfo=dt.timezone.utc)
-    return AssumedRole(role.secret_access_key, role.account_id, role.arn, role.user_id,
-                       role.session_token, expires)
+    return AssumedRole(
+        role.secret_access_key, role.account_id, role.arn, role.user_id, role.session_token, expires
+    )
 
 
-def assume_role(role_arn: str, session_name: str, duration: int, region: str
-                ) -> tuple[str, str, str]:
+def assume_role(
+    role_arn: str, session_name: str, duration: int, region: str
+) -> tuple[str, str, str]:
     """AssumeRole in moto's STS: (access key, secret, session token)."""
     account = role_arn.split(":")[4]
     role = sts_backends[account][PARTITION].assume_role(
-        region_name=region, role_session_name=session_name, role_arn=role_arn,
-        policy=None, duration=duration, external_id=None)
+        region_name=region,
+        role_session_name=session_name,
+        role_arn=role_arn,
+        policy=None,
+        duration=duration,
+        external_id=None,
+    )
     return role.access_key_id, role.secret_access_key, role.session_token
 
 
@@ -221,8 +239,9 @@ class SecretRefused(LookupError):
         self.reason = reason
 
 
-def secret_value(account: str, region: str, secret_id: str, version_id: str | None,
-                 stage: str | None) -> dict:
+def secret_value(
+    account: str, region: str, secret_id: str, version_id: str | None, stage: str | None
+) -> dict:
     """GetSecretValue's reply (SecretString...), or SecretRefused."""
     backend = secretsmanager_backends[account][region]
     try:
@@ -248,8 +267,9 @@ class LogStream:
     def put(self, timestamp_ms: int, message: str) -> bool:
         """Append one event; False when the group or stream has been deleted since."""
         try:
-            self._backend.put_log_events(self.group, self.stream,
-                                         [{"timestamp": timestamp_ms, "message": message}])
+            self._backend.put_log_events(
+                self.group, self.stream, [{"timestamp": timestamp_ms, "message": message}]
+            )
         except LogsClientError:  # ResourceNotFoundException: deleted mid-build
             return False
         return True
@@ -264,8 +284,10 @@ class Ec2Instance:
 def running_instances(account: str, region: str) -> list[Ec2Instance]:
     """Running instances of the local EC2, with their tags."""
     ec2 = ec2_backends[account][region]
-    return [Ec2Instance(instance.id, dict(ec2.tags.get(instance.id, {})))
-            for instance in ec2.all_running_instances()]
+    return [
+        Ec2Instance(instance.id, dict(ec2.tags.get(instance.id, {})))
+        for instance in ec2.all_running_instances()
+    ]
 
 
 def alarm_state(account: str, region: str, name: str) -> str | None:

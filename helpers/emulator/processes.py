@@ -69,6 +69,7 @@ _closed = False
 
 # --- what /proc says --------------------------------------------------------------------
 
+
 def has_proc() -> bool:
     return (PROC / "self/stat").exists()
 
@@ -80,7 +81,7 @@ def process_info(pid: int) -> ProcessInfo | None:
     except (OSError, ValueError):
         return None
     # The command name (field 2) may hold spaces and parentheses: count from its end.
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     return ProcessInfo(pid, int(fields[2]), int(fields[3]), int(fields[19]), fields[0] == "Z")
 
 
@@ -139,8 +140,10 @@ def _group_exists(pgid: int) -> bool:
 
 # --- this process's groups --------------------------------------------------------------
 
-def spawn(command: list[str], on_kill: Callable[[], None] | None = None,
-          **popen_options) -> subprocess.Popen:
+
+def spawn(
+    command: list[str], on_kill: Callable[[], None] | None = None, **popen_options
+) -> subprocess.Popen:
     """Popen in a new session, registered; ServerStopping once close() has run.
 
     on_kill is called (before the kill) when kill_all() ends the group: the owner marks
@@ -223,8 +226,11 @@ def _save() -> None:
         record = {
             "server": {"pid": os.getpid(), "start": me.start if me else None},
             "boot": boot_id(),
-            "groups": [{"pgid": group.pgid, "start": group.start}
-                       for group in _groups.values() if group.start is not None],
+            "groups": [
+                {"pgid": group.pgid, "start": group.start}
+                for group in _groups.values()
+                if group.start is not None
+            ],
         }
         temporary = file.with_suffix(".tmp")
         temporary.write_text(json.dumps(record))
@@ -234,6 +240,7 @@ def _save() -> None:
 
 
 # --- what servers that died left --------------------------------------------------------
+
 
 def reap_leftovers(state_folder: Path | None = None) -> int:
     """End the groups recorded by servers on this state folder that died without stopping

@@ -18,10 +18,15 @@ _CREDENTIAL = re.compile(r"Credential=[^/]+/\d+/[^/]+/([^/]+)/aws4_request")
 
 # Where an S3 operation's IAM action has another name.
 S3_ACTIONS = {
-    "ListObjects": "ListBucket", "ListObjectsV2": "ListBucket", "HeadBucket": "ListBucket",
-    "ListObjectVersions": "ListBucketVersions", "HeadObject": "GetObject",
-    "DeleteObjects": "DeleteObject", "ListBuckets": "ListAllMyBuckets",
-    "GetBucketTagging": "GetBucketTagging", "PutBucketTagging": "PutBucketTagging",
+    "ListObjects": "ListBucket",
+    "ListObjectsV2": "ListBucket",
+    "HeadBucket": "ListBucket",
+    "ListObjectVersions": "ListBucketVersions",
+    "HeadObject": "GetObject",
+    "DeleteObjects": "DeleteObject",
+    "ListBuckets": "ListAllMyBuckets",
+    "GetBucketTagging": "GetBucketTagging",
+    "PutBucketTagging": "PutBucketTagging",
     "CopyObject": "PutObject",
 }
 # botocore's model names for the signing names the kit's labs use.

@@ -32,8 +32,9 @@ GITLINK_MODE = 0o160000
 
 # Characters HFS+ ignores when it compares names: ".g\u200cit" is ".git" there (git's
 # is_hfs_dotgit).
-_HFS_IGNORED = frozenset([*range(0x200C, 0x2010), *range(0x202A, 0x202F),
-                          *range(0x206A, 0x2070), 0xFEFF])
+_HFS_IGNORED = frozenset(
+    [*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF]
+)
 
 
 class UnsafePath(ValueError):
@@ -46,6 +47,7 @@ class UnsafePath(ValueError):
 
 
 # -- names of the kit's own folders ----------------------------------------------------
+
 
 def account_id(value: str) -> str:
     """An account id as a folder name: 12 digits, nothing else."""
@@ -89,6 +91,7 @@ def _encode(char: str) -> str:
 
 
 # -- relative paths under a base folder ------------------------------------------------
+
 
 def relative_parts(relative: str | PurePosixPath) -> list[str]:
     """The parts of a '/'-separated relative path; '.' and empty parts drop out.
@@ -138,8 +141,10 @@ def make_dirs(base: Path, parts: Iterable[str]) -> Path:
             current.mkdir()
         except FileExistsError:
             if current.is_symlink() or not current.is_dir():
-                raise UnsafePath(str(current.relative_to(base)),
-                                 "a file or symbolic link stands where a folder goes") from None
+                raise UnsafePath(
+                    str(current.relative_to(base)),
+                    "a file or symbolic link stands where a folder goes",
+                ) from None
     return current
 
 
@@ -181,12 +186,14 @@ def check_links(base: Path) -> None:
         for name in sorted(dirs + files):
             path = Path(folder) / name
             if path.is_symlink() and not is_inside(base, path):
-                raise UnsafePath(path.relative_to(base).as_posix(),
-                                 f"the symbolic link's target {os.readlink(path)!r} "
-                                 "leaves the folder")
+                raise UnsafePath(
+                    path.relative_to(base).as_posix(),
+                    f"the symbolic link's target {os.readlink(path)!r} leaves the folder",
+                )
 
 
 # -- names and trees from a repository -------------------------------------------------
+
 
 def is_dotgit(name: str) -> bool:
     """'.git' as a case-insensitive filesystem (NTFS, HFS+) could read the name."""
@@ -240,8 +247,9 @@ def check_git_tree(object_store, tree_id: bytes | str) -> None:
                 links[path] = _link_target(object_store, entry.sha, shown)
     for path, target in sorted(links.items()):
         if link_escapes(target, list(path), links):
-            raise UnsafePath("/".join(path),
-                             f"the symbolic link's target {target!r} leaves the repository")
+            raise UnsafePath(
+                "/".join(path), f"the symbolic link's target {target!r} leaves the repository"
+            )
 
 
 def _link_target(object_store, sha: bytes, shown: str) -> str:
@@ -255,8 +263,9 @@ def _link_target(object_store, sha: bytes, shown: str) -> str:
     return target
 
 
-def link_escapes(target: str, link_parts: list[str],
-                 links: dict[tuple[str, ...], str] | None = None) -> bool:
+def link_escapes(
+    target: str, link_parts: list[str], links: dict[tuple[str, ...], str] | None = None
+) -> bool:
     """Whether the symlink at link_parts (relative to the top of a tree) pointing to
     target leads out of the tree, following the tree's other symlinks (links, by path)
     as the system would. A loop counts as leading out: it cannot be read anyway."""

@@ -55,8 +55,9 @@ class LabServerApp:
             return app(environ, start_response)
         except Exception:  # a bug in a kit route: log it and answer 500, keep serving
             log.exception("%s %s failed", environ.get("REQUEST_METHOD"), path)
-            start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
-                           sys.exc_info())
+            start_response(
+                "500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info()
+            )
             return [b"The lab kit's local server failed on this request; see its log.\n"]
 
 
@@ -74,13 +75,22 @@ class QuietRequestHandler(MotoRequestHandler):
 class LocalServer:
     """A local AWS server running in a background thread of this process."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False,
-                 credentials: tuple[str, str] | None = None, moto_api: bool = False) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        verbose: bool = False,
+        credentials: tuple[str, str] | None = None,
+        moto_api: bool = False,
+    ) -> None:
         processes.reap_leftovers()  # what servers on this state folder left when killed
         handler = MotoRequestHandler if verbose else QuietRequestHandler
         # The learner's pair: given, else from the environment, else the state folder's.
-        self.credentials = (credentials or offline_credentials.from_environment()
-                            or offline_credentials.load_or_create())
+        self.credentials = (
+            credentials
+            or offline_credentials.from_environment()
+            or offline_credentials.load_or_create()
+        )
         identities.add_root(*self.credentials)
         self.app = LabServerApp(extra_hosts=(host,), moto_api=moto_api)
         self._server = BoundedWSGIServer(host, port, self.app, handler)  # timeout, cap
@@ -107,8 +117,9 @@ class LocalServer:
         identities.remove_root(self.credentials[0])
 
 
-def start_local_server(host: str = "127.0.0.1", port: int = 0,
-                       credentials: tuple[str, str] | None = None) -> LocalServer:
+def start_local_server(
+    host: str = "127.0.0.1", port: int = 0, credentials: tuple[str, str] | None = None
+) -> LocalServer:
     """Start a server in this process; port 0 picks a free port (no clash between learners)."""
     return LocalServer(host, port, credentials=credentials).start()
 
@@ -133,6 +144,9 @@ def reset_local_aws(endpoint: str, credentials: tuple[str, str]) -> None:
 
     request = AWSRequest(method="POST", url=f"{endpoint}/moto-api/reset", data=b"")
     SigV4Auth(Credentials(*credentials), "moto", "us-east-1").add_auth(request)
-    urllib.request.urlopen(urllib.request.Request(
-        request.url, data=b"", method="POST", headers=dict(request.headers.items())),
-        timeout=30).close()
+    urllib.request.urlopen(
+        urllib.request.Request(
+            request.url, data=b"", method="POST", headers=dict(request.headers.items())
+        ),
+        timeout=30,
+    ).close()

@@ -31,26 +31,37 @@ def get_session_token(self: TokenResponse) -> ActionResult:
         raise STSValidationError(
             f"1 validation error detected: Value '{duration}' at 'durationSeconds' failed to "
             f"satisfy constraint: Member must have value between {MIN_DURATION} and "
-            f"{MAX_DURATION}")
+            f"{MAX_DURATION}"
+        )
     session = identities.issue_session(caller, duration)
-    return ActionResult({"Credentials": {
-        "AccessKeyId": session.access_key, "SecretAccessKey": session.secret_key,
-        "SessionToken": session.session_token, "Expiration": session.expires}})
+    return ActionResult(
+        {
+            "Credentials": {
+                "AccessKeyId": session.access_key,
+                "SecretAccessKey": session.secret_key,
+                "SessionToken": session.session_token,
+                "Expiration": session.expires,
+            }
+        }
+    )
 
 
 def get_caller_identity(self: TokenResponse) -> ActionResult:
     caller = _caller(self)
-    if caller is None or caller.session_token is not None and caller.arn.startswith(
-            "arn:aws:sts::"):
+    if (
+        caller is None
+        or caller.session_token is not None
+        and caller.arn.startswith("arn:aws:sts::")
+    ):
         return _moto_get_caller_identity(self)  # moto knows its assumed roles
-    return ActionResult({"UserId": caller.user_id, "Account": caller.account_id,
-                         "Arn": caller.arn})
+    return ActionResult({"UserId": caller.user_id, "Account": caller.account_id, "Arn": caller.arn})
 
 
 def _caller(handler: TokenResponse) -> identities.Identity | None:
     """Who signed (moto's own key parser knows only 20-character AKIA... ids)."""
     found = _CREDENTIAL.search(handler.headers.get("Authorization", "")) or _CREDENTIAL.search(
-        handler.querystring.get("X-Amz-Credential", [""])[0])
+        handler.querystring.get("X-Amz-Credential", [""])[0]
+    )
     try:
         return identities.lookup(found.group(1)) if found else None
     except identities.Unknown:

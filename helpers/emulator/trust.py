@@ -59,30 +59,61 @@ class Refused(Exception):
 
 # The error AWS answers for each kind of refusal, per protocol: (HTTP status, code).
 ERRORS = {
-    "missing": {"json": (403, "MissingAuthenticationTokenException"),
-                "query": (403, "MissingAuthenticationToken"), "s3": (403, "AccessDenied")},
-    "incomplete": {"json": (400, "IncompleteSignatureException"),
-                   "query": (400, "IncompleteSignature"),
-                   "s3": (400, "AuthorizationHeaderMalformed")},
-    "unknown_key": {"json": (403, "UnrecognizedClientException"),
-                    "query": (403, "InvalidClientTokenId"), "s3": (403, "InvalidAccessKeyId")},
-    "bad_token": {"json": (403, "UnrecognizedClientException"),
-                  "query": (403, "InvalidClientTokenId"), "s3": (400, "InvalidToken")},
-    "expired_token": {"json": (400, "ExpiredTokenException"), "query": (400, "ExpiredToken"),
-                      "s3": (400, "ExpiredToken")},
-    "signature": {"json": (403, "InvalidSignatureException"),
-                  "query": (403, "SignatureDoesNotMatch"), "s3": (403, "SignatureDoesNotMatch")},
-    "skewed": {"json": (403, "InvalidSignatureException"), "query": (400, "RequestExpired"),
-               "s3": (403, "RequestTimeTooSkewed")},
-    "presign_expired": {"json": (403, "InvalidSignatureException"),
-                        "query": (400, "RequestExpired"), "s3": (403, "AccessDenied")},
-    "payload": {"json": (400, "InvalidSignatureException"),
-                "query": (400, "SignatureDoesNotMatch"),
-                "s3": (400, "XAmzContentSHA256Mismatch")},
-    "forbidden": {"json": (403, "AccessDeniedException"), "query": (403, "AccessDenied"),
-                  "s3": (403, "AccessDenied")},
-    "account": {"json": (400, "ValidationException"), "query": (400, "ValidationError"),
-                "s3": (400, "InvalidArgument")},
+    "missing": {
+        "json": (403, "MissingAuthenticationTokenException"),
+        "query": (403, "MissingAuthenticationToken"),
+        "s3": (403, "AccessDenied"),
+    },
+    "incomplete": {
+        "json": (400, "IncompleteSignatureException"),
+        "query": (400, "IncompleteSignature"),
+        "s3": (400, "AuthorizationHeaderMalformed"),
+    },
+    "unknown_key": {
+        "json": (403, "UnrecognizedClientException"),
+        "query": (403, "InvalidClientTokenId"),
+        "s3": (403, "InvalidAccessKeyId"),
+    },
+    "bad_token": {
+        "json": (403, "UnrecognizedClientException"),
+        "query": (403, "InvalidClientTokenId"),
+        "s3": (400, "InvalidToken"),
+    },
+    "expired_token": {
+        "json": (400, "ExpiredTokenException"),
+        "query": (400, "ExpiredToken"),
+        "s3": (400, "ExpiredToken"),
+    },
+    "signature": {
+        "json": (403, "InvalidSignatureException"),
+        "query": (403, "SignatureDoesNotMatch"),
+        "s3": (403, "SignatureDoesNotMatch"),
+    },
+    "skewed": {
+        "json": (403, "InvalidSignatureException"),
+        "query": (400, "RequestExpired"),
+        "s3": (403, "RequestTimeTooSkewed"),
+    },
+    "presign_expired": {
+        "json": (403, "InvalidSignatureException"),
+        "query": (400, "RequestExpired"),
+        "s3": (403, "AccessDenied"),
+    },
+    "payload": {
+        "json": (400, "InvalidSignatureException"),
+        "query": (400, "SignatureDoesNotMatch"),
+        "s3": (400, "XAmzContentSHA256Mismatch"),
+    },
+    "forbidden": {
+        "json": (403, "AccessDeniedException"),
+        "query": (403, "AccessDenied"),
+        "s3": (403, "AccessDenied"),
+    },
+    "account": {
+        "json": (400, "ValidationException"),
+        "query": (400, "ValidationError"),
+        "s3": (400, "InvalidArgument"),
+    },
     "off": {"json": (404, "NotFound"), "query": (404, "NotFound"), "s3": (404, "NotFound")},
 }
 
@@ -99,8 +130,9 @@ class Signed:
 class TrustedOnly:
     """WSGI middleware: refuse whatever is not the learner's own request (module docstring)."""
 
-    def __init__(self, app: Callable, extra_hosts: Iterable[str] = (),
-                 moto_api: bool = False) -> None:
+    def __init__(
+        self, app: Callable, extra_hosts: Iterable[str] = (), moto_api: bool = False
+    ) -> None:
         self.app = app
         self.extra_hosts = {host.lower() for host in extra_hosts if host}
         self.moto_api = moto_api
@@ -122,8 +154,11 @@ class TrustedOnly:
         if path == HEALTH_PATH or routes.find(path) is not None:
             return  # the health probe says nothing; kit routes authenticate themselves
         if path.startswith(MOTO_API_PREFIX) and not self.moto_api:
-            raise Refused("off", "moto's own endpoints are off on this server; start it "
-                          "with --moto-api to use them (they then need a signature too).")
+            raise Refused(
+                "off",
+                "moto's own endpoints are off on this server; start it "
+                "with --moto-api to use them (they then need a signature too).",
+            )
         check_account_header(environ.get("HTTP_X_MOTO_ACCOUNT_ID"))
         environ["lab.signed"] = verify(environ, read_body(environ))
 
@@ -146,8 +181,11 @@ def check_host(host_header: str, extra_hosts: set[str] = frozenset()) -> None:
     if not hostname:
         raise Refused("forbidden", "A Host header is required.")
     if not (is_loopback_host(hostname) or hostname.lower() in extra_hosts):
-        raise Refused("forbidden", f"Host {hostname!r} is not this machine: the local AWS "
-                      "answers only loopback names (localhost, 127.0.0.1, [::1]).")
+        raise Refused(
+            "forbidden",
+            f"Host {hostname!r} is not this machine: the local AWS "
+            "answers only loopback names (localhost, 127.0.0.1, [::1]).",
+        )
 
 
 def check_origin(origin: str | None, referer: str | None) -> None:
@@ -156,23 +194,27 @@ def check_origin(origin: str | None, referer: str | None) -> None:
     if given is None:
         return
     parts = urlsplit(given.strip())
-    if parts.scheme in ("http", "https") and parts.hostname and is_loopback_host(
-            parts.hostname):
+    if parts.scheme in ("http", "https") and parts.hostname and is_loopback_host(parts.hostname):
         return
-    raise Refused("forbidden", f"Requests from the web page {given!r} are refused: the local "
-                  "AWS obeys only programs on this machine, not web pages.")
+    raise Refused(
+        "forbidden",
+        f"Requests from the web page {given!r} are refused: the local "
+        "AWS obeys only programs on this machine, not web pages.",
+    )
 
 
 def _hostname(host_header: str) -> str:
     host = host_header.strip()
     if host.startswith("["):
-        return host[1:host.find("]")] if "]" in host else ""
+        return host[1 : host.find("]")] if "]" in host else ""
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def _is_preflight(environ: dict) -> bool:
-    return (environ.get("REQUEST_METHOD") == "OPTIONS"
-            and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ)
+    return (
+        environ.get("REQUEST_METHOD") == "OPTIONS"
+        and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
+    )
 
 
 def _grant_preflight(environ: dict, start_response: Callable) -> list[bytes]:
@@ -183,8 +225,10 @@ def _grant_preflight(environ: dict, start_response: Callable) -> list[bytes]:
         headers += [
             ("Access-Control-Allow-Origin", origin),
             ("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, HEAD"),
-            ("Access-Control-Allow-Headers",
-             environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")),
+            (
+                "Access-Control-Allow-Headers",
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", ""),
+            ),
         ]
     start_response("200 OK", headers)
     return [b""]
@@ -245,75 +289,109 @@ def verify(environ: dict, body: bytes, now: dt.datetime | None = None) -> Signed
     elif "AWSAccessKeyId=" in query:
         return verify_s3_v2(environ, None, now)
     else:
-        raise Refused("missing", "Missing Authentication Token: the local AWS accepts only "
-                      "requests signed with your credentials (boto3 and the aws CLI sign).")
+        raise Refused(
+            "missing",
+            "Missing Authentication Token: the local AWS accepts only "
+            "requests signed with your credentials (boto3 and the aws CLI sign).",
+        )
     _check_time(claim["date"], claim["scope"][0], now, claim["presigned"])
     identity = _identity(claim["access_key"], claim["token"], now)
     payload = _payload_hash(environ, body, claim)
-    canonical = canonical_request(environ, claim["signed_headers"], payload,
-                                  s3=claim["scope"][2] == "s3", drop_signature=claim["presigned"])
+    canonical = canonical_request(
+        environ,
+        claim["signed_headers"],
+        payload,
+        s3=claim["scope"][2] == "s3",
+        drop_signature=claim["presigned"],
+    )
     scope = "/".join(claim["scope"])
     expected = signature(identity.secret_key, claim["date"], scope, canonical)
     if not hmac.compare_digest(expected, claim["signature"]):
-        raise Refused("signature", "The request signature we calculated does not match the "
-                      "signature you provided. Check your AWS Secret Access Key and signing "
-                      "method.")
+        raise Refused(
+            "signature",
+            "The request signature we calculated does not match the "
+            "signature you provided. Check your AWS Secret Access Key and signing "
+            "method.",
+        )
     return Signed(identity, claim["scope"][1], claim["scope"][2])
 
 
 def _header_claim(authorization: str, environ: dict) -> dict:
     algorithm, _, rest = authorization.strip().partition(" ")
     if algorithm != ALGORITHM:
-        raise Refused("incomplete", f"Authorization header requires {ALGORITHM} signatures "
-                      "(Signature Version 4).")
+        raise Refused(
+            "incomplete",
+            f"Authorization header requires {ALGORITHM} signatures (Signature Version 4).",
+        )
     parts = dict(_AUTH_PART.findall(rest))
-    missing = [name for name in ("Credential", "SignedHeaders", "Signature") if not parts.get(
-        name)]
+    missing = [name for name in ("Credential", "SignedHeaders", "Signature") if not parts.get(name)]
     if missing:
-        raise Refused("incomplete", "Authorization header requires " + ", ".join(
-            f"'{name}'" for name in missing) + " parameter(s).")
+        raise Refused(
+            "incomplete",
+            "Authorization header requires "
+            + ", ".join(f"'{name}'" for name in missing)
+            + " parameter(s).",
+        )
     date = environ.get("HTTP_X_AMZ_DATE") or ""
     if not date:
-        raise Refused("incomplete", "Authorization header requires existence of either a "
-                      "'X-Amz-Date' or a 'Date' header.")
-    return {"presigned": False, "date": date, "signature": parts["Signature"],
-            "signed_headers": _signed_headers(parts["SignedHeaders"]),
-            "token": environ.get("HTTP_X_AMZ_SECURITY_TOKEN"),
-            **_credential(parts["Credential"])}
+        raise Refused(
+            "incomplete",
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+        )
+    return {
+        "presigned": False,
+        "date": date,
+        "signature": parts["Signature"],
+        "signed_headers": _signed_headers(parts["SignedHeaders"]),
+        "token": environ.get("HTTP_X_AMZ_SECURITY_TOKEN"),
+        **_credential(parts["Credential"]),
+    }
 
 
 def _query_claim(query: str, now: dt.datetime) -> dict:
     params = dict(parse_qsl(query, keep_blank_values=True))
-    needed = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders",
-              "X-Amz-Signature")
+    needed = (
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Signature",
+    )
     missing = [name for name in needed if not params.get(name)]
     if missing:
-        raise Refused("incomplete", "Query-string authentication requires " + ", ".join(
-            missing) + ".")
+        raise Refused(
+            "incomplete", "Query-string authentication requires " + ", ".join(missing) + "."
+        )
     if params["X-Amz-Algorithm"] != ALGORITHM:
         raise Refused("incomplete", f"X-Amz-Algorithm must be {ALGORITHM}.")
     try:
         expires = int(params.get("X-Amz-Expires", "604800"))
         signed_at = dt.datetime.strptime(params["X-Amz-Date"], _AMZ_DATE).replace(
-            tzinfo=dt.timezone.utc)
+            tzinfo=dt.timezone.utc
+        )
     except ValueError:
         raise Refused("incomplete", "X-Amz-Date or X-Amz-Expires is not valid.") from None
     if not 0 < expires <= 604800:
         raise Refused("incomplete", "X-Amz-Expires must be between 1 and 604800 seconds.")
     if now > signed_at + dt.timedelta(seconds=expires):
         raise Refused("presign_expired", "Request has expired.")
-    return {"presigned": True, "date": params["X-Amz-Date"],
-            "signature": params["X-Amz-Signature"],
-            "signed_headers": _signed_headers(params["X-Amz-SignedHeaders"]),
-            "token": params.get("X-Amz-Security-Token"),
-            **_credential(params["X-Amz-Credential"])}
+    return {
+        "presigned": True,
+        "date": params["X-Amz-Date"],
+        "signature": params["X-Amz-Signature"],
+        "signed_headers": _signed_headers(params["X-Amz-SignedHeaders"]),
+        "token": params.get("X-Amz-Security-Token"),
+        **_credential(params["X-Amz-Credential"]),
+    }
 
 
 def _credential(value: str) -> dict:
     parts = value.split("/")
     if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts):
-        raise Refused("incomplete", f"Credential {value!r} is not "
-                      "<access key>/<date>/<region>/<service>/aws4_request.")
+        raise Refused(
+            "incomplete",
+            f"Credential {value!r} is not <access key>/<date>/<region>/<service>/aws4_request.",
+        )
     return {"access_key": parts[0], "scope": tuple(parts[1:])}
 
 
@@ -328,50 +406,65 @@ def _check_time(date: str, scope_date: str, now: dt.datetime, presigned: bool) -
     try:
         signed_at = dt.datetime.strptime(date, _AMZ_DATE).replace(tzinfo=dt.timezone.utc)
     except ValueError:
-        raise Refused("incomplete", f"X-Amz-Date {date!r} is not in the form "
-                      "YYYYMMDDTHHMMSSZ.") from None
+        raise Refused(
+            "incomplete", f"X-Amz-Date {date!r} is not in the form YYYYMMDDTHHMMSSZ."
+        ) from None
     if scope_date != date[:8]:
         raise Refused("signature", "The credential's date does not match X-Amz-Date.")
     if not presigned and abs(now - signed_at) > MAX_CLOCK_SKEW:
-        raise Refused("skewed", f"Signature expired: {date} is now earlier or later than "
-                      "15 minutes from the server's time. Check your machine's clock.")
+        raise Refused(
+            "skewed",
+            f"Signature expired: {date} is now earlier or later than "
+            "15 minutes from the server's time. Check your machine's clock.",
+        )
 
 
 def _identity(access_key: str, token: str | None, now: dt.datetime) -> identities.Identity:
     try:
         identity = identities.lookup(access_key)
     except identities.Unknown:
-        raise Refused("unknown_key", "The security token included in the request is invalid: "
-                      "this local AWS has no access key with that id.") from None
+        raise Refused(
+            "unknown_key",
+            "The security token included in the request is invalid: "
+            "this local AWS has no access key with that id.",
+        ) from None
     if identity.session_token is not None or token is not None:
-        if token is None or identity.session_token is None or not hmac.compare_digest(
-                token, identity.session_token):
-            raise Refused("bad_token", "The security token included in the request is "
-                          "invalid.")
+        if (
+            token is None
+            or identity.session_token is None
+            or not hmac.compare_digest(token, identity.session_token)
+        ):
+            raise Refused("bad_token", "The security token included in the request is invalid.")
         if identity.expired(now):
-            raise Refused("expired_token", "The security token included in the request is "
-                          "expired.")
+            raise Refused("expired_token", "The security token included in the request is expired.")
     return identity
 
 
 def _payload_hash(environ: dict, body: bytes, claim: dict) -> str:
     declared = environ.get("HTTP_X_AMZ_CONTENT_SHA256")
     if declared:
-        if re.fullmatch(r"[0-9a-f]{64}", declared) and declared != hashlib.sha256(
-                body).hexdigest():
-            raise Refused("payload", "The provided 'x-amz-content-sha256' header does not "
-                          "match what was computed.")
+        if re.fullmatch(r"[0-9a-f]{64}", declared) and declared != hashlib.sha256(body).hexdigest():
+            raise Refused(
+                "payload",
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            )
         return declared
     if claim["presigned"] and claim["scope"][2] == "s3":
         return "UNSIGNED-PAYLOAD"
     return hashlib.sha256(body).hexdigest()
 
 
-def canonical_request(environ: dict, signed_headers: list[str], payload_hash: str,
-                      s3: bool = False, drop_signature: bool = False) -> str:
+def canonical_request(
+    environ: dict,
+    signed_headers: list[str],
+    payload_hash: str,
+    s3: bool = False,
+    drop_signature: bool = False,
+) -> str:
     """SigV4's canonical request, built as botocore builds it when it signs."""
-    raw_path = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or quote(
-        environ.get("PATH_INFO", "/"))).split("?", 1)[0]
+    raw_path = (
+        environ.get("RAW_URI") or environ.get("REQUEST_URI") or quote(environ.get("PATH_INFO", "/"))
+    ).split("?", 1)[0]
     if "://" in raw_path:  # an absolute request-target
         raw_path = urlsplit(raw_path).path
     path = raw_path if s3 else quote(normalize_url_path(raw_path), safe="/~")
@@ -385,8 +478,16 @@ def canonical_request(environ: dict, signed_headers: list[str], payload_hash: st
         pairs.append((key, value))
     query = "&".join(f"{key}={value}" for key, value in sorted(pairs))
     headers = "".join(f"{name}:{_header_value(environ, name)}\n" for name in signed_headers)
-    return "\n".join([environ.get("REQUEST_METHOD", "GET"), path or "/", query, headers,
-                      ";".join(signed_headers), payload_hash])
+    return "\n".join(
+        [
+            environ.get("REQUEST_METHOD", "GET"),
+            path or "/",
+            query,
+            headers,
+            ";".join(signed_headers),
+            payload_hash,
+        ]
+    )
 
 
 def _header_value(environ: dict, name: str) -> str:
@@ -400,8 +501,9 @@ def _header_value(environ: dict, name: str) -> str:
 
 
 def signature(secret: str, date: str, scope: str, canonical: str) -> str:
-    string_to_sign = "\n".join([ALGORITHM, date, scope,
-                                hashlib.sha256(canonical.encode("utf-8")).hexdigest()])
+    string_to_sign = "\n".join(
+        [ALGORITHM, date, scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest()]
+    )
     day, region, service, _ = scope.split("/")
     key = _signing_key(secret, day, region, service)
     return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
@@ -440,11 +542,17 @@ def verify_s3_v2(environ: dict, authorization: str | None, now: dt.datetime) -> 
     if not access_key or not given:
         raise Refused("incomplete", "The authorization header is malformed.")
     identity = _identity(access_key, token, now)
-    expected = base64.b64encode(hmac.new(identity.secret_key.encode(), _v2_string(
-        environ, params, when).encode(), hashlib.sha1).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(
+            identity.secret_key.encode(), _v2_string(environ, params, when).encode(), hashlib.sha1
+        ).digest()
+    ).decode()
     if not hmac.compare_digest(expected, given):
-        raise Refused("signature", "The request signature we calculated does not match the "
-                      "signature you provided. Check your key and signing method.")
+        raise Refused(
+            "signature",
+            "The request signature we calculated does not match the "
+            "signature you provided. Check your key and signing method.",
+        )
     return Signed(identity, "us-east-1", "s3")
 
 
@@ -453,18 +561,29 @@ def _v2_string(environ: dict, params: dict, when: str) -> str:
         if name in params:
             return params[name]
         return environ.get(name.upper().replace("-", "_"), "") or environ.get(
-            "HTTP_" + name.upper().replace("-", "_"), "")
+            "HTTP_" + name.upper().replace("-", "_"), ""
+        )
 
     amz = {key.lower(): val for key, val in params.items() if key.lower().startswith("x-amz-")}
-    amz.update({key[5:].lower().replace("_", "-"): val for key, val in environ.items()
-                if key.startswith("HTTP_X_AMZ_")})
+    amz.update(
+        {
+            key[5:].lower().replace("_", "-"): val
+            for key, val in environ.items()
+            if key.startswith("HTTP_X_AMZ_")
+        }
+    )
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
     path, _, query = raw.partition("?")
-    kept = "&".join(pair for pair in query.split("&")
-                    if pair and pair.split("=", 1)[0] not in _V2_AUTH_PARAMS)
+    kept = "&".join(
+        pair for pair in query.split("&") if pair and pair.split("=", 1)[0] not in _V2_AUTH_PARAMS
+    )
     resource = HmacV1Auth(None).canonical_resource(urlsplit(f"{path}?{kept}" if kept else path))
-    lines = [environ.get("REQUEST_METHOD", "GET"), value("content-md5"), value("content-type"),
-             when]
+    lines = [
+        environ.get("REQUEST_METHOD", "GET"),
+        value("content-md5"),
+        value("content-type"),
+        when,
+    ]
     lines += [f"{key}:{' '.join(amz[key].split())}" for key in sorted(amz)]
     return "\n".join(lines + [resource])
 
@@ -477,8 +596,9 @@ def protocol(environ: dict) -> str:
     if environ.get("HTTP_X_AMZ_TARGET"):
         return "json"
     credential = environ.get("HTTP_AUTHORIZATION", "") + environ.get("QUERY_STRING", "")
-    service = re.search(r"Credential=[^/&]+(?:/|%2F)\d+(?:/|%2F)[^/&%]+(?:/|%2F)([a-z0-9-]+)",
-                        credential)
+    service = re.search(
+        r"Credential=[^/&]+(?:/|%2F)\d+(?:/|%2F)[^/&%]+(?:/|%2F)([a-z0-9-]+)", credential
+    )
     if service:
         name = service.group(1)
         if name == "s3":
@@ -486,15 +606,28 @@ def protocol(environ: dict) -> str:
         if name in QUERY_PROTOCOL_SERVICES:
             return "query"
         return "json"
-    if "Action=" in environ.get("QUERY_STRING", "") or environ.get(
-            "CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+    if "Action=" in environ.get("QUERY_STRING", "") or environ.get("CONTENT_TYPE", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
         return "query"
     return "s3"
 
 
 # Signing names of the services that answer in the query protocol's XML.
-QUERY_PROTOCOL_SERVICES = frozenset({"iam", "sts", "ec2", "sns", "cloudformation", "autoscaling",
-                                     "elasticloadbalancing", "monitoring", "rds", "ses"})
+QUERY_PROTOCOL_SERVICES = frozenset(
+    {
+        "iam",
+        "sts",
+        "ec2",
+        "sns",
+        "cloudformation",
+        "autoscaling",
+        "elasticloadbalancing",
+        "monitoring",
+        "rds",
+        "ses",
+    }
+)
 
 
 def error_reply(environ: dict, start_response: Callable, refusal: Refused) -> list[bytes]:
@@ -506,14 +639,18 @@ def error_reply(environ: dict, start_response: Callable, refusal: Refused) -> li
         body = json.dumps({"__type": code, "message": message}).encode()
         headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)]
     elif kind == "query":
-        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>Sender'
-                f"</Type><Code>{code}</Code><Message>{_xml(message)}</Message></Error>"
-                f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>Sender'
+            f"</Type><Code>{code}</Code><Message>{_xml(message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode()
         headers = [("Content-Type", "text/xml")]
     else:
-        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
-                f"<Message>{_xml(message)}</Message><RequestId>{request_id}</RequestId>"
-                "</Error>").encode()
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+            f"<Message>{_xml(message)}</Message><RequestId>{request_id}</RequestId>"
+            "</Error>"
+        ).encode()
         headers = [("Content-Type", "application/xml")]
     headers += [("Content-Length", str(len(body))), ("x-amzn-RequestId", request_id)]
     start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)

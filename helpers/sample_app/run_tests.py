@@ -36,12 +36,22 @@ def main() -> int:
             self._record(test, "skipped", reason)
 
     result = unittest.TextTestRunner(verbosity=2, resultclass=Recorder).run(suite)
-    root = ET.Element("testsuite", name="greeting", tests=str(len(cases)),
-                      failures=str(len(result.failures)), errors=str(len(result.errors)),
-                      skipped=str(len(result.skipped)))
+    root = ET.Element(
+        "testsuite",
+        name="greeting",
+        tests=str(len(cases)),
+        failures=str(len(result.failures)),
+        errors=str(len(result.errors)),
+        skipped=str(len(result.skipped)),
+    )
     for test, outcome, detail, seconds in cases:
-        case = ET.SubElement(root, "testcase", classname=type(test).__name__,
-                             name=test._testMethodName, time=f"{seconds:.4f}")
+        case = ET.SubElement(
+            root,
+            "testcase",
+            classname=type(test).__name__,
+            name=test._testMethodName,
+            time=f"{seconds:.4f}",
+        )
         if outcome != "passed":
             # The exception's own line ("AssertionError: ..."), not a diff marker.
             errors = [line for line in detail.splitlines() if "Error: " in line]

@@ -85,8 +85,10 @@ def _files_under(match: Path) -> list[Path]:
 def _check_inside(src_dir: Path, path: Path) -> Path:
     """path with its symlinks resolved, refused when that leaves src_dir."""
     if not safepaths.is_inside(src_dir, path):
-        raise ArtifactError(f"{path.relative_to(src_dir).as_posix()} is outside the source "
-                            "folder (a symbolic link leads out of it)")
+        raise ArtifactError(
+            f"{path.relative_to(src_dir).as_posix()} is outside the source "
+            "folder (a symbolic link leads out of it)"
+        )
     return Path(os.path.realpath(path))
 
 
@@ -103,21 +105,26 @@ def _glob(root: Path, pattern: str) -> list[Path]:
         return []
 
 
-def upload(account: str, files: list[tuple[Path, str]], destination: Destination,
-           build_arn: str) -> Uploaded:
+def upload(
+    account: str, files: list[tuple[Path, str]], destination: Destination, build_arn: str
+) -> Uploaded:
     metadata = {"x-amz-meta-codebuild-buildarn": build_arn}
     if not moto_backends.bucket_exists(account, destination.bucket):
         raise ArtifactError(f"the specified bucket does not exist: {destination.bucket}")
     if destination.packaging == "ZIP":
         data = _zip(files)
         moto_backends.put_object(account, destination.bucket, destination.key, data, metadata)
-        return Uploaded(f"arn:aws:s3:::{destination.bucket}/{destination.key}",
-                        hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest())
+        return Uploaded(
+            f"arn:aws:s3:::{destination.bucket}/{destination.key}",
+            hashlib.sha256(data).hexdigest(),
+            hashlib.md5(data).hexdigest(),
+        )
     prefix = destination.key.rstrip("/")
     for file, name in files:
         object_key = f"{prefix}/{name}" if prefix else name
-        moto_backends.put_object(account, destination.bucket, object_key, file.read_bytes(),
-                                 metadata)
+        moto_backends.put_object(
+            account, destination.bucket, object_key, file.read_bytes(), metadata
+        )
     return Uploaded(f"arn:aws:s3:::{destination.bucket}/{prefix}")
 
 

@@ -14,8 +14,12 @@ import yaml
 
 from .. import safepaths
 
-PHASE_KEYS = {"install": "INSTALL", "pre_build": "PRE_BUILD", "build": "BUILD",
-              "post_build": "POST_BUILD"}
+PHASE_KEYS = {
+    "install": "INSTALL",
+    "pre_build": "PRE_BUILD",
+    "build": "BUILD",
+    "post_build": "POST_BUILD",
+}
 ON_FAILURE_VALUES = ("ABORT", "CONTINUE")
 SUPPORTED_VERSIONS = ("0.1", "0.2")
 
@@ -68,8 +72,9 @@ def locate(src_dir: Path, relative: str) -> Path:
     try:
         path = safepaths.inside(src_dir, relative)
     except safepaths.UnsafePath:
-        raise BuildSpecError(f"YAML file {relative} is outside the source folder "
-                             "(CODEBUILD_SRC_DIR)") from None
+        raise BuildSpecError(
+            f"YAML file {relative} is outside the source folder (CODEBUILD_SRC_DIR)"
+        ) from None
     if not path.is_file():
         raise BuildSpecError(f"YAML file does not exist: {relative}")
     return path
@@ -87,7 +92,8 @@ def parse(text: str) -> BuildSpec:
     version = _version(document["version"])
     if version not in SUPPORTED_VERSIONS:
         raise BuildSpecError(
-            f"Unknown buildspec version {version!r}: use version 0.2 (or the older 0.1)")
+            f"Unknown buildspec version {version!r}: use version 0.2 (or the older 0.1)"
+        )
     env = _mapping(document.get("env"), "env")
     artifacts = _mapping(document.get("artifacts"), "artifacts")
     spec = BuildSpec(
@@ -99,10 +105,13 @@ def parse(text: str) -> BuildSpec:
         exported_variables=_commands(env.get("exported-variables"), "env/exported-variables"),
         artifacts=_artifact(artifacts, "artifacts") if artifacts else None,
         secondary_artifacts={
-            str(key): _artifact(_mapping(value, f"artifacts/secondary-artifacts/{key}"),
-                                f"artifacts/secondary-artifacts/{key}")
-            for key, value in _mapping(artifacts.get("secondary-artifacts"),
-                                       "artifacts/secondary-artifacts").items()
+            str(key): _artifact(
+                _mapping(value, f"artifacts/secondary-artifacts/{key}"),
+                f"artifacts/secondary-artifacts/{key}",
+            )
+            for key, value in _mapping(
+                artifacts.get("secondary-artifacts"), "artifacts/secondary-artifacts"
+            ).items()
         },
         reports={
             str(key): _report(_mapping(value, f"reports/{key}"), f"reports/{key}")
@@ -123,8 +132,8 @@ def _phases(value) -> dict[str, PhaseSpec]:
     for key, body in _mapping(value, "phases").items():
         if key not in PHASE_KEYS:
             raise BuildSpecError(
-                f"Invalid buildspec: unknown phase {key!r}; phases are "
-                + ", ".join(PHASE_KEYS))
+                f"Invalid buildspec: unknown phase {key!r}; phases are " + ", ".join(PHASE_KEYS)
+            )
         body = _mapping(body, f"phases/{key}")
         on_failure = body.get("on-failure")
         if on_failure is not None:
@@ -132,13 +141,15 @@ def _phases(value) -> dict[str, PhaseSpec]:
             if on_failure not in ON_FAILURE_VALUES:
                 raise BuildSpecError(
                     f"Invalid buildspec: phases/{key}/on-failure must be ABORT or CONTINUE, "
-                    f"not {body.get('on-failure')!r}")
+                    f"not {body.get('on-failure')!r}"
+                )
         phases[PHASE_KEYS[key]] = PhaseSpec(
             commands=_commands(body.get("commands"), f"phases/{key}/commands"),
             finally_commands=_commands(body.get("finally"), f"phases/{key}/finally"),
             on_failure=on_failure,
-            runtime_versions=_mapping(body.get("runtime-versions"),
-                                      f"phases/{key}/runtime-versions"),
+            runtime_versions=_mapping(
+                body.get("runtime-versions"), f"phases/{key}/runtime-versions"
+            ),
         )
     return phases
 
@@ -179,8 +190,10 @@ def _path(value, where: str) -> str | None:
         return None
     text = str(value)
     if ".." in PurePosixPath(text.strip().replace("\\", "/")).parts:
-        raise BuildSpecError(f"Invalid buildspec: {where} {text.strip()!r} must stay inside "
-                             "the source folder (no '..')")
+        raise BuildSpecError(
+            f"Invalid buildspec: {where} {text.strip()!r} must stay inside "
+            "the source folder (no '..')"
+        )
     return text
 
 
@@ -188,8 +201,9 @@ def _mapping(value, where: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise BuildSpecError(f"Invalid buildspec: expected {where} to be a mapping, "
-                             f"found {type(value).__name__}")
+        raise BuildSpecError(
+            f"Invalid buildspec: expected {where} to be a mapping, found {type(value).__name__}"
+        )
     return value
 
 
@@ -206,7 +220,8 @@ def _commands(value, where: str) -> list[str]:
         if isinstance(item, (dict, list)):
             raise BuildSpecError(
                 f"Expected {where}[{index}] to be of string type: found subkeys instead; "
-                "check indentation or use quotes to escape a colon followed by a space")
+                "check indentation or use quotes to escape a colon followed by a space"
+            )
         if item is None:
             continue
         commands.append(_scalar(item))

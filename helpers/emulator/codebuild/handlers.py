@@ -81,8 +81,9 @@ class CodeBuildHandlers:
         return _compact({"projects": found, "projectsNotFound": missing})
 
     def list_projects(self, params: dict) -> dict:
-        names = _backend(self).list_projects(params.get("sortBy") or "NAME",
-                                             _descending(params, "ASCENDING"))
+        names = _backend(self).list_projects(
+            params.get("sortBy") or "NAME", _descending(params, "ASCENDING")
+        )
         page, token = _page(names, params)
         return _compact(with_token({"projects": page}, token))
 
@@ -103,8 +104,7 @@ class CodeBuildHandlers:
         # Both members are optional in the model; a retry needs the build to retry.
         if not params.get("id"):
             raise err.InvalidInputException("RetryBuild needs the id of the build to retry")
-        build = _backend(self).retry_build(params["id"], params.get("idempotencyToken"),
-                                           INITIATOR)
+        build = _backend(self).retry_build(params["id"], params.get("idempotencyToken"), INITIATOR)
         return {"build": build_reply(build)}
 
     def batch_get_builds(self, params: dict) -> dict:
@@ -137,12 +137,14 @@ class CodeBuildHandlers:
 
     def create_report_group(self, params: dict) -> dict:
         group = _backend(self).create_report_group(
-            params["name"], params["type"], params["exportConfig"], params.get("tags") or [])
+            params["name"], params["type"], params["exportConfig"], params.get("tags") or []
+        )
         return {"reportGroup": report_group_reply(group)}
 
     def update_report_group(self, params: dict) -> dict:
         group = _backend(self).update_report_group(
-            params["arn"], params.get("exportConfig"), params.get("tags"))
+            params["arn"], params.get("exportConfig"), params.get("tags")
+        )
         return {"reportGroup": report_group_reply(group)}
 
     def batch_get_report_groups(self, params: dict) -> dict:
@@ -157,10 +159,14 @@ class CodeBuildHandlers:
         return _compact({"reportGroups": found, "reportGroupsNotFound": missing})
 
     def list_report_groups(self, params: dict) -> dict:
-        key = {"NAME": lambda g: g.name, "CREATED_TIME": lambda g: g.created,
-               "LAST_MODIFIED_TIME": lambda g: g.last_modified}[params.get("sortBy") or "NAME"]
-        groups = sorted(_backend(self).report_groups.values(), key=key,
-                        reverse=_descending(params, "ASCENDING"))
+        key = {
+            "NAME": lambda g: g.name,
+            "CREATED_TIME": lambda g: g.created,
+            "LAST_MODIFIED_TIME": lambda g: g.last_modified,
+        }[params.get("sortBy") or "NAME"]
+        groups = sorted(
+            _backend(self).report_groups.values(), key=key, reverse=_descending(params, "ASCENDING")
+        )
         page, token = _page([g.arn for g in groups], params)
         return _compact(with_token({"reportGroups": page}, token))
 
@@ -174,8 +180,9 @@ class CodeBuildHandlers:
     def list_reports_for_report_group(self, params: dict) -> dict:
         backend = _backend(self)
         group = backend.get_report_group(params["reportGroupArn"])
-        return _report_list([r for r in backend.reports.values() if r.group_arn == group.arn],
-                             params)
+        return _report_list(
+            [r for r in backend.reports.values() if r.group_arn == group.arn], params
+        )
 
     def batch_get_reports(self, params: dict) -> dict:
         backend = _backend(self)
@@ -196,10 +203,14 @@ class CodeBuildHandlers:
         report = _backend(self).get_report(params["reportArn"])
         wanted = params.get("filter") or {}
         status, keyword = wanted.get("status"), (wanted.get("keyword") or "").lower()
-        cases = [case for case in report.test_cases
-                 if (status is None or case["status"] == status)
-                 and (not keyword or keyword in case["name"].lower()
-                      or keyword in case["prefix"].lower())]
+        cases = [
+            case
+            for case in report.test_cases
+            if (status is None or case["status"] == status)
+            and (
+                not keyword or keyword in case["name"].lower() or keyword in case["prefix"].lower()
+            )
+        ]
         page, token = _page(cases, params)
         return _compact(with_token({"testCases": page}, token))
 
@@ -208,21 +219,31 @@ class CodeBuildHandlers:
 
 
 def project_reply(project: Project) -> dict:
-    reply = {"name": project.name, "arn": project.arn, **project.effective_settings(),
-             "created": project.created, "lastModified": project.last_modified,
-             "badge": {"badgeEnabled": project.badge_enabled}, "projectVisibility": "PRIVATE"}
+    reply = {
+        "name": project.name,
+        "arn": project.arn,
+        **project.effective_settings(),
+        "created": project.created,
+        "lastModified": project.last_modified,
+        "badge": {"badgeEnabled": project.badge_enabled},
+        "projectVisibility": "PRIVATE",
+    }
     if project.badge_enabled:
         reply["badge"]["badgeRequestUrl"] = (
             f"https://codebuild.{project.region}.amazonaws.com/badges?uuid="
-            f"{uuid.uuid5(uuid.NAMESPACE_URL, project.arn)}&branch=main")
+            f"{uuid.uuid5(uuid.NAMESPACE_URL, project.arn)}&branch=main"
+        )
     return reply
 
 
 def phase_reply(phase: Phase) -> dict:
     reply: dict = {"phaseType": phase.type, "startTime": phase.start}
     if phase.end is not None:
-        reply.update(endTime=phase.end, phaseStatus=phase.status,
-                     durationInSeconds=int((phase.end - phase.start).total_seconds()))
+        reply.update(
+            endTime=phase.end,
+            phaseStatus=phase.status,
+            durationInSeconds=int((phase.end - phase.start).total_seconds()),
+        )
     if phase.contexts is not None:
         reply["contexts"] = phase.contexts
     return reply
@@ -273,36 +294,49 @@ def _planned_artifact(build: Build) -> dict:
     artifacts = build.config.artifacts
     if artifacts.get("type") != "S3":
         return {"location": ""}
-    key = object_key(artifacts.get("path"),
-                     build.uuid if artifacts.get("namespaceType") == "BUILD_ID" else None,
-                     artifacts.get("name") or build.project_name)
+    key = object_key(
+        artifacts.get("path"),
+        build.uuid if artifacts.get("namespaceType") == "BUILD_ID" else None,
+        artifacts.get("name") or build.project_name,
+    )
     return {"location": f"arn:aws:s3:::{artifacts.get('location')}/{key}"}
 
 
 def _logs_reply(build: Build) -> dict:
     logs_config = build.config.logs_config
     cloudwatch = dict(logs_config.get("cloudWatchLogs") or {"status": "ENABLED"})
-    reply = {"cloudWatchLogs": cloudwatch,
-             "s3Logs": logs_config.get("s3Logs") or {"status": "DISABLED",
-                                                     "encryptionDisabled": False}}
+    reply = {
+        "cloudWatchLogs": cloudwatch,
+        "s3Logs": logs_config.get("s3Logs") or {"status": "DISABLED", "encryptionDisabled": False},
+    }
     if build.log_group and build.log_stream:
         group, stream = build.log_group, build.log_stream
         reply.update(
             groupName=group,
             streamName=stream,
-            deepLink=(f"https://console.aws.amazon.com/cloudwatch/home?region={build.region}"
-                      f"#logsV2:log-groups/log-group/{group.replace('/', '$252F')}"
-                      f"/log-events/{stream.replace('/', '$252F')}"),
-            cloudWatchLogsArn=(f"arn:aws:logs:{build.region}:{build.account}:log-group:"
-                               f"{group}:log-stream:{stream}"),
+            deepLink=(
+                f"https://console.aws.amazon.com/cloudwatch/home?region={build.region}"
+                f"#logsV2:log-groups/log-group/{group.replace('/', '$252F')}"
+                f"/log-events/{stream.replace('/', '$252F')}"
+            ),
+            cloudWatchLogsArn=(
+                f"arn:aws:logs:{build.region}:{build.account}:log-group:{group}:log-stream:{stream}"
+            ),
         )
     return reply
 
 
 def report_group_reply(group: ReportGroup) -> dict:
-    return {"arn": group.arn, "name": group.name, "type": group.type,
-            "exportConfig": group.export_config, "created": group.created,
-            "lastModified": group.last_modified, "tags": group.tags, "status": "ACTIVE"}
+    return {
+        "arn": group.arn,
+        "name": group.name,
+        "type": group.type,
+        "exportConfig": group.export_config,
+        "created": group.created,
+        "lastModified": group.last_modified,
+        "tags": group.tags,
+        "status": "ACTIVE",
+    }
 
 
 def report_reply(report: Report) -> dict:
@@ -310,13 +344,19 @@ def report_reply(report: Report) -> dict:
     for case in report.test_cases:
         counts[case["status"]] = counts.get(case["status"], 0) + 1
     return {
-        "arn": report.arn, "type": report.type, "name": report.name,
-        "reportGroupArn": report.group_arn, "executionId": report.execution_id,
-        "status": report.status, "created": report.created,
-        "expired": report.expired, "exportConfig": report.export_config,
+        "arn": report.arn,
+        "type": report.type,
+        "name": report.name,
+        "reportGroupArn": report.group_arn,
+        "executionId": report.execution_id,
+        "status": report.status,
+        "created": report.created,
+        "expired": report.expired,
+        "exportConfig": report.export_config,
         "truncated": False,
         "testSummary": {
-            "total": len(report.test_cases), "statusCounts": counts,
+            "total": len(report.test_cases),
+            "statusCounts": counts,
             "durationInNanoSeconds": sum(c["durationInNanoSeconds"] for c in report.test_cases),
         },
     }

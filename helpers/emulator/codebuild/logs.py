@@ -20,8 +20,9 @@ class BuildLog:
         self.stream = stream
         self._lock = threading.Lock()
         self.secrets: list[str] = []  # values from Parameter Store / Secrets Manager, hidden
-        self._stream = (moto_backends.LogStream(account, region, group, stream)
-                        if group and stream else None)
+        self._stream = (
+            moto_backends.LogStream(account, region, group, stream) if group and stream else None
+        )
 
     def line(self, text: str) -> None:
         """One line of command output."""

@@ -35,12 +35,25 @@ REPORT_EXPIRY = dt.timedelta(days=30)
 REPORT_GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_]{1,127}$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 SOURCE_TYPES_OFFLINE = ("NO_SOURCE", "S3", "CODECOMMIT", "CODEPIPELINE")
-SOURCE_TYPES_NEEDING_LOCATION = ("S3", "CODECOMMIT", "GITHUB", "GITHUB_ENTERPRISE",
-                                 "BITBUCKET", "GITLAB", "GITLAB_SELF_MANAGED")
+SOURCE_TYPES_NEEDING_LOCATION = (
+    "S3",
+    "CODECOMMIT",
+    "GITHUB",
+    "GITHUB_ENTERPRISE",
+    "BITBUCKET",
+    "GITLAB",
+    "GITLAB_SELF_MANAGED",
+)
 MAX_TAGS = 50
 # Project settings replies show only when set.
-OPTIONAL_SETTINGS = ("description", "sourceVersion", "vpcConfig", "concurrentBuildLimit",
-                     "buildBatchConfig", "autoRetryLimit")
+OPTIONAL_SETTINGS = (
+    "description",
+    "sourceVersion",
+    "vpcConfig",
+    "concurrentBuildLimit",
+    "buildBatchConfig",
+    "autoRetryLimit",
+)
 
 
 def seconds_per_minute() -> float:
@@ -85,8 +98,14 @@ class BuildConfig:
 
 
 class Build:
-    def __init__(self, backend: CodeBuildLabBackend, project: Project, number: int,
-                 config: BuildConfig, initiator: str) -> None:
+    def __init__(
+        self,
+        backend: CodeBuildLabBackend,
+        project: Project,
+        number: int,
+        config: BuildConfig,
+        initiator: str,
+    ) -> None:
         self.uuid = str(uuid.uuid4())
         self.project_name = project.name
         self.id = f"{project.name}:{self.uuid}"
@@ -100,8 +119,10 @@ class Build:
         self.start_time = now()
         self.end_time: dt.datetime | None = None
         self.status = "IN_PROGRESS"
-        self.phases = [Phase("SUBMITTED", self.start_time, self.start_time, "SUCCEEDED"),
-                       Phase("QUEUED", self.start_time)]
+        self.phases = [
+            Phase("SUBMITTED", self.start_time, self.start_time, "SUCCEEDED"),
+            Phase("QUEUED", self.start_time),
+        ]
         self.resolved_source_version: str | None = None
         self.artifact_location: dict | None = None
         self.secondary_artifact_locations: list[dict] = []
@@ -157,15 +178,17 @@ def _log_names(project: str, build_uuid: str, logs_config: dict) -> tuple[str | 
     if cloudwatch.get("status") == "DISABLED":
         return None, None
     group = cloudwatch.get("groupName") or f"/aws/codebuild/{project}"
-    stream = f"{cloudwatch['streamName']}/{build_uuid}" if cloudwatch.get("streamName") \
-        else build_uuid
+    stream = (
+        f"{cloudwatch['streamName']}/{build_uuid}" if cloudwatch.get("streamName") else build_uuid
+    )
     return group, stream
 
 
 def build_environment(config: BuildConfig) -> dict:
     environment = dict(config.environment)
     environment["environmentVariables"] = _merge_variables(
-        config.environment.get("environmentVariables") or [], config.environment_overrides)
+        config.environment.get("environmentVariables") or [], config.environment_overrides
+    )
     return environment
 
 
@@ -201,15 +224,23 @@ class Project:
         """The project's settings with the defaults AWS fills in, as builds use them and
         replies show them (name, arn, dates and badge aside)."""
         settings_ = self.settings
-        environment = {"privilegedMode": False, "imagePullCredentialsType": "CODEBUILD",
-                       "environmentVariables": [], **settings_["environment"]}
-        environment["environmentVariables"] = _merge_variables(
-            environment["environmentVariables"])
+        environment = {
+            "privilegedMode": False,
+            "imagePullCredentialsType": "CODEBUILD",
+            "environmentVariables": [],
+            **settings_["environment"],
+        }
+        environment["environmentVariables"] = _merge_variables(environment["environmentVariables"])
         artifacts = dict(settings_["artifacts"])
         if artifacts.get("type") == "S3":
-            artifacts = {"namespaceType": "NONE", "packaging": "NONE",
-                         "overrideArtifactName": False, "encryptionDisabled": False,
-                         "name": self.name, **artifacts}
+            artifacts = {
+                "namespaceType": "NONE",
+                "packaging": "NONE",
+                "overrideArtifactName": False,
+                "encryptionDisabled": False,
+                "name": self.name,
+                **artifacts,
+            }
         logs_config = settings_.get("logsConfig") or {}
         effective = {
             "source": {"insecureSsl": False, **settings_["source"]},
@@ -221,14 +252,15 @@ class Project:
             "environment": environment,
             "serviceRole": settings_["serviceRole"],
             "timeoutInMinutes": settings_.get("timeoutInMinutes") or DEFAULT_TIMEOUT_MINUTES,
-            "queuedTimeoutInMinutes": (settings_.get("queuedTimeoutInMinutes")
-                                       or DEFAULT_QUEUED_TIMEOUT_MINUTES),
+            "queuedTimeoutInMinutes": (
+                settings_.get("queuedTimeoutInMinutes") or DEFAULT_QUEUED_TIMEOUT_MINUTES
+            ),
             "encryptionKey": settings_.get("encryptionKey") or self.default_key,
             "tags": settings_.get("tags", []),
             "logsConfig": {
                 "cloudWatchLogs": logs_config.get("cloudWatchLogs") or {"status": "ENABLED"},
-                "s3Logs": logs_config.get("s3Logs") or {"status": "DISABLED",
-                                                        "encryptionDisabled": False},
+                "s3Logs": logs_config.get("s3Logs")
+                or {"status": "DISABLED", "encryptionDisabled": False},
             },
             "fileSystemLocations": settings_.get("fileSystemLocations", []),
         }
@@ -257,19 +289,25 @@ def check_project(params: dict) -> None:
         _check_source(extra, f"secondarySources[{index}]")
         if not extra.get("sourceIdentifier"):
             raise err.InvalidInputException(
-                "Invalid secondary source: sourceIdentifier must be specified")
+                "Invalid secondary source: sourceIdentifier must be specified"
+            )
     if artifacts is not None:
         _check_artifacts(artifacts)
     for extra in params.get("secondaryArtifacts") or []:
         _check_artifacts(extra)
         if not extra.get("artifactIdentifier"):
             raise err.InvalidInputException(
-                "Invalid secondary artifact: artifactIdentifier must be specified")
-    if source is not None and artifacts is not None and (
-            (source["type"] == "CODEPIPELINE") != (artifacts["type"] == "CODEPIPELINE")):
+                "Invalid secondary artifact: artifactIdentifier must be specified"
+            )
+    if (
+        source is not None
+        and artifacts is not None
+        and ((source["type"] == "CODEPIPELINE") != (artifacts["type"] == "CODEPIPELINE"))
+    ):
         raise err.InvalidInputException(
             "Invalid input: when source type is CODEPIPELINE, artifacts type must be "
-            "CODEPIPELINE, and the other way round")
+            "CODEPIPELINE, and the other way round"
+        )
     if "serviceRole" in params:
         check_role(params["serviceRole"])
     if len(params.get("tags") or []) > MAX_TAGS:
@@ -284,44 +322,50 @@ def _check_source(source: dict, where: str) -> None:
         raise err.InvalidInputException(f"Project {where} location is required")
     if kind == "NO_SOURCE" and not (source.get("buildspec") or "").strip():
         raise err.InvalidInputException(
-            f"Invalid {where}: a buildspec must be specified for source type NO_SOURCE")
+            f"Invalid {where}: a buildspec must be specified for source type NO_SOURCE"
+        )
     if kind == "S3":
         location = source["location"].split(":::", 1)[-1]
         if "/" not in location.strip("/"):
             raise err.InvalidInputException(
-                f"Invalid {where} location: use <bucket-name>/<object-key> for type S3")
+                f"Invalid {where} location: use <bucket-name>/<object-key> for type S3"
+            )
 
 
 def _check_artifacts(artifacts: dict) -> None:
     kind = artifacts["type"]
     if kind == "S3" and not artifacts.get("location"):
         raise err.InvalidInputException(
-            "Invalid artifacts: location (the bucket name) is required for type S3")
+            "Invalid artifacts: location (the bucket name) is required for type S3"
+        )
     if kind == "NO_ARTIFACTS" and artifacts.get("location"):
         raise err.InvalidInputException(
-            "Invalid artifacts: artifact type NO_ARTIFACTS should have null location")
+            "Invalid artifacts: artifact type NO_ARTIFACTS should have null location"
+        )
 
 
 def check_role(role: str) -> None:
     if not ROLE_ARN.match(role or ""):
         raise err.InvalidInputException(
             f"Invalid service role: {role!r} is not an IAM role ARN "
-            "(arn:aws:iam::<account-id>:role/<role-name>)")
+            "(arn:aws:iam::<account-id>:role/<role-name>)"
+        )
 
 
 def check_variable(variable: dict) -> None:
-    if variable.get("type", "PLAINTEXT") not in ("PLAINTEXT", "PARAMETER_STORE",
-                                                 "SECRETS_MANAGER"):
+    if variable.get("type", "PLAINTEXT") not in ("PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER"):
         raise err.InvalidInputException(
-            f"Invalid environment variable type: {variable.get('type')}")
+            f"Invalid environment variable type: {variable.get('type')}"
+        )
 
 
 # -- reports -----------------------------------------------------------------------
 
 
 class ReportGroup:
-    def __init__(self, account: str, region: str, name: str, kind: str, export_config: dict,
-                 tags: list[dict]) -> None:
+    def __init__(
+        self, account: str, region: str, name: str, kind: str, export_config: dict, tags: list[dict]
+    ) -> None:
         self.name = name
         self.arn = f"arn:aws:codebuild:{region}:{account}:report-group/{name}"
         self.type = kind
@@ -334,8 +378,9 @@ class Report:
     def __init__(self, group: ReportGroup, build: Build) -> None:
         self.group_arn = group.arn
         self.name = group.name
-        self.arn = (f"arn:aws:codebuild:{build.region}:{build.account}:report/"
-                    f"{group.name}:{build.uuid}")
+        self.arn = (
+            f"arn:aws:codebuild:{build.region}:{build.account}:report/{group.name}:{build.uuid}"
+        )
         self.execution_id = build.arn
         self.type = group.type
         self.export_config = group.export_config
@@ -346,10 +391,17 @@ class Report:
     def finish(self, status: str, cases: list) -> None:
         expired = self.expired
         self.test_cases = [
-            {"reportArn": self.arn, "testRawDataPath": case.raw_path, "prefix": case.prefix,
-             "name": case.name, "status": case.status,
-             "durationInNanoSeconds": case.duration_ns, "message": case.message,
-             "expired": expired, "testSuiteName": case.suite}
+            {
+                "reportArn": self.arn,
+                "testRawDataPath": case.raw_path,
+                "prefix": case.prefix,
+                "name": case.name,
+                "status": case.status,
+                "durationInNanoSeconds": case.duration_ns,
+                "message": case.message,
+                "expired": expired,
+                "testSuiteName": case.suite,
+            }
             for case in cases
         ]
         self.status = status
@@ -374,8 +426,12 @@ class CodeBuildLabBackend(BaseBackend):
 
     @property
     def root(self) -> Path:
-        return (settings.emulator_dir() / "codebuild" / safepaths.account_id(self.account_id)
-                / safepaths.region(self.region_name))
+        return (
+            settings.emulator_dir()
+            / "codebuild"
+            / safepaths.account_id(self.account_id)
+            / safepaths.region(self.region_name)
+        )
 
     def reset(self) -> None:
         # Only this backend's own workspaces: another process (a test worker, a server)
@@ -393,7 +449,8 @@ class CodeBuildLabBackend(BaseBackend):
         with self.lock:
             if params["name"] in self.projects:
                 raise err.ResourceAlreadyExistsException(
-                    f"Project already exists: {params['name']}")
+                    f"Project already exists: {params['name']}"
+                )
             project = Project(self.account_id, self.region_name, params)
             self.projects[project.name] = project
             return project
@@ -412,7 +469,8 @@ class CodeBuildLabBackend(BaseBackend):
         if project is None:
             raise err.ResourceNotFoundException(
                 f"Project cannot be found: arn:aws:codebuild:{self.region_name}:"
-                f"{self.account_id}:project/{name}")
+                f"{self.account_id}:project/{name}"
+            )
         return project
 
     def delete_project(self, name_or_arn: str) -> None:
@@ -426,8 +484,11 @@ class CodeBuildLabBackend(BaseBackend):
                     shutil.rmtree(build.workspace, ignore_errors=True)
 
     def list_projects(self, sort_by: str, descending: bool) -> list[str]:
-        key = {"NAME": lambda p: p.name, "CREATED_TIME": lambda p: p.created,
-               "LAST_MODIFIED_TIME": lambda p: p.last_modified}[sort_by]
+        key = {
+            "NAME": lambda p: p.name,
+            "CREATED_TIME": lambda p: p.created,
+            "LAST_MODIFIED_TIME": lambda p: p.last_modified,
+        }[sort_by]
         return [p.name for p in sorted(self.projects.values(), key=key, reverse=descending)]
 
     # -- builds ---------------------------------------------------------------------
@@ -441,17 +502,23 @@ class CodeBuildLabBackend(BaseBackend):
         if config.source["type"] == "CODEPIPELINE":
             raise err.InvalidInputException(
                 "Build projects with source type CODEPIPELINE are started by their pipeline, "
-                "not by StartBuild")
+                "not by StartBuild"
+            )
         build = self._new_build(project, config, initiator)
         if token:
             self.idempotency_tokens[token] = build.id
         self._run(build)
         return build
 
-    def start_pipeline_build(self, project_name: str, inputs: dict[str, PipelineArtifact],
-                             outputs: dict[str, tuple[str, str]], pipeline_name: str,
-                             primary_source: str | None = None,
-                             environment_variables: list[dict] | None = None) -> Build:
+    def start_pipeline_build(
+        self,
+        project_name: str,
+        inputs: dict[str, PipelineArtifact],
+        outputs: dict[str, tuple[str, str]],
+        pipeline_name: str,
+        primary_source: str | None = None,
+        environment_variables: list[dict] | None = None,
+    ) -> Build:
         """For the pipeline engine: run a CODEPIPELINE project's build on input artifacts.
 
         inputs: artifact name -> PipelineArtifact, the primary one first (or primary_source);
@@ -468,15 +535,19 @@ class CodeBuildLabBackend(BaseBackend):
         # As in AWS, a pipeline's build takes its source from the input artifacts and
         # hands its output to the pipeline, whatever the project's own source and
         # artifacts are (a CODECOMMIT project keeps only its buildspec).
-        params = {"projectName": project_name, "sourceTypeOverride": "CODEPIPELINE",
-                  "artifactsOverride": {"type": "CODEPIPELINE"},
-                  "environmentVariablesOverride": environment_variables or []}
+        params = {
+            "projectName": project_name,
+            "sourceTypeOverride": "CODEPIPELINE",
+            "artifactsOverride": {"type": "CODEPIPELINE"},
+            "environmentVariablesOverride": environment_variables or [],
+        }
         config = self._build_config(project, params, None)
         config.secondary_sources = [
-            {"type": "CODEPIPELINE", "sourceIdentifier": name} for name in names
-            if name != primary]
+            {"type": "CODEPIPELINE", "sourceIdentifier": name} for name in names if name != primary
+        ]
         config.secondary_artifacts = [
-            {"type": "CODEPIPELINE", "artifactIdentifier": name} for name in list(outputs)[1:]]
+            {"type": "CODEPIPELINE", "artifactIdentifier": name} for name in list(outputs)[1:]
+        ]
         build = self._new_build(project, config, f"codepipeline/{pipeline_name}")
         build.pipeline_inputs = dict(inputs)
         build.pipeline_primary = primary
@@ -484,8 +555,9 @@ class CodeBuildLabBackend(BaseBackend):
         self._run(build)
         return build
 
-    def _build_config(self, project: Project, params: dict, endpoint_url: str | None
-                      ) -> BuildConfig:
+    def _build_config(
+        self, project: Project, params: dict, endpoint_url: str | None
+    ) -> BuildConfig:
         s = project.effective_settings()
         source = dict(s["source"])
         if params.get("sourceTypeOverride"):
@@ -500,10 +572,13 @@ class CodeBuildLabBackend(BaseBackend):
         artifacts = params.get("artifactsOverride") or s["artifacts"]
         _check_artifacts(artifacts)
         environment = dict(s["environment"])
-        for key, override in (("type", "environmentTypeOverride"), ("image", "imageOverride"),
-                              ("computeType", "computeTypeOverride"),
-                              ("privilegedMode", "privilegedModeOverride"),
-                              ("certificate", "certificateOverride")):
+        for key, override in (
+            ("type", "environmentTypeOverride"),
+            ("image", "imageOverride"),
+            ("computeType", "computeTypeOverride"),
+            ("privilegedMode", "privilegedModeOverride"),
+            ("certificate", "certificateOverride"),
+        ):
             if params.get(override) is not None:
                 environment[key] = params[override]
         overrides = params.get("environmentVariablesOverride") or []
@@ -515,19 +590,22 @@ class CodeBuildLabBackend(BaseBackend):
             source=source,
             secondary_sources=params.get("secondarySourcesOverride") or s["secondarySources"],
             source_version=params.get("sourceVersion") or s.get("sourceVersion"),
-            secondary_source_versions=(params.get("secondarySourcesVersionOverride")
-                                       or s["secondarySourceVersions"]),
+            secondary_source_versions=(
+                params.get("secondarySourcesVersionOverride") or s["secondarySourceVersions"]
+            ),
             artifacts=_artifact_defaults(artifacts, project.name),
-            secondary_artifacts=[_artifact_defaults(a, a.get("artifactIdentifier", ""))
-                                 for a in (params.get("secondaryArtifactsOverride")
-                                           or s["secondaryArtifacts"])],
+            secondary_artifacts=[
+                _artifact_defaults(a, a.get("artifactIdentifier", ""))
+                for a in (params.get("secondaryArtifactsOverride") or s["secondaryArtifacts"])
+            ],
             environment=environment,
             environment_overrides=overrides,
             buildspec=source.get("buildspec"),
             service_role=role,
             timeout_minutes=params.get("timeoutInMinutesOverride") or s["timeoutInMinutes"],
-            queued_timeout_minutes=(params.get("queuedTimeoutInMinutesOverride")
-                                    or s["queuedTimeoutInMinutes"]),
+            queued_timeout_minutes=(
+                params.get("queuedTimeoutInMinutesOverride") or s["queuedTimeoutInMinutes"]
+            ),
             encryption_key=params.get("encryptionKeyOverride") or s["encryptionKey"],
             logs_config=params.get("logsConfigOverride") or s["logsConfig"],
             endpoint_url=endpoint_url,
@@ -568,10 +646,12 @@ class CodeBuildLabBackend(BaseBackend):
         project = self.get_project(old.project_name)
         if not old.done.is_set():
             raise err.InvalidInputException(
-                f"Build {old.id} is in progress; only a finished build can be retried")
+                f"Build {old.id} is in progress; only a finished build can be retried"
+            )
         if old.config.source["type"] == "CODEPIPELINE":
             raise err.InvalidInputException(
-                "Builds started by CodePipeline are retried from the pipeline")
+                "Builds started by CodePipeline are retried from the pipeline"
+            )
         build = self._new_build(project, old.config, initiator)
         if token:
             self.idempotency_tokens[token] = build.id
@@ -579,8 +659,11 @@ class CodeBuildLabBackend(BaseBackend):
         return build
 
     def list_builds(self, project_name: str | None, descending: bool) -> list[str]:
-        ids = [b.id for b in self.builds.values()
-               if project_name is None or b.project_name == project_name]
+        ids = [
+            b.id
+            for b in self.builds.values()
+            if project_name is None or b.project_name == project_name
+        ]
         return ids[::-1] if descending else ids
 
     def delete_builds(self, ids: list[str]) -> tuple[list[str], list[dict]]:
@@ -602,26 +685,32 @@ class CodeBuildLabBackend(BaseBackend):
         """Keep the folders of the newest finished builds only."""
         with self.lock:
             finished = [b for b in self.builds.values() if b.done.is_set()]
-        for build in finished[:max(0, len(finished) - kept_workspaces())]:
+        for build in finished[: max(0, len(finished) - kept_workspaces())]:
             shutil.rmtree(build.workspace, ignore_errors=True)
 
     # -- report groups and reports --------------------------------------------------
 
-    def create_report_group(self, name: str, kind: str, export_config: dict,
-                            tags: list[dict]) -> ReportGroup:
+    def create_report_group(
+        self, name: str, kind: str, export_config: dict, tags: list[dict]
+    ) -> ReportGroup:
         if not REPORT_GROUP_NAME.match(name):
-            raise err.InvalidInputException(constraints.one_error(
-                name, "name", r"satisfy regular expression pattern: "
-                r"[A-Za-z0-9][A-Za-z0-9\-_]{1,127}"))
+            raise err.InvalidInputException(
+                constraints.one_error(
+                    name,
+                    "name",
+                    r"satisfy regular expression pattern: "
+                    r"[A-Za-z0-9][A-Za-z0-9\-_]{1,127}",
+                )
+            )
         _check_export_config(export_config)
         if len(tags) > MAX_TAGS:
             raise err.InvalidInputException(f"Invalid tags: at most {MAX_TAGS}")
         with self.lock:
-            group = ReportGroup(self.account_id, self.region_name, name, kind, export_config,
-                                tags)
+            group = ReportGroup(self.account_id, self.region_name, name, kind, export_config, tags)
             if group.arn in self.report_groups:
                 raise err.ResourceAlreadyExistsException(
-                    f"Report group with name {name} already exists")
+                    f"Report group with name {name} already exists"
+                )
             self.report_groups[group.arn] = group
             return group
 
@@ -631,8 +720,9 @@ class CodeBuildLabBackend(BaseBackend):
             raise err.ResourceNotFoundException(f"Report group {arn} does not exist")
         return group
 
-    def update_report_group(self, arn: str, export_config: dict | None,
-                            tags: list[dict] | None) -> ReportGroup:
+    def update_report_group(
+        self, arn: str, export_config: dict | None, tags: list[dict] | None
+    ) -> ReportGroup:
         group = self.get_report_group(arn)
         if export_config is not None:
             _check_export_config(export_config)
@@ -649,7 +739,8 @@ class CodeBuildLabBackend(BaseBackend):
             reports = [r for r in self.reports.values() if r.group_arn == arn]
             if reports and not delete_reports:
                 raise err.InvalidInputException(
-                    f"Report group {arn} has reports: delete them first or set deleteReports")
+                    f"Report group {arn} has reports: delete them first or set deleteReports"
+                )
             for report in reports:
                 del self.reports[report.arn]
             del self.report_groups[arn]
@@ -663,8 +754,13 @@ class CodeBuildLabBackend(BaseBackend):
             arn = f"arn:aws:codebuild:{self.region_name}:{self.account_id}:report-group/{name}"
             if arn not in self.report_groups:
                 self.report_groups[arn] = ReportGroup(
-                    self.account_id, self.region_name, name, "TEST",
-                    {"exportConfigType": "NO_EXPORT"}, [])
+                    self.account_id,
+                    self.region_name,
+                    name,
+                    "TEST",
+                    {"exportConfigType": "NO_EXPORT"},
+                    [],
+                )
             return self.report_groups[arn]
 
     def add_report(self, report: Report) -> None:
@@ -682,7 +778,8 @@ def _check_export_config(config: dict) -> None:
     kind = config.get("exportConfigType")
     if kind == "S3" and not (config.get("s3Destination") or {}).get("bucket"):
         raise err.InvalidInputException(
-            "Invalid export config: s3Destination.bucket is required for exportConfigType S3")
+            "Invalid export config: s3Destination.bucket is required for exportConfigType S3"
+        )
 
 
 def _artifact_defaults(artifacts: dict, default_name: str) -> dict:

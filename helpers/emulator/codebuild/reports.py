@@ -33,9 +33,14 @@ class ReportFileError(Exception):
 
 def report_files(src_dir: Path, spec: ReportSpec) -> list[tuple[Path, str]]:
     try:
-        return select_files(src_dir, ArtifactSpec(files=spec.files,
-                                                  base_directory=spec.base_directory,
-                                                  discard_paths=spec.discard_paths))
+        return select_files(
+            src_dir,
+            ArtifactSpec(
+                files=spec.files,
+                base_directory=spec.base_directory,
+                discard_paths=spec.discard_paths,
+            ),
+        )
     except ArtifactError:
         return []
 
@@ -50,22 +55,23 @@ def parse_junit(path: Path, raw_path: str) -> list[ParsedTestCase]:
     for suite in suites:
         for case in suite.findall("testcase"):
             status, message = "SUCCEEDED", ""
-            for tag, meaning in (("failure", "FAILED"), ("error", "ERROR"),
-                                 ("skipped", "SKIPPED")):
+            for tag, meaning in (("failure", "FAILED"), ("error", "ERROR"), ("skipped", "SKIPPED")):
                 found = case.find(tag)
                 if found is not None:
                     status = meaning
                     message = found.get("message") or (found.text or "").strip()
                     break
-            cases.append(ParsedTestCase(
-                name=case.get("name", ""),
-                prefix=case.get("classname", ""),
-                suite=suite.get("name", ""),
-                status=status,
-                duration_ns=_nanoseconds(case.get("time")),
-                message=message,
-                raw_path=raw_path,
-            ))
+            cases.append(
+                ParsedTestCase(
+                    name=case.get("name", ""),
+                    prefix=case.get("classname", ""),
+                    suite=suite.get("name", ""),
+                    status=status,
+                    duration_ns=_nanoseconds(case.get("time")),
+                    message=message,
+                    raw_path=raw_path,
+                )
+            )
     return cases
 
 

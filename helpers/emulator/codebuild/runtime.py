@@ -34,8 +34,9 @@ log = logging.getLogger("helpers.emulator.codebuild")
 
 COMMAND_PHASES = ("INSTALL", "PRE_BUILD", "BUILD", "POST_BUILD")
 SUCCEEDED, FAILED = "SUCCEEDED", "FAILED"
-RUNTIME_WARNING = ("Skipping install of runtimes. Runtime version selection is not supported "
-                   "by this build image.")
+RUNTIME_WARNING = (
+    "Skipping install of runtimes. Runtime version selection is not supported by this build image."
+)
 
 
 class PhaseFailure(Exception):
@@ -68,8 +69,9 @@ class BuildRunner:
         try:
             status = self._phases()
         except Exception as error:  # a bug in the kit: the build ends FAULT, the kit goes on
-            log.error("build %s failed inside the lab kit:\n%s", self.build.id,
-                      traceback.format_exc())
+            log.error(
+                "build %s failed inside the lab kit:\n%s", self.build.id, traceback.format_exc()
+            )
             if self.build.phases[-1].end is None:
                 self.build.end_phase("FAULT", "INTERNAL_ERROR", f"lab kit error: {error!r}")
         finally:
@@ -189,8 +191,11 @@ class BuildRunner:
         if failure is None:
             return SUCCEEDED, "", ""
         command, code = failure
-        return (FAILED, "COMMAND_EXECUTION_ERROR",
-                f"Error while executing command: {command}. Reason: exit status {code}")
+        return (
+            FAILED,
+            "COMMAND_EXECUTION_ERROR",
+            f"Error while executing command: {command}. Reason: exit status {code}",
+        )
 
     def _command(self, command: str):
         if self.spec.version == "0.1":
@@ -198,8 +203,9 @@ class BuildRunner:
         self.log.container(f"Running command {command}")
         result = self.session.run(command, self.deadline)
         if result.outcome == OK and result.exit_code != 0:
-            self.log.container(f"Command did not exit successfully {command} "
-                               f"exit status {result.exit_code}")
+            self.log.container(
+                f"Command did not exit successfully {command} exit status {result.exit_code}"
+            )
         return result
 
     # -- interruptions: StopBuild and the build timeout ------------------------------
@@ -243,33 +249,53 @@ class BuildRunner:
         if config.endpoint_url:  # builds started through the local server can call it
             # ...signed as the project's service role, as on AWS (its temporary credentials).
             key, secret, token = identities.role_session(
-                config.service_role, "AWSCodeBuild-" + build.id.rsplit(":", 1)[-1],
-                config.timeout_minutes * 60 + 3600, build.region)
-            env.update(AWS_ENDPOINT_URL=config.endpoint_url, AWS_ACCESS_KEY_ID=key,
-                       AWS_SECRET_ACCESS_KEY=secret, AWS_SESSION_TOKEN=token)
+                config.service_role,
+                "AWSCodeBuild-" + build.id.rsplit(":", 1)[-1],
+                config.timeout_minutes * 60 + 3600,
+                build.region,
+            )
+            env.update(
+                AWS_ENDPOINT_URL=config.endpoint_url,
+                AWS_ACCESS_KEY_ID=key,
+                AWS_SECRET_ACCESS_KEY=secret,
+                AWS_SESSION_TOKEN=token,
+            )
         self.env = env
         # Project and StartBuild variables: resolved now, applied over the buildspec's later.
         for variable in build_environment(config)["environmentVariables"]:
             self.project_variables[variable["name"]] = self._resolve(
-                variable.get("type", "PLAINTEXT"), variable["value"])
+                variable.get("type", "PLAINTEXT"), variable["value"]
+            )
 
     def _download_source(self) -> None:
         build, config = self.build, self.config
         self.log.container("Phase is DOWNLOAD_SOURCE")
         inputs = build.pipeline_inputs
         try:
-            fetched = sources.fetch(build.account, build.region, config.source,
-                                    config.source_version, self.src_dir,
-                                    inputs.get(build.pipeline_primary or ""))
+            fetched = sources.fetch(
+                build.account,
+                build.region,
+                config.source,
+                config.source_version,
+                self.src_dir,
+                inputs.get(build.pipeline_primary or ""),
+            )
             build.resolved_source_version = fetched.resolved_version
-            versions = {v["sourceIdentifier"]: v["sourceVersion"]
-                        for v in config.secondary_source_versions}
+            versions = {
+                v["sourceIdentifier"]: v["sourceVersion"] for v in config.secondary_source_versions
+            }
             secondary_dirs = {}
             for extra in config.secondary_sources:
                 identifier = extra.get("sourceIdentifier", "")
                 folder = sources.secondary_folder(build.workspace, identifier)
-                sources.fetch(build.account, build.region, extra, versions.get(identifier),
-                              folder, inputs.get(identifier))
+                sources.fetch(
+                    build.account,
+                    build.region,
+                    extra,
+                    versions.get(identifier),
+                    folder,
+                    inputs.get(identifier),
+                )
                 secondary_dirs[identifier] = folder
         except sources.SourceError as error:
             raise PhaseFailure("CLIENT_ERROR", str(error)) from None
@@ -343,8 +369,9 @@ class BuildRunner:
         if kind == "PARAMETER_STORE":
             value = moto_backends.ssm_parameter(build.account, build.region, reference)
             if value is None:
-                raise PhaseFailure("Decrypted Variables Error",
-                                   f"parameter does not exist: {reference}")
+                raise PhaseFailure(
+                    "Decrypted Variables Error", f"parameter does not exist: {reference}"
+                )
             self.log.secrets.append(value)
             return value
         if kind == "SECRETS_MANAGER":
@@ -360,20 +387,27 @@ class BuildRunner:
         json_key, stage, version_id = (parts[split:] + ["", "", ""])[:3]
         try:
             secret = moto_backends.secret_value(
-                self.build.account, self.build.region, secret_id, version_id or None,
-                stage or ("AWSCURRENT" if not version_id else None))
+                self.build.account,
+                self.build.region,
+                secret_id,
+                version_id or None,
+                stage or ("AWSCURRENT" if not version_id else None),
+            )
         except moto_backends.SecretRefused as error:
-            raise PhaseFailure("Secrets Manager Error",
-                               f"{error.reason}: Secrets Manager can't find the "
-                               f"specified secret value for {reference}") from None
+            raise PhaseFailure(
+                "Secrets Manager Error",
+                f"{error.reason}: Secrets Manager can't find the "
+                f"specified secret value for {reference}",
+            ) from None
         text = secret.get("SecretString") or ""
         if not json_key:
             return text
         try:
             return str(json.loads(text)[json_key])
         except (ValueError, KeyError, TypeError):
-            raise PhaseFailure("Secrets Manager Error",
-                               f"secret {secret_id} has no JSON key {json_key}") from None
+            raise PhaseFailure(
+                "Secrets Manager Error", f"secret {secret_id} has no JSON key {json_key}"
+            ) from None
 
     # -- after the commands ----------------------------------------------------------
 
@@ -383,7 +417,8 @@ class BuildRunner:
             return
         values = self.session.read_variables(names, self.deadline)
         self.build.exported_variables = [
-            {"name": name, "value": values.get(name, "")} for name in names]
+            {"name": name, "value": values.get(name, "")} for name in names
+        ]
 
     def _upload_artifacts(self) -> None:
         build, config, spec = self.build, self.config, self.spec
@@ -395,8 +430,9 @@ class BuildRunner:
             destination = self._destination(config.artifacts, None)
             if destination is not None:
                 files = artifact_files.select_files(self.src_dir, spec.artifacts)
-                self.log.container(f"Uploading {len(files)} file(s) to "
-                                   f"s3://{destination.bucket}/{destination.key}")
+                self.log.container(
+                    f"Uploading {len(files)} file(s) to s3://{destination.bucket}/{destination.key}"
+                )
                 uploaded = artifact_files.upload(build.account, files, destination, build.arn)
                 location = {"location": uploaded.location}
                 if uploaded.sha256:
@@ -407,22 +443,23 @@ class BuildRunner:
                 identifier = extra.get("artifactIdentifier", "")
                 extra_spec = spec.secondary_artifacts.get(identifier)
                 if extra_spec is None:
-                    raise ArtifactError(f"no definition for secondary artifact {identifier} "
-                                        "in the buildspec")
+                    raise ArtifactError(
+                        f"no definition for secondary artifact {identifier} in the buildspec"
+                    )
                 destination = self._destination(extra, identifier, extra_spec)
                 if destination is None:
                     continue
                 files = artifact_files.select_files(self.src_dir, extra_spec)
                 uploaded = artifact_files.upload(build.account, files, destination, build.arn)
-                locations.append({"location": uploaded.location,
-                                  "artifactIdentifier": identifier})
+                locations.append({"location": uploaded.location, "artifactIdentifier": identifier})
             build.secondary_artifact_locations = locations
         except ArtifactError as error:
             self.log.container(f"Phase context status code: CLIENT_ERROR Message: {error}")
             raise PhaseFailure("CLIENT_ERROR", str(error)) from None
 
-    def _destination(self, artifacts: dict, identifier: str | None,
-                     spec=None) -> Destination | None:
+    def _destination(
+        self, artifacts: dict, identifier: str | None, spec=None
+    ) -> Destination | None:
         kind = artifacts.get("type")
         spec = spec or self.spec.artifacts
         if kind == "CODEPIPELINE":

@@ -40,8 +40,9 @@ class CommandResult:
 
 
 class ShellSession:
-    def __init__(self, cwd: Path, env: dict[str, str], control_dir: Path,
-                 on_output: Callable[[str], None]) -> None:
+    def __init__(
+        self, cwd: Path, env: dict[str, str], control_dir: Path, on_output: Callable[[str], None]
+    ) -> None:
         self.cwd = cwd
         self.env = env
         self.control_dir = control_dir
@@ -60,8 +61,12 @@ class ShellSession:
         self._lines = queue.Queue()
         try:
             self._process = processes.spawn(
-                ["bash", "--noprofile", "--norc"], on_kill=self._stopped.set,
-                cwd=self.cwd, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                ["bash", "--noprofile", "--norc"],
+                on_kill=self._stopped.set,
+                cwd=self.cwd,
+                env=self.env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
             )
         except processes.ServerStopping:
@@ -69,8 +74,12 @@ class ShellSession:
             self._process = None
             return False
         self._started.append(self._process)
-        threading.Thread(target=self._read, args=(self._process, self._lines),
-                         name="codebuild-shell-reader", daemon=True).start()
+        threading.Thread(
+            target=self._read,
+            args=(self._process, self._lines),
+            name="codebuild-shell-reader",
+            daemon=True,
+        ).start()
         return True
 
     def _alive(self) -> bool:
@@ -112,8 +121,7 @@ class ShellSession:
         self._count += 1
         script = self.control_dir / f"command-{self._count}.sh"
         script.write_text(command + "\n")
-        line = (f". '{script}' </dev/null\n"
-                f"printf '\\n%s %d\\n' '{self._token}' \"$?\"\n")
+        line = f". '{script}' </dev/null\nprintf '\\n%s %d\\n' '{self._token}' \"$?\"\n"
         try:
             self._process.stdin.write(line.encode())
             self._process.stdin.flush()
@@ -151,9 +159,10 @@ class ShellSession:
         out = self.control_dir / "variables.bin"
         self.run(
             f"for __lab_name in {' '.join(names)}; do "
-            f"if [ -n \"${{!__lab_name+x}}\" ]; then "
+            f'if [ -n "${{!__lab_name+x}}" ]; then '
             f"printf '%s\\0%s\\0' \"$__lab_name\" \"${{!__lab_name}}\"; fi; done > '{out}'",
-            deadline, echo=False,
+            deadline,
+            echo=False,
         )
         if not out.exists():
             return {}
@@ -169,7 +178,7 @@ class ShellSession:
                 if index > 0:
                     lines.put(("line", text[:index]))
                 try:
-                    lines.put(("status", int(text[index + len(marker):].strip())))
+                    lines.put(("status", int(text[index + len(marker) :].strip())))
                 except ValueError:
                     lines.put(("status", -1))
                 continue

@@ -39,8 +39,14 @@ class PipelineArtifact:
     revision: str | None = None  # the source revision, for CODEBUILD_RESOLVED_SOURCE_VERSION
 
 
-def fetch(account: str, region: str, source: dict, version: str | None, dest: Path,
-          pipeline_input: PipelineArtifact | None = None) -> FetchedSource:
+def fetch(
+    account: str,
+    region: str,
+    source: dict,
+    version: str | None,
+    dest: Path,
+    pipeline_input: PipelineArtifact | None = None,
+) -> FetchedSource:
     dest.mkdir(parents=True, exist_ok=True)
     kind = source.get("type")
     if kind == "NO_SOURCE":
@@ -49,8 +55,9 @@ def fetch(account: str, region: str, source: dict, version: str | None, dest: Pa
         bucket, key = split_s3_location(source.get("location") or "")
         return FetchedSource(fetch_s3(account, bucket, key, version, dest))
     if kind == "CODECOMMIT":
-        return FetchedSource(fetch_codecommit(account, region, source.get("location") or "",
-                                              version, dest))
+        return FetchedSource(
+            fetch_codecommit(account, region, source.get("location") or "", version, dest)
+        )
     if kind == "CODEPIPELINE":
         if pipeline_input is None:
             raise SourceError("CODEPIPELINE source: no input artifact was given to this build")
@@ -60,8 +67,10 @@ def fetch(account: str, region: str, source: dict, version: str | None, dest: Pa
         else:
             fetch_s3(account, pipeline_input.bucket or "", pipeline_input.key or "", None, dest)
         return FetchedSource(pipeline_input.revision)
-    raise SourceError(f"{kind} sources cannot be reached offline; use CODECOMMIT, S3, "
-                      "NO_SOURCE or CODEPIPELINE in the lab")
+    raise SourceError(
+        f"{kind} sources cannot be reached offline; use CODECOMMIT, S3, "
+        "NO_SOURCE or CODEPIPELINE in the lab"
+    )
 
 
 def _check_links(dest: Path) -> None:
@@ -85,15 +94,17 @@ def fetch_s3(account: str, bucket: str, key: str, version: str | None, dest: Pat
     try:
         if key.endswith("/"):  # a folder: every object under the prefix
             for name, data in moto_backends.objects_under(account, bucket, key):
-                _write_inside(dest, name[len(key):], data)
+                _write_inside(dest, name[len(key) :], data)
             return None
         item = moto_backends.get_object(account, bucket, key, version)
     except moto_backends.S3Refused as error:
-        raise SourceError(f"failed to download source s3://{bucket}/{key}: "
-                          f"{error.reason}") from None
+        raise SourceError(
+            f"failed to download source s3://{bucket}/{key}: {error.reason}"
+        ) from None
     except OSError as error:  # a key that is also a folder ("a" and "a/b"), a full disk
-        raise SourceError(f"failed to download source s3://{bucket}/{key}: "
-                          f"{type(error).__name__}") from None
+        raise SourceError(
+            f"failed to download source s3://{bucket}/{key}: {type(error).__name__}"
+        ) from None
     if item is None:
         raise SourceError(f"NoSuchKey: s3://{bucket}/{key} does not exist")
     try:
@@ -103,20 +114,25 @@ def fetch_s3(account: str, bucket: str, key: str, version: str | None, dest: Pat
     return None  # AWS sets no resolved source version for S3 sources
 
 
-def fetch_codecommit(account: str, region: str, location: str, version: str | None,
-                     dest: Path) -> str:
+def fetch_codecommit(
+    account: str, region: str, location: str, version: str | None, dest: Path
+) -> str:
     from ..codecommit.models import codecommit_lab_backends
 
     repository = location.rstrip("/").rsplit("/", 1)[-1]
     try:
         return codecommit_lab_backends[account][region].checkout(repository, version, dest)
     except safepaths.UnsafePath as error:
-        raise SourceError(f"the source version {version or 'default branch'} of {repository} "
-                          f"cannot be checked out: {error}") from None
+        raise SourceError(
+            f"the source version {version or 'default branch'} of {repository} "
+            f"cannot be checked out: {error}"
+        ) from None
     except Exception as error:
         reason = getattr(error, "message", None) or str(error)
-        raise SourceError(f"repository not found for primary source and source version "
-                          f"{version or 'default branch'}: {repository} ({reason})") from None
+        raise SourceError(
+            f"repository not found for primary source and source version "
+            f"{version or 'default branch'}: {repository} ({reason})"
+        ) from None
 
 
 def secondary_folder(workspace: Path, identifier: str) -> Path:
@@ -124,8 +140,10 @@ def secondary_folder(workspace: Path, identifier: str) -> Path:
     names a folder and an environment variable (CODEBUILD_SRC_DIR_<id>), so only letters,
     digits, '_' and '-' (pipeline artifact names) are taken."""
     if not SOURCE_IDENTIFIER.match(identifier or ""):
-        raise SourceError(f"invalid secondary source identifier {identifier!r}: use letters, "
-                          "digits, '_' and '-', at most 128 characters")
+        raise SourceError(
+            f"invalid secondary source identifier {identifier!r}: use letters, "
+            "digits, '_' and '-', at most 128 characters"
+        )
     return workspace / "sources" / identifier
 
 

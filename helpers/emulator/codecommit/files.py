@@ -46,20 +46,29 @@ def check_no_conflict(entries: dict[str, FileEntry], path: str) -> None:
     """A file cannot replace a folder, nor sit below a file."""
     if any(existing.startswith(path + "/") for existing in entries):
         raise err.FileNameConflictsWithDirectoryNameException(
-            f"The file name {path} is the same as a folder name in the repository.")
+            f"The file name {path} is the same as a folder name in the repository."
+        )
     parts = path.split("/")
     for depth in range(1, len(parts)):
         if "/".join(parts[:depth]) in entries:
             raise err.DirectoryNameConflictsWithFileNameException(
-                f"The folder name {'/'.join(parts[:depth])} is the same as a file name.")
+                f"The folder name {'/'.join(parts[:depth])} is the same as a file name."
+            )
 
 
-def put(entries: dict[str, FileEntry], git, path: str, content: bytes, mode: int | None,
-        same_content_error: bool) -> str:
+def put(
+    entries: dict[str, FileEntry],
+    git,
+    path: str,
+    content: bytes,
+    mode: int | None,
+    same_content_error: bool,
+) -> str:
     """Add or replace a file; returns 'added' or 'updated'."""
     if len(content) > MAX_FILE_BYTES:
         raise err.FileContentSizeLimitExceededException(
-            "The file cannot be added because it is larger than 6 MB.")
+            "The file cannot be added because it is larger than 6 MB."
+        )
     existing = entries.get(path)
     if existing is None:
         check_no_conflict(entries, path)
@@ -68,7 +77,8 @@ def put(entries: dict[str, FileEntry], git, path: str, content: bytes, mode: int
     if existing and existing.sha == blob_id and existing.mode == new_mode and same_content_error:
         raise err.SameFileContentException(
             "The file could not be added because the provided file content is the same as "
-            "the current file content, and the file mode is unchanged.")
+            "the current file content, and the file mode is unchanged."
+        )
     entries[path] = FileEntry(path, new_mode, blob_id)
     return "updated" if existing else "added"
 
@@ -89,7 +99,8 @@ def read_file(git, commit_id: str, path: str) -> FileEntry:
     entry = gitstore.files(git, commit_id).get(path)
     if entry is None:
         raise err.FileDoesNotExistException(
-            f"The file {path} does not exist in commit {commit_id}.")
+            f"The file {path} does not exist in commit {commit_id}."
+        )
     return entry
 
 
@@ -97,27 +108,49 @@ def read_folder(git, commit_id: str, path: str) -> dict:
     tree_id = gitstore.subtree(git, commit_id, path)
     if tree_id is None:
         raise err.FolderDoesNotExistException(f"The folder {path} does not exist in {commit_id}.")
-    reply = {"commitId": commit_id, "folderPath": "/" + path if path else "/", "treeId": tree_id,
-             "subFolders": [], "files": [], "symbolicLinks": [], "subModules": []}
+    reply = {
+        "commitId": commit_id,
+        "folderPath": "/" + path if path else "/",
+        "treeId": tree_id,
+        "subFolders": [],
+        "files": [],
+        "symbolicLinks": [],
+        "subModules": [],
+    }
     for name, mode, sha in gitstore.tree_entries(git, tree_id):
         absolute = f"{path}/{name}" if path else name
         if stat.S_ISDIR(mode):
             reply["subFolders"].append(
-                {"treeId": sha, "absolutePath": absolute, "relativePath": name})
+                {"treeId": sha, "absolutePath": absolute, "relativePath": name}
+            )
         elif mode == 0o160000:
             reply["subModules"].append(
-                {"commitId": sha, "absolutePath": absolute, "relativePath": name})
+                {"commitId": sha, "absolutePath": absolute, "relativePath": name}
+            )
         elif mode == MODE_BY_NAME["SYMLINK"]:
-            reply["symbolicLinks"].append({"blobId": sha, "absolutePath": absolute,
-                                           "relativePath": name, "fileMode": "SYMLINK"})
+            reply["symbolicLinks"].append(
+                {
+                    "blobId": sha,
+                    "absolutePath": absolute,
+                    "relativePath": name,
+                    "fileMode": "SYMLINK",
+                }
+            )
         else:
-            reply["files"].append({"blobId": sha, "absolutePath": absolute, "relativePath": name,
-                                   "fileMode": gitstore.mode_name(mode)})
+            reply["files"].append(
+                {
+                    "blobId": sha,
+                    "absolutePath": absolute,
+                    "relativePath": name,
+                    "fileMode": gitstore.mode_name(mode),
+                }
+            )
     return reply
 
 
-def differences(git, before: str | None, after: str, before_path: str | None,
-                after_path: str | None) -> list[dict]:
+def differences(
+    git, before: str | None, after: str, before_path: str | None, after_path: str | None
+) -> list[dict]:
     """Changed files between two commits (before None: everything in after is added)."""
     old = _under(gitstore.files(git, before), before_path)
     new = _under(gitstore.files(git, after), after_path)

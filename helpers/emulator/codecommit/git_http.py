@@ -50,8 +50,9 @@ def git_app(environ, start_response):
     try:
         repository_path, name = _repository_path(environ.get("PATH_INFO", ""))
         identity, signature_date, given = _basic_credentials(environ)
-        backend, repo = _signed_repository(environ, identity, signature_date, given,
-                                           repository_path, name)
+        backend, repo = _signed_repository(
+            environ, identity, signature_date, given, repository_path, name
+        )
     except GitRefused as refusal:
         headers = [("Content-Type", "text/plain")]
         if refusal.status.startswith("401"):
@@ -74,38 +75,47 @@ def _repository_path(path: str) -> tuple[str, str]:
 def _basic_credentials(environ) -> tuple[identities.Identity, str, str]:
     header = environ.get("HTTP_AUTHORIZATION", "")
     if not header.startswith("Basic "):
-        raise GitRefused("401 Unauthorized", "Authentication required: configure git's AWS "
-                         "credential helper (see lab 01, or the CodeCommit user guide's HTTPS "
-                         "setup with `aws codecommit credential-helper`).")
+        raise GitRefused(
+            "401 Unauthorized",
+            "Authentication required: configure git's AWS "
+            "credential helper (see lab 01, or the CodeCommit user guide's HTTPS "
+            "setup with `aws codecommit credential-helper`).",
+        )
     try:
-        username, _, password = base64.b64decode(header[6:], validate=True).decode().partition(
-            ":")
+        username, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
         raise GitRefused("401 Unauthorized", "Malformed Basic credentials.") from None
     access_key, _, token = username.partition("%")
     match = _PASSWORD.match(password)
     if not access_key or match is None:
-        raise GitRefused("403 Forbidden", "These are not credentials from the AWS CLI's "
-                         "credential helper.")
+        raise GitRefused(
+            "403 Forbidden", "These are not credentials from the AWS CLI's credential helper."
+        )
     try:
         identity = identities.lookup(access_key)
     except identities.Unknown:
         raise GitRefused("403 Forbidden", "Unknown access key.") from None
     now = dt.datetime.now(dt.timezone.utc)
-    if (identity.session_token or token) and not (
-            identity.session_token and token and hmac.compare_digest(
-                token, identity.session_token)) or identity.expired(now):
+    if (
+        (identity.session_token or token)
+        and not (
+            identity.session_token and token and hmac.compare_digest(token, identity.session_token)
+        )
+        or identity.expired(now)
+    ):
         raise GitRefused("403 Forbidden", "The session token is invalid or expired.")
     signed_at = dt.datetime.strptime(match.group(1), "%Y%m%dT%H%M%S").replace(
-        tzinfo=dt.timezone.utc)
+        tzinfo=dt.timezone.utc
+    )
     if abs(now - signed_at) > trust.MAX_CLOCK_SKEW:
         raise GitRefused("403 Forbidden", "The signature has expired; check the clock.")
     # The helper signs with its timestamp as written, without the "Z" it shows after it.
     return identity, match.group(1), match.group(2)
 
 
-def _signed_repository(environ, identity: identities.Identity, date: str, given: str,
-                       repository_path: str, name: str):
+def _signed_repository(
+    environ, identity: identities.Identity, date: str, given: str, repository_path: str, name: str
+):
     """The signer's repository of that name in the region whose signature matches."""
     hostname = trust._hostname(environ.get("HTTP_HOST", ""))
     canonical = f"GIT\n{repository_path}\n\nhost:{hostname}\n\nhost\n"
@@ -118,8 +128,11 @@ def _signed_repository(environ, identity: identities.Identity, date: str, given:
         if hmac.compare_digest(expected, given):
             return backend, repo
     # Same answer for "no such repository" and "wrong secret": a stranger learns nothing.
-    raise GitRefused("403 Forbidden", f"Access to repository {name!r} is denied: no "
-                     "repository of that name for these credentials, or a wrong signature.")
+    raise GitRefused(
+        "403 Forbidden",
+        f"Access to repository {name!r} is denied: no "
+        "repository of that name for these credentials, or a wrong signature.",
+    )
 
 
 class _OneRepository(Backend):
@@ -146,8 +159,10 @@ class _PushRules:
         if new == b"0" * 40:
             default = self.backend.default_branch(self.repo)
             if default is not None and name == f"refs/heads/{default}":
-                raise HookError(f"cannot delete the default branch {default!r}; make "
-                                "another branch the default first (UpdateDefaultBranch)")
+                raise HookError(
+                    f"cannot delete the default branch {default!r}; make "
+                    "another branch the default first (UpdateDefaultBranch)"
+                )
             return b"", b""
         git = self.repo.git()
         try:
@@ -173,10 +188,13 @@ class _PushListener:
         for old, new, ref in client_refs:
             if not ref.startswith(b"refs/heads/"):
                 continue
-            branch = ref[len(b"refs/heads/"):].decode()
-            self.backend.branch_moved(self.repo, branch,
-                                      None if old == zero else old.decode(),
-                                      None if new == zero else new.decode())
+            branch = ref[len(b"refs/heads/") :].decode()
+            self.backend.branch_moved(
+                self.repo,
+                branch,
+                None if old == zero else old.decode(),
+                None if new == zero else new.decode(),
+            )
         return None
 
 
@@ -187,4 +205,3 @@ def _not_found(environ, start_response):
 
 def register() -> None:
     routes.register(PREFIX, git_app)
-

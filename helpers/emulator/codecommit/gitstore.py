@@ -47,7 +47,7 @@ def branches(repo: Repo) -> dict[str, str]:
     """Branch name -> commit id."""
     prefix = b"refs/heads/"
     return {
-        ref[len(prefix):].decode(): sha.decode()
+        ref[len(prefix) :].decode(): sha.decode()
         for ref, sha in repo.get_refs().items()
         if ref.startswith(prefix)
     }
@@ -113,8 +113,9 @@ def write_tree(repo: Repo, entries: dict[str, FileEntry]) -> str:
     ).decode()
 
 
-def write_commit(repo: Repo, tree_id: str, parents: list[str], message: str,
-                 name: str, email: str) -> str:
+def write_commit(
+    repo: Repo, tree_id: str, parents: list[str], message: str, name: str, email: str
+) -> str:
     new = Commit()
     new.tree = tree_id.encode()
     new.parents = [p.encode() for p in parents]

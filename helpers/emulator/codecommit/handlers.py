@@ -36,15 +36,19 @@ class CodeCommitHandlers:
         return self._lab_backend().get_repository(params.get("repositoryName"))
 
     def _lab_repository_reply(self, repo: Repository) -> dict:
-        return repository_reply(repo, self._lab_backend().default_branch(repo),
-                                clone_urls(self, repo))
+        return repository_reply(
+            repo, self._lab_backend().default_branch(repo), clone_urls(self, repo)
+        )
 
     # Repositories -------------------------------------------------------------------
 
     def create_repository(self, params):
         repo = self._lab_backend().create_repository(
-            params["repositoryName"], params.get("repositoryDescription"),
-            params.get("tags"), params.get("kmsKeyId"))
+            params["repositoryName"],
+            params.get("repositoryDescription"),
+            params.get("tags"),
+            params.get("kmsKeyId"),
+        )
         return {"repositoryMetadata": self._lab_repository_reply(repo)}
 
     def get_repository(self, params):
@@ -56,9 +60,11 @@ class CodeCommitHandlers:
 
     def list_repositories(self, params):
         sort_by = params.get("sortBy", "repositoryName")
-        repos = sorted(self._lab_backend().repositories.values(),
-                       key=lambda r: r.name if sort_by == "repositoryName" else r.modified,
-                       reverse=params.get("order") == "descending")
+        repos = sorted(
+            self._lab_backend().repositories.values(),
+            key=lambda r: r.name if sort_by == "repositoryName" else r.modified,
+            reverse=params.get("order") == "descending",
+        )
         page, token = _page(repos, params, default_size=1000)
         return with_token({"repositories": [repository_name_id_pair(r) for r in page]}, token)
 
@@ -66,7 +72,8 @@ class CodeCommitHandlers:
         names = params["repositoryNames"]
         if len(names) > 25:
             raise err.MaximumRepositoryNamesExceededException(
-                "The maximum number of allowed repository names was exceeded (25).")
+                "The maximum number of allowed repository names was exceeded (25)."
+            )
         backend = self._lab_backend()
         found, missing = [], []
         for name in names:
@@ -74,9 +81,18 @@ class CodeCommitHandlers:
                 found.append(self._lab_repository_reply(backend.repositories[name]))
             else:
                 missing.append(name)
-        return {"repositories": found, "repositoriesNotFound": missing,
-                "errors": [{"repositoryName": n, "errorCode": "RepositoryDoesNotExistException",
-                            "errorMessage": f"{n} does not exist"} for n in missing]}
+        return {
+            "repositories": found,
+            "repositoriesNotFound": missing,
+            "errors": [
+                {
+                    "repositoryName": n,
+                    "errorCode": "RepositoryDoesNotExistException",
+                    "errorMessage": f"{n} does not exist",
+                }
+                for n in missing
+            ],
+        }
 
     def update_repository_description(self, params):
         repo = self._lab_repo(params)
@@ -134,8 +150,14 @@ class CodeCommitHandlers:
             blob_ids["blob"] = entries[path].sha
 
         commit_id, tree_id = self._lab_backend().change_files(
-            repo, _branch(params), params.get("parentCommitId"), change,
-            params.get("commitMessage"), params.get("name"), params.get("email"))
+            repo,
+            _branch(params),
+            params.get("parentCommitId"),
+            change,
+            params.get("commitMessage"),
+            params.get("name"),
+            params.get("email"),
+        )
         return {"commitId": commit_id, "blobId": blob_ids["blob"], "treeId": tree_id}
 
     def delete_file(self, params):
@@ -146,14 +168,25 @@ class CodeCommitHandlers:
         removed = {}
 
         def change(entries, git):
-            removed["entry"] = files.delete(entries, git, path,
-                                            bool(params.get("keepEmptyFolders")))
+            removed["entry"] = files.delete(
+                entries, git, path, bool(params.get("keepEmptyFolders"))
+            )
 
         commit_id, tree_id = self._lab_backend().change_files(
-            repo, _branch(params), params["parentCommitId"], change,
-            params.get("commitMessage"), params.get("name"), params.get("email"))
-        return {"commitId": commit_id, "blobId": removed["entry"].sha, "treeId": tree_id,
-                "filePath": path}
+            repo,
+            _branch(params),
+            params["parentCommitId"],
+            change,
+            params.get("commitMessage"),
+            params.get("name"),
+            params.get("email"),
+        )
+        return {
+            "commitId": commit_id,
+            "blobId": removed["entry"].sha,
+            "treeId": tree_id,
+            "filePath": path,
+        }
 
     def create_commit(self, params):
         repo = self._lab_repo(params)
@@ -165,7 +198,8 @@ class CodeCommitHandlers:
         if len(set(touched)) != len(touched):
             raise err.SamePathRequestException(
                 "The commit cannot be created because one or more changes in this commit "
-                "duplicate actions in the same file path.")
+                "duplicate actions in the same file path."
+            )
 
         def change(entries, git):
             before = dict(entries)
@@ -173,7 +207,8 @@ class CodeCommitHandlers:
                 path = files.clean_path(item.get("filePath"))
                 if item.get("sourceFile") and "fileContent" in item:
                     raise err.FileContentAndSourceFileSpecifiedException(
-                        f"{path}: specify either fileContent or sourceFile, not both.")
+                        f"{path}: specify either fileContent or sourceFile, not both."
+                    )
                 if item.get("sourceFile"):
                     source = files.clean_path(item["sourceFile"].get("filePath"))
                     if source not in entries:
@@ -185,14 +220,19 @@ class CodeCommitHandlers:
                     content = _blob(item["fileContent"])
                 else:
                     raise err.SourceFileOrContentRequiredException(
-                        f"{path}: specify fileContent or sourceFile for each file to put.")
+                        f"{path}: specify fileContent or sourceFile for each file to put."
+                    )
                 mode = files.file_mode(item.get("fileMode")) if item.get("fileMode") else None
                 what = files.put(entries, git, path, content, mode, same_content_error=False)
                 key = "filesAdded" if what == "added" else "filesUpdated"
                 report[key].append(_file_metadata(entries[path]))
             for item in deletes:
-                entry = files.delete(entries, git, files.clean_path(item.get("filePath")),
-                                     bool(params.get("keepEmptyFolders")))
+                entry = files.delete(
+                    entries,
+                    git,
+                    files.clean_path(item.get("filePath")),
+                    bool(params.get("keepEmptyFolders")),
+                )
                 report["filesDeleted"].append(_file_metadata(entry))
             for item in modes:
                 path = files.clean_path(item.get("filePath"))
@@ -203,13 +243,20 @@ class CodeCommitHandlers:
             if entries == before:
                 raise err.NoChangeException(
                     "The commit cannot be created because no changes will be made to the "
-                    "repository as a result of this commit.")
+                    "repository as a result of this commit."
+                )
 
         if not (puts or deletes or modes):
             raise err.NoChangeException("The commit cannot be created because it has no changes.")
         commit_id, tree_id = self._lab_backend().change_files(
-            repo, _branch(params), params.get("parentCommitId"), change,
-            params.get("commitMessage"), params.get("authorName"), params.get("email"))
+            repo,
+            _branch(params),
+            params.get("parentCommitId"),
+            change,
+            params.get("commitMessage"),
+            params.get("authorName"),
+            params.get("email"),
+        )
         return {"commitId": commit_id, "treeId": tree_id, **report}
 
     def get_commit(self, params):
@@ -224,9 +271,14 @@ class CodeCommitHandlers:
         git = repo.git()
         entry = files.read_file(git, commit_id, path)
         data = gitstore.read_blob(git, entry.sha)
-        return {"commitId": commit_id, "blobId": entry.sha, "filePath": path,
-                "fileMode": gitstore.mode_name(entry.mode), "fileSize": len(data),
-                "fileContent": data}
+        return {
+            "commitId": commit_id,
+            "blobId": entry.sha,
+            "filePath": path,
+            "fileMode": gitstore.mode_name(entry.mode),
+            "fileSize": len(data),
+            "fileContent": data,
+        }
 
     def get_folder(self, params):
         repo = self._lab_repo(params)
@@ -246,10 +298,12 @@ class CodeCommitHandlers:
         before = backend.resolve(repo, before) if before else None
         if params.get("MaxResults") is not None and params["MaxResults"] < 1:
             raise err.InvalidMaxResultsException("MaxResults must be at least 1.")
-        changes = files.differences(repo.git(), before, after, params.get("beforePath"),
-                                    params.get("afterPath"))
-        page, token = _page(changes, params, token_key="NextToken", size_key="MaxResults",
-                            default_size=100)
+        changes = files.differences(
+            repo.git(), before, after, params.get("beforePath"), params.get("afterPath")
+        )
+        page, token = _page(
+            changes, params, token_key="NextToken", size_key="MaxResults", default_size=100
+        )
         return with_token({"differences": page}, token, key="NextToken")
 
     # Tags -------------------------------------------------------------------------------
@@ -273,7 +327,8 @@ class CodeCommitHandlers:
         for key in keys:
             if key.lower().startswith("aws:"):
                 raise err.InvalidSystemTagUsageException(
-                    "The tag key prefix aws: is reserved for use by AWS.")
+                    "The tag key prefix aws: is reserved for use by AWS."
+                )
             repo.tags.pop(key, None)
         return {}
 
@@ -282,8 +337,7 @@ class CodeCommitHandlers:
         return {"tags": dict(repo.tags)}
 
 
-def repository_reply(repo: Repository, default_branch: str | None,
-                     urls: tuple[str, str]) -> dict:
+def repository_reply(repo: Repository, default_branch: str | None, urls: tuple[str, str]) -> dict:
     """RepositoryMetadata; urls: (HTTPS, SSH) clone URLs, as clone_urls gives them."""
     http_url, ssh_url = urls
     data = {
@@ -333,8 +387,11 @@ def _blob(value) -> bytes:
 
 
 def _file_metadata(entry) -> dict:
-    return {"absolutePath": entry.path, "blobId": entry.sha,
-            "fileMode": gitstore.mode_name(entry.mode)}
+    return {
+        "absolutePath": entry.path,
+        "blobId": entry.sha,
+        "fileMode": gitstore.mode_name(entry.mode),
+    }
 
 
 def commit_reply(commit: Any) -> dict:

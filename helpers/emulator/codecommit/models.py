@@ -70,8 +70,12 @@ class CodeCommitLabBackend(BaseBackend):
 
     @property
     def root(self) -> Path:
-        return (settings.emulator_dir() / "codecommit" / safepaths.account_id(self.account_id)
-                / safepaths.region(self.region_name))
+        return (
+            settings.emulator_dir()
+            / "codecommit"
+            / safepaths.account_id(self.account_id)
+            / safepaths.region(self.region_name)
+        )
 
     def reset(self) -> None:
         # Only this backend's own repositories: another server may share the state folder.
@@ -81,8 +85,13 @@ class CodeCommitLabBackend(BaseBackend):
 
     # Repositories ---------------------------------------------------------------
 
-    def create_repository(self, name: str, description: str | None,
-                          tags: dict[str, str] | None, kms_key_id: str | None) -> Repository:
+    def create_repository(
+        self,
+        name: str,
+        description: str | None,
+        tags: dict[str, str] | None,
+        kms_key_id: str | None,
+    ) -> Repository:
         validate_repository_name(name)
         validate_description(description)
         validate_tags(tags or {})
@@ -94,8 +103,15 @@ class CodeCommitLabBackend(BaseBackend):
             # state folder, and each may have a repository of the same name.
             path = self.root / f"{name}-{repository_id[:8]}.git"
             gitstore.init_bare(path)
-            repo = Repository(name, self.account_id, self.region_name, path, description,
-                              repository_id=repository_id, tags=dict(tags or {}))
+            repo = Repository(
+                name,
+                self.account_id,
+                self.region_name,
+                path,
+                description,
+                repository_id=repository_id,
+                tags=dict(tags or {}),
+            )
             if kms_key_id:
                 repo.kms_key_id = kms_key_id
             self.repositories[name] = repo
@@ -122,7 +138,8 @@ class CodeCommitLabBackend(BaseBackend):
     def repository_by_arn(self, arn: str | None) -> Repository:
         if not arn:
             raise err.ResourceArnRequiredException(
-                "A valid Amazon Resource Name (ARN) is required.")
+                "A valid Amazon Resource Name (ARN) is required."
+            )
         parts = arn.split(":")
         if len(parts) != 6 or parts[:3] != ["arn", "aws", "codecommit"]:
             raise err.InvalidResourceArnException(f"The value for resource ARN is not valid: {arn}")
@@ -158,7 +175,8 @@ class CodeCommitLabBackend(BaseBackend):
         with repo.lock:
             if branch == self.default_branch(repo):
                 raise err.DefaultBranchCannotBeDeletedException(
-                    f"The default branch {branch} cannot be deleted.")
+                    f"The default branch {branch} cannot be deleted."
+                )
             git = repo.git()
             commit_id = gitstore.branches(git).get(branch)
             if commit_id is None:
@@ -186,8 +204,7 @@ class CodeCommitLabBackend(BaseBackend):
                     gitstore.set_head(repo.git(), first)
             return repo.default_branch
 
-    def branch_moved(self, repo: Repository, branch: str, old: str | None,
-                     new: str | None) -> None:
+    def branch_moved(self, repo: Repository, branch: str, old: str | None, new: str | None) -> None:
         repo.modified = now()
         self.default_branch(repo)
         for listener in list(branch_listeners):
@@ -227,9 +244,16 @@ class CodeCommitLabBackend(BaseBackend):
             raise err.CommitIdDoesNotExistException(f"Could not find commit {commit_id}.")
         return gitstore.commit(git, commit_id)
 
-    def change_files(self, repo: Repository, branch: str, parent_commit_id: str | None,
-                     change: Callable[[dict, object], None], message: str | None,
-                     name: str | None, email: str | None) -> tuple[str, str]:
+    def change_files(
+        self,
+        repo: Repository,
+        branch: str,
+        parent_commit_id: str | None,
+        change: Callable[[dict, object], None],
+        message: str | None,
+        name: str | None,
+        email: str | None,
+    ) -> tuple[str, str]:
         """Commit a change of the branch's files, with CodeCommit's parent-commit rules.
 
         change(files, git) edits the {path: FileEntry} map in place. Returns
@@ -247,28 +271,38 @@ class CodeCommitLabBackend(BaseBackend):
                 raise err.ParentCommitIdRequiredException(
                     "A parent commit ID is required. To view the full commit ID of a branch "
                     "in a repository, use GetBranch or a Git command (for example, git pull "
-                    "or git log).")
+                    "or git log)."
+                )
             if parent_commit_id:
                 if not COMMIT_ID_PATTERN.match(parent_commit_id):
                     raise err.InvalidParentCommitIdException(
-                        f"The parent commit ID {parent_commit_id} is not valid.")
+                        f"The parent commit ID {parent_commit_id} is not valid."
+                    )
                 if gitstore.resolve(git, parent_commit_id) is None:
                     raise err.ParentCommitDoesNotExistException(
-                        f"The parent commit ID {parent_commit_id} does not exist.")
+                        f"The parent commit ID {parent_commit_id} does not exist."
+                    )
                 if tip is not None and parent_commit_id != tip:
                     raise err.ParentCommitIdOutdatedException(
                         f"The parent commit ID {parent_commit_id} is not the latest commit "
-                        f"of branch {branch}: that is {tip}.")
+                        f"of branch {branch}: that is {tip}."
+                    )
             base = tip if tip is not None else parent_commit_id
             entries = gitstore.files(git, base)
             change(entries, git)
             tree_id = gitstore.write_tree(git, entries)
             commit_id = gitstore.write_commit(
-                git, tree_id, [base] if base else [], message or "",
-                name or DEFAULT_NAME, email or DEFAULT_EMAIL)
+                git,
+                tree_id,
+                [base] if base else [],
+                message or "",
+                name or DEFAULT_NAME,
+                email or DEFAULT_EMAIL,
+            )
             if not gitstore.move_branch(git, branch, tip, commit_id):
                 raise err.ParentCommitIdOutdatedException(
-                    f"Branch {branch} moved while the commit was made; get its tip and retry.")
+                    f"Branch {branch} moved while the commit was made; get its tip and retry."
+                )
             self.branch_moved(repo, branch, tip, commit_id)
             return commit_id, tree_id
 
@@ -289,18 +323,25 @@ def validate_repository_name(name: str) -> None:
     if not NAME_PATTERN.match(name) or name.endswith(".git") or name in (".", ".."):
         raise err.InvalidRepositoryNameException(
             "A valid repository name is required: letters, digits, periods, underscores "
-            "and dashes, at most 100 characters, not ending in .git.")
+            "and dashes, at most 100 characters, not ending in .git."
+        )
 
 
 def validate_description(description: str | None) -> None:
     if description is not None and len(description) > 1000:
         raise err.InvalidRepositoryDescriptionException(
-            "The description is longer than 1,000 characters.")
+            "The description is longer than 1,000 characters."
+        )
 
 
 def validate_branch_name(branch: str) -> None:
-    if (not BRANCH_PATTERN.match(branch) or branch.endswith((".", "/", ".lock"))
-            or ".." in branch or "//" in branch or branch.startswith("/")):
+    if (
+        not BRANCH_PATTERN.match(branch)
+        or branch.endswith((".", "/", ".lock"))
+        or ".." in branch
+        or "//" in branch
+        or branch.startswith("/")
+    ):
         raise err.InvalidBranchNameException(f"The branch name {branch!r} is not valid.")
 
 
@@ -310,7 +351,8 @@ def validate_tags(tags: dict[str, str]) -> None:
     for key, value in tags.items():
         if key.lower().startswith("aws:"):
             raise err.InvalidSystemTagUsageException(
-                "The tag key prefix aws: is reserved for use by AWS.")
+                "The tag key prefix aws: is reserved for use by AWS."
+            )
         if not key or len(key) > 128:
             raise err.InvalidTagsMapException(f"The tag key {key!r} is not valid.")
         if value is None or len(value) > 256:

@@ -53,11 +53,14 @@ SUCCESS = {"errorCode": "Success", "scriptName": "", "message": "Succeeded", "lo
 
 
 class LifecycleEventFailed(Exception):
-    def __init__(self, error_code: str, message: str, script_name: str = "",
-                 log_tail: str = ""):
+    def __init__(self, error_code: str, message: str, script_name: str = "", log_tail: str = ""):
         super().__init__(message)
-        self.diagnostics = {"errorCode": error_code, "scriptName": script_name,
-                            "message": message, "logTail": log_tail}
+        self.diagnostics = {
+            "errorCode": error_code,
+            "scriptName": script_name,
+            "message": message,
+            "logTail": log_tail,
+        }
 
 
 def unknown_error(message: str) -> LifecycleEventFailed:
@@ -96,27 +99,30 @@ class AppSpec:
 
 # --- the AppSpec file -----------------------------------------------------------------
 
+
 def load_appspec(archive: Path, shown_archive: str) -> AppSpec:
     """Read and check appspec.yml (or appspec.yaml) at the revision root, as the agent does."""
     path = next((archive / name for name in APPSPEC_NAMES if (archive / name).is_file()), None)
     if path is not None and not safepaths.is_inside(archive, path):
-        raise unknown_error(f"The AppSpec file {path.name} is a symbolic link that leads out of "
-                            "the revision.")
+        raise unknown_error(
+            f"The AppSpec file {path.name} is a symbolic link that leads out of the revision."
+        )
     if path is None:
         raise unknown_error(
-            'The CodeDeploy agent did not find an AppSpec file within the unpacked revision '
+            "The CodeDeploy agent did not find an AppSpec file within the unpacked revision "
             'directory at revision-relative path "appspec.yml". The revision was unpacked to '
             f'directory "{shown_archive}", and the AppSpec file was expected but not found at '
             f'path "{shown_archive}/appspec.yml". Consult the AWS CodeDeploy Appspec '
-            f'documentation for more information at {APPSPEC_DOCS}'
+            f"documentation for more information at {APPSPEC_DOCS}"
         )
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise unknown_error(f"The AppSpec file is not valid YAML: {error}") from None
     if not isinstance(document, dict):
-        raise unknown_error("The AppSpec file must be a YAML mapping with version, os, files "
-                            "and hooks.")
+        raise unknown_error(
+            "The AppSpec file must be a YAML mapping with version, os, files and hooks."
+        )
     version = document.get("version")
     if str(version) not in ("0.0", "0"):
         raise unknown_error(
@@ -138,8 +144,9 @@ def load_appspec(archive: Path, shown_archive: str) -> AppSpec:
     return AppSpec(
         files=_parse_files(document.get("files") or []),
         file_exists_behavior=_parse_file_exists_behavior(document.get("file_exists_behavior")),
-        permissions=[entry for entry in document.get("permissions") or []
-                     if isinstance(entry, dict)],
+        permissions=[
+            entry for entry in document.get("permissions") or [] if isinstance(entry, dict)
+        ],
         hooks=_parse_hooks(document.get("hooks") or {}),
     )
 
@@ -150,11 +157,14 @@ def _parse_files(entries) -> list[tuple[str, str]]:
     files = []
     for entry in entries:
         if not isinstance(entry, dict) or not entry.get("source"):
-            raise unknown_error("The deployment failed because a files entry in the AppSpec "
-                                "file has no source.")
+            raise unknown_error(
+                "The deployment failed because a files entry in the AppSpec file has no source."
+            )
         if not entry.get("destination"):
-            raise unknown_error("The deployment failed because a files entry in the AppSpec "
-                                "file has no destination.")
+            raise unknown_error(
+                "The deployment failed because a files entry in the AppSpec "
+                "file has no destination."
+            )
         files.append((str(entry["source"]), str(entry["destination"])))
     return files
 
@@ -163,34 +173,45 @@ def _parse_file_exists_behavior(value) -> str | None:
     if value is None:
         return None
     if str(value).upper() not in ("DISALLOW", "OVERWRITE", "RETAIN"):
-        raise unknown_error(f"The AppSpec file's file_exists_behavior ({value}) must be "
-                            "DISALLOW, OVERWRITE or RETAIN.")
+        raise unknown_error(
+            f"The AppSpec file's file_exists_behavior ({value}) must be "
+            "DISALLOW, OVERWRITE or RETAIN."
+        )
     return str(value).upper()
 
 
 def _parse_hooks(section) -> dict[str, list[Script]]:
     if not isinstance(section, dict):
-        raise unknown_error("The hooks section of the AppSpec file must be a mapping of "
-                            "lifecycle event names to lists of scripts.")
+        raise unknown_error(
+            "The hooks section of the AppSpec file must be a mapping of "
+            "lifecycle event names to lists of scripts."
+        )
     hooks: dict[str, list[Script]] = {}
     for event, entries in section.items():
         scripts = []
         for entry in entries or []:
             if not isinstance(entry, dict) or not entry.get("location"):
-                raise unknown_error("The deployment failed because the AppSpec file specifies "
-                                    f"a {event} script without a location.")
+                raise unknown_error(
+                    "The deployment failed because the AppSpec file specifies "
+                    f"a {event} script without a location."
+                )
             try:
                 timeout = int(entry.get("timeout") or MAX_TIMEOUT)
             except (TypeError, ValueError):
-                raise unknown_error(f"The timeout of script {entry['location']} must be a "
-                                    "number of seconds.") from None
-            scripts.append(Script(str(entry["location"]), max(1, min(timeout, MAX_TIMEOUT)),
-                                  entry.get("runas")))
+                raise unknown_error(
+                    f"The timeout of script {entry['location']} must be a number of seconds."
+                ) from None
+            scripts.append(
+                Script(
+                    str(entry["location"]), max(1, min(timeout, MAX_TIMEOUT)), entry.get("runas")
+                )
+            )
         hooks[str(event)] = scripts
     return hooks
 
 
 # --- the agent --------------------------------------------------------------------------
+
 
 class Agent:
     """Deploys one revision to one offline instance, lifecycle event by lifecycle event."""
@@ -213,10 +234,15 @@ class Agent:
         path = Path(os.path.normpath(self.root / instance_path.lstrip("/")))
         if not path.is_relative_to(self.root):
             raise unknown_error(f"The path {instance_path} leaves the instance's file system.")
-        if path != self.root and not (safepaths.is_inside(self.root, path) if follow
-                                      else safepaths.parent_is_inside(self.root, path)):
-            raise unknown_error(f"The path {instance_path} leads out of the instance's file "
-                                "system through a symbolic link.")
+        if path != self.root and not (
+            safepaths.is_inside(self.root, path)
+            if follow
+            else safepaths.parent_is_inside(self.root, path)
+        ):
+            raise unknown_error(
+                f"The path {instance_path} leads out of the instance's file "
+                "system through a symbolic link."
+            )
         return path
 
     def shown(self, host_path: Path) -> str:
@@ -252,7 +278,7 @@ class Agent:
                 self.run_event(event)
             except LifecycleEventFailed as failure:
                 report(event, "Failed", failure.diagnostics)
-                for rest in events[index + 1:]:
+                for rest in events[index + 1 :]:
                     report(rest, "Skipped", None)
                 return False
             report(event, "Succeeded", dict(SUCCESS))
@@ -289,8 +315,7 @@ class Agent:
     # --- Install --------------------------------------------------------------------------
     def _install(self, appspec: AppSpec) -> None:
         """Remove what the group's last Install put here, then copy the files section."""
-        behavior = (appspec.file_exists_behavior or self.spec.file_exists_behavior
-                    or "DISALLOW")
+        behavior = appspec.file_exists_behavior or self.spec.file_exists_behavior or "DISALLOW"
         cleanup_file = self.instructions / f"{self.spec.deployment_group_id}-cleanup"
         self._remove_listed(cleanup_file)
         plan = self._copy_plan(appspec)
@@ -298,16 +323,20 @@ class Agent:
         if behavior == "DISALLOW":
             for _, target in plan:
                 if target.exists() or target.is_symlink():
-                    raise unknown_error("The deployment failed because a specified file already "
-                                        f"exists at this location: {self.shown(target)}")
+                    raise unknown_error(
+                        "The deployment failed because a specified file already "
+                        f"exists at this location: {self.shown(target)}"
+                    )
         installed: list[str] = []
         for source, target in plan:
             if (target.exists() or target.is_symlink()) and behavior == "RETAIN":
                 continue
             installed += self._make_parents(target.parent)
             if not safepaths.parent_is_inside(self.root, target):
-                raise unknown_error(f"The destination {self.shown(target)} leads out of the "
-                                    "instance's file system through a symbolic link.")
+                raise unknown_error(
+                    f"The destination {self.shown(target)} leads out of the "
+                    "instance's file system through a symbolic link."
+                )
             if target.is_dir() and not target.is_symlink():
                 shutil.rmtree(target)
             elif target.exists() or target.is_symlink():
@@ -322,22 +351,30 @@ class Agent:
         archive = self.archive.resolve()
         for source, destination in appspec.files:
             if not destination.startswith("/"):
-                raise unknown_error(f"The destination {destination} in the AppSpec file must be "
-                                    "an absolute path.")
+                raise unknown_error(
+                    f"The destination {destination} in the AppSpec file must be an absolute path."
+                )
             origin = Path(os.path.normpath(archive / source.lstrip("/")))
             if not origin.is_relative_to(archive):
                 raise unknown_error(f"The source {source} leaves the revision.")
             if not origin.exists():
-                raise unknown_error(f"The source {source} in the files section of the AppSpec "
-                                    "file does not exist in the revision.")
+                raise unknown_error(
+                    f"The source {source} in the files section of the AppSpec "
+                    "file does not exist in the revision."
+                )
             target_dir = self.host_path(destination)
-            items = ([item for item in sorted(origin.rglob("*")) if item.is_file()]
-                     if origin.is_dir() else [origin])
+            items = (
+                [item for item in sorted(origin.rglob("*")) if item.is_file()]
+                if origin.is_dir()
+                else [origin]
+            )
             for item in items:
                 if not safepaths.is_inside(archive, item):
-                    raise unknown_error(f"The source {source} in the files section of the "
-                                        "AppSpec file leads out of the revision through a "
-                                        "symbolic link.")
+                    raise unknown_error(
+                        f"The source {source} in the files section of the "
+                        "AppSpec file leads out of the revision through a "
+                        "symbolic link."
+                    )
                 relative = item.relative_to(origin) if origin.is_dir() else Path(origin.name)
                 plan.append((item, target_dir / relative))
         return plan
@@ -353,8 +390,10 @@ class Agent:
             missing.append(directory)
             directory = directory.parent
         if not (directory.is_dir() and safepaths.is_inside(self.root, directory)):
-            raise unknown_error(f"{self.shown(directory)} is not a folder of the instance (a "
-                                "file, or a symbolic link that leads out of it).")
+            raise unknown_error(
+                f"{self.shown(directory)} is not a folder of the instance (a "
+                "file, or a symbolic link that leads out of it)."
+            )
         for folder in reversed(missing):
             folder.mkdir()
         return [self.shown(folder) for folder in reversed(missing)]
@@ -362,8 +401,10 @@ class Agent:
     def _write_own(self, path: Path, data: bytes) -> None:
         """Write one of the agent's own files, never through a symlink put in its place."""
         if not safepaths.parent_is_inside(self.root, path):
-            raise unknown_error(f"{self.shown(path)} leads out of the instance's file system "
-                                "through a symbolic link.")
+            raise unknown_error(
+                f"{self.shown(path)} leads out of the instance's file system "
+                "through a symbolic link."
+            )
         if path.is_symlink():
             path.unlink()
         path.write_bytes(data)
@@ -389,8 +430,9 @@ class Agent:
             try:
                 mode = int(str(entry["mode"]), 8)
             except ValueError:
-                raise unknown_error(f"Invalid mode {entry['mode']} in the permissions section.") \
-                    from None
+                raise unknown_error(
+                    f"Invalid mode {entry['mode']} in the permissions section."
+                ) from None
             top = self.host_path(str(entry["object"]))
             if top.is_file():
                 top.chmod(mode)
@@ -439,8 +481,10 @@ class Agent:
         if not path.is_relative_to(archive) or not path.is_file():
             shown = self.shown(path) if path.is_relative_to(self.root) else script.location
             raise LifecycleEventFailed(
-                "ScriptMissing", f"Script does not exist at specified location: {shown}",
-                script.location)
+                "ScriptMissing",
+                f"Script does not exist at specified location: {shown}",
+                script.location,
+            )
         if not os.access(path, os.X_OK):
             # The agent makes a hook script executable if it is not.
             try:
@@ -448,35 +492,47 @@ class Agent:
             except OSError as error:
                 raise LifecycleEventFailed(
                     "ScriptNotExecutable",
-                    f"Script at specified location: {script.location} is not executable "
-                    f"({error})", script.location) from None
+                    f"Script at specified location: {script.location} is not executable ({error})",
+                    script.location,
+                ) from None
         output = ScriptOutput()
         log = self.deployment_dir / "logs" / "scripts.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         try:
-            exit_code = self._execute(path, archive, self._environment(event), script.timeout,
-                                      output)
+            exit_code = self._execute(
+                path, archive, self._environment(event), script.timeout, output
+            )
         finally:
             with log.open("a") as handle:
                 stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-                handle.write(f"[{stamp}] LifecycleEvent - {event}\n"
-                             f"[{stamp}] Script - {script.location}\n")
+                handle.write(
+                    f"[{stamp}] LifecycleEvent - {event}\n[{stamp}] Script - {script.location}\n"
+                )
                 handle.writelines(f"[{stamp}]{line}\n" for line in output.lines)
         if exit_code is None:
             raise LifecycleEventFailed(
                 "ScriptTimedOut",
                 f"Script at specified location: {script.location} failed to complete in "
-                f"{script.timeout} seconds", script.location, output.tail())
+                f"{script.timeout} seconds",
+                script.location,
+                output.tail(),
+            )
         if self._aborted.is_set() and exit_code != 0:
             raise LifecycleEventFailed(
-                "UnknownError", "The deployment was stopped while this script was running.",
-                script.location, output.tail())
+                "UnknownError",
+                "The deployment was stopped while this script was running.",
+                script.location,
+                output.tail(),
+            )
         if exit_code != 0:
             who = f" run as user {script.runas}" if script.runas else ""
             raise LifecycleEventFailed(
                 "ScriptFailed",
                 f"Script at specified location: {script.location}{who} failed with exit code "
-                f"{exit_code}", script.location, output.tail())
+                f"{exit_code}",
+                script.location,
+                output.tail(),
+            )
 
     def _environment(self, event: str) -> dict[str, str]:
         environment = {
@@ -499,8 +555,9 @@ class Agent:
             environment.update(self.spec.bundle.environment)
         return environment
 
-    def _execute(self, path: Path, cwd: Path, environment: dict[str, str], timeout: int,
-                 output: ScriptOutput) -> int | None:
+    def _execute(
+        self, path: Path, cwd: Path, environment: dict[str, str], timeout: int, output: ScriptOutput
+    ) -> int | None:
         """Run the script; its exit code, or None when it ran out of time (then killed)."""
         command = [str(path)]
         try:
@@ -508,8 +565,10 @@ class Agent:
                 process = _spawn(command, cwd, environment, self._aborted.set)
             except OSError as error:
                 if error.errno != errno.ENOEXEC:
-                    raise LifecycleEventFailed("ScriptFailed", f"Script at specified location: "
-                                               f"{path.name} could not be run: {error}") from None
+                    raise LifecycleEventFailed(
+                        "ScriptFailed",
+                        f"Script at specified location: {path.name} could not be run: {error}",
+                    ) from None
                 # No "#!" line: run it with sh, as the agent's Ruby spawn does.
                 process = _spawn(["/bin/sh", str(path)], cwd, environment, self._aborted.set)
         except processes.ServerStopping:
@@ -518,8 +577,10 @@ class Agent:
         self._process = process
         if self._aborted.is_set():
             _kill(process)
-        readers = [threading.Thread(target=output.read, args=(stream, label), daemon=True)
-                   for stream, label in ((process.stdout, "stdout"), (process.stderr, "stderr"))]
+        readers = [
+            threading.Thread(target=output.read, args=(stream, label), daemon=True)
+            for stream, label in ((process.stdout, "stdout"), (process.stderr, "stderr"))
+        ]
         for reader in readers:
             reader.start()
         try:
@@ -543,11 +604,15 @@ class Agent:
         marker = self.instructions / f"{self.spec.deployment_group_id}_last_successful_install"
         self._write_own(marker, (self.shown(self.deployment_dir) + "\n").encode())
         group_dir = self.deployment_dir.parent
-        older = sorted((path for path in group_dir.iterdir()
-                        if path.is_dir() and not path.is_symlink()
-                        and path != self.deployment_dir),
-                       key=lambda path: path.stat().st_mtime)
-        for path in older[:max(0, len(older) - (KEPT_REVISIONS - 1))]:
+        older = sorted(
+            (
+                path
+                for path in group_dir.iterdir()
+                if path.is_dir() and not path.is_symlink() and path != self.deployment_dir
+            ),
+            key=lambda path: path.stat().st_mtime,
+        )
+        for path in older[: max(0, len(older) - (KEPT_REVISIONS - 1))]:
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -570,13 +635,23 @@ class ScriptOutput:
         return text[-LOG_TAIL_CHARS:]
 
 
-def _spawn(command: list[str], cwd: Path, environment: dict[str, str],
-           on_kill: Callable[[], None] | None = None) -> subprocess.Popen:
+def _spawn(
+    command: list[str],
+    cwd: Path,
+    environment: dict[str, str],
+    on_kill: Callable[[], None] | None = None,
+) -> subprocess.Popen:
     # A session of its own, so a timeout, a stop or a stopping server ends the script and
     # its children (processes.spawn registers the group; on_kill hears of a server stop).
-    return processes.spawn(command, on_kill=on_kill, cwd=cwd, env=environment,
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)
+    return processes.spawn(
+        command,
+        on_kill=on_kill,
+        cwd=cwd,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _kill(process: subprocess.Popen) -> None:

@@ -53,17 +53,22 @@ def fetch(account: str, revision: dict) -> Bundle:
     location = revision["s3Location"]
     if not moto_backends.owns_bucket(account, location["bucket"]):
         raise BundleError("The specified bucket does not exist")
-    obj = moto_backends.get_object(account, location["bucket"], location["key"],
-                                   location.get("version"))
+    obj = moto_backends.get_object(
+        account, location["bucket"], location["key"], location.get("version")
+    )
     if obj is None:
         raise BundleError("The specified key does not exist.")
     etag = (obj.etag or "").strip('"')
     wanted = (location.get("eTag") or "").strip('"')
     if wanted and wanted != etag:
-        raise BundleError(f"The eTag of the object ({etag}) does not match the revision's eTag "
-                          f"({wanted}).")
-    environment = {"BUNDLE_BUCKET": location["bucket"], "BUNDLE_KEY": location["key"],
-                   "BUNDLE_ETAG": etag}
+        raise BundleError(
+            f"The eTag of the object ({etag}) does not match the revision's eTag ({wanted})."
+        )
+    environment = {
+        "BUNDLE_BUCKET": location["bucket"],
+        "BUNDLE_KEY": location["key"],
+        "BUNDLE_ETAG": etag,
+    }
     if location.get("version"):
         environment["BUNDLE_VERSION"] = location["version"]
     return Bundle(obj.data, bundle_type_of(location) or "zip", environment)
@@ -87,8 +92,9 @@ def unpack(bundle: Bundle, destination: Path) -> None:
             with tarfile.open(fileobj=io.BytesIO(bundle.data), mode=mode) as archive:
                 archive.extractall(destination, filter="data")
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as error:
-        raise BundleError(f"The bundle could not be unpacked as {bundle.bundle_type}: {error}"
-                          ) from None
+        raise BundleError(
+            f"The bundle could not be unpacked as {bundle.bundle_type}: {error}"
+        ) from None
     _strip_single_top_folder(destination)
 
 

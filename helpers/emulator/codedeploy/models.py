@@ -70,13 +70,22 @@ NAME_LIMIT = 100
 
 def check_name_length(name: str, error: type, what: str) -> None:
     if len(name) > NAME_LIMIT:
-        raise error(f"The {what} name was specified in an invalid format: it has "
-                    f"{len(name)} characters, more than {NAME_LIMIT}.")
+        raise error(
+            f"The {what} name was specified in an invalid format: it has "
+            f"{len(name)} characters, more than {NAME_LIMIT}."
+        )
 
 
 FINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
-IN_PLACE_EVENTS = ["ApplicationStop", "DownloadBundle", "BeforeInstall", "Install",
-                   "AfterInstall", "ApplicationStart", "ValidateService"]
+IN_PLACE_EVENTS = [
+    "ApplicationStop",
+    "DownloadBundle",
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "ApplicationStart",
+    "ValidateService",
+]
 BLOCK_TRAFFIC_EVENTS = ["BeforeBlockTraffic", "BlockTraffic", "AfterBlockTraffic"]
 ALLOW_TRAFFIC_EVENTS = ["BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic"]
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
@@ -96,22 +105,40 @@ def _default_traffic_configs() -> dict[str, tuple[str, dict]]:
     for platform in ("Lambda", "ECS"):
         configs[f"CodeDeployDefault.{platform}AllAtOnce"] = (platform, {"type": "AllAtOnce"})
     for minutes in (5, 10, 15, 30):
-        configs[f"CodeDeployDefault.LambdaCanary10Percent{minutes}Minutes"] = ("Lambda", {
-            "type": "TimeBasedCanary",
-            "timeBasedCanary": {"canaryPercentage": 10, "canaryInterval": minutes}})
+        configs[f"CodeDeployDefault.LambdaCanary10Percent{minutes}Minutes"] = (
+            "Lambda",
+            {
+                "type": "TimeBasedCanary",
+                "timeBasedCanary": {"canaryPercentage": 10, "canaryInterval": minutes},
+            },
+        )
     for minutes in (1, 2, 3, 10):
-        configs[f"CodeDeployDefault.LambdaLinear10PercentEvery{minutes}Minute"
-                + ("s" if minutes > 1 else "")] = ("Lambda", {
-                    "type": "TimeBasedLinear",
-                    "timeBasedLinear": {"linearPercentage": 10, "linearInterval": minutes}})
+        configs[
+            f"CodeDeployDefault.LambdaLinear10PercentEvery{minutes}Minute"
+            + ("s" if minutes > 1 else "")
+        ] = (
+            "Lambda",
+            {
+                "type": "TimeBasedLinear",
+                "timeBasedLinear": {"linearPercentage": 10, "linearInterval": minutes},
+            },
+        )
     for minutes in (1, 3):
-        configs[f"CodeDeployDefault.ECSLinear10PercentEvery{minutes}Minutes"] = ("ECS", {
-            "type": "TimeBasedLinear",
-            "timeBasedLinear": {"linearPercentage": 10, "linearInterval": minutes}})
+        configs[f"CodeDeployDefault.ECSLinear10PercentEvery{minutes}Minutes"] = (
+            "ECS",
+            {
+                "type": "TimeBasedLinear",
+                "timeBasedLinear": {"linearPercentage": 10, "linearInterval": minutes},
+            },
+        )
     for minutes in (5, 15):
-        configs[f"CodeDeployDefault.ECSCanary10Percent{minutes}Minutes"] = ("ECS", {
-            "type": "TimeBasedCanary",
-            "timeBasedCanary": {"canaryPercentage": 10, "canaryInterval": minutes}})
+        configs[f"CodeDeployDefault.ECSCanary10Percent{minutes}Minutes"] = (
+            "ECS",
+            {
+                "type": "TimeBasedCanary",
+                "timeBasedCanary": {"canaryPercentage": 10, "canaryInterval": minutes},
+            },
+        )
     return configs
 
 
@@ -126,6 +153,7 @@ def revision_key(revision: dict) -> str:
 
 
 # --- resources --------------------------------------------------------------------------
+
 
 @dataclass
 class Application:
@@ -149,12 +177,25 @@ class RevisionRecord:
 
 
 # Fields of a deployment group as the API names them (Create/UpdateDeploymentGroup).
-GROUP_SETTINGS = ("deploymentConfigName", "ec2TagFilters", "onPremisesInstanceTagFilters",
-                  "autoScalingGroups", "serviceRoleArn", "triggerConfigurations",
-                  "alarmConfiguration", "autoRollbackConfiguration", "outdatedInstancesStrategy",
-                  "deploymentStyle", "blueGreenDeploymentConfiguration", "loadBalancerInfo",
-                  "ec2TagSet", "onPremisesTagSet", "ecsServices", "ec2DeploymentOptions",
-                  "terminationHookEnabled")
+GROUP_SETTINGS = (
+    "deploymentConfigName",
+    "ec2TagFilters",
+    "onPremisesInstanceTagFilters",
+    "autoScalingGroups",
+    "serviceRoleArn",
+    "triggerConfigurations",
+    "alarmConfiguration",
+    "autoRollbackConfiguration",
+    "outdatedInstancesStrategy",
+    "deploymentStyle",
+    "blueGreenDeploymentConfiguration",
+    "loadBalancerInfo",
+    "ec2TagSet",
+    "onPremisesTagSet",
+    "ecsServices",
+    "ec2DeploymentOptions",
+    "terminationHookEnabled",
+)
 
 
 @dataclass
@@ -208,6 +249,7 @@ class OnPremisesInstance:
 
 
 # --- deployments ------------------------------------------------------------------------
+
 
 @dataclass
 class LifecycleEventState:
@@ -265,6 +307,7 @@ class Deployment:
 
 # --- the backend ------------------------------------------------------------------------
 
+
 class CodeDeployLabBackend(BaseBackend):
     def __init__(self, region_name: str, account_id: str):
         super().__init__(region_name, account_id)
@@ -277,13 +320,15 @@ class CodeDeployLabBackend(BaseBackend):
         for name, minimum in DEFAULT_SERVER_CONFIGS.items():
             self.configs[name] = DeploymentConfig(name, "Server", minimum, builtin=True)
         for name, (platform, routing) in _default_traffic_configs().items():
-            self.configs[name] = DeploymentConfig(name, platform, traffic_routing_config=routing,
-                                                  builtin=True)
+            self.configs[name] = DeploymentConfig(
+                name, platform, traffic_routing_config=routing, builtin=True
+            )
 
     def reset(self) -> None:
         """A mock reset is a new world: forget this region's offline instance folders too."""
-        shutil.rmtree(targets.region_state_dir(self.account_id, self.region_name),
-                      ignore_errors=True)
+        shutil.rmtree(
+            targets.region_state_dir(self.account_id, self.region_name), ignore_errors=True
+        )
         super().reset()
 
     def arn(self, resource: str) -> str:
@@ -303,9 +348,11 @@ class CodeDeployLabBackend(BaseBackend):
         with self.lock:
             if name in self.applications:
                 raise ApplicationAlreadyExistsException(
-                    f"The application {name} already exists with the IAM user or AWS account.")
-            application = Application(name, compute_platform or "Server",
-                                      self.arn(f"application:{name}"), tags=dict(tags))
+                    f"The application {name} already exists with the IAM user or AWS account."
+                )
+            application = Application(
+                name, compute_platform or "Server", self.arn(f"application:{name}"), tags=dict(tags)
+            )
             self.applications[name] = application
             return application
 
@@ -317,8 +364,8 @@ class CodeDeployLabBackend(BaseBackend):
             check_name_length(new_name, InvalidApplicationNameException, "application")
             if new_name in self.applications:
                 raise ApplicationAlreadyExistsException(
-                    f"The application {new_name} already exists with the IAM user or AWS "
-                    "account.")
+                    f"The application {new_name} already exists with the IAM user or AWS account."
+                )
             del self.applications[name]
             application.name = new_name
             application.arn = self.arn(f"application:{new_name}")
@@ -341,7 +388,8 @@ class CodeDeployLabBackend(BaseBackend):
         group = self.groups.get((application.application_id, name))
         if group is None:
             raise DeploymentGroupDoesNotExistException(
-                f"No Deployment Group found for name: {name}")
+                f"No Deployment Group found for name: {name}"
+            )
         return group
 
     def create_group(self, params: dict) -> DeploymentGroup:
@@ -349,45 +397,52 @@ class CodeDeployLabBackend(BaseBackend):
             application = self.get_application(params.get("applicationName"))
             name = params.get("deploymentGroupName")
             if not name:
-                raise DeploymentGroupNameRequiredException(
-                    "The deployment group name is required.")
+                raise DeploymentGroupNameRequiredException("The deployment group name is required.")
             check_name_length(name, InvalidDeploymentGroupNameException, "deployment group")
             if (application.application_id, name) in self.groups:
                 raise DeploymentGroupAlreadyExistsException(
-                    f"Deployment Group {name} already exists for application "
-                    f"{application.name}.")
+                    f"Deployment Group {name} already exists for application {application.name}."
+                )
             settings = {key: params.get(key) for key in GROUP_SETTINGS}
-            settings["deploymentConfigName"] = (settings.get("deploymentConfigName")
-                                                or rollout.ONE_AT_A_TIME)
+            settings["deploymentConfigName"] = (
+                settings.get("deploymentConfigName") or rollout.ONE_AT_A_TIME
+            )
             settings["deploymentStyle"] = settings.get("deploymentStyle") or {
-                "deploymentType": "IN_PLACE", "deploymentOption": "WITHOUT_TRAFFIC_CONTROL"}
-            settings["outdatedInstancesStrategy"] = (settings.get("outdatedInstancesStrategy")
-                                                     or "UPDATE")
+                "deploymentType": "IN_PLACE",
+                "deploymentOption": "WITHOUT_TRAFFIC_CONTROL",
+            }
+            settings["outdatedInstancesStrategy"] = (
+                settings.get("outdatedInstancesStrategy") or "UPDATE"
+            )
             settings["terminationHookEnabled"] = bool(settings.get("terminationHookEnabled"))
             self._check_group_settings(settings)
             group = DeploymentGroup(
-                application, name, settings,
+                application,
+                name,
+                settings,
                 self.arn(f"deploymentgroup:{application.name}/{name}"),
-                tags={tag["Key"]: tag.get("Value", "") for tag in params.get("tags") or []})
+                tags={tag["Key"]: tag.get("Value", "") for tag in params.get("tags") or []},
+            )
             self.groups[(application.application_id, name)] = group
             return group
 
     def update_group(self, params: dict) -> None:
         with self.lock:
-            group = self.get_group(params.get("applicationName"),
-                                   params.get("currentDeploymentGroupName"))
+            group = self.get_group(
+                params.get("applicationName"), params.get("currentDeploymentGroupName")
+            )
             settings = dict(group.settings)
             settings.update({key: params[key] for key in GROUP_SETTINGS if key in params})
             self._check_group_settings(settings)
             new_name = params.get("newDeploymentGroupName")
             if new_name and new_name != group.name:
-                check_name_length(new_name, InvalidDeploymentGroupNameException,
-                                  "deployment group")
+                check_name_length(new_name, InvalidDeploymentGroupNameException, "deployment group")
                 key = (group.application.application_id, new_name)
                 if key in self.groups:
                     raise DeploymentGroupAlreadyExistsException(
                         f"Deployment Group {new_name} already exists for application "
-                        f"{group.application.name}.")
+                        f"{group.application.name}."
+                    )
                 del self.groups[(group.application.application_id, group.name)]
                 group.name = new_name
                 group.arn = self.arn(f"deploymentgroup:{group.application.name}/{new_name}")
@@ -405,35 +460,43 @@ class CodeDeployLabBackend(BaseBackend):
         if not role:
             raise RoleRequiredException("Role ARN is required.")
         if not ROLE_ARN.match(role):
-            raise InvalidRoleException(f"The service role ARN {role} is not a valid IAM role "
-                                       "ARN (arn:aws:iam::<account>:role/<name>).")
+            raise InvalidRoleException(
+                f"The service role ARN {role} is not a valid IAM role "
+                "ARN (arn:aws:iam::<account>:role/<name>)."
+            )
         self.get_config(settings["deploymentConfigName"])
-        if settings.get("ec2TagFilters") and (settings.get("ec2TagSet") or {}).get(
-                "ec2TagSetList"):
+        if settings.get("ec2TagFilters") and (settings.get("ec2TagSet") or {}).get("ec2TagSetList"):
             raise InvalidEC2TagCombinationException(
-                "The deployment group can use ec2TagFilters or ec2TagSet, not both.")
+                "The deployment group can use ec2TagFilters or ec2TagSet, not both."
+            )
         if settings.get("onPremisesInstanceTagFilters") and (
-                settings.get("onPremisesTagSet") or {}).get("onPremisesTagSetList"):
+            settings.get("onPremisesTagSet") or {}
+        ).get("onPremisesTagSetList"):
             raise InvalidOnPremisesTagCombinationException(
                 "The deployment group can use onPremisesInstanceTagFilters or "
-                "onPremisesTagSet, not both.")
+                "onPremisesTagSet, not both."
+            )
         ec2_filters = list(settings.get("ec2TagFilters") or [])
         for group in (settings.get("ec2TagSet") or {}).get("ec2TagSetList") or []:
             ec2_filters += group
         onprem_filters = list(settings.get("onPremisesInstanceTagFilters") or [])
         for group in (settings.get("onPremisesTagSet") or {}).get("onPremisesTagSetList") or []:
             onprem_filters += group
-        for tag_filters, error in ((ec2_filters, InvalidEC2TagException),
-                                   (onprem_filters, InvalidTagException)):
+        for tag_filters, error in (
+            (ec2_filters, InvalidEC2TagException),
+            (onprem_filters, InvalidTagException),
+        ):
             for tag_filter in tag_filters:
                 kind = tag_filter.get("Type")
                 if (kind in ("KEY_ONLY", "KEY_AND_VALUE") and not tag_filter.get("Key")) or (
-                        kind in ("VALUE_ONLY", "KEY_AND_VALUE") and not tag_filter.get("Value")):
+                    kind in ("VALUE_ONLY", "KEY_AND_VALUE") and not tag_filter.get("Value")
+                ):
                     raise error(f"The tag filter {tag_filter} is not valid for type {kind}.")
         rollback = settings.get("autoRollbackConfiguration") or {}
         if rollback.get("enabled") and not rollback.get("events"):
             raise InvalidAutoRollbackConfigException(
-                "An enabled automatic rollback configuration needs at least one event.")
+                "An enabled automatic rollback configuration needs at least one event."
+            )
 
     # --- deployment configurations --------------------------------------------------------
     def get_config(self, name: str | None) -> DeploymentConfig:
@@ -442,7 +505,8 @@ class CodeDeployLabBackend(BaseBackend):
         config = self.configs.get(name)
         if config is None:
             raise DeploymentConfigDoesNotExistException(
-                f"No deployment configuration found for name: {name}")
+                f"No deployment configuration found for name: {name}"
+            )
         return config
 
     def create_config(self, params: dict) -> DeploymentConfig:
@@ -451,25 +515,35 @@ class CodeDeployLabBackend(BaseBackend):
             check_name_length(name, InvalidDeploymentConfigNameException, "deployment config")
             if name in self.configs:
                 raise DeploymentConfigAlreadyExistsException(
-                    f"A deployment configuration named {name} already exists.")
+                    f"A deployment configuration named {name} already exists."
+                )
             if name.startswith("CodeDeployDefault."):
                 raise InvalidDeploymentConfigNameException(
-                    "The CodeDeployDefault. prefix is reserved for AWS.")
+                    "The CodeDeployDefault. prefix is reserved for AWS."
+                )
             platform = params.get("computePlatform") or "Server"
             minimum = params.get("minimumHealthyHosts")
             if platform == "Server":
                 if not minimum or minimum.get("value") is None or not minimum.get("type"):
                     raise InvalidMinimumHealthyHostValueException(
-                        "The minimum healthy instance value was not specified.")
+                        "The minimum healthy instance value was not specified."
+                    )
                 value = minimum["value"]
                 if value < 0 or (minimum["type"] == "FLEET_PERCENT" and value > 100):
                     raise InvalidMinimumHealthyHostValueException(
-                        "The minimum healthy instance value was specified in an invalid format.")
+                        "The minimum healthy instance value was specified in an invalid format."
+                    )
             elif minimum:
                 raise InvalidComputePlatformException(
-                    "minimumHealthyHosts applies to the Server compute platform only.")
-            config = DeploymentConfig(name, platform, minimum, params.get("trafficRoutingConfig"),
-                                      params.get("zonalConfig"))
+                    "minimumHealthyHosts applies to the Server compute platform only."
+                )
+            config = DeploymentConfig(
+                name,
+                platform,
+                minimum,
+                params.get("trafficRoutingConfig"),
+                params.get("zonalConfig"),
+            )
             self.configs[name] = config
             return config
 
@@ -481,52 +555,62 @@ class CodeDeployLabBackend(BaseBackend):
             if config.builtin:
                 raise InvalidOperationException(
                     f"The deployment configuration {name} is a default configuration and "
-                    "cannot be deleted.")
-            if any(group.settings.get("deploymentConfigName") == name
-                   for group in self.groups.values()):
+                    "cannot be deleted."
+                )
+            if any(
+                group.settings.get("deploymentConfigName") == name for group in self.groups.values()
+            ):
                 raise DeploymentConfigInUseException(
-                    f"The deployment configuration {name} is in use by a deployment group.")
+                    f"The deployment configuration {name} is in use by a deployment group."
+                )
             del self.configs[name]
 
     # --- on-premises instances ------------------------------------------------------------
-    def register_instance(self, name: str, user_arn: str | None, session_arn: str | None
-                          ) -> None:
+    def register_instance(self, name: str, user_arn: str | None, session_arn: str | None) -> None:
         with self.lock:
             if not user_arn and not session_arn:
                 raise IamArnRequiredException("An IAM user ARN or IAM session ARN is required.")
             if user_arn and session_arn:
                 raise MultipleIamArnsProvidedException(
-                    "Register an instance with an IAM user ARN or an IAM session ARN, not both.")
+                    "Register an instance with an IAM user ARN or an IAM session ARN, not both."
+                )
             if user_arn and not IAM_USER_ARN.match(user_arn):
                 raise InvalidIamUserArnException(f"The IAM user ARN {user_arn} is not valid.")
             if session_arn and not IAM_SESSION_ARN.match(session_arn):
                 raise InvalidIamSessionArnException(
-                    f"The IAM session ARN {session_arn} is not valid.")
+                    f"The IAM session ARN {session_arn} is not valid."
+                )
             existing = self.on_premises.get(name)
             if existing is not None and existing.registered:
                 raise InstanceNameAlreadyRegisteredException(
-                    f"The on-premises instance name {name} is already registered.")
+                    f"The on-premises instance name {name} is already registered."
+                )
             for other in self.on_premises.values():
                 if not other.registered:
                     continue
                 if user_arn and other.iam_user_arn == user_arn:
                     raise IamUserArnAlreadyRegisteredException(
                         f"The IAM user ARN {user_arn} is already registered with instance "
-                        f"{other.name}.")
+                        f"{other.name}."
+                    )
                 if session_arn and other.iam_session_arn == session_arn:
                     raise IamSessionArnAlreadyRegisteredException(
                         f"The IAM session ARN {session_arn} is already registered with "
-                        f"instance {other.name}.")
-            suffix = "".join(secrets.choice(string.ascii_letters + string.digits)
-                             for _ in range(10))
+                        f"instance {other.name}."
+                    )
+            suffix = "".join(
+                secrets.choice(string.ascii_letters + string.digits) for _ in range(10)
+            )
             self.on_premises[name] = OnPremisesInstance(
-                name, self.arn(f"instance/{name}_{suffix}"), user_arn, session_arn)
+                name, self.arn(f"instance/{name}_{suffix}"), user_arn, session_arn
+            )
 
     def get_instance(self, name: str) -> OnPremisesInstance:
         instance = self.on_premises.get(name)
         if instance is None:
             raise InstanceNotRegisteredException(
-                f"The on-premises instance {name} is not registered.")
+                f"The on-premises instance {name} is not registered."
+            )
         return instance
 
     def deregister_instance(self, name: str) -> None:
@@ -543,7 +627,8 @@ class CodeDeployLabBackend(BaseBackend):
                 merged.update({tag["Key"]: tag.get("Value", "") for tag in tags})
                 if len(merged) > 10:
                     raise TagLimitExceededException(
-                        f"The instance {instance.name} would have more than 10 tags.")
+                        f"The instance {instance.name} would have more than 10 tags."
+                    )
             for instance in instances:
                 instance.tags.update({tag["Key"]: tag.get("Value", "") for tag in tags})
 
@@ -569,21 +654,25 @@ class CodeDeployLabBackend(BaseBackend):
             if bundle_type not in bundles.SERVER_BUNDLE_TYPES:
                 raise InvalidRevisionException(
                     f"The bundle type {bundle_type} is not valid for an EC2/On-premises "
-                    "deployment: use zip, tar or tgz.")
+                    "deployment: use zip, tar or tgz."
+                )
             location["bundleType"] = bundle_type
             return {"revisionType": "S3", "s3Location": location}
         if kind == "GitHub":
             location = revision.get("gitHubLocation") or {}
             if not location.get("repository") or not location.get("commitId"):
-                raise InvalidRevisionException("A GitHub revision needs a repository and a "
-                                               "commitId.")
+                raise InvalidRevisionException(
+                    "A GitHub revision needs a repository and a commitId."
+                )
             return {"revisionType": "GitHub", "gitHubLocation": dict(location)}
         raise InvalidRevisionException(
             f"The revision type {kind} is not valid for the EC2/On-premises (Server) compute "
-            "platform: use S3 or GitHub.")
+            "platform: use S3 or GitHub."
+        )
 
-    def register_revision(self, application: Application, revision: dict,
-                          description: str | None = None) -> RevisionRecord:
+    def register_revision(
+        self, application: Application, revision: dict, description: str | None = None
+    ) -> RevisionRecord:
         with self.lock:
             key = revision_key(revision)
             record = application.revisions.get(key)
@@ -611,47 +700,73 @@ class CodeDeployLabBackend(BaseBackend):
         deployment = self.deployments.get(deployment_id)
         if deployment is None:
             raise DeploymentDoesNotExistException(
-                f"The deployment {deployment_id} could not be found.")
+                f"The deployment {deployment_id} could not be found."
+            )
         return deployment
 
-    def create_deployment(self, params: dict, creator: str = "user", start: bool = True
-                          ) -> Deployment:
+    def create_deployment(
+        self, params: dict, creator: str = "user", start: bool = True
+    ) -> Deployment:
         with self.lock:
             application = self.get_application(params.get("applicationName"))
             group = self.get_group(application.name, params.get("deploymentGroupName"))
             if application.compute_platform != "Server":
                 raise InvalidComputePlatformException(
                     f"The local AWS runs EC2/On-premises deployments only, not "
-                    f"{application.compute_platform} deployments.")
+                    f"{application.compute_platform} deployments."
+                )
             style = group.settings.get("deploymentStyle") or {}
             if style.get("deploymentType") == "BLUE_GREEN":
                 raise UnsupportedActionForDeploymentTypeException(
-                    "The local AWS runs in-place deployments only, not blue/green deployments.")
+                    "The local AWS runs in-place deployments only, not blue/green deployments."
+                )
             revision = self.check_server_revision(params.get("revision") or group.target_revision)
-            config = self.get_config(params.get("deploymentConfigName")
-                                     or group.settings["deploymentConfigName"])
+            config = self.get_config(
+                params.get("deploymentConfigName") or group.settings["deploymentConfigName"]
+            )
             active = group.last_attempted
             if active is not None and not active.finished:
                 raise DeploymentLimitExceededException(
                     f"The Deployment Group '{group.name}' already has an active Deployment "
-                    f"'{active.deployment_id}'")
-            options = {key: params.get(key) for key in (
-                "description", "ignoreApplicationStopFailures", "targetInstances",
-                "updateOutdatedInstancesOnly", "fileExistsBehavior")}
-            options["autoRollbackConfiguration"] = (params.get("autoRollbackConfiguration")
-                                                    or group.settings.get(
-                                                        "autoRollbackConfiguration"))
+                    f"'{active.deployment_id}'"
+                )
+            options = {
+                key: params.get(key)
+                for key in (
+                    "description",
+                    "ignoreApplicationStopFailures",
+                    "targetInstances",
+                    "updateOutdatedInstancesOnly",
+                    "fileExistsBehavior",
+                )
+            }
+            options["autoRollbackConfiguration"] = params.get(
+                "autoRollbackConfiguration"
+            ) or group.settings.get("autoRollbackConfiguration")
             chosen = self._instances_in_health_order(group)
             deployment_id = new_deployment_id()
             deployment = Deployment(
-                deployment_id, application, group, config, revision, creator, options,
-                targets={instance.instance_id: TargetState(
-                    instance.instance_id, instance.arn,
-                    [LifecycleEventState(name) for name in group.lifecycle_events])
-                    for instance in chosen},
-                instance_roots={instance.instance_id: targets.instance_root(
-                    self.account_id, self.region_name, instance.instance_id)
-                    for instance in chosen},
+                deployment_id,
+                application,
+                group,
+                config,
+                revision,
+                creator,
+                options,
+                targets={
+                    instance.instance_id: TargetState(
+                        instance.instance_id,
+                        instance.arn,
+                        [LifecycleEventState(name) for name in group.lifecycle_events],
+                    )
+                    for instance in chosen
+                },
+                instance_roots={
+                    instance.instance_id: targets.instance_root(
+                        self.account_id, self.region_name, instance.instance_id
+                    )
+                    for instance in chosen
+                },
                 previous_revision=group.last_successful and group.last_successful.revision,
             )
             self.deployments[deployment_id] = deployment
@@ -673,10 +788,14 @@ class CodeDeployLabBackend(BaseBackend):
 
     def _instances_in_health_order(self, group: DeploymentGroup) -> list[targets.Instance]:
         """Unhealthy (or never deployed) instances first, as CodeDeploy schedules them."""
-        on_premises = [targets.Instance(instance.name, instance.arn, dict(instance.tags))
-                       for instance in self.on_premises.values() if instance.registered]
-        chosen = targets.group_instances(self.account_id, self.region_name, group.settings,
-                                         on_premises)
+        on_premises = [
+            targets.Instance(instance.name, instance.arn, dict(instance.tags))
+            for instance in self.on_premises.values()
+            if instance.registered
+        ]
+        chosen = targets.group_instances(
+            self.account_id, self.region_name, group.settings, on_premises
+        )
         return sorted(chosen, key=lambda instance: group.healthy.get(instance.instance_id, False))
 
     def stop_deployment(self, deployment_id: str, roll_back: bool | None) -> None:
@@ -685,11 +804,13 @@ class CodeDeployLabBackend(BaseBackend):
             deployment = self.get_deployment(deployment_id)
             if deployment.finished:
                 raise DeploymentAlreadyCompletedException(
-                    f"The deployment {deployment_id} has already completed.")
+                    f"The deployment {deployment_id} has already completed."
+                )
             rollback = deployment.options.get("autoRollbackConfiguration") or {}
             if roll_back is None:
                 roll_back = bool(rollback.get("enabled")) and (
-                    "DEPLOYMENT_STOP_ON_REQUEST" in (rollback.get("events") or []))
+                    "DEPLOYMENT_STOP_ON_REQUEST" in (rollback.get("events") or [])
+                )
             deployment.stop_requested = True
             deployment.roll_back_on_stop = roll_back
             agents = list(deployment.agents.values())

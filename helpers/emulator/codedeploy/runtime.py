@@ -25,11 +25,13 @@ NO_INSTANCES_MESSAGE = (
     "The deployment failed because no instances were found for your deployment group. "
     "Check your deployment group settings to make sure the tags for your Amazon EC2 "
     "instances or Auto Scaling groups correctly identify the instances you want to deploy "
-    "to, and then try again.")
+    "to, and then try again."
+)
 HEALTH_CONSTRAINTS_MESSAGE = (
     "The overall deployment failed because too many individual instances failed "
     "deployment, too few healthy instances are available for deployment, or some instances "
-    "in your deployment group are experiencing problems.")
+    "in your deployment group are experiencing problems."
+)
 
 
 def start(lab: CodeDeployLabBackend, deployment: Deployment) -> None:
@@ -44,8 +46,12 @@ def _run(lab: CodeDeployLabBackend, deployment: Deployment) -> None:
         log.exception("deployment %s failed inside the kit", deployment.deployment_id)
         with lab.lock:
             if not deployment.finished:
-                _finish(deployment, "Failed", "INTERNAL_ERROR",
-                        f"The local AWS failed while deploying: {error!r}")
+                _finish(
+                    deployment,
+                    "Failed",
+                    "INTERNAL_ERROR",
+                    f"The local AWS failed while deploying: {error!r}",
+                )
 
 
 def _advance(lab: CodeDeployLabBackend, deployment: Deployment) -> None:
@@ -71,19 +77,23 @@ def _deploy(lab: CodeDeployLabBackend, deployment: Deployment) -> None:
         with lab.lock:
             _finish(deployment, "Failed", "NO_INSTANCES", NO_INSTANCES_MESSAGE)
         return
-    minimum = rollout.minimum_healthy_hosts(deployment.config.name,
-                                            deployment.config.minimum_healthy_hosts or {},
-                                            instances)
+    minimum = rollout.minimum_healthy_hosts(
+        deployment.config.name, deployment.config.minimum_healthy_hosts or {}, instances
+    )
     if not rollout.constraints_valid(instances, minimum):
         with lab.lock:
             for target in deployment.targets.values():
                 target.skip()
-            _finish(deployment, "Failed", "HEALTH_CONSTRAINTS_INVALID",
-                    "The deployment can't start because the minimum number of healthy "
-                    f"instances ({minimum}), as defined by your deployment configuration, "
-                    f"are not available ({instances} instances). You can reduce the required "
-                    "number of healthy instances by updating your deployment configuration "
-                    "or increase the number of instances in this deployment group.")
+            _finish(
+                deployment,
+                "Failed",
+                "HEALTH_CONSTRAINTS_INVALID",
+                "The deployment can't start because the minimum number of healthy "
+                f"instances ({minimum}), as defined by your deployment configuration, "
+                f"are not available ({instances} instances). You can reduce the required "
+                "number of healthy instances by updating your deployment configuration "
+                "or increase the number of instances in this deployment group.",
+            )
         return
     spec = _agent_spec(lab, deployment)
     succeeded = _roll_out(lab, deployment, spec, minimum)
@@ -105,7 +115,8 @@ def _agent_spec(lab: CodeDeployLabBackend, deployment: Deployment) -> Deployment
         lifecycle_events=deployment.group.lifecycle_events,
         file_exists_behavior=deployment.options.get("fileExistsBehavior"),
         ignore_application_stop_failures=bool(
-            deployment.options.get("ignoreApplicationStopFailures")),
+            deployment.options.get("ignoreApplicationStopFailures")
+        ),
     )
     try:
         spec.bundle = bundles.fetch(lab.account_id, deployment.revision)
@@ -114,18 +125,23 @@ def _agent_spec(lab: CodeDeployLabBackend, deployment: Deployment) -> Deployment
     return spec
 
 
-def _roll_out(lab: CodeDeployLabBackend, deployment: Deployment, spec: DeploymentSpec,
-              minimum: int) -> int:
+def _roll_out(
+    lab: CodeDeployLabBackend, deployment: Deployment, spec: DeploymentSpec, minimum: int
+) -> int:
     """Deploy instance by instance as the health rules allow; the number that succeeded."""
     pending = list(deployment.targets.values())
     instances = len(pending)
     running: dict[Future[bool], TargetState] = {}
     succeeded = failed = 0
-    with ThreadPoolExecutor(max_workers=instances,
-                            thread_name_prefix=deployment.deployment_id) as pool:
+    with ThreadPoolExecutor(
+        max_workers=instances, thread_name_prefix=deployment.deployment_id
+    ) as pool:
         while pending or running:
-            while (pending and not deployment.stop_requested
-                   and rollout.can_start(instances, minimum, failed, len(running))):
+            while (
+                pending
+                and not deployment.stop_requested
+                and rollout.can_start(instances, minimum, failed, len(running))
+            ):
                 target = pending.pop(0)
                 running[pool.submit(_deploy_instance, lab, deployment, spec, target)] = target
             if not running:
@@ -144,8 +160,9 @@ def _roll_out(lab: CodeDeployLabBackend, deployment: Deployment, spec: Deploymen
     return succeeded
 
 
-def _deploy_instance(lab: CodeDeployLabBackend, deployment: Deployment, spec: DeploymentSpec,
-                     target: TargetState) -> bool:
+def _deploy_instance(
+    lab: CodeDeployLabBackend, deployment: Deployment, spec: DeploymentSpec, target: TargetState
+) -> bool:
     root = deployment.instance_roots[target.target_id]
     agent = Agent(root, target.target_id, spec)
     with lab.lock:
@@ -186,15 +203,19 @@ def _fail_unfinished_events(target: TargetState, error: Exception) -> None:
         if event.status == "InProgress":
             event.status = "Failed"
             event.end_time = now()
-            event.diagnostics = {"errorCode": "UnknownError", "scriptName": "",
-                                 "message": f"The emulated agent failed: {error!r}",
-                                 "logTail": ""}
+            event.diagnostics = {
+                "errorCode": "UnknownError",
+                "scriptName": "",
+                "message": f"The emulated agent failed: {error!r}",
+                "logTail": "",
+            }
         elif event.status == "Pending":
             event.status = "Skipped"
 
 
-def _finish(deployment: Deployment, status: str, code: str | None = None,
-            message: str | None = None) -> None:
+def _finish(
+    deployment: Deployment, status: str, code: str | None = None, message: str | None = None
+) -> None:
     deployment.status = status
     deployment.complete_time = now()
     if code:
@@ -210,8 +231,9 @@ def _finish_stopped(deployment: Deployment) -> None:
     _finish(deployment, "Stopped", "MANUAL_STOP", "The deployment was stopped by a user.")
 
 
-def _maybe_roll_back(lab: CodeDeployLabBackend, deployment: Deployment, reason: str,
-                     forced: bool = False) -> None:
+def _maybe_roll_back(
+    lab: CodeDeployLabBackend, deployment: Deployment, reason: str, forced: bool = False
+) -> None:
     """Automatic rollback: redeploy the group's last good revision as a new deployment."""
     rollback = deployment.options.get("autoRollbackConfiguration") or {}
     wanted = forced or (rollback.get("enabled") and reason in (rollback.get("events") or []))
@@ -222,7 +244,8 @@ def _maybe_roll_back(lab: CodeDeployLabBackend, deployment: Deployment, reason: 
         if last_good is None:
             deployment.rollback_info = {
                 "rollbackMessage": "Automatic rollback was not performed: the deployment "
-                                   "group has no previous successful deployment."}
+                "group has no previous successful deployment."
+            }
             return
         params = {
             "applicationName": deployment.application.name,
@@ -232,14 +255,17 @@ def _maybe_roll_back(lab: CodeDeployLabBackend, deployment: Deployment, reason: 
             "fileExistsBehavior": deployment.options.get("fileExistsBehavior"),
         }
         # Created and linked before it runs, so even a synchronous run shows both links.
-        rollback_deployment = lab.create_deployment(params, creator="codeDeployRollback",
-                                                    start=False)
+        rollback_deployment = lab.create_deployment(
+            params, creator="codeDeployRollback", start=False
+        )
         rollback_deployment.rollback_info = {
             "rollbackTriggeringDeploymentId": deployment.deployment_id,
             "rollbackMessage": f"Rollback of deployment {deployment.deployment_id}, which "
-                               f"{deployment.status.lower()}."}
+            f"{deployment.status.lower()}.",
+        }
         deployment.rollback_info = {
             "rollbackDeploymentId": rollback_deployment.deployment_id,
             "rollbackMessage": f"Deployment {deployment.deployment_id} was rolled back by "
-                               f"deployment {rollback_deployment.deployment_id}."}
+            f"deployment {rollback_deployment.deployment_id}.",
+        }
     start(lab, rollback_deployment)

@@ -39,8 +39,12 @@ def instance_root(account: str, region: str, instance_id: str) -> Path:
 
 
 def region_state_dir(account: str, region: str) -> Path:
-    return (settings.emulator_dir() / SERVICE_DIR / safepaths.account_id(account)
-            / safepaths.region(region))
+    return (
+        settings.emulator_dir()
+        / SERVICE_DIR
+        / safepaths.account_id(account)
+        / safepaths.region(region)
+    )
 
 
 def find_instance_root(instance_id: str) -> Path | None:
@@ -52,17 +56,20 @@ def find_instance_root(instance_id: str) -> Path | None:
     """
     folder = safepaths.component(instance_id)
     servers = settings.state_dir() / settings.EMULATOR_DIR_NAME
-    found = sorted(instances / folder
-                   for instances in servers.glob(f"*/{SERVICE_DIR}/*/*/{INSTANCES_DIR}")
-                   if (instances / folder).is_dir())
+    found = sorted(
+        instances / folder
+        for instances in servers.glob(f"*/{SERVICE_DIR}/*/*/{INSTANCES_DIR}")
+        if (instances / folder).is_dir()
+    )
     return found[0] if found else None
 
 
 def tag_matches(tags: dict[str, str], tag_filter: dict) -> bool:
     """One EC2TagFilter / TagFilter: KEY_ONLY, VALUE_ONLY or KEY_AND_VALUE (the default)."""
     key, value = tag_filter.get("Key"), tag_filter.get("Value")
-    kind = tag_filter.get("Type") or ("KEY_AND_VALUE" if key and value else
-                                      "KEY_ONLY" if key else "VALUE_ONLY")
+    kind = tag_filter.get("Type") or (
+        "KEY_AND_VALUE" if key and value else "KEY_ONLY" if key else "VALUE_ONLY"
+    )
     if kind == "KEY_ONLY":
         return key in tags
     if kind == "VALUE_ONLY":
@@ -81,8 +88,9 @@ def matches_tag_set(tags: dict[str, str], tag_set: list[list[dict]]) -> bool:
     return bool(groups) and all(matches_any(tags, group) for group in groups)
 
 
-def selected(tags: dict[str, str], filters: list[dict] | None, tag_set: list[list[dict]] | None
-             ) -> bool:
+def selected(
+    tags: dict[str, str], filters: list[dict] | None, tag_set: list[list[dict]] | None
+) -> bool:
     if filters:
         return matches_any(tags, filters)
     if tag_set:
@@ -92,27 +100,40 @@ def selected(tags: dict[str, str], filters: list[dict] | None, tag_set: list[lis
 
 def ec2_instances(account: str, region: str) -> list[Instance]:
     """Running instances of the local EC2 API, with their tags."""
-    return [Instance(instance.instance_id,
-                     f"arn:aws:ec2:{region}:{account}:instance/{instance.instance_id}",
-                     instance.tags)
-            for instance in moto_backends.running_instances(account, region)]
+    return [
+        Instance(
+            instance.instance_id,
+            f"arn:aws:ec2:{region}:{account}:instance/{instance.instance_id}",
+            instance.tags,
+        )
+        for instance in moto_backends.running_instances(account, region)
+    ]
 
 
 def _tag_set(tag_set: dict | None, list_key: str) -> list[list[dict]]:
     return (tag_set or {}).get(list_key) or []
 
 
-def group_instances(account: str, region: str, group: dict, on_premises: list[Instance]
-                    ) -> list[Instance]:
+def group_instances(
+    account: str, region: str, group: dict, on_premises: list[Instance]
+) -> list[Instance]:
     """The instances a deployment group (or a deployment's targetInstances) selects."""
     chosen = [
-        instance for instance in ec2_instances(account, region)
-        if selected(instance.tags, group.get("ec2TagFilters"),
-                    _tag_set(group.get("ec2TagSet"), "ec2TagSetList"))
+        instance
+        for instance in ec2_instances(account, region)
+        if selected(
+            instance.tags,
+            group.get("ec2TagFilters"),
+            _tag_set(group.get("ec2TagSet"), "ec2TagSetList"),
+        )
     ]
     chosen += [
-        instance for instance in on_premises
-        if selected(instance.tags, group.get("onPremisesInstanceTagFilters"),
-                    _tag_set(group.get("onPremisesTagSet"), "onPremisesTagSetList"))
+        instance
+        for instance in on_premises
+        if selected(
+            instance.tags,
+            group.get("onPremisesInstanceTagFilters"),
+            _tag_set(group.get("onPremisesTagSet"), "onPremisesTagSetList"),
+        )
     ]
     return chosen

@@ -54,8 +54,9 @@ def zip_folder(folder: Path) -> bytes:
 
 def _add_symlink(archive: zipfile.ZipFile, folder: Path, path: Path, arcname: str) -> None:
     if not safepaths.is_inside(folder, path):
-        raise safepaths.UnsafePath(arcname, f"the symbolic link's target {os.readlink(path)!r} "
-                                            "leaves the folder")
+        raise safepaths.UnsafePath(
+            arcname, f"the symbolic link's target {os.readlink(path)!r} leaves the folder"
+        )
     info = zipfile.ZipInfo(arcname)
     info.create_system = 3  # Unix: the mode bits below are read back by unzip
     info.external_attr = (stat.S_IFLNK | 0o777) << 16
@@ -73,8 +74,9 @@ def get(account: str, location: Location) -> bytes:
     except moto_backends.S3Refused:  # the store's bucket is gone
         item = None
     if item is None:
-        raise LookupError(f"artifact s3://{location.bucket}/{location.key} is not in the "
-                          "artifact store")
+        raise LookupError(
+            f"artifact s3://{location.bucket}/{location.key} is not in the artifact store"
+        )
     return item.data
 
 

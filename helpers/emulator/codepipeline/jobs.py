@@ -31,11 +31,16 @@ from .. import identities
 from ..core import now
 from . import exceptions as err
 
-JOB_STATUSES = ("Created", "Queued", "Dispatched", "InProgress", "TimedOut", "Succeeded",
-                "Failed")
+JOB_STATUSES = ("Created", "Queued", "Dispatched", "InProgress", "TimedOut", "Succeeded", "Failed")
 FINAL = ("Succeeded", "Failed", "TimedOut")
-FAILURE_TYPES = ("JobFailed", "ConfigurationError", "PermissionError", "RevisionOutOfSync",
-                 "RevisionUnavailable", "SystemUnavailable")
+FAILURE_TYPES = (
+    "JobFailed",
+    "ConfigurationError",
+    "PermissionError",
+    "RevisionOutOfSync",
+    "RevisionUnavailable",
+    "SystemUnavailable",
+)
 
 
 def _random(alphabet: str, length: int) -> str:
@@ -52,12 +57,17 @@ def artifact_credentials() -> dict:
     root = identities.root()
     if root is not None:
         session = identities.issue_session(root, ARTIFACT_CREDENTIALS_SECONDS)
-        return {"accessKeyId": session.access_key, "secretAccessKey": session.secret_key,
-                "sessionToken": session.session_token}
+        return {
+            "accessKeyId": session.access_key,
+            "secretAccessKey": session.secret_key,
+            "sessionToken": session.session_token,
+        }
     upper = string.ascii_uppercase + string.digits
-    return {"accessKeyId": "ASIA" + _random(upper, 16),
-            "secretAccessKey": _random(string.ascii_letters + string.digits + "+/", 40),
-            "sessionToken": _random(string.ascii_letters + string.digits + "+/", 300)}
+    return {
+        "accessKeyId": "ASIA" + _random(upper, 16),
+        "secretAccessKey": _random(string.ascii_letters + string.digits + "+/", 40),
+        "sessionToken": _random(string.ascii_letters + string.digits + "+/", 300),
+    }
 
 
 ARTIFACT_CREDENTIALS_SECONDS = 3600
@@ -103,16 +113,21 @@ class JobQueue:
 
     # -- polling --------------------------------------------------------------------------
 
-    def poll(self, type_id: dict, max_batch: int, query: dict[str, str] | None,
-             third_party: bool) -> list[Job]:
+    def poll(
+        self, type_id: dict, max_batch: int, query: dict[str, str] | None, third_party: bool
+    ) -> list[Job]:
         """Queued jobs of the type (oldest first); they become Dispatched."""
         taken = []
         with self.lock:
             for job in self.jobs.values():
                 if len(taken) >= max_batch:
                     break
-                if (job.status != "Queued" or job.abandoned or job.third_party != third_party
-                        or job.type_id != type_id):
+                if (
+                    job.status != "Queued"
+                    or job.abandoned
+                    or job.third_party != third_party
+                    or job.type_id != type_id
+                ):
                     continue
                 if query and any(job.configuration.get(k) != v for k, v in query.items()):
                     continue
@@ -135,8 +150,7 @@ class JobQueue:
                 # learner's in a shared account): it goes back to the queue for its own.
                 if job.status == "Dispatched":
                     job.status = "Queued"
-            raise err.InvalidClientTokenException(
-                f"The client token is not valid for job {job_id}")
+            raise err.InvalidClientTokenException(f"The client token is not valid for job {job_id}")
         return job
 
     # -- the worker's answers ---------------------------------------------------------------
@@ -146,7 +160,8 @@ class JobQueue:
             if nonce != job.nonce:
                 raise err.InvalidNonceException(
                     f"The nonce is not valid for job {job.id}: another job worker may have "
-                    "claimed it")
+                    "claimed it"
+                )
             if job.status in ("Queued", "Dispatched"):
                 job.status = "InProgress"
                 job.cond.notify_all()
@@ -156,10 +171,12 @@ class JobQueue:
         if result.get("outputVariables") and result.get("continuationToken"):
             raise err.ValidationException(
                 "outputVariables can only be given with the final result of an action, "
-                "without a continuationToken")
+                "without a continuationToken"
+            )
         if len(str(result.get("outputVariables") or {})) > 122880:
             raise err.OutputVariablesSizeExceededException(
-                "The output variables exceed 122880 characters")
+                "The output variables exceed 122880 characters"
+            )
         percent = (result.get("executionDetails") or {}).get("percentComplete")
         if percent is not None and not 0 <= percent <= 100:
             raise err.ValidationException("percentComplete must be between 0 and 100")
@@ -168,7 +185,8 @@ class JobQueue:
     def fail(self, job: Job, details: dict) -> None:
         if details.get("type") not in FAILURE_TYPES:
             raise err.ValidationException(
-                f"failureDetails.type must be one of {', '.join(FAILURE_TYPES)}")
+                f"failureDetails.type must be one of {', '.join(FAILURE_TYPES)}"
+            )
         self._finish(job, "Failed", failure=details)
 
     def _finish(self, job: Job, status: str, **values) -> None:
@@ -176,7 +194,8 @@ class JobQueue:
             if job.status not in ("Dispatched", "InProgress"):
                 raise err.InvalidJobStateException(
                     f"Job {job.id} is {job.status}: a result can only be given for a job "
-                    "that was polled and has no result yet")
+                    "that was polled and has no result yet"
+                )
             for name, value in values.items():
                 setattr(job, name, value)
             job.status = status
@@ -196,15 +215,32 @@ def client_id(pipeline_arn: str, stage: str, action: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{pipeline_arn}/{stage}/{action}"))
 
 
-def job_data(*, type_id: dict, configuration: dict, pipeline_name: str, pipeline_arn: str,
-             stage: str, action: str, action_execution_id: str, execution_id: str,
-             inputs: dict, outputs: dict, input_revisions: dict, continuation: str | None,
-             encryption_key: dict | None) -> dict:
+def job_data(
+    *,
+    type_id: dict,
+    configuration: dict,
+    pipeline_name: str,
+    pipeline_arn: str,
+    stage: str,
+    action: str,
+    action_execution_id: str,
+    execution_id: str,
+    inputs: dict,
+    outputs: dict,
+    input_revisions: dict,
+    continuation: str | None,
+    encryption_key: dict | None,
+) -> dict:
     """JobData as AWS sends it: where the input artifacts are, where outputs go, credentials."""
 
     def artifact(name: str, location, revision: str | None = None) -> dict:
-        item = {"name": name, "location": {"type": "S3", "s3Location": {
-            "bucketName": location.bucket, "objectKey": location.key}}}
+        item = {
+            "name": name,
+            "location": {
+                "type": "S3",
+                "s3Location": {"bucketName": location.bucket, "objectKey": location.key},
+            },
+        }
         if revision:
             item["revision"] = revision
         return item
@@ -213,9 +249,12 @@ def job_data(*, type_id: dict, configuration: dict, pipeline_name: str, pipeline
         "actionTypeId": dict(type_id),
         "actionConfiguration": {"configuration": dict(configuration)},
         "pipelineContext": {
-            "pipelineName": pipeline_name, "stage": {"name": stage},
+            "pipelineName": pipeline_name,
+            "stage": {"name": stage},
             "action": {"name": action, "actionExecutionId": action_execution_id},
-            "pipelineArn": pipeline_arn, "pipelineExecutionId": execution_id},
+            "pipelineArn": pipeline_arn,
+            "pipelineExecutionId": execution_id,
+        },
         "inputArtifacts": [artifact(n, loc, input_revisions.get(n)) for n, loc in inputs.items()],
         "outputArtifacts": [artifact(n, loc) for n, loc in outputs.items()],
         "artifactCredentials": artifact_credentials(),
@@ -223,6 +262,8 @@ def job_data(*, type_id: dict, configuration: dict, pipeline_name: str, pipeline
     if continuation:
         data["continuationToken"] = continuation
     if encryption_key:
-        data["encryptionKey"] = {"id": encryption_key["id"],
-                                 "type": encryption_key.get("type", "KMS")}
+        data["encryptionKey"] = {
+            "id": encryption_key["id"],
+            "type": encryption_key.get("type", "KMS"),
+        }
     return data

@@ -26,8 +26,7 @@ CALLER = "arn:aws:iam::{account}:root"  # offline there is no IAM identity behin
 
 
 class Pipeline:
-    def __init__(self, account: str, region: str, declaration: dict, tags: dict[str, str]
-                 ) -> None:
+    def __init__(self, account: str, region: str, declaration: dict, tags: dict[str, str]) -> None:
         self.account = account
         self.region = region
         self.name = declaration["name"]
@@ -56,8 +55,13 @@ class Pipeline:
         """This pipeline's folder (action workspaces): in this process's folder, like the
         other services', and named so that a pipeline named '..' or '.' has a folder of its
         own (safepaths.component), which deleting the pipeline removes, nothing else."""
-        return (settings.emulator_dir() / "codepipeline" / safepaths.account_id(self.account)
-                / safepaths.region(self.region) / safepaths.component(self.name))
+        return (
+            settings.emulator_dir()
+            / "codepipeline"
+            / safepaths.account_id(self.account)
+            / safepaths.region(self.region)
+            / safepaths.component(self.name)
+        )
 
     def set_declaration(self, declaration: dict, version: int) -> None:
         declaration = copy.deepcopy(declaration)
@@ -81,10 +85,14 @@ class Pipeline:
 
     def summary(self) -> dict:
         declaration = self.declaration
-        return {"name": self.name, "version": self.version,
-                "pipelineType": declaration["pipelineType"],
-                "executionMode": declaration["executionMode"],
-                "created": self.created, "updated": self.updated}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "pipelineType": declaration["pipelineType"],
+            "executionMode": declaration["executionMode"],
+            "created": self.created,
+            "updated": self.updated,
+        }
 
 
 class CodePipelineLabBackend(BaseBackend):
@@ -111,20 +119,23 @@ class CodePipelineLabBackend(BaseBackend):
     def create_pipeline(self, declaration: dict, tags: list[dict] | None) -> Pipeline:
         if declaration.get("version") not in (None, 1):
             raise err.InvalidStructureException(
-                "The version of a new pipeline must be 1 (or left out)")
+                "The version of a new pipeline must be 1 (or left out)"
+            )
         declaration = validation.normalize(declaration)
         tag_map = self._check_tags({}, tags or [])
         with self.lock:
             if declaration["name"] in self.pipelines:
                 raise err.PipelineNameInUseException(
                     f"A pipeline with the name '{declaration['name']}' already exists in "
-                    f"account '{self.account_id}'")
+                    f"account '{self.account_id}'"
+                )
             validation.validate(declaration, self.account_id, self.region_name)
             pipeline = Pipeline(self.account_id, self.region_name, declaration, tag_map)
             self.pipelines[pipeline.name] = pipeline
         # Creating a pipeline starts it, as in AWS.
-        self.start_execution(pipeline, {"triggerType": "CreatePipeline",
-                                        "triggerDetail": self.caller})
+        self.start_execution(
+            pipeline, {"triggerType": "CreatePipeline", "triggerDetail": self.caller}
+        )
         return pipeline
 
     def update_pipeline(self, declaration: dict) -> Pipeline:
@@ -133,7 +144,8 @@ class CodePipelineLabBackend(BaseBackend):
         if declaration.get("version") not in (None, pipeline.version):
             raise err.InvalidStructureException(
                 f"The pipeline version {declaration.get('version')} is not the current "
-                f"version {pipeline.version}; get the pipeline again and update that")
+                f"version {pipeline.version}; get the pipeline again and update that"
+            )
         validation.validate(declaration, self.account_id, self.region_name)
         with pipeline.cond:
             pipeline.set_declaration(declaration, pipeline.version + 1)
@@ -147,7 +159,8 @@ class CodePipelineLabBackend(BaseBackend):
         pipeline = self.pipelines.get(name)
         if pipeline is None:
             raise err.PipelineNotFoundException(
-                f"Account '{self.account_id}' does not have a pipeline with name '{name}'")
+                f"Account '{self.account_id}' does not have a pipeline with name '{name}'"
+            )
         return pipeline
 
     def get_declaration(self, name: str, version: int | None) -> tuple[Pipeline, dict]:
@@ -156,7 +169,8 @@ class CodePipelineLabBackend(BaseBackend):
             return pipeline, pipeline.declaration
         if version not in pipeline.versions:
             raise err.PipelineVersionNotFoundException(
-                f"Pipeline '{name}' does not have version {version}")
+                f"Pipeline '{name}' does not have version {version}"
+            )
         return pipeline, pipeline.versions[version]
 
     def delete_pipeline(self, name: str) -> None:
@@ -174,9 +188,14 @@ class CodePipelineLabBackend(BaseBackend):
 
     # -- executions -------------------------------------------------------------------
 
-    def start_execution(self, pipeline: Pipeline, trigger: dict,
-                        variables: list[dict] | None = None, token: str | None = None,
-                        source_revisions: dict[str, str] | None = None) -> Execution:
+    def start_execution(
+        self,
+        pipeline: Pipeline,
+        trigger: dict,
+        variables: list[dict] | None = None,
+        token: str | None = None,
+        source_revisions: dict[str, str] | None = None,
+    ) -> Execution:
         with pipeline.cond:
             if token and token in pipeline.request_tokens:
                 return pipeline.executions[pipeline.request_tokens[token]]
@@ -191,14 +210,15 @@ class CodePipelineLabBackend(BaseBackend):
     def _resolve_variables(self, pipeline: Pipeline, given: list[dict]) -> dict[str, str]:
         declared = {v["name"]: v for v in pipeline.declaration.get("variables") or []}
         if given and pipeline.declaration["pipelineType"] != "V2":
-            raise err.ValidationException("Pipeline variables can only be used with pipeline "
-                                          "type V2")
+            raise err.ValidationException(
+                "Pipeline variables can only be used with pipeline type V2"
+            )
         values: dict[str, str] = {}
         for variable in given:
             if variable["name"] not in declared:
                 raise err.ValidationException(
-                    f"Variable {variable['name']} is not declared in pipeline "
-                    f"{pipeline.name}")
+                    f"Variable {variable['name']} is not declared in pipeline {pipeline.name}"
+                )
             if variable["name"] in values:
                 raise err.ValidationException(f"Variable {variable['name']} is given twice")
             values[variable["name"]] = variable["value"]
@@ -206,18 +226,27 @@ class CodePipelineLabBackend(BaseBackend):
             if name not in values:
                 if "defaultValue" not in declaration:
                     raise err.ValidationException(
-                        f"Variable {name} has no default value: give it a value")
+                        f"Variable {name} has no default value: give it a value"
+                    )
                 values[name] = declaration["defaultValue"]
         return {name: values[name] for name in declared}
 
-    def start_pipeline_execution(self, name: str, variables: list[dict] | None,
-                                 token: str | None, source_revisions: list[dict] | None
-                                 ) -> Execution:
+    def start_pipeline_execution(
+        self,
+        name: str,
+        variables: list[dict] | None,
+        token: str | None,
+        source_revisions: list[dict] | None,
+    ) -> Execution:
         pipeline = self.get_pipeline(name)
         overrides = self._source_overrides(pipeline, source_revisions or [])
         return self.start_execution(
-            pipeline, {"triggerType": "StartPipelineExecution", "triggerDetail": self.caller},
-            variables, token, overrides)
+            pipeline,
+            {"triggerType": "StartPipelineExecution", "triggerDetail": self.caller},
+            variables,
+            token,
+            overrides,
+        )
 
     def _source_overrides(self, pipeline: Pipeline, revisions: list[dict]) -> dict[str, str]:
         sources = {a["name"]: a for a in pipeline.declaration["stages"][0]["actions"]}
@@ -226,13 +255,16 @@ class CodePipelineLabBackend(BaseBackend):
             action = sources.get(revision["actionName"])
             if action is None:
                 raise err.ValidationException(
-                    f"Source action {revision['actionName']} is not in pipeline {pipeline.name}")
-            runner = action_types.runner_for(action["actionTypeId"], self.account_id,
-                                             self.region_name)
+                    f"Source action {revision['actionName']} is not in pipeline {pipeline.name}"
+                )
+            runner = action_types.runner_for(
+                action["actionTypeId"], self.account_id, self.region_name
+            )
             if runner.revision_type != revision["revisionType"]:
                 raise err.ValidationException(
                     f"Revision type {revision['revisionType']} does not apply to source action "
-                    f"{revision['actionName']}")
+                    f"{revision['actionName']}"
+                )
             overrides[revision["actionName"]] = revision["revisionValue"]
         return overrides
 
@@ -240,30 +272,33 @@ class CodePipelineLabBackend(BaseBackend):
         execution = pipeline.executions.get(execution_id)
         if execution is None:
             raise err.PipelineExecutionNotFoundException(
-                f"Pipeline execution ID {execution_id} does not exist in pipeline "
-                f"{pipeline.name}")
+                f"Pipeline execution ID {execution_id} does not exist in pipeline {pipeline.name}"
+            )
         return execution
 
-    def stop_pipeline_execution(self, name: str, execution_id: str, abandon: bool,
-                                reason: str | None) -> Execution:
+    def stop_pipeline_execution(
+        self, name: str, execution_id: str, abandon: bool, reason: str | None
+    ) -> Execution:
         pipeline = self.get_pipeline(name)
         with pipeline.cond:
             execution = self.get_execution(pipeline, execution_id)
             if execution.status == "Stopping" and not abandon:
                 raise err.DuplicatedStopRequestException(
                     f"Pipeline execution {execution_id} is already stopping; stop it with "
-                    "abandon to abandon its running actions")
+                    "abandon to abandon its running actions"
+                )
             if execution.status not in ("InProgress", "Stopping"):
                 raise err.PipelineExecutionNotStoppableException(
-                    f"Pipeline execution {execution_id} is {execution.status} and cannot be "
-                    "stopped")
+                    f"Pipeline execution {execution_id} is {execution.status} and cannot be stopped"
+                )
             runtime.stop(execution, abandon, reason)
         return execution
 
     # -- approvals --------------------------------------------------------------------
 
-    def put_approval_result(self, name: str, stage: str, action: str, result: dict,
-                            token: str) -> object:
+    def put_approval_result(
+        self, name: str, stage: str, action: str, result: dict, token: str
+    ) -> object:
         pipeline = self.get_pipeline(name)
         declaration = pipeline.declaration
         stage_declaration = next((s for s in declaration["stages"] if s["name"] == stage), None)
@@ -271,19 +306,31 @@ class CodePipelineLabBackend(BaseBackend):
             raise err.StageNotFoundException(f"Stage {stage} does not exist in pipeline {name}")
         if not any(a["name"] == action for a in stage_declaration["actions"]):
             raise err.ActionNotFoundException(
-                f"Action {action} does not exist in stage {stage} of pipeline {name}")
+                f"Action {action} does not exist in stage {stage} of pipeline {name}"
+            )
         if result.get("status") not in ("Approved", "Rejected"):
             raise err.ValidationException("result.status must be Approved or Rejected")
         with pipeline.cond:
-            run = next((r for e in pipeline.executions.values() for r in e.actions
-                        if r.stage == stage and r.name == action and r.approval is not None
-                        and r.approval.token == token), None)
+            run = next(
+                (
+                    r
+                    for e in pipeline.executions.values()
+                    for r in e.actions
+                    if r.stage == stage
+                    and r.name == action
+                    and r.approval is not None
+                    and r.approval.token == token
+                ),
+                None,
+            )
             if run is None:
                 raise err.InvalidApprovalTokenException(
-                    f"The token {token} is not valid for action {action} in stage {stage}")
+                    f"The token {token} is not valid for action {action} in stage {stage}"
+                )
             if run.approval.result is not None or run.final:
                 raise err.ApprovalAlreadyCompletedException(
-                    f"The approval for action {action} in stage {stage} is already completed")
+                    f"The approval for action {action} in stage {stage} is already completed"
+                )
             run.approval.result = (result["status"], result.get("summary") or "")
             run.approval.approved_at = now()
             run.updated_by = self.caller
@@ -294,8 +341,9 @@ class CodePipelineLabBackend(BaseBackend):
 
     # -- transitions --------------------------------------------------------------------
 
-    def set_transition(self, name: str, stage: str, transition_type: str, enabled: bool,
-                       reason: str | None) -> None:
+    def set_transition(
+        self, name: str, stage: str, transition_type: str, enabled: bool, reason: str | None
+    ) -> None:
         pipeline = self.get_pipeline(name)
         if transition_type not in ("Inbound", "Outbound"):
             raise err.ValidationException("transitionType must be Inbound or Outbound")
@@ -305,8 +353,9 @@ class CodePipelineLabBackend(BaseBackend):
         if transition_type == "Outbound":  # the outbound of a stage is the next one's inbound
             index = stages.index(stage) + 1
             if index >= len(stages):
-                raise err.ValidationException(f"Stage {stage} is the last stage; it has no "
-                                              "outbound transition")
+                raise err.ValidationException(
+                    f"Stage {stage} is the last stage; it has no outbound transition"
+                )
             stage = stages[index]
         with pipeline.cond:
             gate = pipeline.gate(stage)
@@ -318,19 +367,22 @@ class CodePipelineLabBackend(BaseBackend):
 
     # -- revisions from outside --------------------------------------------------------
 
-    def put_action_revision(self, name: str, stage: str, action: str, revision: dict
-                            ) -> tuple[bool, Execution | None]:
+    def put_action_revision(
+        self, name: str, stage: str, action: str, revision: dict
+    ) -> tuple[bool, Execution | None]:
         """A new revision of a source action starts the pipeline with it; the same one
         again does nothing (newRevision false)."""
         pipeline = self.get_pipeline(name)
-        stage_declaration = next((s for s in pipeline.declaration["stages"]
-                                  if s["name"] == stage), None)
+        stage_declaration = next(
+            (s for s in pipeline.declaration["stages"] if s["name"] == stage), None
+        )
         if stage_declaration is None:
             raise err.StageNotFoundException(f"Stage {stage} does not exist in pipeline {name}")
         declared = next((a for a in stage_declaration["actions"] if a["name"] == action), None)
         if declared is None:
             raise err.ActionNotFoundException(
-                f"Action {action} does not exist in stage {stage} of pipeline {name}")
+                f"Action {action} does not exist in stage {stage} of pipeline {name}"
+            )
         if not action_types.is_source(declared["actionTypeId"]):
             raise err.ValidationException(f"Action {action} is not a source action")
         with pipeline.cond:
@@ -343,8 +395,10 @@ class CodePipelineLabBackend(BaseBackend):
                 return False, latest
             pipeline.put_revisions[action] = revision["revisionId"]
         execution = self.start_execution(
-            pipeline, {"triggerType": "PutActionRevision", "triggerDetail": action},
-            source_revisions={action: revision["revisionId"]})
+            pipeline,
+            {"triggerType": "PutActionRevision", "triggerDetail": action},
+            source_revisions={action: revision["revisionId"]},
+        )
         return True, execution
 
     # -- tags -----------------------------------------------------------------------------
@@ -355,16 +409,18 @@ class CodePipelineLabBackend(BaseBackend):
             raise err.InvalidArnException(f"The ARN {arn} is not valid")
         pipeline = self.pipelines.get(parts[5])
         if pipeline is None or parts[3] != self.region_name or parts[4] != self.account_id:
-            raise err.ResourceNotFoundException(f"The resource with the ARN {arn} was not "
-                                                "found")
+            raise err.ResourceNotFoundException(f"The resource with the ARN {arn} was not found")
         return pipeline
 
     def taggable_by_arn(self, arn: str):
         """The pipeline, custom action type (arn:...:actiontype:Custom/<category>/<provider>/
         <version>) or webhook (arn:...:webhook:<name>) with this ARN; each has .tags."""
         parts = arn.split(":")
-        if len(parts) == 7 and parts[:3] == ["arn", "aws", "codepipeline"] \
-                and parts[5] in ("actiontype", "webhook"):
+        if (
+            len(parts) == 7
+            and parts[:3] == ["arn", "aws", "codepipeline"]
+            and parts[5] in ("actiontype", "webhook")
+        ):
             found = None
             if parts[3] == self.region_name and parts[4] == self.account_id:
                 if parts[5] == "webhook":
@@ -372,12 +428,14 @@ class CodePipelineLabBackend(BaseBackend):
                 else:
                     owner, category, provider, version = (parts[6].split("/") + [""] * 4)[:4]
                     entry = self.custom_types.entry(
-                        {"category": category, "provider": provider, "version": version})
+                        {"category": category, "provider": provider, "version": version}
+                    )
                     if owner == "Custom" and entry is not None and not entry.deleted:
                         found = entry
             if found is None:
-                raise err.ResourceNotFoundException(f"The resource with the ARN {arn} was not "
-                                                    "found")
+                raise err.ResourceNotFoundException(
+                    f"The resource with the ARN {arn} was not found"
+                )
             return found
         return self.pipeline_by_arn(arn)
 
@@ -398,7 +456,8 @@ class CodePipelineLabBackend(BaseBackend):
         for tag in tags:
             if tag["key"].startswith("aws:"):
                 raise err.InvalidTagsException(
-                    "Not allowed to modify system tags. System tags start with 'aws:'.")
+                    "Not allowed to modify system tags. System tags start with 'aws:'."
+                )
             merged[tag["key"]] = tag["value"]
         if len(merged) > MAX_TAGS:
             raise err.TooManyTagsException(f"A resource can have at most {MAX_TAGS} tags")
@@ -413,49 +472,66 @@ class CodePipelineLabBackend(BaseBackend):
         for pipeline in list(self.pipelines.values()):
             for action in pipeline.declaration["stages"][0]["actions"]:
                 configuration = action["configuration"]
-                if (action["actionTypeId"]["provider"] != "CodeCommit"
-                        or configuration.get("RepositoryName") != repository
-                        or configuration.get("BranchName") != branch):
+                if (
+                    action["actionTypeId"]["provider"] != "CodeCommit"
+                    or configuration.get("RepositoryName") != repository
+                    or configuration.get("BranchName") != branch
+                ):
                     continue
                 # AWS: PollForSourceChanges left out means true (polling); false means an
                 # EventBridge rule (CloudWatchEvent) starts the pipeline.
                 polling = str(configuration.get("PollForSourceChanges", "true")).lower()
                 if polling == "false":
-                    trigger = {"triggerType": "CloudWatchEvent", "triggerDetail": (
-                        f"arn:aws:events:{self.region_name}:{self.account_id}:rule/"
-                        f"codepipeline-{repository[:20]}-{branch[:20]}-rule")}
+                    trigger = {
+                        "triggerType": "CloudWatchEvent",
+                        "triggerDetail": (
+                            f"arn:aws:events:{self.region_name}:{self.account_id}:rule/"
+                            f"codepipeline-{repository[:20]}-{branch[:20]}-rule"
+                        ),
+                    }
                 else:
-                    trigger = {"triggerType": "PollForSourceChanges",
-                               "triggerDetail": action["name"]}
+                    trigger = {
+                        "triggerType": "PollForSourceChanges",
+                        "triggerDetail": action["name"],
+                    }
                 self.start_execution(pipeline, trigger, source_revisions={action["name"]: new})
                 break  # one execution per pipeline, even with several matching sources
 
 
 @runtime.settles
-def on_branch_moved(account: str, region: str, repository: str, branch: str,
-                    old: str | None, new: str | None) -> None:
+def on_branch_moved(
+    account: str, region: str, repository: str, branch: str, old: str | None, new: str | None
+) -> None:
     if account in codepipeline_lab_backends and region in codepipeline_lab_backends[account]:
         codepipeline_lab_backends[account][region].on_branch_moved(repository, branch, new)
 
 
-def action_type_list(owner: str | None, backend: CodePipelineLabBackend | None = None
-                     ) -> list[action_types.ActionType]:
+def action_type_list(
+    owner: str | None, backend: CodePipelineLabBackend | None = None
+) -> list[action_types.ActionType]:
     types = action_types.catalogue()
     if backend is not None:
         types += backend.custom_types.active()
     return [t for t in types if owner in (None, t.owner)]
 
 
-def find_action_type(category: str, owner: str, provider: str, version: str,
-                     backend: CodePipelineLabBackend | None = None) -> action_types.ActionType:
+def find_action_type(
+    category: str,
+    owner: str,
+    provider: str,
+    version: str,
+    backend: CodePipelineLabBackend | None = None,
+) -> action_types.ActionType:
     found = action_types.find(category, owner, provider, version)
     if found is None and backend is not None:
-        found = backend.custom_types.find({"category": category, "owner": owner,
-                                           "provider": provider, "version": version})
+        found = backend.custom_types.find(
+            {"category": category, "owner": owner, "provider": provider, "version": version}
+        )
     if found is None:
         raise err.ActionTypeNotFoundException(
             f"Action type (category {category}, owner {owner}, provider {provider}, "
-            f"version {version}) does not exist")
+            f"version {version}) does not exist"
+        )
     return found
 
 

@@ -53,18 +53,26 @@ class RuleType:
         return {"category": "Rule", "owner": "AWS", "provider": self.provider, "version": "1"}
 
     def describe(self) -> dict:
-        return {"id": self.id, "settings": {},
-                "ruleConfigurationProperties": [p.describe() for p in self.properties],
-                "inputArtifactDetails": {"minimumCount": self.inputs[0],
-                                         "maximumCount": self.inputs[1]}}
+        return {
+            "id": self.id,
+            "settings": {},
+            "ruleConfigurationProperties": [p.describe() for p in self.properties],
+            "inputArtifactDetails": {
+                "minimumCount": self.inputs[0],
+                "maximumCount": self.inputs[1],
+            },
+        }
 
 
 OPERATORS = ("EQ", "NE", "GT", "GE", "LT", "LE", "CONTAINS", "MATCHES")
 
 
 def find(type_id: dict) -> RuleType | None:
-    if type_id.get("category") != "Rule" or type_id.get("owner", "AWS") != "AWS" \
-            or type_id.get("version", "1") != "1":
+    if (
+        type_id.get("category") != "Rule"
+        or type_id.get("owner", "AWS") != "AWS"
+        or type_id.get("version", "1") != "1"
+    ):
         return None
     return next((r for r in RULE_TYPES if r.provider == type_id.get("provider")), None)
 
@@ -81,16 +89,19 @@ def variable_check(configuration: dict) -> str:
     variable, value = configuration.get("Variable", ""), configuration.get("Value", "")
     operator = configuration.get("Operator", "EQ")
     if operator not in OPERATORS:
-        raise RuleFailed(f"Operator {operator} is not one of {', '.join(OPERATORS)}",
-                         "ConfigurationError")
+        raise RuleFailed(
+            f"Operator {operator} is not one of {', '.join(OPERATORS)}", "ConfigurationError"
+        )
     if operator in ("GT", "GE", "LT", "LE"):
         try:
             left, right = float(variable), float(value)
         except ValueError:
-            raise RuleFailed(f"{operator} compares numbers: {variable!r} and {value!r}",
-                             "ConfigurationError") from None
-        passed = {"GT": left > right, "GE": left >= right, "LT": left < right,
-                  "LE": left <= right}[operator]
+            raise RuleFailed(
+                f"{operator} compares numbers: {variable!r} and {value!r}", "ConfigurationError"
+            ) from None
+        passed = {"GT": left > right, "GE": left >= right, "LT": left < right, "LE": left <= right}[
+            operator
+        ]
     elif operator == "MATCHES":
         passed = re.fullmatch(value, variable) is not None
     elif operator == "CONTAINS":
@@ -123,22 +134,39 @@ def alarm_rule(ctx: RuleContext) -> str:
 
 
 RULE_TYPES: tuple[RuleType, ...] = (
-    RuleType("CloudWatchAlarm", (
-        _p("AlarmName", True, True, "The CloudWatch alarm to watch"),
-        _p("AlarmStates", description="Comma-separated states that fail the rule (ALARM)"),
-        _p("WaitTime", description="Minutes to watch the alarm", type="Number"),
-    ), evaluate=alarm_rule),
-    RuleType("DeploymentWindow", (
-        _p("Cron", True, True, "When deployments may enter"), _p("TimeZone"),
-    )),
-    RuleType("LambdaInvoke", (
-        _p("FunctionName", True, True), _p("UserParameters"),
-    ), (0, 5)),
-    RuleType("VariableCheck", (
-        _p("Variable", True, True, "The value to check, e.g. #{BuildVariables.Result}"),
-        _p("Value", True, description="What to compare it with"),
-        _p("Operator", True, description="EQ, NE, GT, GE, LT, LE, CONTAINS or MATCHES"),
-    ), evaluate=lambda ctx: variable_check(ctx.configuration)),
+    RuleType(
+        "CloudWatchAlarm",
+        (
+            _p("AlarmName", True, True, "The CloudWatch alarm to watch"),
+            _p("AlarmStates", description="Comma-separated states that fail the rule (ALARM)"),
+            _p("WaitTime", description="Minutes to watch the alarm", type="Number"),
+        ),
+        evaluate=alarm_rule,
+    ),
+    RuleType(
+        "DeploymentWindow",
+        (
+            _p("Cron", True, True, "When deployments may enter"),
+            _p("TimeZone"),
+        ),
+    ),
+    RuleType(
+        "LambdaInvoke",
+        (
+            _p("FunctionName", True, True),
+            _p("UserParameters"),
+        ),
+        (0, 5),
+    ),
+    RuleType(
+        "VariableCheck",
+        (
+            _p("Variable", True, True, "The value to check, e.g. #{BuildVariables.Result}"),
+            _p("Value", True, description="What to compare it with"),
+            _p("Operator", True, description="EQ, NE, GT, GE, LT, LE, CONTAINS or MATCHES"),
+        ),
+        evaluate=lambda ctx: variable_check(ctx.configuration),
+    ),
     RuleType("Commands", (), (0, 5)),
 )
 
@@ -148,6 +176,9 @@ def evaluate(type_id: dict, ctx: RuleContext) -> str:
     rule_type = find(type_id)
     if rule_type is None or rule_type.evaluate is None:
         evaluated = " and ".join(r.provider for r in RULE_TYPES if r.evaluate is not None)
-        raise RuleFailed(f"The lab kit cannot evaluate {type_id.get('provider')} rules offline "
-                         f"(it evaluates {evaluated} rules)", "ConfigurationError")
+        raise RuleFailed(
+            f"The lab kit cannot evaluate {type_id.get('provider')} rules offline "
+            f"(it evaluates {evaluated} rules)",
+            "ConfigurationError",
+        )
     return rule_type.evaluate(ctx)

@@ -130,8 +130,13 @@ class ActionRun:
 
 
 class Execution:
-    def __init__(self, pipeline: Pipeline, trigger: dict, variables: dict[str, str],
-                 source_revisions: dict[str, str]) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        trigger: dict,
+        variables: dict[str, str],
+        source_revisions: dict[str, str],
+    ) -> None:
         self.id = str(uuid.uuid4())
         self.pipeline = pipeline
         self.declaration = pipeline.declaration  # the definition it started with
@@ -154,7 +159,8 @@ class Execution:
         self.artifacts: dict[str, artifacts.Location] = {}
         self.artifact_revisions: dict[str, str | None] = {}  # artifact -> source revision
         self.namespaces: dict[str, dict[str, str]] = {
-            "codepipeline": {"PipelineExecutionId": self.id}}
+            "codepipeline": {"PipelineExecutionId": self.id}
+        }
         if variables:
             self.namespaces["variables"] = dict(variables)
         self.execution_type = "STANDARD"  # ROLLBACK: runs one stage on an older one's inputs
@@ -189,8 +195,10 @@ def settle(pipeline: Pipeline, timeout: float = SETTLE_TIMEOUT) -> bool:
     """Wait until every execution has ended or waits for something outside the engine."""
 
     def quiet() -> bool:
-        return all(e.final or (e.working == 0 and not any(wait() for wait in e.waits))
-                   for e in list(pipeline.executions.values()))
+        return all(
+            e.final or (e.working == 0 and not any(wait() for wait in e.waits))
+            for e in list(pipeline.executions.values())
+        )
 
     with pipeline.cond:
         return pipeline.cond.wait_for(quiet, timeout)
@@ -217,8 +225,10 @@ def settles(entry: Callable[..., T]) -> Callable[..., T]:
         if workers.synchronous():
             from .models import codepipeline_lab_backends
 
-            if account in codepipeline_lab_backends and \
-                    region in codepipeline_lab_backends[account]:
+            if (
+                account in codepipeline_lab_backends
+                and region in codepipeline_lab_backends[account]
+            ):
                 settle_unfinished(codepipeline_lab_backends[account][region].pipelines.values())
         return result
 
@@ -235,8 +245,11 @@ def _spawn(execution: Execution, name: str, work: Callable[[], None]) -> None:
             log.exception("%s failed", name)
             with cond:
                 if not execution.final:
-                    _finish(execution, "Failed", "The lab kit failed while running this "
-                                                 "execution; see the server log")
+                    _finish(
+                        execution,
+                        "Failed",
+                        "The lab kit failed while running this execution; see the server log",
+                    )
         finally:
             with cond:
                 execution.working -= 1
@@ -247,8 +260,9 @@ def _spawn(execution: Execution, name: str, work: Callable[[], None]) -> None:
     threading.Thread(target=guarded, name=name, daemon=True).start()
 
 
-def _wait(execution: Execution, predicate: Callable[[], bool],
-          timeout: float | None = None) -> bool:
+def _wait(
+    execution: Execution, predicate: Callable[[], bool], timeout: float | None = None
+) -> bool:
     """Wait on the pipeline's condition (held by the caller) as an idle thread."""
     cond = execution.pipeline.cond
     execution.working -= 1
@@ -280,8 +294,9 @@ def _finish(execution: Execution, status: str, summary: str | None = None) -> No
 # -- the execution's walk through the stages ----------------------------------------
 
 
-def run_execution(execution: Execution, start_index: int = 0,
-                  retry_mode: str | None = None) -> None:
+def run_execution(
+    execution: Execution, start_index: int = 0, retry_mode: str | None = None
+) -> None:
     """Walk the stages from start_index. With retry_mode, the first one is a retried stage
     the execution already holds (RetryStageExecution)."""
     stages = execution.declaration["stages"]
@@ -329,8 +344,12 @@ def enter_stage(execution: Execution, stage_name: str) -> bool:
         pipeline.cond.notify_all()
 
         def may_enter() -> bool:
-            return (execution.final or execution.stop_requested or execution.cancel_requested
-                    or can_enter(execution, gate))
+            return (
+                execution.final
+                or execution.stop_requested
+                or execution.cancel_requested
+                or can_enter(execution, gate)
+            )
 
         _wait(execution, may_enter)
         if execution in gate.waiting:
@@ -342,8 +361,11 @@ def enter_stage(execution: Execution, stage_name: str) -> bool:
             _finish(execution, "Stopped", execution.stop_reason)
             return False
         if execution.cancel_requested:
-            _finish(execution, "Cancelled", "The pipeline was updated before this execution "
-                                            "could finish")
+            _finish(
+                execution,
+                "Cancelled",
+                "The pipeline was updated before this execution could finish",
+            )
             return False
         if execution.mode != "PARALLEL":
             gate.holder = execution
@@ -387,7 +409,8 @@ def run_stage(execution: Execution, stage: dict, retry_mode: str | None = None) 
                     retries["auto"] += 1
                     retries["latest"] = "AutomatedStageRetry"
                 retry_mode = (stage["onFailure"].get("retryConfiguration") or {}).get(
-                    "retryMode", "FAILED_ACTIONS")
+                    "retryMode", "FAILED_ACTIONS"
+                )
                 continue
             if result == "SKIP":
                 _end_stage(execution, name, False, skipped=True)
@@ -400,8 +423,12 @@ def run_stage(execution: Execution, stage: dict, retry_mode: str | None = None) 
         break
     _end_stage(execution, name, failed)
     if rollback:
-        start_rollback(execution.pipeline, name, None, {
-            "triggerType": "AutomatedRollback", "triggerDetail": execution.id})
+        start_rollback(
+            execution.pipeline,
+            name,
+            None,
+            {"triggerType": "AutomatedRollback", "triggerDetail": execution.id},
+        )
 
 
 def _interrupted(execution: Execution) -> bool:
@@ -429,9 +456,12 @@ def _run_groups(execution: Execution, stage: dict, retry_mode: str | None) -> bo
         with pipeline.cond:
             if execution.final or execution.stop_requested or execution.cancel_requested:
                 break
-            runs = [ActionRun(execution, name, a) for a in stage["actions"]
-                    if a["runOrder"] == run_order and not (
-                        a["name"] in previous and previous[a["name"]].status == "Succeeded")]
+            runs = [
+                ActionRun(execution, name, a)
+                for a in stage["actions"]
+                if a["runOrder"] == run_order
+                and not (a["name"] in previous and previous[a["name"]].status == "Succeeded")
+            ]
             if not runs:
                 continue
             for run in runs:
@@ -442,8 +472,7 @@ def _run_groups(execution: Execution, stage: dict, retry_mode: str | None) -> bo
             run_action(runs[0])
         else:
             for run in runs:
-                _spawn(execution, f"codepipeline-action-{run.id}",
-                       lambda run=run: run_action(run))
+                _spawn(execution, f"codepipeline-action-{run.id}", lambda run=run: run_action(run))
         with pipeline.cond:
             _wait(execution, lambda runs=runs: all(run.final for run in runs))
             failed = any(run.status == "Failed" for run in runs)
@@ -474,8 +503,11 @@ def _end_stage(execution: Execution, name: str, failed: bool, skipped: bool = Fa
             _finish(execution, "Stopped", execution.stop_reason)
         elif execution.cancel_requested:
             execution.stage_status[name] = "Cancelled"
-            _finish(execution, "Cancelled", "The pipeline was updated before this execution "
-                                            "could finish")
+            _finish(
+                execution,
+                "Cancelled",
+                "The pipeline was updated before this execution could finish",
+            )
         else:
             execution.stage_status[name] = "Succeeded"
             execution.touch()
@@ -494,23 +526,39 @@ def run_action(run: ActionRun) -> None:
     try:
         with pipeline.cond:
             run.resolved_configuration = resolve_configuration(
-                declaration.get("configuration") or {}, execution.namespaces)
-            run.inputs = {a["name"]: execution.artifacts[a["name"]]
-                          for a in declaration.get("inputArtifacts") or []}
-            run.outputs = {a["name"]: artifacts.new_location(
-                pipeline.artifact_bucket(declaration), pipeline.name, a["name"])
-                for a in declaration.get("outputArtifacts") or []}
-            input_revisions = {name: execution.artifact_revisions.get(name)
-                               for name in run.inputs}
+                declaration.get("configuration") or {}, execution.namespaces
+            )
+            run.inputs = {
+                a["name"]: execution.artifacts[a["name"]]
+                for a in declaration.get("inputArtifacts") or []
+            }
+            run.outputs = {
+                a["name"]: artifacts.new_location(
+                    pipeline.artifact_bucket(declaration), pipeline.name, a["name"]
+                )
+                for a in declaration.get("outputArtifacts") or []
+            }
+            input_revisions = {name: execution.artifact_revisions.get(name) for name in run.inputs}
         ctx = ActionContext(
-            account=pipeline.account, region=declaration.get("region") or pipeline.region,
-            pipeline_name=pipeline.name, execution_id=execution.id, stage_name=run.stage,
-            action_name=run.name, action_type_id=type_id,
-            configuration=run.resolved_configuration, inputs=run.inputs, outputs=run.outputs,
-            input_revisions=input_revisions, timeout=_timeout(declaration, pipeline),
-            workspace=workspace, source_revision=execution.source_revisions.get(run.name),
-            action_execution_id=run.id, pipeline_arn=pipeline.arn,
-            encryption_key=_encryption_key(pipeline, declaration), condition=pipeline.cond)
+            account=pipeline.account,
+            region=declaration.get("region") or pipeline.region,
+            pipeline_name=pipeline.name,
+            execution_id=execution.id,
+            stage_name=run.stage,
+            action_name=run.name,
+            action_type_id=type_id,
+            configuration=run.resolved_configuration,
+            inputs=run.inputs,
+            outputs=run.outputs,
+            input_revisions=input_revisions,
+            timeout=_timeout(declaration, pipeline),
+            workspace=workspace,
+            source_revision=execution.source_revisions.get(run.name),
+            action_execution_id=run.id,
+            pipeline_arn=pipeline.arn,
+            encryption_key=_encryption_key(pipeline, declaration),
+            condition=pipeline.cond,
+        )
         ctx.report = lambda **values: _report(run, **values)
         ctx.wait_until = lambda predicate, timeout: _wait_in_action(run, predicate, timeout)
         ctx.open_approval = lambda: _open_approval(run)
@@ -534,8 +582,9 @@ def _timeout(declaration: dict, pipeline: Pipeline) -> float:
     executor.jobTimeout if set), scaled by LAB_CODEPIPELINE_TIMEOUT_SCALE."""
     minutes = declaration.get("timeoutInMinutes")
     if not minutes:
-        action_type = action_types.find_id(declaration["actionTypeId"], pipeline.account,
-                                           pipeline.region, include_deleted=True)
+        action_type = action_types.find_id(
+            declaration["actionTypeId"], pipeline.account, pipeline.region, include_deleted=True
+        )
         if action_type is not None and action_type.job_timeout:
             minutes = action_type.job_timeout / 60
         elif action_type is not None:
@@ -554,8 +603,13 @@ def _encryption_key(pipeline: Pipeline, declaration: dict) -> dict | None:
     return store.get("encryptionKey")
 
 
-def _report(run: ActionRun, external_id: str | None = None, url: str | None = None,
-            summary: str | None = None, percent: int | None = None) -> None:
+def _report(
+    run: ActionRun,
+    external_id: str | None = None,
+    url: str | None = None,
+    summary: str | None = None,
+    percent: int | None = None,
+) -> None:
     with run.execution.pipeline.cond:
         if run.final:
             return
@@ -579,8 +633,7 @@ def _wait_in_action(run: ActionRun, predicate: Callable[[], bool], timeout: floa
             # An update of the pipeline does not wait days for a reviewer.
             run.status, run.last_update = "Abandoned", now()
             raise ActionInterrupted()
-        _wait(execution, lambda: predicate() or run.final or execution.cancel_requested,
-              timeout)
+        _wait(execution, lambda: predicate() or run.final or execution.cancel_requested, timeout)
         if predicate():
             return True
         if execution.cancel_requested and not run.final:
@@ -611,8 +664,7 @@ def _complete(run: ActionRun, ctx: ActionContext) -> None:
             if ctx.revision is not None:
                 execution.artifact_revisions[name] = ctx.revision.revision_id
             else:  # a build's output carries the revision its primary input came from
-                execution.artifact_revisions[name] = next(
-                    iter(ctx.input_revisions.values()), None)
+                execution.artifact_revisions[name] = next(iter(ctx.input_revisions.values()), None)
         namespace = run.declaration.get("namespace")
         if namespace:
             execution.namespaces[namespace] = dict(run.output_variables)
@@ -659,8 +711,9 @@ def cancel_for_update(execution: Execution) -> None:
     """UpdatePipeline: running actions finish, then the execution ends Cancelled."""
     execution.cancel_requested = True
     if execution.current_stage is None:
-        _finish(execution, "Cancelled", "The pipeline was updated before this execution "
-                                        "could finish")
+        _finish(
+            execution, "Cancelled", "The pipeline was updated before this execution could finish"
+        )
     execution.pipeline.cond.notify_all()
 
 
@@ -686,8 +739,10 @@ def run_conditions(execution: Execution, stage: dict, kind: str) -> str | None:
     outcome: str | None = None
     failed_any = False
     for condition in declared.get("conditions") or []:
-        runs = [_run_rule(execution, stage["name"], rule, record)
-                for rule in condition.get("rules") or []]
+        runs = [
+            _run_rule(execution, stage["name"], rule, record)
+            for rule in condition.get("rules") or []
+        ]
         with pipeline.cond:
             ok = record.overridden or all(run.status == "Succeeded" for run in runs)
             record.results.append(("Succeeded" if ok else "Failed", runs))
@@ -701,9 +756,11 @@ def run_conditions(execution: Execution, stage: dict, kind: str) -> str | None:
         else:
             record.status = "Failed" if failed_any else "Succeeded"
         record.changed = now()
-        record.summary = {"Overridden": "Overridden by OverrideStageCondition",
-                          "Failed": "A rule of the condition failed",
-                          "Succeeded": "All rules succeeded"}[record.status]
+        record.summary = {
+            "Overridden": "Overridden by OverrideStageCondition",
+            "Failed": "A rule of the condition failed",
+            "Succeeded": "All rules succeeded",
+        }[record.status]
         pipeline.cond.notify_all()
     if kind == "onFailure":
         return "FAIL" if failed_any else declared.get("result", "FAIL")
@@ -719,13 +776,19 @@ def _run_rule(execution: Execution, stage: str, rule: dict, record: ConditionRun
     status, summary, error = "Succeeded", None, None
     try:
         with pipeline.cond:
-            configuration = resolve_configuration(rule.get("configuration") or {},
-                                                  execution.namespaces)
+            configuration = resolve_configuration(
+                rule.get("configuration") or {}, execution.namespaces
+            )
             run.resolved_configuration = configuration
-        summary = rules.evaluate(rule["ruleTypeId"], rules.RuleContext(
-            account=pipeline.account, region=rule.get("region") or pipeline.region,
-            configuration=configuration,
-            watch=lambda minutes: _watch(execution, record, minutes)))
+        summary = rules.evaluate(
+            rule["ruleTypeId"],
+            rules.RuleContext(
+                account=pipeline.account,
+                region=rule.get("region") or pipeline.region,
+                configuration=configuration,
+                watch=lambda minutes: _watch(execution, record, minutes),
+            ),
+        )
     except rules.RuleFailed as failure:
         status, error = "Failed", {"code": failure.code, "message": failure.message}
         summary = failure.message
@@ -743,8 +806,11 @@ def _watch(execution: Execution, record: ConditionRun, minutes: float) -> None:
     seconds = minutes * 60 * timeout_scale()
     if seconds > 0:
         with execution.pipeline.cond:
-            _wait(execution, lambda: record.overridden or execution.final
-                  or execution.stop_requested, seconds)
+            _wait(
+                execution,
+                lambda: record.overridden or execution.final or execution.stop_requested,
+                seconds,
+            )
 
 
 # -- retry and rollback ----------------------------------------------------------------------
@@ -767,25 +833,36 @@ def resume_stage(execution: Execution, stage_name: str, retry_mode: str) -> None
     retries["manual"] += 1
     retries["latest"] = "ManualStageRetry"
     execution.touch()
-    _spawn(execution, f"codepipeline-retry-{execution.id}",
-           lambda: run_execution(execution, index, retry_mode))
+    _spawn(
+        execution,
+        f"codepipeline-retry-{execution.id}",
+        lambda: run_execution(execution, index, retry_mode),
+    )
 
 
-def start_rollback(pipeline: Pipeline, stage_name: str, target: Execution | None,
-                   trigger: dict) -> Execution | None:
+def start_rollback(
+    pipeline: Pipeline, stage_name: str, target: Execution | None, trigger: dict
+) -> Execution | None:
     """A ROLLBACK execution: runs only stage_name, with the artifacts and variables of target
     (for an automated rollback: the latest execution that succeeded in the stage)."""
     with pipeline.cond:
         if target is None:
-            target = next((e for e in reversed(pipeline.executions.values())
-                           if e.stage_status.get(stage_name) == "Succeeded"
-                           and e.version == pipeline.version), None)
+            target = next(
+                (
+                    e
+                    for e in reversed(pipeline.executions.values())
+                    if e.stage_status.get(stage_name) == "Succeeded"
+                    and e.version == pipeline.version
+                ),
+                None,
+            )
             if target is None:
                 return None  # nothing to roll back to
         rollback = Execution(pipeline, trigger, dict(target.variables), {})
         rollback.execution_type = "ROLLBACK"
-        rollback.rollback_target = target.execution_type == "ROLLBACK" and \
-            target.rollback_target or target.id
+        rollback.rollback_target = (
+            target.execution_type == "ROLLBACK" and target.rollback_target or target.id
+        )
         rollback.only_stage = stage_name
         rollback.artifacts = dict(target.artifacts)
         rollback.artifact_revisions = dict(target.artifact_revisions)

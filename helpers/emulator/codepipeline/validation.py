@@ -45,18 +45,20 @@ def validate(pipeline: dict, account: str, region: str) -> None:
     if len(stages) < 2:
         raise err.InvalidStructureException(
             f"Pipeline has only {len(stages)} stage(s). There should be a minimum of 2 stages "
-            "in a pipeline")
+            "in a pipeline"
+        )
     names = [stage["name"] for stage in stages]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise err.InvalidStructureException(
-            f"Pipeline stage names must be unique; duplicated: {', '.join(duplicates)}")
+            f"Pipeline stage names must be unique; duplicated: {', '.join(duplicates)}"
+        )
     for index, stage in enumerate(stages):
         _check_stage(stage, index == 0, account, region)
     if all(action_types.is_source(a["actionTypeId"]) for s in stages for a in s["actions"]):
         raise err.InvalidStructureException(
-            "A pipeline must contain at least one stage with an action that is not a source "
-            "action")
+            "A pipeline must contain at least one stage with an action that is not a source action"
+        )
     _check_artifacts_and_namespaces(pipeline)
     _check_triggers(pipeline)
 
@@ -79,15 +81,20 @@ def _check_v2_only(pipeline: dict) -> None:
     if problems:
         raise err.ValidationException(
             f"{' and '.join(problems).capitalize()} can only be used with pipeline type V2; "
-            "set pipelineType to V2")
+            "set pipelineType to V2"
+        )
 
 
 def _check_role_name(role_arn: str) -> None:
     """The model's pattern (checked with each request) allows role/ with no name."""
     if not role_arn.partition(":role/")[2]:
-        raise err.ValidationException(constraints.one_error(
-            role_arn, "pipeline.roleArn",
-            "satisfy regular expression pattern: arn:aws(-[\\w]+)*:iam::[0-9]{12}:role/.*"))
+        raise err.ValidationException(
+            constraints.one_error(
+                role_arn,
+                "pipeline.roleArn",
+                "satisfy regular expression pattern: arn:aws(-[\\w]+)*:iam::[0-9]{12}:role/.*",
+            )
+        )
 
 
 def _check_role(role_arn: str, account: str) -> None:
@@ -99,7 +106,8 @@ def _check_role(role_arn: str, account: str) -> None:
         return  # not in the local IAM: offline labs may skip creating roles
     if not _trusts_codepipeline(trust):
         raise err.InvalidStructureException(
-            f"CodePipeline is not authorized to perform AssumeRole on role {role_arn}")
+            f"CodePipeline is not authorized to perform AssumeRole on role {role_arn}"
+        )
 
 
 def _trusts_codepipeline(document) -> bool:
@@ -131,15 +139,17 @@ def _check_artifact_store(pipeline: dict, account: str, region: str) -> None:
     single, several = pipeline.get("artifactStore"), pipeline.get("artifactStores")
     if single and several:
         raise err.InvalidStructureException(
-            "Pipeline cannot have both artifactStore and artifactStores defined")
+            "Pipeline cannot have both artifactStore and artifactStores defined"
+        )
     if not single and not several:
         raise err.InvalidStructureException(
-            "Pipeline must have either artifactStore or artifactStores defined")
+            "Pipeline must have either artifactStore or artifactStores defined"
+        )
     if several:
         if region not in several:
             raise err.InvalidStructureException(
-                f"artifactStores must include an artifact store for the pipeline's region "
-                f"{region}")
+                f"artifactStores must include an artifact store for the pipeline's region {region}"
+            )
         stores = several.values()
     else:
         stores = [single]
@@ -148,7 +158,8 @@ def _check_artifact_store(pipeline: dict, account: str, region: str) -> None:
         if not bucket_exists(account, location):
             raise err.InvalidStructureException(
                 f"Artifact store bucket {location} does not exist or is not accessible; "
-                "create the S3 bucket first")
+                "create the S3 bucket first"
+            )
 
 
 def bucket_exists(account: str, bucket: str) -> bool:
@@ -164,23 +175,26 @@ def _check_stage(stage: dict, first: bool, account: str, region: str) -> None:
     duplicates = sorted({n for n in action_names if action_names.count(n) > 1})
     if duplicates:
         raise err.InvalidStageDeclarationException(
-            f"Action names must be unique within stage {name}; duplicated: "
-            f"{', '.join(duplicates)}")
+            f"Action names must be unique within stage {name}; duplicated: {', '.join(duplicates)}"
+        )
     blocker_names = [b["name"] for b in stage.get("blockers") or []]
     if len(blocker_names) != len(set(blocker_names)):
         raise err.InvalidBlockerDeclarationException(
-            f"Blocker names must be unique within stage {name}")
+            f"Blocker names must be unique within stage {name}"
+        )
     _check_conditions(stage, first)
     for action in actions:
         source = action_types.is_source(action["actionTypeId"])
         if first and not source:
             raise err.InvalidStructureException(
                 f"Pipeline stage {name} is the first stage: it can contain source actions only, "
-                f"but action {action['name']} is a {action['actionTypeId']['category']} action")
+                f"but action {action['name']} is a {action['actionTypeId']['category']} action"
+            )
         if not first and source:
             raise err.InvalidStructureException(
                 f"Action {action['name']} is a source action; source actions can only be in "
-                f"the first stage, not in stage {name}")
+                f"the first stage, not in stage {name}"
+            )
         _check_action(action, account, region)
 
 
@@ -192,18 +206,20 @@ def _check_action(action: dict, account: str, region: str) -> None:
         raise err.InvalidActionDeclarationException(
             f"ActionType (Category: '{type_id['category']}', Provider: '{type_id['provider']}', "
             f"Owner: '{type_id['owner']}', Version: '{type_id['version']}') in action '{name}' "
-            "is not available")
+            "is not available"
+        )
     configuration = action["configuration"]
     for key in configuration:
         if action_type.property(key) is None:
             raise err.InvalidActionDeclarationException(
-                f"Action configuration for action '{name}' contains unknown configuration "
-                f"'{key}'")
+                f"Action configuration for action '{name}' contains unknown configuration '{key}'"
+            )
     for prop in action_type.properties:
         if prop.required and not configuration.get(prop.name):
             raise err.InvalidActionDeclarationException(
                 f"Action configuration for action '{name}' is missing required configuration "
-                f"'{prop.name}'")
+                f"'{prop.name}'"
+            )
     if action_type.runner is not None and action_type.runner.check is not None:
         action_type.runner.check(name, configuration)  # the provider's own rules
     for kind, (low, high) in (("input", action_type.inputs), ("output", action_type.outputs)):
@@ -211,11 +227,13 @@ def _check_action(action: dict, account: str, region: str) -> None:
         if count < low:
             raise err.InvalidActionDeclarationException(
                 f"Action {name} declares {count} {kind} artifacts which is less than the "
-                f"minimum count ({low})")
+                f"minimum count ({low})"
+            )
         if count > high:
             raise err.InvalidActionDeclarationException(
                 f"Action {name} declares {count} {kind} artifacts which is greater than the "
-                f"maximum count ({high})")
+                f"maximum count ({high})"
+            )
 
 
 def _check_artifacts_and_namespaces(pipeline: dict) -> None:
@@ -224,14 +242,17 @@ def _check_artifacts_and_namespaces(pipeline: dict) -> None:
     produced: set[str] = set()
     namespaces: set[str] = set()
     declared_variables = {v["name"] for v in pipeline.get("variables") or []}
-    all_outputs: list[str] = [artifact["name"] for stage in pipeline["stages"]
-                              for action in stage["actions"]
-                              for artifact in action["outputArtifacts"]]
+    all_outputs: list[str] = [
+        artifact["name"]
+        for stage in pipeline["stages"]
+        for action in stage["actions"]
+        for artifact in action["outputArtifacts"]
+    ]
     duplicates = sorted({n for n in all_outputs if all_outputs.count(n) > 1})
     if duplicates:
         raise err.InvalidStructureException(
-            f"Output Artifact Bundle name(s) {', '.join(duplicates)} are not unique in the "
-            "pipeline")
+            f"Output Artifact Bundle name(s) {', '.join(duplicates)} are not unique in the pipeline"
+        )
     for stage in pipeline["stages"]:
         for run_order in sorted({a["runOrder"] for a in stage["actions"]}):
             group = [a for a in stage["actions"] if a["runOrder"] == run_order]
@@ -241,7 +262,8 @@ def _check_artifacts_and_namespaces(pipeline: dict) -> None:
                         raise err.InvalidStructureException(
                             f"Input Artifact Bundle {artifact['name']} in action "
                             f"{action['name']} is not declared as an output artifact of an "
-                            "earlier action")
+                            "earlier action"
+                        )
                 _check_references(action, namespaces, declared_variables, pipeline)
             for action in group:
                 produced.update(a["name"] for a in action["outputArtifacts"])
@@ -251,16 +273,19 @@ def _check_artifacts_and_namespaces(pipeline: dict) -> None:
                 if namespace in namespaces or namespace in RESERVED_NAMESPACES:
                     raise err.InvalidStructureException(
                         f"Namespace {namespace} of action {action['name']} is already in use "
-                        "in the pipeline")
+                        "in the pipeline"
+                    )
                 if namespace in all_outputs:
                     raise err.InvalidStructureException(
                         f"Namespace {namespace} of action {action['name']} conflicts with an "
-                        "artifact name")
+                        "artifact name"
+                    )
                 namespaces.add(namespace)
 
 
-def _check_references(action: dict, namespaces: set[str], declared: set[str],
-                      pipeline: dict) -> None:
+def _check_references(
+    action: dict, namespaces: set[str], declared: set[str], pipeline: dict
+) -> None:
     for value in action["configuration"].values():
         for namespace, variable in references(str(value)):
             if namespace == "codepipeline":
@@ -269,12 +294,14 @@ def _check_references(action: dict, namespaces: set[str], declared: set[str],
                 if pipeline["pipelineType"] != "V2" or variable not in declared:
                     raise err.InvalidActionDeclarationException(
                         f"Action {action['name']} refers to pipeline variable {variable}, "
-                        "which the pipeline does not declare")
+                        "which the pipeline does not declare"
+                    )
                 continue
             if namespace not in namespaces:
                 raise err.InvalidActionDeclarationException(
                     f"Action {action['name']} refers to namespace {namespace}, which no "
-                    "earlier action declares")
+                    "earlier action declares"
+                )
 
 
 def _check_triggers(pipeline: dict) -> None:
@@ -285,11 +312,15 @@ def _check_triggers(pipeline: dict) -> None:
         if action is None or action["actionTypeId"]["provider"] != "CodeStarSourceConnection":
             raise err.InvalidStructureException(
                 f"Trigger source action {source} must be a CodeStarSourceConnection source "
-                "action of the pipeline")
+                "action of the pipeline"
+            )
 
 
-CONDITION_RESULTS = {"beforeEntry": ("FAIL", "SKIP"), "onSuccess": ("ROLLBACK", "FAIL"),
-                     "onFailure": ("ROLLBACK", "FAIL", "RETRY", "SKIP")}
+CONDITION_RESULTS = {
+    "beforeEntry": ("FAIL", "SKIP"),
+    "onSuccess": ("ROLLBACK", "FAIL"),
+    "onFailure": ("ROLLBACK", "FAIL", "RETRY", "SKIP"),
+}
 
 
 def _check_conditions(stage: dict, first: bool) -> None:
@@ -304,18 +335,24 @@ def _check_conditions(stage: dict, first: bool) -> None:
             continue
         if first:
             raise err.InvalidStageDeclarationException(
-                f"Stage {name} is the source stage; it cannot have {kind} conditions")
+                f"Stage {name} is the source stage; it cannot have {kind} conditions"
+            )
         results = [declared.get("result")] if kind == "onFailure" else []
         results += [c.get("result") for c in declared.get("conditions") or []]
         for result in results:
             if result is not None and result not in allowed:
                 raise err.InvalidStageDeclarationException(
                     f"Stage {name}: {kind} result {result} is not allowed (allowed: "
-                    f"{', '.join(allowed)})")
-        if kind == "onFailure" and declared.get("retryConfiguration") and \
-                declared.get("result") != "RETRY":
+                    f"{', '.join(allowed)})"
+                )
+        if (
+            kind == "onFailure"
+            and declared.get("retryConfiguration")
+            and declared.get("result") != "RETRY"
+        ):
             raise err.InvalidStageDeclarationException(
-                f"Stage {name}: onFailure retryConfiguration needs result RETRY")
+                f"Stage {name}: onFailure retryConfiguration needs result RETRY"
+            )
         for condition in declared.get("conditions") or []:
             for rule in condition.get("rules") or []:
                 rule_type = rules.find(rule["ruleTypeId"])
@@ -324,10 +361,12 @@ def _check_conditions(stage: dict, first: bool) -> None:
                     raise err.InvalidStageDeclarationException(
                         f"Rule {rule['name']} of stage {name} uses rule type "
                         f"{type_id.get('provider')} (version {type_id.get('version', '1')}), "
-                        "which does not exist")
+                        "which does not exist"
+                    )
                 configuration = rule.get("configuration") or {}
                 for prop in rule_type.properties:
                     if prop.required and not configuration.get(prop.name):
                         raise err.InvalidStageDeclarationException(
                             f"Rule {rule['name']} of stage {name} is missing required "
-                            f"configuration {prop.name}")
+                            f"configuration {prop.name}"
+                        )

@@ -29,7 +29,8 @@ def resolve(text: str, values: dict[str, dict[str, str]]) -> str:
         except KeyError:
             raise UnresolvedVariable(
                 f"The variable #{{{namespace}.{name}}} could not be resolved: "
-                f"namespace {namespace} has no variable {name} in this execution") from None
+                f"namespace {namespace} has no variable {name} in this execution"
+            ) from None
 
     return REFERENCE.sub(replace, text)
 

@@ -40,7 +40,8 @@ PREFIX = "/webhooks/"
 
 _SEGMENT = re.compile(
     r"""\.(?P<name>[A-Za-z_$@\-][\w$@\-]*)|\.(?P<star>\*)|\[(?P<index>-?\d+)\]"""
-    r"""|\[(?P<bstar>\*)\]|\[(?P<quote>['"])(?P<key>.*?)(?P=quote)\]""")
+    r"""|\[(?P<bstar>\*)\]|\[(?P<quote>['"])(?P<key>.*?)(?P=quote)\]"""
+)
 
 
 class JsonPathError(ValueError):
@@ -79,8 +80,13 @@ def select(document, steps: list[tuple[str, object]]) -> list:
             elif kind == "index" and isinstance(value, list) and -len(value) <= arg < len(value):
                 found.append(value[arg])
             elif kind == "any":
-                found.extend(value.values() if isinstance(value, dict) else
-                             value if isinstance(value, list) else [])
+                found.extend(
+                    value.values()
+                    if isinstance(value, dict)
+                    else value
+                    if isinstance(value, list)
+                    else []
+                )
         values = found
     return values
 
@@ -125,8 +131,13 @@ class Webhooks:
         self.items: dict[str, Webhook] = {}
         self.lock = threading.RLock()
 
-    def put(self, definition: dict, tags: list[dict] | None, pipeline_declaration: dict,
-            base_url: str | None) -> Webhook:
+    def put(
+        self,
+        definition: dict,
+        tags: list[dict] | None,
+        pipeline_declaration: dict,
+        base_url: str | None,
+    ) -> Webhook:
         action = _target_action(definition, pipeline_declaration)
         _check_authentication(definition)
         for rule in definition["filters"]:
@@ -134,17 +145,20 @@ class Webhooks:
                 parse_path(rule["jsonPath"])
             except JsonPathError as error:
                 raise err.InvalidWebhookFilterPatternException(
-                    f"The filter jsonPath {rule['jsonPath']} is not valid: {error}") from None
+                    f"The filter jsonPath {rule['jsonPath']} is not valid: {error}"
+                ) from None
             for key in re.findall(r"\{([^{}]*)\}", rule.get("matchEquals") or ""):
                 if key not in (action.get("configuration") or {}):
                     raise err.InvalidWebhookFilterPatternException(
                         f"matchEquals names {{{key}}}, which is not a configuration key of "
-                        f"action {action['name']}")
+                        f"action {action['name']}"
+                    )
         tag_map = {}
         for tag in tags or []:
             if tag["key"].startswith("aws:"):
                 raise err.InvalidTagsException(
-                    "Not allowed to modify system tags. System tags start with 'aws:'.")
+                    "Not allowed to modify system tags. System tags start with 'aws:'."
+                )
             tag_map[tag["key"]] = tag["value"]
         if len(tag_map) > 50:
             raise err.TooManyTagsException("A resource can have at most 50 tags")
@@ -160,9 +174,13 @@ class Webhooks:
                 url = f"{base_url.rstrip('/')}{PREFIX}{self.region}/{self.account}/{webhook_id}"
             else:
                 url = f"https://{self.region}.webhooks.aws/trigger?t={webhook_id}&v=1"
-            webhook = Webhook(definition, f"arn:aws:codepipeline:{self.region}:{self.account}:"
-                                          f"webhook:{definition['name']}", webhook_id, url,
-                              tag_map)
+            webhook = Webhook(
+                definition,
+                f"arn:aws:codepipeline:{self.region}:{self.account}:webhook:{definition['name']}",
+                webhook_id,
+                url,
+                tag_map,
+            )
             self.items[definition["name"]] = webhook
             return webhook
 
@@ -182,12 +200,12 @@ class Webhooks:
 
 def _target_action(definition: dict, declaration: dict) -> dict:
     first = declaration["stages"][0]
-    action = next((a for a in first["actions"] if a["name"] == definition["targetAction"]),
-                  None)
+    action = next((a for a in first["actions"] if a["name"] == definition["targetAction"]), None)
     if action is None:
         raise err.ValidationException(
             f"The webhook's targetAction {definition['targetAction']} is not an action of the "
-            f"source (first) stage of pipeline {declaration['name']}")
+            f"source (first) stage of pipeline {declaration['name']}"
+        )
     return action
 
 
@@ -195,12 +213,14 @@ def _check_authentication(definition: dict) -> None:
     kind = definition["authentication"]
     config = definition.get("authenticationConfiguration") or {}
     given = {k for k, v in config.items() if v}
-    wanted = {"GITHUB_HMAC": {"SecretToken"}, "IP": {"AllowedIPRange"},
-              "UNAUTHENTICATED": set()}[kind]
+    wanted = {"GITHUB_HMAC": {"SecretToken"}, "IP": {"AllowedIPRange"}, "UNAUTHENTICATED": set()}[
+        kind
+    ]
     if given != wanted:
         needs = " and ".join(sorted(wanted)) or "no properties"
         raise err.InvalidWebhookAuthenticationParametersException(
-            f"Authentication {kind} needs {needs} in authenticationConfiguration")
+            f"Authentication {kind} needs {needs} in authenticationConfiguration"
+        )
     if kind == "IP":
         try:
             ipaddress.ip_network(config["AllowedIPRange"], strict=False)
@@ -213,8 +233,9 @@ def _check_authentication(definition: dict) -> None:
 # -- a delivery ------------------------------------------------------------------------------
 
 
-def check_delivery(webhook: Webhook, action: dict, body: bytes, headers: dict[str, str],
-                   source_ip: str) -> tuple[int, str]:
+def check_delivery(
+    webhook: Webhook, action: dict, body: bytes, headers: dict[str, str], source_ip: str
+) -> tuple[int, str]:
     """(HTTP status, message); status 202 means: start the pipeline."""
     definition = webhook.definition
     kind = definition["authentication"]
@@ -223,12 +244,15 @@ def check_delivery(webhook: Webhook, action: dict, body: bytes, headers: dict[st
     if kind == "GITHUB_HMAC":
         secret = config["SecretToken"].encode()
         good = False
-        for header, algorithm in (("x-hub-signature-256", hashlib.sha256),
-                                  ("x-hub-signature", hashlib.sha1)):
+        for header, algorithm in (
+            ("x-hub-signature-256", hashlib.sha256),
+            ("x-hub-signature", hashlib.sha1),
+        ):
             given = headers.get(header)
             if given:
-                expected = f"{given.split('=', 1)[0]}=" + hmac.new(secret, body,
-                                                                   algorithm).hexdigest()
+                expected = (
+                    f"{given.split('=', 1)[0]}=" + hmac.new(secret, body, algorithm).hexdigest()
+                )
                 good = hmac.compare_digest(given, expected)
                 break
         if not good:
@@ -236,7 +260,8 @@ def check_delivery(webhook: Webhook, action: dict, body: bytes, headers: dict[st
     elif kind == "IP":
         try:
             inside = ipaddress.ip_address(source_ip) in ipaddress.ip_network(
-                config["AllowedIPRange"], strict=False)
+                config["AllowedIPRange"], strict=False
+            )
         except ValueError:
             inside = False
         if not inside:
@@ -247,12 +272,17 @@ def check_delivery(webhook: Webhook, action: dict, body: bytes, headers: dict[st
         return 400, "The request body is not JSON"
     configuration = action.get("configuration") or {}
     for rule in definition["filters"]:
-        wanted = re.sub(r"\{([^{}]*)\}", lambda m: str(configuration.get(m.group(1), "")),
-                        rule.get("matchEquals") or "")
+        wanted = re.sub(
+            r"\{([^{}]*)\}",
+            lambda m: str(configuration.get(m.group(1), "")),
+            rule.get("matchEquals") or "",
+        )
         values = [_text(v) for v in select(payload, parse_path(rule["jsonPath"]))]
         if not values or (rule.get("matchEquals") and wanted not in values):
-            return 200, (f"Ignored: the filter {rule['jsonPath']} did not match; no pipeline "
-                         "execution was started")
+            return 200, (
+                f"Ignored: the filter {rule['jsonPath']} did not match; no pipeline "
+                "execution was started"
+            )
     return 202, "started"
 
 
@@ -263,13 +293,18 @@ def _payload(body: bytes, content_type: str):
 
 
 @runtime.settles
-def deliver(account: str, region: str, webhook_id: str, body: bytes, headers: dict[str, str],
-            source_ip: str = "127.0.0.1") -> tuple[int, str]:
+def deliver(
+    account: str,
+    region: str,
+    webhook_id: str,
+    body: bytes,
+    headers: dict[str, str],
+    source_ip: str = "127.0.0.1",
+) -> tuple[int, str]:
     """One POST to a webhook URL: check it; start the target pipeline if it passes."""
     from .models import codepipeline_lab_backends
 
-    if account not in codepipeline_lab_backends or region not in codepipeline_lab_backends[
-            account]:
+    if account not in codepipeline_lab_backends or region not in codepipeline_lab_backends[account]:
         return 404, "No such webhook"
     backend = codepipeline_lab_backends[account][region]
     webhook = backend.webhooks.by_id(webhook_id)
@@ -278,26 +313,39 @@ def deliver(account: str, region: str, webhook_id: str, body: bytes, headers: di
     pipeline = backend.pipelines.get(webhook.definition["targetPipeline"])
     if pipeline is None:
         return 404, f"The pipeline {webhook.definition['targetPipeline']} does not exist"
-    action = next((a for a in pipeline.declaration["stages"][0]["actions"]
-                   if a["name"] == webhook.definition["targetAction"]), None)
+    action = next(
+        (
+            a
+            for a in pipeline.declaration["stages"][0]["actions"]
+            if a["name"] == webhook.definition["targetAction"]
+        ),
+        None,
+    )
     if action is None:
         return 404, f"The action {webhook.definition['targetAction']} does not exist"
     status, message = check_delivery(webhook, action, body, headers, source_ip)
     if status != 202:
         return status, message
     webhook.last_triggered = now()
-    execution = backend.start_execution(pipeline, {"triggerType": "Webhook",
-                                                   "triggerDetail": webhook.arn})
+    execution = backend.start_execution(
+        pipeline, {"triggerType": "Webhook", "triggerDetail": webhook.arn}
+    )
     return 200, json.dumps({"pipelineExecutionId": execution.id})
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-            404: "Not Found", 405: "Method Not Allowed"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+}
 
 
 def wsgi_app(environ, start_response):
     """POST /webhooks/<region>/<account>/<id> on the local server."""
-    parts = environ.get("PATH_INFO", "")[len(PREFIX):].strip("/").split("/")
+    parts = environ.get("PATH_INFO", "")[len(PREFIX) :].strip("/").split("/")
     if environ.get("REQUEST_METHOD") != "POST":
         status, message = 405, "Webhooks accept POST only"
     elif len(parts) != 3:
@@ -305,13 +353,17 @@ def wsgi_app(environ, start_response):
     else:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        headers = {key[5:].replace("_", "-"): value for key, value in environ.items()
-                   if key.startswith("HTTP_")}
+        headers = {
+            key[5:].replace("_", "-"): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         region, account, webhook_id = parts
-        status, message = deliver(account, region, webhook_id, body, headers,
-                                  environ.get("REMOTE_ADDR", ""))
+        status, message = deliver(
+            account, region, webhook_id, body, headers, environ.get("REMOTE_ADDR", "")
+        )
     content_type = "application/json" if message.startswith("{") else "text/plain"
     start_response(f"{status} {_REASONS.get(status, '')}", [("Content-Type", content_type)])
     return [message.encode() + (b"" if content_type == "application/json" else b"\n")]

@@ -12,8 +12,7 @@ def run(ctx: ActionContext) -> None:
     if summary:
         ctx.report(summary=summary)
     if not ctx.wait_until(lambda: approval.result is not None, ctx.timeout):
-        raise ActionFailed("The approval action timed out: no one approved or rejected it "
-                           "in time")
+        raise ActionFailed("The approval action timed out: no one approved or rejected it in time")
     status, comment = approval.result
     ctx.report(summary=comment)
     if status != "Approved":

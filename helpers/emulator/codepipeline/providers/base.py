@@ -54,7 +54,8 @@ class ActionContext:
     # Set by the engine: report progress, wait for an outside event, take an approval.
     report: Callable[..., None] = field(default=lambda **_: None, repr=False)
     wait_until: Callable[[Callable[[], bool], float], bool] = field(
-        default=lambda predicate, timeout: predicate(), repr=False)
+        default=lambda predicate, timeout: predicate(), repr=False
+    )
     open_approval: Callable[[], object] = field(default=lambda: None, repr=False)
     output_variables: dict[str, str] = field(default_factory=dict)
     revision: Revision | None = None

@@ -17,23 +17,31 @@ def run(ctx: ActionContext) -> None:
 
     backend = codebuild_lab_backends[ctx.account][ctx.region]
     project = ctx.configuration["ProjectName"]
-    inputs = {name: PipelineArtifact(bucket=loc.bucket, key=loc.key,
-                                      revision=ctx.input_revisions.get(name))
-              for name, loc in ctx.inputs.items()}
+    inputs = {
+        name: PipelineArtifact(
+            bucket=loc.bucket, key=loc.key, revision=ctx.input_revisions.get(name)
+        )
+        for name, loc in ctx.inputs.items()
+    }
     primary = ctx.configuration.get("PrimarySource")
     if primary and primary not in inputs:
-        raise ActionFailed(f"PrimarySource {primary} is not an input artifact of the action",
-                           "ConfigurationError")
+        raise ActionFailed(
+            f"PrimarySource {primary} is not an input artifact of the action", "ConfigurationError"
+        )
     try:
         build = backend.start_pipeline_build(
-            project, inputs, {name: (loc.bucket, loc.key) for name, loc in ctx.outputs.items()},
-            ctx.pipeline_name, primary_source=primary,
-            environment_variables=_variables(ctx.configuration.get("EnvironmentVariables")))
+            project,
+            inputs,
+            {name: (loc.bucket, loc.key) for name, loc in ctx.outputs.items()},
+            ctx.pipeline_name,
+            primary_source=primary,
+            environment_variables=_variables(ctx.configuration.get("EnvironmentVariables")),
+        )
     except core.AwsError as error:
-        raise ActionFailed(f"Could not start a build of {project}: {error.message}",
-                           "ConfigurationError") from None
-    ctx.report(external_id=build.id,
-               url=ctx.console("codebuild", f"/builds/{build.id}/view/new"))
+        raise ActionFailed(
+            f"Could not start a build of {project}: {error.message}", "ConfigurationError"
+        ) from None
+    ctx.report(external_id=build.id, url=ctx.console("codebuild", f"/builds/{build.id}/view/new"))
     if not build.wait(ctx.timeout):
         build.request_stop()
         raise ActionFailed(f"Build {build.id} did not finish within the action's timeout")
@@ -45,8 +53,10 @@ def run(ctx: ActionContext) -> None:
 def _variables(text: str | None) -> list[dict]:
     if not text:
         return []
-    return [{"name": v["name"], "value": str(v["value"]), "type": v.get("type", "PLAINTEXT")}
-            for v in json.loads(text)]
+    return [
+        {"name": v["name"], "value": str(v["value"]), "type": v.get("type", "PLAINTEXT")}
+        for v in json.loads(text)
+    ]
 
 
 def _failure(build) -> str:
@@ -54,8 +64,10 @@ def _failure(build) -> str:
     text = f"Build terminated with state: {build.status}."
     if failed is not None:
         context = (failed.contexts or [{}])[0]
-        text += (f" Phase: {failed.type}, Code: {context.get('statusCode', '')}, "
-                 f"Message: {context.get('message', '')}")
+        text += (
+            f" Phase: {failed.type}, Code: {context.get('statusCode', '')}, "
+            f"Message: {context.get('message', '')}"
+        )
     return text
 
 
@@ -69,10 +81,12 @@ def check_configuration(name: str, configuration: dict) -> None:
     except ValueError:
         variables = None
     if not isinstance(variables, list) or not all(
-            isinstance(v, dict) and "name" in v and "value" in v for v in variables):
+        isinstance(v, dict) and "name" in v and "value" in v for v in variables
+    ):
         raise err.InvalidActionDeclarationException(
             f"Action configuration for action '{name}': EnvironmentVariables must be a JSON "
-            'list of {"name": ..., "value": ..., "type": ...} objects')
+            'list of {"name": ..., "value": ..., "type": ...} objects'
+        )
 
 
 RUNNER = Runner(run, check=check_configuration, panel="build-log")

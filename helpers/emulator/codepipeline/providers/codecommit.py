@@ -24,11 +24,14 @@ def run(ctx: ActionContext) -> None:
         backend.checkout(name, commit_id, folder)
         archive = artifacts.zip_folder(folder)
     except core.AwsError as error:
-        raise ActionFailed(f"Could not get {branch} of repository {name}: {error.message}",
-                           "ConfigurationError") from None
+        raise ActionFailed(
+            f"Could not get {branch} of repository {name}: {error.message}", "ConfigurationError"
+        ) from None
     except safepaths.UnsafePath as error:
-        raise ActionFailed(f"Could not check out commit {commit_id} of repository {name}: "
-                           f"{error}", "ConfigurationError") from None
+        raise ActionFailed(
+            f"Could not check out commit {commit_id} of repository {name}: {error}",
+            "ConfigurationError",
+        ) from None
     [location] = ctx.outputs.values()
     artifacts.put(ctx.account, location, archive)
 
@@ -36,11 +39,16 @@ def run(ctx: ActionContext) -> None:
     message = commit.message.decode("utf-8", "replace").strip()
     authored = _timestamp(commit.author_time)
     committed = _timestamp(commit.commit_time)
-    ctx.output_variables.update({
-        "CommitId": commit_id, "CommitMessage": message, "RepositoryName": name,
-        "BranchName": branch, "AuthorDate": authored.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "CommitterDate": committed.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    })
+    ctx.output_variables.update(
+        {
+            "CommitId": commit_id,
+            "CommitMessage": message,
+            "RepositoryName": name,
+            "BranchName": branch,
+            "AuthorDate": authored.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "CommitterDate": committed.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
     url = ctx.console("codecommit", f"/repository/{name}/commit/{commit_id}")
     ctx.revision = Revision(commit_id, commit_id, committed, message, url)
     ctx.report(external_id=commit_id, summary=message, url=url)

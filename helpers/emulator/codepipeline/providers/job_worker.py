@@ -36,19 +36,34 @@ def run(ctx: ActionContext) -> None:
     continuation = None
     while True:
         data = jobs.job_data(
-            type_id=ctx.action_type_id, configuration=ctx.configuration,
-            pipeline_name=ctx.pipeline_name, pipeline_arn=ctx.pipeline_arn,
-            stage=ctx.stage_name, action=ctx.action_name,
-            action_execution_id=ctx.action_execution_id, execution_id=ctx.execution_id,
-            inputs=ctx.inputs, outputs=ctx.outputs, input_revisions=ctx.input_revisions,
-            continuation=continuation, encryption_key=ctx.encryption_key)
-        job = backend.jobs.add(jobs.Job(
-            account=ctx.account, type_id=dict(ctx.action_type_id), data=data,
-            cond=ctx.condition, configuration=dict(ctx.configuration),
-            third_party=third_party,
-            client_id=jobs.client_id(ctx.pipeline_arn, ctx.stage_name, ctx.action_name)
-            if third_party else None,
-            client_token=client_token))
+            type_id=ctx.action_type_id,
+            configuration=ctx.configuration,
+            pipeline_name=ctx.pipeline_name,
+            pipeline_arn=ctx.pipeline_arn,
+            stage=ctx.stage_name,
+            action=ctx.action_name,
+            action_execution_id=ctx.action_execution_id,
+            execution_id=ctx.execution_id,
+            inputs=ctx.inputs,
+            outputs=ctx.outputs,
+            input_revisions=ctx.input_revisions,
+            continuation=continuation,
+            encryption_key=ctx.encryption_key,
+        )
+        job = backend.jobs.add(
+            jobs.Job(
+                account=ctx.account,
+                type_id=dict(ctx.action_type_id),
+                data=data,
+                cond=ctx.condition,
+                configuration=dict(ctx.configuration),
+                third_party=third_party,
+                client_id=jobs.client_id(ctx.pipeline_arn, ctx.stage_name, ctx.action_name)
+                if third_party
+                else None,
+                client_token=client_token,
+            )
+        )
         try:
             done = ctx.wait_until(lambda job=job: job.final, ctx.timeout)
         except BaseException:
@@ -56,15 +71,22 @@ def run(ctx: ActionContext) -> None:
             raise
         if not done:
             backend.jobs.time_out(job)
-            raise ActionFailed("The action timed out: no job worker finished job "
-                               f"{job.id} within the job timeout", "JobFailed")
+            raise ActionFailed(
+                f"The action timed out: no job worker finished job {job.id} within the job timeout",
+                "JobFailed",
+            )
         if job.status == "Failed":
-            raise ActionFailed(job.failure.get("message") or "The job worker reported a "
-                               "failure", job.failure["type"])
+            raise ActionFailed(
+                job.failure.get("message") or "The job worker reported a failure",
+                job.failure["type"],
+            )
         result = job.success or {}
         details = result.get("executionDetails") or {}
-        ctx.report(external_id=details.get("externalExecutionId"),
-                   summary=details.get("summary"), percent=details.get("percentComplete"))
+        ctx.report(
+            external_id=details.get("externalExecutionId"),
+            summary=details.get("summary"),
+            percent=details.get("percentComplete"),
+        )
         continuation = result.get("continuationToken")
         if continuation:
             continue
@@ -74,8 +96,12 @@ def run(ctx: ActionContext) -> None:
             created = revision.get("created")
             if isinstance(created, (int, float)):
                 created = dt.datetime.fromtimestamp(created, dt.timezone.utc)
-            ctx.revision = Revision(revision["revision"], revision["changeIdentifier"],
-                                    created or core.now(), revision.get("revisionSummary"))
+            ctx.revision = Revision(
+                revision["revision"],
+                revision["changeIdentifier"],
+                created or core.now(),
+                revision.get("revisionSummary"),
+            )
         return
 
 

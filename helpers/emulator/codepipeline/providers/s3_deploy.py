@@ -29,14 +29,16 @@ def run(ctx: ActionContext) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise ActionFailed("The input artifact is not a zip file; set Extract to false to "
-                           "deploy it as one object") from None
+        raise ActionFailed(
+            "The input artifact is not a zip file; set Extract to false to deploy it as one object"
+        ) from None
     with archive:
         for info in archive.infolist():
             if not info.is_dir():
                 name = info.filename.lstrip("/")
-                moto_backends.put_object(ctx.account, bucket, f"{key}/{name}" if key else name,
-                                         archive.read(info))
+                moto_backends.put_object(
+                    ctx.account, bucket, f"{key}/{name}" if key else name, archive.read(info)
+                )
     ctx.report(summary=f"Extracted to s3://{bucket}/{key}")
 
 
@@ -45,11 +47,13 @@ def check_configuration(name: str, configuration: dict) -> None:
     extract = str(configuration.get("Extract", "")).lower()
     if extract not in ("true", "false"):
         raise err.InvalidActionDeclarationException(
-            f"Action configuration for action '{name}': Extract must be true or false")
+            f"Action configuration for action '{name}': Extract must be true or false"
+        )
     if extract == "false" and not configuration.get("ObjectKey"):
         raise err.InvalidActionDeclarationException(
             f"Action configuration for action '{name}' is missing required configuration "
-            "'ObjectKey' (needed when Extract is false)")
+            "'ObjectKey' (needed when Extract is false)"
+        )
 
 
 RUNNER = Runner(run, check=check_configuration)

@@ -15,19 +15,20 @@ def run(ctx: ActionContext) -> None:
     try:
         item = moto_backends.get_object(ctx.account, bucket, key, ctx.source_revision)
     except moto_backends.S3Refused as error:
-        raise ActionFailed(f"Could not read s3://{bucket}/{key}: {error.reason}",
-                           "ConfigurationError") from None
+        raise ActionFailed(
+            f"Could not read s3://{bucket}/{key}: {error.reason}", "ConfigurationError"
+        ) from None
     if item is None:
-        raise ActionFailed(f"The object s3://{bucket}/{key} does not exist",
-                           "ConfigurationError")
+        raise ActionFailed(f"The object s3://{bucket}/{key} does not exist", "ConfigurationError")
     [location] = ctx.outputs.values()
     artifacts.put(ctx.account, location, item.data)
     etag = (item.etag or "").strip('"')
     version = item.version_id or "null"
     ctx.output_variables.update({"ETag": etag, "VersionId": version})
     created = item.last_modified or now()
-    ctx.revision = Revision(version, etag, created, f"s3://{bucket}/{key}",
-                            ctx.console("s3", f"/{bucket}"))
+    ctx.revision = Revision(
+        version, etag, created, f"s3://{bucket}/{key}", ctx.console("s3", f"/{bucket}")
+    )
     ctx.report(external_id=version, summary=f"s3://{bucket}/{key}")
 
 
