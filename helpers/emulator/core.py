@@ -266,6 +266,23 @@ def _decode_blobs(value: Any, shape) -> Any:
     return value
 
 
+class LabHandlers:
+    """What a handlers mixin uses of moto's BaseResponse.
+
+    The methods of a handlers class run as methods of moto's response class (install_handlers
+    copies them there), so `self` is a BaseResponse; this base declares the attributes they
+    read so that mypy checks them. Annotations only: install_handlers copies what the handlers
+    class itself defines (vars()), never anything of this base.
+    """
+
+    current_account: str  # set by BaseResponse.setup_class
+    region: str
+    headers: Any  # werkzeug Headers over HTTP, a dict under mock_aws
+    body: Any  # str, or bytes for raw bodies
+    querystring: dict[str, list[Any]]
+    lab_params: dict | None  # the decoded JSON request, set by the dispatch guard
+
+
 Settle = Callable[[Any], Any]
 
 
@@ -392,7 +409,7 @@ def _snake(name: str) -> str:
     return "".join(out)
 
 
-def account_region(handler) -> tuple[str, str]:
+def account_region(handler: LabHandlers) -> tuple[str, str]:
     """The account and region a moto response object is serving."""
     return handler.current_account, handler.region
 

@@ -8,12 +8,11 @@ CodeBuildResponse, so self.current_account and self.region say whose backend to 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from moto.codebuild.responses import CodeBuildResponse
 
 from .. import core
-from ..core import install_handlers, with_token
+from ..core import LabHandlers, install_handlers, with_token
 from . import exceptions as err
 from .artifacts import object_key
 from .models import (
@@ -32,7 +31,7 @@ INITIATOR = "root"  # offline there is no IAM identity behind a call
 _page = core.pager(err.InvalidInputException, "Invalid pagination token")
 
 
-def _backend(handler: Any) -> CodeBuildLabBackend:
+def _backend(handler: LabHandlers) -> CodeBuildLabBackend:
     return codebuild_lab_backends[handler.current_account][handler.region]
 
 
@@ -45,7 +44,7 @@ def _descending(params: dict, default: str) -> bool:
     return (params.get("sortOrder") or default) == "DESCENDING"
 
 
-def _endpoint_url(handler) -> str | None:
+def _endpoint_url(handler: LabHandlers) -> str | None:
     """The local server's address when the call came over HTTP to it (not under mock_aws)."""
     host = (getattr(handler, "headers", None) or {}).get("Host", "")
     if not host or host.endswith("amazonaws.com"):
@@ -61,7 +60,7 @@ def _report_list(reports: list, params: dict) -> dict:
     return _compact(with_token({"reports": page}, token))
 
 
-class CodeBuildHandlers:
+class CodeBuildHandlers(LabHandlers):
     # -- projects -------------------------------------------------------------------
 
     def create_project(self, params: dict) -> dict:

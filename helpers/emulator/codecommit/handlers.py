@@ -9,7 +9,7 @@ from typing import Any
 from moto.codecommit.responses import CodeCommitResponse
 
 from .. import core
-from ..core import install_handlers, with_token
+from ..core import LabHandlers, install_handlers, with_token
 from . import exceptions as err
 from . import files, gitstore
 from .models import CodeCommitLabBackend, Repository, codecommit_lab_backends
@@ -24,7 +24,7 @@ def install() -> None:
     git_http.register()
 
 
-class CodeCommitHandlers:
+class CodeCommitHandlers(LabHandlers):
     """Methods named as the operations; self is moto's CodeCommitResponse."""
 
     # Helpers (not operations) -------------------------------------------------------
@@ -362,7 +362,7 @@ def repository_name_id_pair(repo: Repository) -> dict:
     return {"repositoryName": repo.name, "repositoryId": repo.repository_id}
 
 
-def clone_urls(handler: Any, repo: Repository) -> tuple[str, str]:
+def clone_urls(handler: LabHandlers, repo: Repository) -> tuple[str, str]:
     """Clone URLs: the local server's own address when served over HTTP, else AWS's form."""
     host = (handler.headers or {}).get("Host", "") if hasattr(handler, "headers") else ""
     ssh = f"ssh://git-codecommit.{repo.region}.amazonaws.com/v1/repos/{repo.name}"

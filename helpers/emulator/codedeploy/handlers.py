@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from moto.codedeploy.responses import CodeDeployResponse
 
-from ..core import compact, install_handlers, pager, to_epoch, with_token
+from ..core import LabHandlers, compact, install_handlers, pager, to_epoch, with_token
 from . import exceptions as errors
 from .models import (
     GROUP_SETTINGS,
@@ -280,11 +280,11 @@ def _known_revision_shape(lab: CodeDeployLabBackend, revision: dict, application
     return revision
 
 
-def _lab(handler) -> CodeDeployLabBackend:
+def _lab(handler: LabHandlers) -> CodeDeployLabBackend:
     return codedeploy_lab_backends[handler.current_account][handler.region]
 
 
-class CodeDeployHandlers:
+class CodeDeployHandlers(LabHandlers):
     """Only public methods are copied onto moto's response class: helpers are functions."""
 
     # --- applications ---------------------------------------------------------------------
