@@ -17,13 +17,16 @@ import math
 import re
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.session
 from botocore.validate import ParamValidator
 from moto.core.exceptions import JsonRESTError
 
 from . import constraints, workers
+
+if TYPE_CHECKING:
+    from moto.core.responses import BaseResponse
 
 log = logging.getLogger("helpers.emulator")
 
@@ -110,7 +113,7 @@ def _no_constant(name: str) -> Any:
 
 def _check_json_values(params: dict) -> None:
     """Depth and text of decoded JSON, walked without recursion (json.loads allows ~1000)."""
-    pending = [(params, 1)]
+    pending: list[tuple[dict | list, int]] = [(params, 1)]
     while pending:
         value, depth = pending.pop()
         if depth > MAX_JSON_DEPTH:
@@ -287,7 +290,10 @@ Settle = Callable[[Any], Any]
 
 
 def install_handlers(
-    service: str, response_class: type, handlers_class: type, settle: Settle | None = None
+    service: str,
+    response_class: type[BaseResponse],
+    handlers_class: type,
+    settle: Settle | None = None,
 ) -> None:
     """Copy the operations of handlers_class onto moto's response class for service.
 
@@ -316,7 +322,7 @@ def install_handlers(
     _guard_dispatch(service, response_class)
 
 
-def _guard_dispatch(service: str, response_class: type) -> None:
+def _guard_dispatch(service: str, response_class: type[BaseResponse]) -> None:
     """Check every request of service before moto reads it: the operation (only the model's,
     named by X-Amz-Target; moto would also take an Action from the query string or a form
     body) and the body against the input shape. moto's own parser (CodeDeploy's) and
@@ -335,9 +341,11 @@ def _guard_dispatch(service: str, response_class: type) -> None:
     def _get_action(self) -> str:
         return operation_of(service, self.headers.get("X-Amz-Target"))
 
-    _dispatch.lab_guarded = True
-    response_class._dispatch = _dispatch
-    response_class._get_action = _get_action
+    # A mark on the wrapper (functools.wraps types it without room for one) and moto's methods
+    # replaced on its class: monkeypatching moto, which mypy's types do not foresee.
+    _dispatch.lab_guarded = True  # type: ignore[attr-defined]
+    response_class._dispatch = _dispatch  # type: ignore[method-assign]
+    response_class._get_action = _get_action  # type: ignore[method-assign]
 
 
 class NotImplementedByLabKit(AwsError):
