@@ -29,6 +29,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer
 
@@ -219,6 +220,11 @@ def _credential_service(environ: dict) -> str | None:
 # -- the socket server ----------------------------------------------------------------
 
 
+# What socketserver hands a server: a connection (TCP, this server's case) or, for UDP,
+# a datagram and its socket.
+SocketRequest = socket.socket | tuple[bytes, socket.socket]
+
+
 class BoundedWSGIServer(ThreadedWSGIServer):
     """werkzeug's threaded server with a read timeout per connection and a connection cap."""
 
@@ -236,7 +242,8 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         self.max_connections = MAX_CONNECTIONS if max_connections is None else max_connections
         self._slots = threading.BoundedSemaphore(self.max_connections)
 
-    def process_request(self, request: socket.socket, client_address) -> None:
+    def process_request(self, request: SocketRequest, client_address: Any) -> None:
+        assert isinstance(request, socket.socket)  # TCP: each request is a connection
         if not self._slots.acquire(blocking=False):
             _refuse_connection(request, self.max_connections)
             self.shutdown_request(request)
@@ -248,7 +255,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
             self._slots.release()
             raise
 
-    def process_request_thread(self, request: socket.socket, client_address) -> None:
+    def process_request_thread(self, request: SocketRequest, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:

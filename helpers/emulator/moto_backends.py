@@ -209,9 +209,10 @@ def assume_role(
         region_name=region,
         role_session_name=session_name,
         role_arn=role_arn,
-        policy=None,
+        # moto types these str, but its own STS responses pass None when the call has none.
+        policy=None,  # type: ignore[arg-type]
         duration=duration,
-        external_id=None,
+        external_id=None,  # type: ignore[arg-type]
     )
     return role.access_key_id, role.secret_access_key, role.session_token
 
@@ -245,7 +246,8 @@ def secret_value(
     """GetSecretValue's reply (SecretString...), or SecretRefused."""
     backend = secretsmanager_backends[account][region]
     try:
-        return backend.get_secret_value(secret_id, version_id, stage)
+        # moto types version and stage str; its own responses pass None when not given.
+        return backend.get_secret_value(secret_id, version_id, stage)  # type: ignore[arg-type]
     except SecretsManagerClientError as error:
         raise SecretRefused(type(error).__name__) from None
 

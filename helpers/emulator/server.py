@@ -35,8 +35,8 @@ class LabServerApp:
         self.aws = reject_malformed(DomainDispatcherApplication(create_backend_app))
         self.recorder: CallRecorder | None = None  # set one to record API calls
         # Nothing runs before trust.py has checked Host, Origin and the signature.
-        self.wsgi = TrustedOnly(self.route, extra_hosts=extra_hosts, moto_api=moto_api)
-        self.wsgi = bounded(self.wsgi)  # outermost: bodies capped and buffered (malformed.py)
+        trusted = TrustedOnly(self.route, extra_hosts=extra_hosts, moto_api=moto_api)
+        self.wsgi = bounded(trusted)  # outermost: bodies capped and buffered (malformed.py)
 
     def __call__(self, environ, start_response):
         return self.wsgi(environ, start_response)
@@ -94,7 +94,8 @@ class LocalServer:
         identities.add_root(*self.credentials)
         self.app = LabServerApp(extra_hosts=(host,), moto_api=moto_api)
         self._server = BoundedWSGIServer(host, port, self.app, handler)  # timeout, cap
-        self.host, self.port = self._server.server_address[:2]
+        bound_host, self.port = self._server.server_address[:2]
+        self.host = str(bound_host)  # typed str | bytes; an AF_INET(6) socket's is str
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="lab-local-aws", daemon=True
         )

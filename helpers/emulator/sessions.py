@@ -76,5 +76,6 @@ _moto_get_caller_identity = TokenResponse.get_caller_identity
 
 
 def install() -> None:
-    TokenResponse.get_session_token = get_session_token
-    TokenResponse.get_caller_identity = get_caller_identity
+    # Replacing moto's methods on its class, which mypy's types do not foresee.
+    TokenResponse.get_session_token = get_session_token  # type: ignore[method-assign]
+    TokenResponse.get_caller_identity = get_caller_identity  # type: ignore[method-assign]

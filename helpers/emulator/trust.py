@@ -32,6 +32,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -176,7 +177,7 @@ def is_loopback_host(hostname: str) -> bool:
         return False
 
 
-def check_host(host_header: str, extra_hosts: set[str] = frozenset()) -> None:
+def check_host(host_header: str, extra_hosts: AbstractSet[str] = frozenset()) -> None:
     hostname = _hostname(host_header)
     if not hostname:
         raise Refused("forbidden", "A Host header is required.")
