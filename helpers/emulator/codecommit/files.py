@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from typing import Any
 
 from .. import safepaths
 from . import exceptions as err
@@ -108,7 +109,7 @@ def read_folder(git, commit_id: str, path: str) -> dict:
     tree_id = gitstore.subtree(git, commit_id, path)
     if tree_id is None:
         raise err.FolderDoesNotExistException(f"The folder {path} does not exist in {commit_id}.")
-    reply = {
+    reply: dict[str, Any] = {
         "commitId": commit_id,
         "folderPath": "/" + path if path else "/",
         "treeId": tree_id,
@@ -163,7 +164,7 @@ def differences(
         a, b = old.get(path), new.get(path)
         if a and b and (a.sha, a.mode) == (b.sha, b.mode):
             continue
-        change = {"changeType": "M" if a and b else ("A" if b else "D")}
+        change: dict[str, Any] = {"changeType": "M" if a and b else ("A" if b else "D")}
         if a:
             change["beforeBlob"] = {"blobId": a.sha, "path": a.path, "mode": f"{a.mode:o}"}
         if b:

@@ -13,14 +13,18 @@ import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from dulwich.index import commit_tree
-from dulwich.objects import Blob, Commit, Tree
+from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tag, Tree
+from dulwich.refs import Ref
 from dulwich.repo import Repo
 
 from .. import safepaths
 
 ZERO_SHA = b"0" * 40
+
+_Kind = TypeVar("_Kind", bound=ShaFile)
 
 # CodeCommit's file modes and git's.
 MODE_BY_NAME = {"NORMAL": 0o100644, "EXECUTABLE": 0o100755, "SYMLINK": 0o120000}
@@ -39,8 +43,8 @@ def init_bare(path: Path) -> Repo:
     return Repo.init_bare(str(path), mkdir=True)
 
 
-def branch_ref(branch: str) -> bytes:
-    return b"refs/heads/" + branch.encode()
+def branch_ref(branch: str) -> Ref:
+    return Ref(b"refs/heads/" + branch.encode())
 
 
 def branches(repo: Repo) -> dict[str, str]:
@@ -55,16 +59,16 @@ def branches(repo: Repo) -> dict[str, str]:
 
 def resolve(repo: Repo, specifier: str) -> str | None:
     """A branch, tag, HEAD or full commit id -> the commit id, or None."""
-    candidates = [b"refs/heads/" + specifier.encode(), b"refs/tags/" + specifier.encode()]
+    candidates = [branch_ref(specifier), Ref(b"refs/tags/" + specifier.encode())]
     if specifier == "HEAD":
-        candidates.insert(0, b"HEAD")
+        candidates.insert(0, Ref(b"HEAD"))
     for ref in candidates:
         try:
             sha = repo.refs[ref]
         except KeyError:
             continue
         obj = repo[sha]
-        while obj.type_name == b"tag":  # annotated tag -> its commit
+        while isinstance(obj, Tag):  # annotated tag -> its commit
             obj = repo[obj.object[1]]
         return obj.id.decode()
     if len(specifier) == 40 and all(c in "0123456789abcdef" for c in specifier):
@@ -77,7 +81,8 @@ def resolve(repo: Repo, specifier: str) -> str | None:
 
 
 def commit(repo: Repo, commit_id: str) -> Commit:
-    return repo[commit_id.encode()]
+    """The commit of a resolved commit id (see resolve)."""
+    return _object(repo, commit_id, Commit)
 
 
 def files(repo: Repo, commit_id: str | None) -> dict[str, FileEntry]:
@@ -99,7 +104,7 @@ def write_blob(repo: Repo, content: bytes) -> str:
 
 
 def read_blob(repo: Repo, sha: str) -> bytes:
-    return repo[sha.encode()].data
+    return _object(repo, sha, Blob).data
 
 
 def write_tree(repo: Repo, entries: dict[str, FileEntry]) -> str:
@@ -109,7 +114,7 @@ def write_tree(repo: Repo, entries: dict[str, FileEntry]) -> str:
         return tree.id.decode()
     return commit_tree(
         repo.object_store,
-        [(e.path.encode(), e.sha.encode(), e.mode) for e in entries.values()],
+        [(e.path.encode(), ObjectID(e.sha.encode()), e.mode) for e in entries.values()],
     ).decode()
 
 
@@ -118,7 +123,7 @@ def write_commit(
 ) -> str:
     new = Commit()
     new.tree = tree_id.encode()
-    new.parents = [p.encode() for p in parents]
+    new.parents = [ObjectID(p.encode()) for p in parents]
     ident = f"{name} <{email}>".encode()
     new.author = new.committer = ident
     new.author_time = new.commit_time = int(time.time())
@@ -133,18 +138,18 @@ def move_branch(repo: Repo, branch: str, old: str | None, new: str) -> bool:
     """Compare-and-swap a branch: False when it no longer points at old."""
     ref = branch_ref(branch)
     if old is None:
-        return repo.refs.add_if_new(ref, new.encode())
-    return repo.refs.set_if_equals(ref, old.encode(), new.encode())
+        return repo.refs.add_if_new(ref, ObjectID(new.encode()))
+    return repo.refs.set_if_equals(ref, ObjectID(old.encode()), ObjectID(new.encode()))
 
 
 def set_head(repo: Repo, branch: str) -> None:
     """HEAD names the default branch, so `git clone` checks it out."""
-    repo.refs.set_symbolic_ref(b"HEAD", branch_ref(branch))
+    repo.refs.set_symbolic_ref(Ref(b"HEAD"), branch_ref(branch))
 
 
 def tree_entries(repo: Repo, tree_id: str) -> list[tuple[str, int, str]]:
     """The direct children of a tree: (name, mode, sha)."""
-    tree = repo[tree_id.encode()]
+    tree = _object(repo, tree_id, Tree)
     return [(e.path.decode(), e.mode, e.sha.decode()) for e in tree.iteritems()]
 
 
@@ -177,6 +182,15 @@ def export(repo: Repo, commit_id: str, dest: Path) -> None:
         mode = 0o755 if entry.mode == MODE_BY_NAME["EXECUTABLE"] else 0o644
         safepaths.write_file(dest, entry.path, data, mode)
     safepaths.check_links(dest)
+
+
+def _object(repo: Repo, sha: str, kind: type[_Kind]) -> _Kind:
+    """The object sha names, which the caller knows to be a kind (a tree entry's mode or a
+    resolved id says so); anything else is a broken repository."""
+    found = repo[ObjectID(sha.encode())]
+    if not isinstance(found, kind):
+        raise TypeError(f"{sha} is a {found.type_name.decode()}, not a {kind.type_name.decode()}")
+    return found
 
 
 def mode_name(mode: int) -> str:
