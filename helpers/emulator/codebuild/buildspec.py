@@ -181,13 +181,16 @@ def _report(body: dict, where: str) -> ReportSpec:
 
 
 def _paths(value, where: str) -> list[str]:
-    return [_path(item, where) for item in _commands(value, where)]
+    return [_pattern(item, where) for item in _commands(value, where)]
 
 
 def _path(value, where: str) -> str | None:
+    """An optional pattern (base-directory...): None when not given."""
+    return None if value is None else _pattern(value, where)
+
+
+def _pattern(value: object, where: str) -> str:
     """A files or base-directory pattern: relative to the source folder and staying in it."""
-    if value is None:
-        return None
     text = str(value)
     if ".." in PurePosixPath(text.strip().replace("\\", "/")).parts:
         raise BuildSpecError(

@@ -20,6 +20,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from moto.core.base_backend import BackendDict, BaseBackend
 
@@ -28,6 +29,9 @@ from .. import constraints, safepaths, workers
 from ..core import now
 from . import exceptions as err
 from .sources import PipelineArtifact
+
+if TYPE_CHECKING:
+    from .shell import ShellSession
 
 DEFAULT_TIMEOUT_MINUTES = 60
 DEFAULT_QUEUED_TIMEOUT_MINUTES = 480
@@ -136,7 +140,7 @@ class Build:
         self.lock = threading.RLock()
         self.done = threading.Event()
         self.stop_requested = False
-        self.session = None  # the running ShellSession, for StopBuild
+        self.session: ShellSession | None = None  # the running one, for StopBuild
 
     # -- the state machine (the worker calls these) ---------------------------------
 

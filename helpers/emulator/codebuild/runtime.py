@@ -133,16 +133,27 @@ class BuildRunner:
         self._phase_complete(SUCCEEDED)
         return SUCCEEDED
 
+    def _loaded_spec(self) -> BuildSpec:
+        """The buildspec, which DOWNLOAD_SOURCE reads before any phase that uses it."""
+        assert self.spec is not None
+        return self.spec
+
+    def _shell(self) -> ShellSession:
+        """The build's bash session, which the command phases open first."""
+        assert self.session is not None
+        return self.session
+
     def _command_phases(self) -> tuple[str, bool]:
         """INSTALL to POST_BUILD: (SUCCEEDED/FAILED or STOPPED/TIMED_OUT, upload artifacts?)."""
         with self.build.lock:
             if self.build.stop_requested:
                 return STOPPED, False
-            self.session = ShellSession(self.src_dir, self.env, self.control_dir, self.log.line)
-            self.build.session = self.session
+            session = ShellSession(self.src_dir, self.env, self.control_dir, self.log.line)
+            self.session = self.build.session = session
+        phases = self._loaded_spec().phases
         upload = True
         for phase_type in COMMAND_PHASES:
-            spec = self.spec.phases.get(phase_type, PhaseSpec())
+            spec = phases.get(phase_type, PhaseSpec())
             self.build.start_phase(phase_type)
             self.log.container(f"Entering phase {phase_type}")
             interrupted = self._interruption()
@@ -160,7 +171,7 @@ class BuildRunner:
                 continue
             if not self.failed:
                 self.failed = True
-                self.session.run("export CODEBUILD_BUILD_SUCCEEDING=0", self.deadline, echo=False)
+                session.run("export CODEBUILD_BUILD_SUCCEEDING=0", self.deadline, echo=False)
             if spec.on_failure == "CONTINUE":
                 continue
             if spec.on_failure == "ABORT":
@@ -198,10 +209,11 @@ class BuildRunner:
         )
 
     def _command(self, command: str):
-        if self.spec.version == "0.1":
-            self.session.restart()  # 0.1: every command in its own shell
+        session = self._shell()
+        if self._loaded_spec().version == "0.1":
+            session.restart()  # 0.1: every command in its own shell
         self.log.container(f"Running command {command}")
-        result = self.session.run(command, self.deadline)
+        result = session.run(command, self.deadline)
         if result.outcome == OK and result.exit_code != 0:
             self.log.container(
                 f"Command did not exit successfully {command} exit status {result.exit_code}"
@@ -347,7 +359,8 @@ class BuildRunner:
         return values
 
     def _buildspec_text(self) -> str:
-        value = (self.config.buildspec or "").strip()
+        given = self.config.buildspec or ""
+        value = given.strip()
         if value.startswith("arn:aws:s3:::"):
             bucket, key = sources.split_s3_location(value)
             try:
@@ -358,7 +371,7 @@ class BuildRunner:
                 raise BuildSpecError(f"YAML file does not exist: {value}")
             return item.data.decode(errors="replace")
         if "\n" in value or ":" in value:  # an inline buildspec, not a file name
-            return self.config.buildspec
+            return given
         path = buildspec_parser.locate(self.src_dir, value or "buildspec.yml")
         self.log.container(f"YAML location is {path}")
         return path.read_text(errors="replace")
@@ -421,7 +434,7 @@ class BuildRunner:
         ]
 
     def _upload_artifacts(self) -> None:
-        build, config, spec = self.build, self.config, self.spec
+        build, config, spec = self.build, self.config, self._loaded_spec()
         if spec.artifacts is None:
             if config.artifacts.get("type") != "NO_ARTIFACTS":
                 self.log.container("No artifacts section in the buildspec: nothing to upload")
@@ -434,7 +447,7 @@ class BuildRunner:
                     f"Uploading {len(files)} file(s) to s3://{destination.bucket}/{destination.key}"
                 )
                 uploaded = artifact_files.upload(build.account, files, destination, build.arn)
-                location = {"location": uploaded.location}
+                location: dict[str, str | None] = {"location": uploaded.location}
                 if uploaded.sha256:
                     location.update(sha256sum=uploaded.sha256, md5sum=uploaded.md5)
                 build.artifact_location = location
@@ -461,7 +474,7 @@ class BuildRunner:
         self, artifacts: dict, identifier: str | None, spec=None
     ) -> Destination | None:
         kind = artifacts.get("type")
-        spec = spec or self.spec.artifacts
+        spec = spec or self._loaded_spec().artifacts
         if kind == "CODEPIPELINE":
             outputs = self.build.pipeline_outputs
             if identifier is None:
@@ -485,7 +498,7 @@ class BuildRunner:
     def _shell_expand(self, text: str) -> str:
         """An artifact name is shell text (`name: app-$(date +%F)`), evaluated in the build."""
         out = self.control_dir / "artifact-name.txt"
-        self.session.run(f'printf "%s" "{text}" > "{out}"', self.deadline, echo=False)
+        self._shell().run(f'printf "%s" "{text}" > "{out}"', self.deadline, echo=False)
         return out.read_text().strip() if out.exists() else ""
 
     def _reports(self) -> None:

@@ -122,9 +122,11 @@ class ShellSession:
         script = self.control_dir / f"command-{self._count}.sh"
         script.write_text(command + "\n")
         line = f". '{script}' </dev/null\nprintf '\\n%s %d\\n' '{self._token}' \"$?\"\n"
+        stdin = self._process.stdin if self._process else None
+        assert stdin is not None  # alive or just started, with a pipe (_start)
         try:
-            self._process.stdin.write(line.encode())
-            self._process.stdin.flush()
+            stdin.write(line.encode())
+            stdin.flush()
         except (BrokenPipeError, OSError):
             pass  # the shell is gone; the reader reports its end
         return self._wait(deadline, echo)
@@ -171,6 +173,7 @@ class ShellSession:
 
     def _read(self, process: subprocess.Popen, lines: queue.Queue) -> None:
         marker = self._token + " "
+        assert process.stdout is not None  # a pipe (_start)
         for raw in iter(process.stdout.readline, b""):
             text = raw.decode(errors="replace").rstrip("\n").rstrip("\r")
             index = text.find(marker)
