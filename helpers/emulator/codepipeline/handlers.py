@@ -11,14 +11,15 @@ import re
 
 from moto.codepipeline.responses import CodePipelineResponse
 
-from ..core import compact, install_handlers, pager, with_token
+from ..core import LabHandlers, compact, install_handlers, pager, with_token
 from . import action_types, models, retry, rules, runtime, webhooks
 from . import exceptions as err
 from .models import CodePipelineLabBackend, Pipeline, codepipeline_lab_backends
+from .providers.base import Revision
 from .runtime import ActionRun, Execution
 
 
-def _backend(handler) -> CodePipelineLabBackend:
+def _backend(handler: LabHandlers) -> CodePipelineLabBackend:
     return codepipeline_lab_backends[handler.current_account][handler.region]
 
 
@@ -46,12 +47,12 @@ def _batch(params: dict) -> int:
     return size
 
 
-class CodePipelineHandlers:
+class CodePipelineHandlers(LabHandlers):
     # -- definitions --------------------------------------------------------------------
 
     def create_pipeline(self, params: dict) -> dict:
         pipeline = _backend(self).create_pipeline(params["pipeline"], params.get("tags"))
-        reply = {"pipeline": pipeline.versions[1]}
+        reply: dict[str, object] = {"pipeline": pipeline.versions[1]}
         if params.get("tags"):
             reply["tags"] = [{"key": k, "value": v} for k, v in pipeline.tags.items()]
         return reply
@@ -290,7 +291,7 @@ class CodePipelineHandlers:
 
     def create_custom_action_type(self, params: dict) -> dict:
         entry = _backend(self).custom_types.create(params)
-        reply = {"actionType": entry.action_type.describe()}
+        reply: dict[str, object] = {"actionType": entry.action_type.describe()}
         if entry.tags:
             reply["tags"] = [{"key": k, "value": v} for k, v in entry.tags.items()]
         return reply
@@ -438,15 +439,15 @@ def _trigger(execution: Execution) -> dict:
     return dict(execution.trigger)
 
 
-def _source_runs(execution: Execution) -> list[ActionRun]:
-    return [run for run in execution.actions if run.revision is not None]
+def _source_revisions(execution: Execution) -> list[tuple[ActionRun, Revision]]:
+    """The source actions of the execution that recorded a revision, with it."""
+    return [(run, run.revision) for run in execution.actions if run.revision is not None]
 
 
 def execution_detail_reply(execution: Execution) -> dict:
     revisions = []
-    for run in _source_runs(execution):
+    for run, revision in _source_revisions(execution):
         for name in run.outputs:
-            revision = run.revision
             revisions.append(
                 compact(
                     {
@@ -494,12 +495,12 @@ def execution_summary_reply(execution: Execution) -> dict:
                 compact(
                     {
                         "actionName": run.name,
-                        "revisionId": run.revision.revision_id,
-                        "revisionSummary": run.revision.summary,
-                        "revisionUrl": run.revision.url,
+                        "revisionId": revision.revision_id,
+                        "revisionSummary": revision.summary,
+                        "revisionUrl": revision.url,
                     }
                 )
-                for run in _source_runs(execution)
+                for run, revision in _source_revisions(execution)
             ],
             "trigger": _trigger(execution),
             "executionMode": execution.mode,
@@ -751,8 +752,9 @@ def action_execution_detail_reply(pipeline: Pipeline, run: ActionRun) -> dict:
     )
 
 
-def settle(handler: CodePipelineResponse) -> None:
-    """After each operation in synchronous mode (tests): return once the work it started or
+def settle(handler: LabHandlers) -> None:
+    """After each operation in synchronous mode (tests), given the operation's response object
+    (moto's BaseResponse, which has what LabHandlers declares): return once the work it started or
     unblocked has ended or waits for something only a later call can give."""
     runtime.settle_unfinished(_backend(handler).pipelines.values())
 

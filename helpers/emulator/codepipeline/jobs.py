@@ -117,7 +117,7 @@ class JobQueue:
         self, type_id: dict, max_batch: int, query: dict[str, str] | None, third_party: bool
     ) -> list[Job]:
         """Queued jobs of the type (oldest first); they become Dispatched."""
-        taken = []
+        taken: list[Job] = []
         with self.lock:
             for job in self.jobs.values():
                 if len(taken) >= max_batch:

@@ -323,20 +323,21 @@ class CodePipelineLabBackend(BaseBackend):
                 ),
                 None,
             )
-            if run is None:
+            approval = run.approval if run is not None else None
+            if run is None or approval is None:  # a run is found only with its approval
                 raise err.InvalidApprovalTokenException(
                     f"The token {token} is not valid for action {action} in stage {stage}"
                 )
-            if run.approval.result is not None or run.final:
+            if approval.result is not None or run.final:
                 raise err.ApprovalAlreadyCompletedException(
                     f"The approval for action {action} in stage {stage} is already completed"
                 )
-            run.approval.result = (result["status"], result.get("summary") or "")
-            run.approval.approved_at = now()
+            approval.result = (result["status"], result.get("summary") or "")
+            approval.approved_at = now()
             run.updated_by = self.caller
-            run.approval.by = self.caller
+            approval.by = self.caller
             pipeline.cond.notify_all()
-            approved_at = run.approval.approved_at
+            approved_at = approval.approved_at
         return approved_at
 
     # -- transitions --------------------------------------------------------------------
@@ -421,7 +422,7 @@ class CodePipelineLabBackend(BaseBackend):
             and parts[:3] == ["arn", "aws", "codepipeline"]
             and parts[5] in ("actiontype", "webhook")
         ):
-            found = None
+            found: webhooks.Webhook | custom_actions.CustomType | None = None
             if parts[3] == self.region_name and parts[4] == self.account_id:
                 if parts[5] == "webhook":
                     found = self.webhooks.items.get(parts[6])

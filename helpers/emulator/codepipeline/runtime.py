@@ -20,6 +20,7 @@ CodeDeploy 5 days, approval 7 days, others 1 h), so a test can see an approval t
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import os
@@ -28,12 +29,12 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, overload
 
 from .. import workers
 from ..core import now
 from . import action_types, artifacts, rules
-from .providers.base import ActionContext, ActionFailed
+from .providers.base import ActionContext, ActionFailed, Revision
 from .variables import UnresolvedVariable, resolve_configuration
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class ActionInterrupted(Exception):
 class Approval:
     token: str = field(default_factory=lambda: str(uuid.uuid4()))
     result: tuple[str, str] | None = None  # (Approved|Rejected, summary)
-    approved_at: object = None
+    approved_at: dt.datetime | None = None
     by: str | None = None
 
 
@@ -71,7 +72,7 @@ class StageGate:
     enabled: bool = True
     disabled_reason: str | None = None
     changed_by: str | None = None
-    changed_at: object = None
+    changed_at: dt.datetime | None = None
 
 
 class RuleRun:
@@ -98,7 +99,7 @@ class ConditionRun:
     status: str = "InProgress"  # ConditionExecutionStatus
     summary: str | None = None
     overridden: bool = False
-    changed: object = field(default_factory=now)
+    changed: dt.datetime = field(default_factory=now)
     results: list = field(default_factory=list)  # per condition: (status, [RuleRun])
 
 
@@ -122,7 +123,7 @@ class ActionRun:
         self.inputs: dict[str, artifacts.Location] = {}
         self.outputs: dict[str, artifacts.Location] = {}
         self.output_variables: dict[str, str] = {}
-        self.revision = None  # providers.base.Revision, for source actions
+        self.revision: Revision | None = None  # for source actions
 
     @property
     def final(self) -> bool:
@@ -444,6 +445,10 @@ def _previous_runs(execution: Execution, stage: str) -> dict[str, ActionRun]:
     return runs
 
 
+def _all_final(runs: list[ActionRun]) -> bool:
+    return all(run.final for run in runs)
+
+
 def _run_groups(execution: Execution, stage: dict, retry_mode: str | None) -> bool:
     """Run the stage's action groups by runOrder; True if an action failed. A retry of
     FAILED_ACTIONS runs only the actions that did not succeed (and the groups after)."""
@@ -472,9 +477,11 @@ def _run_groups(execution: Execution, stage: dict, retry_mode: str | None) -> bo
             run_action(runs[0])
         else:
             for run in runs:
-                _spawn(execution, f"codepipeline-action-{run.id}", lambda run=run: run_action(run))
+                _spawn(
+                    execution, f"codepipeline-action-{run.id}", functools.partial(run_action, run)
+                )
         with pipeline.cond:
-            _wait(execution, lambda runs=runs: all(run.final for run in runs))
+            _wait(execution, functools.partial(_all_final, runs))
             failed = any(run.status == "Failed" for run in runs)
         if failed:
             break
@@ -840,6 +847,14 @@ def resume_stage(execution: Execution, stage_name: str, retry_mode: str) -> None
     )
 
 
+@overload
+def start_rollback(
+    pipeline: Pipeline, stage_name: str, target: Execution, trigger: dict
+) -> Execution: ...
+@overload
+def start_rollback(
+    pipeline: Pipeline, stage_name: str, target: None, trigger: dict
+) -> Execution | None: ...
 def start_rollback(
     pipeline: Pipeline, stage_name: str, target: Execution | None, trigger: dict
 ) -> Execution | None:

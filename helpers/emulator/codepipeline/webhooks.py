@@ -44,15 +44,19 @@ _SEGMENT = re.compile(
 )
 
 
+# One step of a JSONPath: ("key", name), ("index", position) or ("any", None).
+Step = tuple[str, str | int | None]
+
+
 class JsonPathError(ValueError):
     pass
 
 
-def parse_path(path: str) -> list[tuple[str, object]]:
+def parse_path(path: str) -> list[Step]:
     """'$.a[0].b' -> [("key", "a"), ("index", 0), ("key", "b")]; JsonPathError if invalid."""
     if not path.startswith("$"):
         raise JsonPathError("a JSONPath starts with $")
-    steps: list[tuple[str, object]] = []
+    steps: list[Step] = []
     position = 1
     while position < len(path):
         match = _SEGMENT.match(path, position)
@@ -70,14 +74,19 @@ def parse_path(path: str) -> list[tuple[str, object]]:
     return steps
 
 
-def select(document, steps: list[tuple[str, object]]) -> list:
+def select(document: object, steps: list[Step]) -> list:
     values = [document]
     for kind, arg in steps:
         found = []
         for value in values:
             if kind == "key" and isinstance(value, dict) and arg in value:
                 found.append(value[arg])
-            elif kind == "index" and isinstance(value, list) and -len(value) <= arg < len(value):
+            elif (
+                kind == "index"
+                and isinstance(value, list)
+                and isinstance(arg, int)
+                and -len(value) <= arg < len(value)
+            ):
                 found.append(value[arg])
             elif kind == "any":
                 found.extend(

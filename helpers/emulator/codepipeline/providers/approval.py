@@ -11,7 +11,8 @@ def run(ctx: ActionContext) -> None:
     summary = ctx.configuration.get("CustomData")
     if summary:
         ctx.report(summary=summary)
-    if not ctx.wait_until(lambda: approval.result is not None, ctx.timeout):
+    answered = ctx.wait_until(lambda: approval.result is not None, ctx.timeout)
+    if not answered or approval.result is None:  # the second test only tells mypy
         raise ActionFailed("The approval action timed out: no one approved or rejected it in time")
     status, comment = approval.result
     ctx.report(summary=comment)

@@ -4,11 +4,16 @@ it tells the rest of the kit (Runner)."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..artifacts import Location
+
+if TYPE_CHECKING:  # the runtime imports this module
+    from ..runtime import Approval
 
 
 class ActionFailed(Exception):
@@ -31,6 +36,10 @@ class Revision:
     url: str | None = None
 
 
+def _no_approval() -> Approval:
+    raise RuntimeError("open_approval is set by the runtime before an action runs")
+
+
 @dataclass
 class ActionContext:
     account: str
@@ -50,13 +59,14 @@ class ActionContext:
     action_execution_id: str = ""
     pipeline_arn: str = ""
     encryption_key: dict | None = None  # the artifact store's, if it declares one
-    condition: object = field(default=None, repr=False)  # the pipeline's condition variable
+    # The pipeline's condition variable (the runtime always passes it).
+    condition: threading.Condition = field(default_factory=threading.Condition, repr=False)
     # Set by the engine: report progress, wait for an outside event, take an approval.
     report: Callable[..., None] = field(default=lambda **_: None, repr=False)
     wait_until: Callable[[Callable[[], bool], float], bool] = field(
         default=lambda predicate, timeout: predicate(), repr=False
     )
-    open_approval: Callable[[], object] = field(default=lambda: None, repr=False)
+    open_approval: Callable[[], Approval] = field(default=_no_approval, repr=False)
     output_variables: dict[str, str] = field(default_factory=dict)
     revision: Revision | None = None
 

@@ -11,6 +11,7 @@ LAB_CODEPIPELINE_TIMEOUT_SCALE) times out and fails the action.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from ... import core
 from .. import jobs
@@ -23,6 +24,10 @@ def _backend(ctx: ActionContext):
     return codepipeline_lab_backends[ctx.account][ctx.pipeline_arn.split(":")[3]]
 
 
+def _finished(job: jobs.Job) -> bool:
+    return job.final
+
+
 def run(ctx: ActionContext) -> None:
     backend = _backend(ctx)
     third_party = ctx.action_type_id["owner"] == "ThirdParty"
@@ -30,8 +35,10 @@ def run(ctx: ActionContext) -> None:
     if third_party:
         from .. import action_types
 
+        # Always found: the runtime chose this runner from the same catalogue entry.
         action_type = action_types.find_id(ctx.action_type_id)
-        secret = next((p.name for p in action_type.properties if p.secret), None)
+        properties = action_type.properties if action_type else ()
+        secret = next((p.name for p in properties if p.secret), None)
         client_token = ctx.configuration.get(secret) if secret else None
     continuation = None
     while True:
@@ -65,7 +72,7 @@ def run(ctx: ActionContext) -> None:
             )
         )
         try:
-            done = ctx.wait_until(lambda job=job: job.final, ctx.timeout)
+            done = ctx.wait_until(functools.partial(_finished, job), ctx.timeout)
         except BaseException:
             job.abandoned = True  # stopped with abandon, or the pipeline was updated
             raise
