@@ -257,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         left_local=[str(p) for p in left_local],
     )
     out.say(f"Deleted {len(outcome.deleted)} resources and {len(local) - len(left_local)} folders.")
-    for resource, error in outcome.failed:
-        out.say(f"FAILED {resource.service} {resource.kind} {resource.name}: {error}")
+    for resource, reason in outcome.failed:
+        out.say(f"FAILED {resource.service} {resource.kind} {resource.name}: {reason}")
     if left or left_local:
         out.say("Still there:")
         for r in left:

@@ -40,11 +40,11 @@ def wait_for_build(
         if not builds:
             raise ValueError(f"build {build_id} does not exist")
         build = builds[0]
-        if show:
+        if follower is not None:  # set exactly when show is
             follower.show_new_lines(build.get("logs") or {})
             shown_phases = _show_phases(build, shown_phases)
         if build.get("buildComplete"):
-            if show:
+            if follower is not None:
                 follower.show_new_lines(build.get("logs") or {})
                 print(f"Build {build['id']} #{build.get('buildNumber')}: {build['buildStatus']}")
             return build

@@ -521,7 +521,7 @@ def show_timeline(client, deployment_id: str, width: int = 40) -> list[dict]:
     timed = [row for row in rows if row["start"] and row["end"]]
     origin = min((row["start"] for row in timed), default=None)
     finish = max((row["end"] for row in timed), default=None)
-    span = (finish - origin).total_seconds() if timed else 0
+    span = (finish - origin).total_seconds() if origin and finish else 0  # both set when timed
     print(f"{deployment_id}  {info['deploymentConfigName']}  {info['status']}")
     print(f"  {'instance':<22} {'start':>7} {'end':>7}  timeline")
     for row in rows:

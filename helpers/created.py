@@ -49,7 +49,7 @@ def _folder():
 
 
 def remember(prefix: str, kind: str, name: str, region: str, since: float | None = None) -> None:
-    item = {"kind": kind, "name": name, "region": region}
+    item: dict[str, str | float] = {"kind": kind, "name": name, "region": region}
     if since is not None:
         item["since"] = since
     with _lock, open(_folder() / f"{prefix}.jsonl", "a") as record:

@@ -36,6 +36,7 @@ import threading
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -80,7 +81,9 @@ class Job:
 
     id: str
     data: dict
-    s3: object  # an S3 client made with the job's own artifact credentials
+    # An S3 client made with the job's own artifact credentials (boto3 builds its methods at
+    # run time, so there is no static type to name).
+    s3: Any
 
     @property
     def configuration(self) -> dict[str, str]:
@@ -225,7 +228,7 @@ class JobWorker:
             config=Config(signature_version="s3v4"),
         )  # needed for KMS-encrypted artifacts
 
-    def _upload(self, s3, data: dict, name: str, content: bytes) -> None:
+    def _upload(self, s3: Any, data: dict, name: str, content: bytes) -> None:
         where = _artifact(data.get("outputArtifacts", []), name)["location"]["s3Location"]
         extra = {}
         key = data.get("encryptionKey")

@@ -718,7 +718,7 @@ class PipelineView(widgets.VBox):
     # -- following ------------------------------------------------------------------------
     def running(self) -> bool:
         """True when the latest execution has not ended."""
-        return bool(self.snapshot) and self.snapshot.get("execution_status") in RUNNING
+        return bool(self.snapshot and self.snapshot.get("execution_status") in RUNNING)
 
     def start(self) -> None:
         """Poll in a background thread until no execution has run for idle_seconds."""

@@ -28,6 +28,7 @@ SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 LEARNERS = ("labflowa", "labflowb")
 
 spec = importlib.util.spec_from_file_location("teardown_cli_flow", ROOT / "teardown.py")
+assert spec and spec.loader, "teardown.py is a Python file: it always has a loader"
 teardown_cli = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(teardown_cli)
 

@@ -23,7 +23,8 @@ PLACEHOLDER = '# YOUR CODE HERE\nraise NotImplementedError("Exercise: write your
 
 
 def clear_solution(source: str) -> str:
-    lines, out, inside = source.splitlines(), [], False
+    lines, inside = source.splitlines(), False
+    out: list[str] = []
     for line in lines:
         stripped = line.strip()
         if stripped == BEGIN:

@@ -209,6 +209,7 @@ def recorded_actions() -> set[str]:
         import importlib.util
 
         spec = importlib.util.spec_from_file_location("td", ROOT / "teardown.py")
+        assert spec and spec.loader, "teardown.py is a Python file: it always has a loader"
         cli = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(cli)
         os.environ.update(AWS_ENDPOINT_URL=server.endpoint, LAB_PREFIX="labpolicy")

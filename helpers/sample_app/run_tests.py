@@ -4,14 +4,20 @@ import sys
 import time
 import unittest
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
+
+if TYPE_CHECKING:  # typeshed makes TextTestResult generic in its stream; Python does not
+    _TextResult = unittest.TextTestResult[Any]
+else:
+    _TextResult = unittest.TextTestResult
 
 
 def main() -> int:
     suite = unittest.defaultTestLoader.discover("tests")
     cases = []
 
-    class Recorder(unittest.TextTestResult):
+    class Recorder(_TextResult):
         def startTest(self, test):
             self._started = time.perf_counter()
             super().startTest(test)
