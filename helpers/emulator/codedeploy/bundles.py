@@ -12,6 +12,7 @@ import tarfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from .. import moto_backends, safepaths
 
@@ -88,7 +89,7 @@ def unpack(bundle: Bundle, destination: Path) -> None:
                 archive.extractall(destination)
                 _restore_zip_modes(archive, destination)
         else:
-            mode = "r:gz" if bundle.bundle_type == "tgz" else "r:*"
+            mode: Literal["r:gz", "r:*"] = "r:gz" if bundle.bundle_type == "tgz" else "r:*"
             with tarfile.open(fileobj=io.BytesIO(bundle.data), mode=mode) as archive:
                 archive.extractall(destination, filter="data")
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as error:

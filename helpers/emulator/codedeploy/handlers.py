@@ -6,6 +6,8 @@ Replies are shaped by the module functions `<thing>_reply` (the models hold stat
 
 from __future__ import annotations
 
+from typing import Any
+
 from moto.codedeploy.responses import CodeDeployResponse
 
 from ..core import LabHandlers, compact, install_handlers, pager, to_epoch, with_token
@@ -73,7 +75,7 @@ def revision_info_reply(record: RevisionRecord) -> dict:
 def deployment_group_reply(group: DeploymentGroup) -> dict:
     """DeploymentGroupInfo: the group's settings as they were given, with AWS's defaults."""
     settings = group.settings
-    reply = {
+    reply: dict[str, Any] = {
         "applicationName": group.application.name,
         "deploymentGroupId": group.group_id,
         "deploymentGroupName": group.name,
@@ -341,7 +343,7 @@ class CodeDeployHandlers(LabHandlers):
                 missing.append(name)
             else:
                 found.append(deployment_group_reply(group))
-        reply = {"deploymentGroupsInfo": found}
+        reply: dict[str, Any] = {"deploymentGroupsInfo": found}
         if missing:
             reply["errorMessage"] = "Deployment groups do not exist: " + ", ".join(missing)
         return reply
@@ -552,7 +554,7 @@ class CodeDeployHandlers(LabHandlers):
                     missing.append(instance_id)
                 else:
                     found.append(instance_summary_reply(target, deployment.deployment_id))
-        reply = {"instancesSummary": found}
+        reply: dict[str, Any] = {"instancesSummary": found}
         if missing:
             reply["errorMessage"] = "Instances not in the deployment: " + ", ".join(missing)
         return reply

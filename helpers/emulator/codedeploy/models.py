@@ -343,7 +343,9 @@ class CodeDeployLabBackend(BaseBackend):
             raise ApplicationDoesNotExistException(f"No application found for name: {name}")
         return application
 
-    def create_application(self, name: str, compute_platform: str, tags: dict) -> Application:
+    def create_application(
+        self, name: str, compute_platform: str | None, tags: dict
+    ) -> Application:
         check_name_length(name, InvalidApplicationNameException, "application")
         with self.lock:
             if name in self.applications:
@@ -356,9 +358,9 @@ class CodeDeployLabBackend(BaseBackend):
             self.applications[name] = application
             return application
 
-    def rename_application(self, name: str, new_name: str | None) -> None:
+    def rename_application(self, name: str | None, new_name: str | None) -> None:
         with self.lock:
-            application = self.get_application(name)
+            application = self.get_application(name)  # name is not None from here
             if not new_name or new_name == name:
                 return
             check_name_length(new_name, InvalidApplicationNameException, "application")
@@ -366,7 +368,7 @@ class CodeDeployLabBackend(BaseBackend):
                 raise ApplicationAlreadyExistsException(
                     f"The application {new_name} already exists with the IAM user or AWS account."
                 )
-            del self.applications[name]
+            del self.applications[application.name]
             application.name = new_name
             application.arn = self.arn(f"application:{new_name}")
             self.applications[new_name] = application
@@ -694,8 +696,8 @@ class CodeDeployLabBackend(BaseBackend):
         return record
 
     # --- deployments ----------------------------------------------------------------------
-    def get_deployment(self, deployment_id: str) -> Deployment:
-        if not re.fullmatch(r"d-[A-Z0-9]{9}", deployment_id or ""):
+    def get_deployment(self, deployment_id: str | None) -> Deployment:
+        if deployment_id is None or not re.fullmatch(r"d-[A-Z0-9]{9}", deployment_id):
             raise InvalidDeploymentIdException(f"The deployment ID {deployment_id} is not valid.")
         deployment = self.deployments.get(deployment_id)
         if deployment is None:
@@ -767,7 +769,9 @@ class CodeDeployLabBackend(BaseBackend):
                     )
                     for instance in chosen
                 },
-                previous_revision=group.last_successful and group.last_successful.revision,
+                previous_revision=(
+                    group.last_successful.revision if group.last_successful else None
+                ),
             )
             self.deployments[deployment_id] = deployment
             record = self.register_revision(application, revision)

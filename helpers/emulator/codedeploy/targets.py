@@ -74,7 +74,7 @@ def tag_matches(tags: dict[str, str], tag_filter: dict) -> bool:
         return key in tags
     if kind == "VALUE_ONLY":
         return value in tags.values()
-    return tags.get(key) == value
+    return (tags.get(key) if key is not None else None) == value  # no key: no tag's value
 
 
 def matches_any(tags: dict[str, str], filters: list[dict]) -> bool:
