@@ -292,7 +292,7 @@ Settle = Callable[[Any], Any]
 def install_handlers(
     service: str,
     response_class: type[BaseResponse],
-    handlers_class: type,
+    handlers_class: type[LabHandlers],
     settle: Settle | None = None,
 ) -> None:
     """Copy the operations of handlers_class onto moto's response class for service.
