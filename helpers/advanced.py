@@ -9,10 +9,15 @@ PollForJobs...), so they work the same against the local AWS and a real account.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING
 
 from . import polling
+from .aws import Client
 from .codepipeline import FINAL_STATUSES
+
+if TYPE_CHECKING:  # lab imports the helpers' shared modules; only mypy needs the Kit
+    from .lab import Kit
 
 
 def _until(probe: Callable[[], object], timeout: float, poll_seconds: float, what: str):
@@ -28,7 +33,7 @@ def _until(probe: Callable[[], object], timeout: float, poll_seconds: float, wha
         time.sleep(next(pause))
 
 
-def stage_state(client, pipeline: str, stage: str) -> dict:
+def stage_state(client: Client, pipeline: str, stage: str) -> dict:
     """The stage's entry of GetPipelineState (stageStates[])."""
     for state in client.get_pipeline_state(name=pipeline)["stageStates"]:
         if state["stageName"] == stage:
@@ -37,7 +42,7 @@ def stage_state(client, pipeline: str, stage: str) -> dict:
 
 
 def wait_for_inbound(
-    client,
+    client: Client,
     pipeline: str,
     stage: str,
     execution_id: str | None = None,
@@ -60,10 +65,10 @@ def wait_for_inbound(
 
 
 def wait_for_status(
-    client,
+    client: Client,
     pipeline: str,
     execution_id: str,
-    statuses=FINAL_STATUSES,
+    statuses: Collection[str] = FINAL_STATUSES,
     timeout: float = 120,
     poll_seconds: float = 0.5,
 ) -> dict:
@@ -80,7 +85,7 @@ def wait_for_status(
     )
 
 
-def action_runs(client, pipeline: str, execution_id: str) -> list[dict]:
+def action_runs(client: Client, pipeline: str, execution_id: str) -> list[dict]:
     """Every action execution of an execution (ListActionExecutions), oldest first."""
     details = []
     params = {"pipelineName": pipeline, "filter": {"pipelineExecutionId": execution_id}}
@@ -93,7 +98,7 @@ def action_runs(client, pipeline: str, execution_id: str) -> list[dict]:
     return sorted(details, key=lambda d: d["startTime"])
 
 
-def show_runs(client, pipeline: str, execution_id: str) -> None:
+def show_runs(client: Client, pipeline: str, execution_id: str) -> None:
     """Print each action execution: stage/action, status, summary or error."""
     for detail in action_runs(client, pipeline, execution_id):
         result = (detail.get("output") or {}).get("executionResult") or {}
@@ -109,7 +114,7 @@ def show_runs(client, pipeline: str, execution_id: str) -> None:
 
 
 def wait_for_action(
-    client,
+    client: Client,
     pipeline: str,
     stage: str,
     action: str,
@@ -140,7 +145,11 @@ def wait_for_action(
 
 
 def poll_for_my_third_party_job(
-    client, action_type_id: dict, client_token: str, timeout: float = 60, poll_seconds: float = 0.5
+    client: Client,
+    action_type_id: dict,
+    client_token: str,
+    timeout: float = 60,
+    poll_seconds: float = 0.5,
 ) -> dict:
     """PollForThirdPartyJobs until a job this client token opens; {"jobId", "clientId"}.
 
@@ -166,7 +175,7 @@ def poll_for_my_third_party_job(
     return _until(probe, timeout, poll_seconds, "No third-party job for this client token")
 
 
-def execution_ids(client, pipeline: str) -> set[str]:
+def execution_ids(client: Client, pipeline: str) -> set[str]:
     """The ids of the pipeline's executions (the latest 100)."""
     return {
         s["pipelineExecutionId"]
@@ -177,7 +186,7 @@ def execution_ids(client, pipeline: str) -> set[str]:
 
 
 def wait_for_trigger(
-    client,
+    client: Client,
     pipeline: str,
     trigger_type: str,
     known: set[str],
@@ -202,7 +211,7 @@ def wait_for_trigger(
     )
 
 
-def offline_only(kit, what: str) -> bool:
+def offline_only(kit: Kit, what: str) -> bool:
     """True offline. On a real account print why the part is skipped and return False."""
     if kit.offline:
         return True

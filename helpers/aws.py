@@ -7,10 +7,17 @@ each lab can use it without importing one another.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from .lab import Kit
+
+# A boto3 client. boto3 makes a client's methods at run time from the API model, so there is
+# no static type to name (boto3-stubs would give one; the kit does without).
+Client: TypeAlias = Any
+# kit.client, or anything that makes a client for a service name.
+ClientFor: TypeAlias = Callable[[str], Client]
 
 # The account the local AWS (moto) serves, offline.
 OFFLINE_ACCOUNT_ID = "123456789012"

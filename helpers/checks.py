@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 
 class CheckFailed(AssertionError):
@@ -16,7 +17,7 @@ def check(condition: bool, success: str, failure: str) -> None:
     print(f"\u2714 {success}")
 
 
-def attempt(call: Callable, *args, **kwargs):
+def attempt(call: Callable, *args: Any, **kwargs: Any) -> Any:
     """Call an AWS API and return its reply, or None when it raised a ClientError."""
     from botocore.exceptions import ClientError
 
@@ -26,7 +27,7 @@ def attempt(call: Callable, *args, **kwargs):
         return None
 
 
-def defined(namespace: dict, name: str, hint: str):
+def defined(namespace: dict, name: str, hint: str) -> Any:
     """The learner's variable, or CheckFailed saying which cell should set it."""
     if name not in namespace or namespace[name] is None:
         raise CheckFailed(f"Not yet: `{name}` is not set. {hint}")

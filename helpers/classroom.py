@@ -16,15 +16,12 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
 from botocore.exceptions import ClientError
 
 from . import created, lab
 from . import teardown as td
-
-# boto3 makes its clients' methods at run time from the API model: no static type to name.
-ClientFor = Callable[[str], Any]
+from .aws import ClientFor
 
 
 def _missing(error: ClientError) -> bool:

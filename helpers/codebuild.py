@@ -10,20 +10,25 @@ account; what differs by mode or region is decided here, not in the notebooks.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from . import polling, settings
-from .aws import ensure_role
+from .aws import Client, ensure_role
+
+if TYPE_CHECKING:  # lab imports the helpers' shared modules; only mypy needs the Kit
+    from .lab import Kit
 
 FINAL_STATUSES = ("SUCCEEDED", "FAILED", "FAULT", "TIMED_OUT", "STOPPED")
 
 
 def wait_for_build(
-    client,
+    client: Client,
     build_id: str,
     timeout: float = 600,
     show: bool = True,
     poll_seconds: float = 1.0,
-    logs_client=None,
+    logs_client: Client | None = None,
 ) -> dict:
     """Poll until the build ends; print each phase as it ends and new log lines.
 
@@ -129,7 +134,7 @@ TRUST_POLICY = {
 }
 
 
-def artifact_bucket_name(kit) -> str:
+def artifact_bucket_name(kit: Kit) -> str:
     """The learner's artifact bucket: '<prefix>-artifacts-<account id>-<region>'.
 
     Bucket names are global across all AWS accounts; the account id and region make this
@@ -138,14 +143,14 @@ def artifact_bucket_name(kit) -> str:
     return f"{kit.name('artifacts')}-{kit.account_id}-{kit.region}"
 
 
-def bucket_configuration(kit) -> dict:
+def bucket_configuration(kit: Kit) -> dict:
     """CreateBucket's extra arguments: us-east-1 takes none, other regions a LocationConstraint."""
     if kit.region == "us-east-1":
         return {}
     return {"CreateBucketConfiguration": {"LocationConstraint": kit.region}}
 
 
-def service_role_policy(kit, buckets: list[str] | None = None) -> dict:
+def service_role_policy(kit: Kit, buckets: list[str] | None = None) -> dict:
     """What a build needs (setting-up.md): its logs, the artifact buckets, git pull from
     CodeCommit, and the test reports. buckets defaults to every '<prefix>-*' bucket."""
     buckets = buckets or [f"{kit.prefix}-*"]
@@ -194,7 +199,7 @@ def service_role_policy(kit, buckets: list[str] | None = None) -> dict:
     }
 
 
-def ensure_build_role(kit, role_name: str | None = None) -> str:
+def ensure_build_role(kit: Kit, role_name: str | None = None) -> str:
     """The CodeBuild service role '<prefix>-codebuild-role', made if missing; its ARN.
 
     Lab 02 creates it step by step; later labs call this so each runs on its own. The
@@ -211,7 +216,7 @@ def ensure_build_role(kit, role_name: str | None = None) -> str:
     return arn
 
 
-def ensure_artifact_bucket(kit, bucket: str | None = None) -> str:
+def ensure_artifact_bucket(kit: Kit, bucket: str | None = None) -> str:
     """The learner's artifact bucket, made (and tagged) if missing; its name."""
     s3 = kit.client("s3")
     name = bucket or artifact_bucket_name(kit)
@@ -223,7 +228,12 @@ def ensure_artifact_bucket(kit, bucket: str | None = None) -> str:
     return name
 
 
-def create_project(codebuild, wait_seconds: float = 90, sleep=time.sleep, **params) -> dict:
+def create_project(
+    codebuild: Client,
+    wait_seconds: float = 90,
+    sleep: Callable[[float], None] = time.sleep,
+    **params: Any,
+) -> dict:
     """CreateProject, waiting for a new service role to become usable; the project.
 
     On a real account a role is not assumable for some seconds after CreateRole, and
@@ -249,7 +259,7 @@ def create_project(codebuild, wait_seconds: float = 90, sleep=time.sleep, **para
             sleep(5)
 
 
-def start_fresh(kit, project_name: str) -> None:
+def start_fresh(kit: Kit, project_name: str) -> None:
     """Delete the lab's build project if an earlier run left it (only if it is this learner's)."""
     codebuild = kit.client("codebuild")
     projects = codebuild.batch_get_projects(names=[project_name]).get("projects", [])

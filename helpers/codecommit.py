@@ -10,10 +10,15 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from . import settings
+from .aws import Client
+
+if TYPE_CHECKING:  # lab imports the helpers' shared modules; only mypy needs the Kit
+    from .lab import Kit
 
 SAMPLE_APP = Path(__file__).resolve().parent / "sample_app"
 
@@ -27,7 +32,7 @@ def sample_app_files() -> dict[str, bytes]:
     return files
 
 
-def start_fresh(codecommit, repository_name: str, prefix: str) -> None:
+def start_fresh(codecommit: Client, repository_name: str, prefix: str) -> None:
     """Delete the lab's repository if an earlier run left it (only if it is this learner's)."""
     try:
         meta = codecommit.get_repository(repositoryName=repository_name)["repositoryMetadata"]
@@ -41,7 +46,7 @@ def start_fresh(codecommit, repository_name: str, prefix: str) -> None:
     print(f"Deleted {repository_name} left by an earlier run.")
 
 
-def ensure_sample_repository(kit, repository_name: str | None = None) -> dict:
+def ensure_sample_repository(kit: Kit, repository_name: str | None = None) -> dict:
     """The lab 01 repository with the sample application on main, made if missing.
 
     Later labs call this so each one runs on its own, whatever ran before it.
@@ -69,7 +74,7 @@ def ensure_sample_repository(kit, repository_name: str | None = None) -> dict:
     return codecommit.get_repository(repositoryName=name)["repositoryMetadata"]
 
 
-def workdir(kit, name: str) -> Path:
+def workdir(kit: Kit, name: str) -> Path:
     """A fresh working folder for git clones, under the kit's state folder."""
     path = settings.state_dir() / "work" / kit.prefix / name
     shutil.rmtree(path, ignore_errors=True)
@@ -77,7 +82,7 @@ def workdir(kit, name: str) -> Path:
     return path
 
 
-def git(kit, *args: str, cwd: str | Path | None = None, show: bool = True) -> str:
+def git(kit: Kit, *args: str, cwd: str | Path | None = None, show: bool = True) -> str:
     """Run git as the lab does, print the command and its output, return stdout.
 
     git reaches CodeCommit over HTTP(S) through the AWS CLI's credential helper, as the

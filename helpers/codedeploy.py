@@ -22,18 +22,26 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from . import polling, settings
-from .aws import OFFLINE_ACCOUNT_ID, ensure_role, service_trust_policy
+from .aws import OFFLINE_ACCOUNT_ID, Client, ensure_role, service_trust_policy
 from .emulator.codedeploy import targets
+
+if TYPE_CHECKING:  # lab imports the helpers' shared modules; only mypy needs the Kit
+    from .lab import Kit
 
 FINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
 
 
 def wait_for_deployment(
-    client, deployment_id: str, timeout: float = 900, show: bool = True, poll_seconds: float = 1.0
+    client: Client,
+    deployment_id: str,
+    timeout: float = 900,
+    show: bool = True,
+    poll_seconds: float = 1.0,
 ) -> dict:
     """Poll until the deployment ends; print lifecycle events as they change.
 
@@ -169,12 +177,12 @@ _SERVICE_ROLE_INLINE = {
 }
 
 
-def deploy_bucket_name(kit) -> str:
+def deploy_bucket_name(kit: Kit) -> str:
     """S3 bucket names are global: the account and region make the learner's one unique."""
     return kit.name(f"deploy-{kit.account_id}-{kit.region}")
 
 
-def ensure_deploy_bucket(kit) -> str:
+def ensure_deploy_bucket(kit: Kit) -> str:
     """The learner's bucket for revisions (made and tagged if missing); returns its name."""
     s3 = kit.client("s3")
     name = deploy_bucket_name(kit)
@@ -202,7 +210,7 @@ def _settle(kit, created: bool) -> None:
         time.sleep(IAM_SETTLE_SECONDS)
 
 
-def ensure_service_role(kit) -> str:
+def ensure_service_role(kit: Kit) -> str:
     """CodeDeploy's service role (trusts codedeploy.amazonaws.com, AWSCodeDeployRole)."""
     iam = kit.client("iam")
     name = kit.name("codedeploy-service")
@@ -229,7 +237,7 @@ def ensure_service_role(kit) -> str:
     return arn
 
 
-def instance_role_policy(kit, bucket: str) -> dict:
+def instance_role_policy(kit: Kit, bucket: str) -> dict:
     """What the instances may do: read revisions and the CodeDeploy agent's installer, and
     write their agent-ready marker (see agent_user_data)."""
     return {
@@ -254,7 +262,7 @@ def instance_role_policy(kit, bucket: str) -> dict:
     }
 
 
-def ensure_instance_profile(kit, bucket: str) -> str:
+def ensure_instance_profile(kit: Kit, bucket: str) -> str:
     """The instances' role (trusted by ec2.amazonaws.com) in an instance profile; its name."""
     iam = kit.client("iam")
     name = kit.name("web-instance")
@@ -284,7 +292,7 @@ def ensure_instance_profile(kit, bucket: str) -> str:
     return name
 
 
-def latest_ami(kit) -> str:
+def latest_ami(kit: Kit) -> str:
     """The latest Amazon Linux 2023 AMI, from the public SSM parameter AWS keeps up to date.
 
     Offline the local SSM answers too; if its AMI is unknown to the local EC2, any of the
@@ -298,7 +306,7 @@ def latest_ami(kit) -> str:
     return image_id
 
 
-def agent_user_data(kit, bucket: str) -> str:
+def agent_user_data(kit: Kit, bucket: str) -> str:
     """User data that installs and starts the CodeDeploy agent on Amazon Linux 2023 (as the
     CodeDeploy user guide does it), then writes s3://bucket/agent-ready/<instance id>."""
     region = kit.region
@@ -320,7 +328,7 @@ systemctl is-active --quiet codedeploy-agent && \\
 """
 
 
-def find_fleet(kit, fleet_tag: dict[str, str]) -> list[str]:
+def find_fleet(kit: Kit, fleet_tag: dict[str, str]) -> list[str]:
     """Ids of this learner's pending or running instances that carry fleet_tag."""
     filters = [{"Name": f"tag:{key}", "Values": [value]} for key, value in fleet_tag.items()]
     filters += [
@@ -335,7 +343,7 @@ def find_fleet(kit, fleet_tag: dict[str, str]) -> list[str]:
 
 
 def launch_fleet(
-    kit,
+    kit: Kit,
     count: int,
     fleet_tag: dict[str, str],
     instance_profile: str,
@@ -389,7 +397,7 @@ def launch_fleet(
 
 
 def wait_for_fleet(
-    kit, instance_ids: list[str], bucket: str, timeout: float = 900, poll_seconds: float = 10
+    kit: Kit, instance_ids: list[str], bucket: str, timeout: float = 900, poll_seconds: float = 10
 ) -> None:
     """Wait until the instances run and, on a real account, their CodeDeploy agent too.
 
@@ -430,7 +438,7 @@ def wait_for_fleet(
 # --- lab 03: starting again, rollbacks, timelines -----------------------------------------
 
 
-def start_fresh(kit, application_name: str, config_names: tuple[str, ...] = ()) -> None:
+def start_fresh(kit: Kit, application_name: str, config_names: tuple[str, ...] = ()) -> None:
     """Delete the application (and so its deployment groups) and the custom deployment
     configurations an earlier run left, if they are this learner's."""
     codedeploy = kit.client("codedeploy")
@@ -459,7 +467,7 @@ def start_fresh(kit, application_name: str, config_names: tuple[str, ...] = ()) 
 
 
 def wait_for_rollback(
-    client, deployment_id: str, timeout: float = 60, poll_seconds: float = 1.0
+    client: Client, deployment_id: str, timeout: float = 60, poll_seconds: float = 1.0
 ) -> str | None:
     """The id of the deployment that rolls back deployment_id, once CodeDeploy made it.
 
@@ -478,7 +486,7 @@ def wait_for_rollback(
         time.sleep(next(pause))
 
 
-def timeline(client, deployment_id: str) -> list[dict]:
+def timeline(client: Client, deployment_id: str) -> list[dict]:
     """Per instance: when its first lifecycle event started and its last one ended.
 
     Rows {"instance", "status", "start", "end"} (datetimes; None for skipped instances),
@@ -514,7 +522,7 @@ def most_at_once(rows: list[dict]) -> int:
     return busiest
 
 
-def show_timeline(client, deployment_id: str, width: int = 40) -> list[dict]:
+def show_timeline(client: Client, deployment_id: str, width: int = 40) -> list[dict]:
     """Print a small table (and bars) of when each instance was deployed; return the rows."""
     rows = timeline(client, deployment_id)
     info = client.get_deployment(deploymentId=deployment_id)["deploymentInfo"]

@@ -8,14 +8,17 @@ wait_for_execution prints plain text, one line per stage or action status change
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 from . import polling
+from .aws import Client
 
 FINAL_STATUSES = ("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")
 
 
 def wait_for_execution(
-    client,
+    client: Client,
     pipeline_name: str,
     execution_id: str,
     timeout: float = 1800,
@@ -73,7 +76,7 @@ def _show_actions(client, pipeline_name: str, execution_id: str, seen: dict[str,
 
 
 def approve(
-    client, pipeline: str, stage: str, action: str, summary: str, status: str = "Approved"
+    client: Client, pipeline: str, stage: str, action: str, summary: str, status: str = "Approved"
 ) -> dict:
     """Answer a waiting manual approval (status Approved or Rejected).
 
@@ -103,7 +106,7 @@ def approve(
     )
 
 
-def pipeline_snapshot(client, name: str) -> dict:
+def pipeline_snapshot(client: Client, name: str) -> dict:
     """The pipeline's state as plain data, for a view to draw.
 
     {"name", "version", "latest_execution_id", "source_revision",
@@ -173,7 +176,12 @@ def pipeline_snapshot(client, name: str) -> dict:
 ASSUME_ROLE_NOT_YET = "not authorized to perform AssumeRole"
 
 
-def create_pipeline(client, wait_seconds: float = 90, sleep=time.sleep, **params) -> dict:
+def create_pipeline(
+    client: Client,
+    wait_seconds: float = 90,
+    sleep: Callable[[float], None] = time.sleep,
+    **params: Any,
+) -> dict:
     """CreatePipeline, waiting for a new service role to become usable; its reply.
 
     On a real account a role cannot be assumed for some seconds after CreateRole, and
@@ -200,7 +208,7 @@ def create_pipeline(client, wait_seconds: float = 90, sleep=time.sleep, **params
 
 
 def waiting_approval(
-    client, pipeline: str, stage: str, action: str, execution_id: str | None = None
+    client: Client, pipeline: str, stage: str, action: str, execution_id: str | None = None
 ) -> dict | None:
     """The action's latestExecution (GetPipelineState) when it is an approval waiting for
     an answer (in execution_id, when given); else None."""
@@ -223,7 +231,7 @@ def waiting_approval(
 
 
 def wait_for_approval(
-    client,
+    client: Client,
     pipeline: str,
     stage: str,
     action: str,
@@ -260,7 +268,7 @@ def wait_for_approval(
 
 
 def wait_for_new_execution(
-    client, pipeline: str, revision_id: str, timeout: float = 300, poll_seconds: float = 1.0
+    client: Client, pipeline: str, revision_id: str, timeout: float = 300, poll_seconds: float = 1.0
 ) -> dict:
     """The summary (ListPipelineExecutions) of the execution that runs this source
     revision, once one has started: after a push, the pipeline starts by itself.

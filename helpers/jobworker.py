@@ -154,7 +154,7 @@ class JobWorker:
 
     def __init__(
         self,
-        client,
+        client: Any,  # a boto3 CodePipeline client (boto3 types its methods at run time)
         action_type_id: dict,
         work: Callable[[Job], Result | None],
         query: dict[str, str] | None = None,

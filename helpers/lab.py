@@ -12,13 +12,14 @@ it and getting it confirmed (typed, or LAB_CONFIRM_ACCOUNT=<account id>).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import boto3
 from botocore.exceptions import ClientError, NoCredentialsError
 
 from . import created, offline_credentials, settings
-from .aws import OFFLINE_ACCOUNT_ID
+from .aws import OFFLINE_ACCOUNT_ID, Client
 
 OFFLINE = "offline"
 AWS = "aws"
@@ -54,7 +55,7 @@ NO_CREDENTIALS = (
 )
 
 
-def caller_identity(sts) -> dict:
+def caller_identity(sts: Client) -> dict:
     """STS GetCallerIdentity; no credentials at all is a LabSetupError that says what to
     configure (other failures, such as an expired token, stay botocore's)."""
     try:
@@ -79,7 +80,7 @@ class Kit:
     def offline(self) -> bool:
         return self.mode == OFFLINE
 
-    def client(self, service: str):
+    def client(self, service: str) -> Client:
         """A boto3 client for service in the current mode (cached)."""
         if service not in self._clients:
             self._clients[service] = self.session.client(
@@ -111,7 +112,7 @@ def current_mode() -> str:
     return mode
 
 
-def setup(confirm=input, quiet: bool = False) -> Kit:
+def setup(confirm: Callable[[str], str] = input, quiet: bool = False) -> Kit:
     """Prepare the current mode and return the Kit. Safe to call again (same result)."""
     mode = current_mode()
     prefix = settings.learner_prefix()

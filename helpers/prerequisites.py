@@ -17,6 +17,7 @@ pipeline on a push (ensure_events_role); and start_fresh, for running the lab ag
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import yaml
 from botocore.exceptions import ClientError
@@ -26,6 +27,9 @@ from . import codecommit as cc
 from . import codedeploy as cd
 from . import settings
 from .aws import ensure_role
+
+if TYPE_CHECKING:  # lab imports the helpers' shared modules; only mypy needs the Kit
+    from .lab import Kit
 
 BRANCH = "main"
 PIPELINE_PROJECT_SUFFIX = "pipeline-build"
@@ -160,7 +164,7 @@ def pipeline_files() -> dict[str, bytes]:
     return files
 
 
-def commit_pipeline_files(kit, repository_name: str, branch: str = BRANCH) -> str | None:
+def commit_pipeline_files(kit: Kit, repository_name: str, branch: str = BRANCH) -> str | None:
     """Commit what pipeline_files() holds to the branch where it differs; the new commit's
     id, or None when the branch already had all of it."""
     codecommit = kit.client("codecommit")
@@ -202,7 +206,7 @@ def commit_pipeline_files(kit, repository_name: str, branch: str = BRANCH) -> st
 # -- lab 01 ----------------------------------------------------------------------------
 
 
-def ensure_lab01(kit) -> dict:
+def ensure_lab01(kit: Kit) -> dict:
     """Lab 01's repository '<prefix>-greeting' with the greeting service on main.
 
     {"repository_name", "repository_arn", "clone_url", "branch"}
@@ -219,11 +223,11 @@ def ensure_lab01(kit) -> dict:
 # -- lab 02 ----------------------------------------------------------------------------
 
 
-def pipeline_project_name(kit) -> str:
+def pipeline_project_name(kit: Kit) -> str:
     return kit.name(PIPELINE_PROJECT_SUFFIX)
 
 
-def ensure_pipeline_project(kit, role_arn: str, name: str | None = None) -> str:
+def ensure_pipeline_project(kit: Kit, role_arn: str, name: str | None = None) -> str:
     """A build project for a pipeline to run (source and artifacts of type CODEPIPELINE:
     the pipeline hands it the source and takes its output); made if missing; its name."""
     codebuild = kit.client("codebuild")
@@ -250,7 +254,7 @@ def ensure_pipeline_project(kit, role_arn: str, name: str | None = None) -> str:
     return name
 
 
-def ensure_lab02(kit, repository_name: str | None = None) -> dict:
+def ensure_lab02(kit: Kit, repository_name: str | None = None) -> dict:
     """Lab 02's build role and artifact bucket, the pipeline's files committed to the
     repository (a buildspec whose artifact holds the application, appspec.yml and
     scripts/), and a build project for the pipeline.
@@ -274,7 +278,7 @@ def ensure_lab02(kit, repository_name: str | None = None) -> dict:
 # -- lab 03 ----------------------------------------------------------------------------
 
 
-def fleet_tag(kit) -> dict[str, str]:
+def fleet_tag(kit: Kit) -> dict[str, str]:
     """The tag lab 03's instances carry and its deployment group selects."""
     return {cd.FLEET_TAG_KEY: kit.name("web")}
 
@@ -294,7 +298,7 @@ def artifact_read_policy(bucket: str) -> dict:
     }
 
 
-def ensure_lab03(kit, artifact_bucket: str | None = None) -> dict:
+def ensure_lab03(kit: Kit, artifact_bucket: str | None = None) -> dict:
     """Lab 03's revisions bucket, roles, three-instance fleet, application '<prefix>-greeting'
     and deployment group '<prefix>-web' (OneAtATime, rollback on failure).
 
@@ -384,7 +388,7 @@ EVENTS_TRUST_POLICY = {
 }
 
 
-def pipeline_role_policy(kit, bucket: str) -> dict:
+def pipeline_role_policy(kit: Kit, bucket: str) -> dict:
     """What the pipeline's actions need (the CodePipeline user guide's service role
     policy, scoped to this learner's resources): the artifact bucket, the CodeCommit
     source, starting and reading CodeBuild builds, creating CodeDeploy deployments."""
@@ -451,7 +455,7 @@ def pipeline_role_policy(kit, bucket: str) -> dict:
     }
 
 
-def ensure_pipeline_role(kit, bucket: str | None = None) -> str:
+def ensure_pipeline_role(kit: Kit, bucket: str | None = None) -> str:
     """CodePipeline's service role '<prefix>-codepipeline-service'; its ARN."""
     bucket = bucket or cb.artifact_bucket_name(kit)
     arn, _ = ensure_role(
@@ -464,7 +468,7 @@ def ensure_pipeline_role(kit, bucket: str | None = None) -> str:
     return arn
 
 
-def events_role_policy(kit) -> dict:
+def events_role_policy(kit: Kit) -> dict:
     """What EventBridge needs to start the learner's pipelines."""
     return {
         "Version": "2012-10-17",
@@ -478,7 +482,7 @@ def events_role_policy(kit) -> dict:
     }
 
 
-def ensure_events_role(kit) -> str:
+def ensure_events_role(kit: Kit) -> str:
     """The role EventBridge assumes to start a pipeline on a push,
     '<prefix>-pipeline-events'; its ARN."""
     arn, _ = ensure_role(
@@ -506,7 +510,7 @@ def push_event_pattern(repository_arn: str, branch: str = BRANCH) -> dict:
     }
 
 
-def start_fresh(kit, pipeline_name: str, rule_name: str | None = None) -> None:
+def start_fresh(kit: Kit, pipeline_name: str, rule_name: str | None = None) -> None:
     """Delete the pipeline (and EventBridge rule) an earlier run of the lab left, if it is
     this learner's."""
     codepipeline = kit.client("codepipeline")
@@ -526,7 +530,7 @@ def start_fresh(kit, pipeline_name: str, rule_name: str | None = None) -> None:
         delete_rule(kit, rule_name)
 
 
-def delete_rule(kit, rule_name: str) -> bool:
+def delete_rule(kit: Kit, rule_name: str) -> bool:
     """Delete an EventBridge rule of this learner's (its targets first); False if missing."""
     events = kit.client("events")
     try:

@@ -12,19 +12,22 @@ command-line face of this module.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 from botocore.exceptions import ClientError
 
 from . import created, settings
+from .aws import Client, ClientFor
 
 THROTTLING = {
     "Throttling",
@@ -70,7 +73,9 @@ class Scope:
             f"tagged {settings.KIT_TAG_KEY} and {settings.OWNER_TAG_KEY}={self.prefix}", owner
         )
 
-    def owns_recorded(self, kind: str, name: str, region: str, made=None) -> Reason | None:
+    def owns_recorded(
+        self, kind: str, name: str, region: str, made: dt.datetime | float | None = None
+    ) -> Reason | None:
         """For types without tags: the kit's own record of what the labs created. made
         (when the resource says) must not be before the record's start: a resource older
         than the build that recorded it was not made by that build."""
@@ -87,7 +92,7 @@ class Scope:
             "recorded by the kit when a lab created it (this type has no tags)", entry.owner
         )
 
-    def old_enough(self, created) -> bool:
+    def old_enough(self, created: dt.datetime | float | None) -> bool:
         if self.older_than is None or created is None:
             return True
         if isinstance(created, (int, float)):
@@ -140,11 +145,19 @@ class Outcome:
     failed: list[tuple[Resource, str]] = field(default_factory=list)
 
 
-Finder = Callable[[Callable, str, Scope], Iterable[Resource]]
+Finder = Callable[[ClientFor, str, Scope], Iterable[Resource]]
 FINDERS: list[tuple[Finder, bool]] = []  # (finder, of a global service such as IAM)
 
 
-def finder(function: Finder | None = None, *, global_service: bool = False):
+@overload
+def finder(function: Finder) -> Finder: ...
+@overload
+def finder(*, global_service: bool = False) -> Callable[[Finder], Finder]: ...
+def finder(
+    function: Finder | None = None, *, global_service: bool = False
+) -> Finder | Callable[[Finder], Finder]:
+    """Register a finder: @finder, or @finder(global_service=True) for IAM-like services."""
+
     def register(f: Finder) -> Finder:
         FINDERS.append((f, global_service))
         return f
@@ -341,7 +354,7 @@ def remove_local(paths: list[Path]) -> None:
 
 
 @finder
-def codepipeline_pipelines(client, region, scope):
+def codepipeline_pipelines(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     codepipeline = client("codepipeline")
     for page in codepipeline.get_paginator("list_pipelines").paginate():
         for summary in page.get("pipelines", []):
@@ -359,12 +372,12 @@ def codepipeline_pipelines(client, region, scope):
                     name,
                     region,
                     reason,
-                    lambda n=name: codepipeline.delete_pipeline(name=n),
+                    functools.partial(codepipeline.delete_pipeline, name=name),
                 )
 
 
 @finder
-def codepipeline_webhooks(client, region, scope):
+def codepipeline_webhooks(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     codepipeline = client("codepipeline")
     for page in codepipeline.get_paginator("list_webhooks").paginate():
         for item in page.get("webhooks", []):
@@ -378,7 +391,7 @@ def codepipeline_webhooks(client, region, scope):
                     name,
                     region,
                     reason,
-                    lambda n=name: _delete_webhook(codepipeline, n),
+                    functools.partial(_delete_webhook, codepipeline, name),
                 )
 
 
@@ -388,7 +401,9 @@ def _delete_webhook(codepipeline, name: str) -> None:
 
 
 @finder
-def codepipeline_custom_action_types(client, region, scope):
+def codepipeline_custom_action_types(
+    client: ClientFor, region: str, scope: Scope
+) -> Iterator[Resource]:
     codepipeline = client("codepipeline")
     account = client("sts").get_caller_identity()["Account"]
     for page in codepipeline.get_paginator("list_action_types").paginate(
@@ -413,14 +428,17 @@ def codepipeline_custom_action_types(client, region, scope):
                     label,
                     region,
                     reason,
-                    lambda t=type_id: codepipeline.delete_custom_action_type(
-                        category=t["category"], provider=t["provider"], version=t["version"]
+                    functools.partial(
+                        codepipeline.delete_custom_action_type,
+                        category=type_id["category"],
+                        provider=type_id["provider"],
+                        version=type_id["version"],
                     ),
                 )
 
 
 @finder
-def eventbridge_rules(client, region, scope):
+def eventbridge_rules(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     events = client("events")
     for page in events.get_paginator("list_rules").paginate():
         for rule in page.get("Rules", []):
@@ -434,7 +452,7 @@ def eventbridge_rules(client, region, scope):
                     name,
                     region,
                     reason,
-                    lambda n=name: _delete_rule(events, n),
+                    functools.partial(_delete_rule, events, name),
                 )
 
 
@@ -446,7 +464,7 @@ def _delete_rule(events, name: str) -> None:
 
 
 @finder
-def codecommit_repositories(client, region, scope):
+def codecommit_repositories(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     codecommit = client("codecommit")
     names = [
         r["repositoryName"]
@@ -466,12 +484,12 @@ def codecommit_repositories(client, region, scope):
                     name,
                     region,
                     reason,
-                    lambda n=name: codecommit.delete_repository(repositoryName=n),
+                    functools.partial(codecommit.delete_repository, repositoryName=name),
                 )
 
 
 @finder
-def codebuild_projects(client, region, scope):
+def codebuild_projects(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     codebuild = client("codebuild")
     names = [
         n
@@ -491,7 +509,7 @@ def codebuild_projects(client, region, scope):
                     name,
                     region,
                     reason,
-                    lambda n=name: _delete_project(codebuild, n),
+                    functools.partial(_delete_project, codebuild, name),
                     recorded_as=created.PROJECT,
                 )
 
@@ -509,7 +527,7 @@ def _delete_project(codebuild, name: str) -> None:
     codebuild.delete_project(name=name)
 
 
-def kit_projects(codebuild, region: str, scope: Scope) -> dict[str, Reason]:
+def kit_projects(codebuild: Client, region: str, scope: Scope) -> dict[str, Reason]:
     """The kit's CodeBuild projects (tagged, or recorded when a lab created them)."""
     projects = {}
     names = [
@@ -539,7 +557,7 @@ def _made_for_kit_project(name: str, projects: dict[str, Reason]) -> Reason | No
 
 
 @finder
-def codebuild_report_groups(client, region, scope):
+def codebuild_report_groups(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     codebuild = client("codebuild")
     arns = [
         a
@@ -563,13 +581,13 @@ def codebuild_report_groups(client, region, scope):
                     group["name"],
                     region,
                     reason,
-                    lambda a=arn: codebuild.delete_report_group(arn=a, deleteReports=True),
+                    functools.partial(codebuild.delete_report_group, arn=arn, deleteReports=True),
                     recorded_as=created.REPORT_GROUP,
                 )
 
 
 @finder
-def codedeploy_applications(client, region, scope):
+def codedeploy_applications(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     codedeploy = client("codedeploy")
     sts = client("sts")
     account = sts.get_caller_identity()["Account"]
@@ -593,12 +611,14 @@ def codedeploy_applications(client, region, scope):
                 name,
                 region,
                 reason,
-                lambda n=name: codedeploy.delete_application(applicationName=n),
+                functools.partial(codedeploy.delete_application, applicationName=name),
             )
 
 
 @finder
-def codedeploy_deployment_configs(client, region, scope):
+def codedeploy_deployment_configs(
+    client: ClientFor, region: str, scope: Scope
+) -> Iterator[Resource]:
     codedeploy = client("codedeploy")
     for page in codedeploy.get_paginator("list_deployment_configs").paginate():
         for name in page.get("deploymentConfigsList", []):
@@ -610,13 +630,17 @@ def codedeploy_deployment_configs(client, region, scope):
                     name,
                     region,
                     reason,
-                    lambda n=name: codedeploy.delete_deployment_config(deploymentConfigName=n),
+                    functools.partial(
+                        codedeploy.delete_deployment_config, deploymentConfigName=name
+                    ),
                     recorded_as=created.DEPLOYMENT_CONFIG,
                 )
 
 
 @finder
-def codedeploy_on_premises_instances(client, region, scope):
+def codedeploy_on_premises_instances(
+    client: ClientFor, region: str, scope: Scope
+) -> Iterator[Resource]:
     codedeploy = client("codedeploy")
     names = codedeploy.list_on_premises_instances(
         registrationStatus="Registered",
@@ -639,12 +663,14 @@ def codedeploy_on_premises_instances(client, region, scope):
                     name,
                     region,
                     reason,
-                    lambda n=name: codedeploy.deregister_on_premises_instance(instanceName=n),
+                    functools.partial(
+                        codedeploy.deregister_on_premises_instance, instanceName=name
+                    ),
                 )
 
 
 @finder
-def ec2_instances(client, region, scope):
+def ec2_instances(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     ec2 = client("ec2")
     pages = ec2.get_paginator("describe_instances").paginate(
         Filters=[
@@ -668,7 +694,7 @@ def ec2_instances(client, region, scope):
                         iid,
                         region,
                         reason,
-                        lambda i=iid: _terminate(ec2, i),
+                        functools.partial(_terminate, ec2, iid),
                     )
 
 
@@ -680,7 +706,7 @@ def _terminate(ec2, instance_id: str) -> None:
 
 
 @finder
-def ec2_security_groups(client, region, scope):
+def ec2_security_groups(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     ec2 = client("ec2")
     groups = ec2.describe_security_groups(
         Filters=[{"Name": f"tag:{settings.KIT_TAG_KEY}", "Values": [settings.KIT_TAG_VALUE]}]
@@ -695,12 +721,12 @@ def ec2_security_groups(client, region, scope):
                 f"{group['GroupName']} ({gid})",
                 region,
                 reason,
-                lambda g=gid: ec2.delete_security_group(GroupId=g),
+                functools.partial(ec2.delete_security_group, GroupId=gid),
             )
 
 
 @finder
-def s3_buckets(client, region, scope):
+def s3_buckets(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     s3 = client("s3")
     for bucket in s3.list_buckets().get("Buckets", []):
         name = bucket["Name"]
@@ -724,7 +750,7 @@ def s3_buckets(client, region, scope):
                 name,
                 region,
                 reason,
-                lambda n=name: _empty_and_delete_bucket(s3, n),
+                functools.partial(_empty_and_delete_bucket, s3, name),
             )
 
 
@@ -742,7 +768,7 @@ def _empty_and_delete_bucket(s3, name: str) -> None:
 
 
 @finder(global_service=True)
-def iam_roles(client, region, scope):
+def iam_roles(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     iam = client("iam")
     for page in iam.get_paginator("list_roles").paginate():
         for role in page.get("Roles", []):
@@ -756,7 +782,7 @@ def iam_roles(client, region, scope):
                     name,
                     "global",
                     reason,
-                    lambda n=name: _delete_role(iam, n),
+                    functools.partial(_delete_role, iam, name),
                 )
 
 
@@ -773,7 +799,7 @@ def _delete_role(iam, name: str) -> None:
 
 
 @finder(global_service=True)
-def iam_instance_profiles(client, region, scope):
+def iam_instance_profiles(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     iam = client("iam")
     for page in iam.get_paginator("list_instance_profiles").paginate():
         for profile in page.get("InstanceProfiles", []):
@@ -790,7 +816,7 @@ def iam_instance_profiles(client, region, scope):
                     name,
                     "global",
                     reason,
-                    lambda n=name: _delete_instance_profile(iam, n),
+                    functools.partial(_delete_instance_profile, iam, name),
                 )
 
 
@@ -802,7 +828,7 @@ def _delete_instance_profile(iam, name: str) -> None:
 
 
 @finder(global_service=True)
-def iam_policies(client, region, scope):
+def iam_policies(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     iam = client("iam")
     for page in iam.get_paginator("list_policies").paginate(Scope="Local"):
         for policy in page.get("Policies", []):
@@ -817,7 +843,7 @@ def iam_policies(client, region, scope):
                     policy["PolicyName"],
                     "global",
                     reason,
-                    lambda a=arn: _delete_policy(iam, a),
+                    functools.partial(_delete_policy, iam, arn),
                 )
 
 
@@ -838,7 +864,7 @@ def _delete_policy(iam, arn: str) -> None:
 
 
 @finder
-def log_groups(client, region, scope):
+def log_groups(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     logs = client("logs")
     projects = kit_projects(client("codebuild"), region, scope)
     for page in logs.get_paginator("describe_log_groups").paginate():
@@ -854,7 +880,7 @@ def log_groups(client, region, scope):
                     name,
                     region,
                     reason,
-                    lambda n=name: logs.delete_log_group(logGroupName=n),
+                    functools.partial(logs.delete_log_group, logGroupName=name),
                 )
 
 

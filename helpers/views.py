@@ -42,12 +42,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import ipywidgets as widgets
 
 from . import polling
+from .aws import Client
 from .codepipeline import FINAL_STATUSES, approve, pipeline_snapshot
+
+if TYPE_CHECKING:
+    import boto3
 
 # Status class -> (background, border) colours.
 COLOURS = {
@@ -129,13 +134,13 @@ def _commit_message(summary: str | None) -> str:
     return summary
 
 
-def is_local(client) -> bool:
+def is_local(client: Client) -> bool:
     """True when client talks to a local AWS (an endpoint that is not amazonaws.com)."""
     host = urlparse(client.meta.endpoint_url or "").hostname or ""
     return not (host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn"))
 
 
-def view_snapshot(client, name: str, declaration: dict | None = None) -> dict:
+def view_snapshot(client: Client, name: str, declaration: dict | None = None) -> dict:
     """pipeline_snapshot plus what the view shows: the latest execution's status and
     source revision message, and each action's provider (from the declaration)."""
     snapshot = pipeline_snapshot(client, name)
@@ -354,12 +359,12 @@ class PipelineView(widgets.VBox):
 
     def __init__(
         self,
-        client,
+        client: Client,
         pipeline_name: str,
         poll_seconds: float = 0.5,
         vertical: bool = False,
         idle_seconds: float = 300,
-        session=None,
+        session: boto3.Session | None = None,
     ) -> None:
         self.client, self.pipeline_name, self.session = client, pipeline_name, session
         self.poll_seconds, self.idle_seconds, self.vertical = poll_seconds, idle_seconds, vertical
@@ -847,7 +852,11 @@ class PipelineView(widgets.VBox):
 
 
 def pipeline_view(
-    client, pipeline_name: str, poll_seconds: float = 0.5, vertical: bool = False, session=None
+    client: Client,
+    pipeline_name: str,
+    poll_seconds: float = 0.5,
+    vertical: bool = False,
+    session: boto3.Session | None = None,
 ) -> PipelineView:
     """A live view of the pipeline (see the module's docstring)."""
     return PipelineView(
