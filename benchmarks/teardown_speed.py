@@ -25,6 +25,8 @@ from pathlib import Path
 os.environ["LAB_STATE_DIR"] = tempfile.mkdtemp(prefix="teardown-bench-")
 os.environ["LAB_PREFIX"] = "labbench"
 os.environ.pop("LAB_MODE", None)
+# The server, the benchmark's clients and teardown.py sign with the same pair.
+os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
 
 import boto3  # noqa: E402
 
