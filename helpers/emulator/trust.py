@@ -178,7 +178,7 @@ def is_loopback_host(hostname: str) -> bool:
 
 
 def check_host(host_header: str, extra_hosts: AbstractSet[str] = frozenset()) -> None:
-    hostname = _hostname(host_header)
+    hostname = host_name(host_header)
     if not hostname:
         raise Refused("forbidden", "A Host header is required.")
     if not (is_loopback_host(hostname) or hostname.lower() in extra_hosts):
@@ -204,7 +204,7 @@ def check_origin(origin: str | None, referer: str | None) -> None:
     )
 
 
-def _hostname(host_header: str) -> str:
+def host_name(host_header: str) -> str:
     host = host_header.strip()
     if host.startswith("["):
         return host[1 : host.find("]")] if "]" in host else ""
@@ -296,7 +296,7 @@ def verify(environ: dict, body: bytes, now: dt.datetime | None = None) -> Signed
             "requests signed with your credentials (boto3 and the aws CLI sign).",
         )
     _check_time(claim["date"], claim["scope"][0], now, claim["presigned"])
-    identity = _identity(claim["access_key"], claim["token"], now)
+    identity = identity_of(claim["access_key"], claim["token"], now)
     payload = _payload_hash(environ, body, claim)
     canonical = canonical_request(
         environ,
@@ -420,7 +420,8 @@ def _check_time(date: str, scope_date: str, now: dt.datetime, presigned: bool) -
         )
 
 
-def _identity(access_key: str, token: str | None, now: dt.datetime) -> identities.Identity:
+def identity_of(access_key: str, token: str | None, now: dt.datetime) -> identities.Identity:
+    """The identity behind access_key, its session token checked (git_http uses it too)."""
     try:
         identity = identities.lookup(access_key)
     except identities.Unknown:
@@ -542,7 +543,7 @@ def verify_s3_v2(environ: dict, authorization: str | None, now: dt.datetime) -> 
             raise Refused("presign_expired", "Request has expired.")
     if not access_key or not given:
         raise Refused("incomplete", "The authorization header is malformed.")
-    identity = _identity(access_key, token, now)
+    identity = identity_of(access_key, token, now)
     expected = base64.b64encode(
         hmac.new(
             identity.secret_key.encode(), _v2_string(environ, params, when).encode(), hashlib.sha1

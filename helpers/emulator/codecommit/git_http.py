@@ -91,19 +91,11 @@ def _basic_credentials(environ) -> tuple[identities.Identity, str, str]:
         raise GitRefused(
             "403 Forbidden", "These are not credentials from the AWS CLI's credential helper."
         )
-    try:
-        identity = identities.lookup(access_key)
-    except identities.Unknown:
-        raise GitRefused("403 Forbidden", "Unknown access key.") from None
     now = dt.datetime.now(dt.timezone.utc)
-    if (
-        (identity.session_token or token)
-        and not (
-            identity.session_token and token and hmac.compare_digest(token, identity.session_token)
-        )
-        or identity.expired(now)
-    ):
-        raise GitRefused("403 Forbidden", "The session token is invalid or expired.")
+    try:  # the same key, session-token and expiry rules as every signed API call
+        identity = trust.identity_of(access_key, token or None, now)
+    except trust.Refused as refusal:
+        raise GitRefused("403 Forbidden", str(refusal)) from None
     signed_at = dt.datetime.strptime(match.group(1), "%Y%m%dT%H%M%S").replace(
         tzinfo=dt.timezone.utc
     )
@@ -117,7 +109,7 @@ def _signed_repository(
     environ, identity: identities.Identity, date: str, given: str, repository_path: str, name: str
 ):
     """The signer's repository of that name in the region whose signature matches."""
-    hostname = trust._hostname(environ.get("HTTP_HOST", ""))
+    hostname = trust.host_name(environ.get("HTTP_HOST", ""))
     canonical = f"GIT\n{repository_path}\n\nhost:{hostname}\n\nhost\n"
     for region, backend in list(codecommit_lab_backends[identity.account_id].items()):
         repo = backend.repositories.get(name)
