@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from . import settings
-from .aws import Client
 
 if TYPE_CHECKING:  # lab imports the helpers' shared modules; only mypy needs the Kit
     from .lab import Kit
@@ -32,8 +31,9 @@ def sample_app_files() -> dict[str, bytes]:
     return files
 
 
-def start_fresh(codecommit: Client, repository_name: str, prefix: str) -> None:
+def start_fresh(kit: Kit, repository_name: str) -> None:
     """Delete the lab's repository if an earlier run left it (only if it is this learner's)."""
+    codecommit = kit.client("codecommit")
     try:
         meta = codecommit.get_repository(repositoryName=repository_name)["repositoryMetadata"]
     except ClientError as error:
@@ -41,7 +41,7 @@ def start_fresh(codecommit: Client, repository_name: str, prefix: str) -> None:
             return
         raise
     tags = codecommit.list_tags_for_resource(resourceArn=meta["Arn"])["tags"]
-    settings.require_owner(repository_name, tags, prefix)
+    settings.require_owner(repository_name, tags, kit.prefix)
     codecommit.delete_repository(repositoryName=repository_name)
     print(f"Deleted {repository_name} left by an earlier run.")
 

@@ -80,30 +80,37 @@ def approve(
 ) -> dict:
     """Answer a waiting manual approval (status Approved or Rejected).
 
-    Finds the approval's token in GetPipelineState; returns PutApprovalResult's reply.
-    Raises LookupError if the action is not waiting for an approval.
+    Finds the approval's token in GetPipelineState; returns PutApprovalResult's reply. When
+    the approval was answered already (say, with the pipeline view's buttons), it says so
+    and returns {"approvedAt": when it was answered}, so the lab's next cells go on.
+    Raises LookupError if the action has no approval waiting or answered.
     """
-    state = client.get_pipeline_state(name=pipeline)
-    for stage_state in state["stageStates"]:
-        if stage_state["stageName"] != stage:
-            continue
-        for action_state in stage_state.get("actionStates", []):
-            latest = action_state.get("latestExecution") or {}
-            if (
-                action_state["actionName"] == action
-                and latest.get("token")
-                and latest.get("status") == "InProgress"
-            ):
-                return client.put_approval_result(
-                    pipelineName=pipeline,
-                    stageName=stage,
-                    actionName=action,
-                    result={"summary": summary, "status": status},
-                    token=latest["token"],
-                )
-    raise LookupError(
-        f"Action {action} in stage {stage} of {pipeline} is not waiting for an approval"
-    )
+    latest = _approval_execution(client, pipeline, stage, action)
+    if latest.get("status") == "InProgress" and latest.get("token"):
+        return client.put_approval_result(
+            pipelineName=pipeline,
+            stageName=stage,
+            actionName=action,
+            result={"summary": summary, "status": status},
+            token=latest["token"],
+        )
+    answered = {"Succeeded": "Approved", "Failed": "Rejected"}.get(latest.get("status", ""))
+    if answered is None:
+        raise LookupError(
+            f"Action {action} in stage {stage} of {pipeline} is not waiting for an approval"
+        )
+    print(f"{stage}/{action} was answered already ({answered}): nothing left to answer.")
+    return {"approvedAt": latest.get("lastStatusChange")}
+
+
+def _approval_execution(client: Client, pipeline: str, stage: str, action: str) -> dict:
+    """The approval action's latestExecution in GetPipelineState ({} before its first run)."""
+    for stage_state in client.get_pipeline_state(name=pipeline)["stageStates"]:
+        if stage_state["stageName"] == stage:
+            for action_state in stage_state.get("actionStates", []):
+                if action_state["actionName"] == action:
+                    return action_state.get("latestExecution") or {}
+    return {}
 
 
 def pipeline_snapshot(client: Client, name: str) -> dict:

@@ -1,9 +1,9 @@
 """What the earlier labs made, made again when missing, so a later lab runs on its own.
 
     from helpers import prerequisites
-    repo = prerequisites.ensure_lab01(kit)     # lab 01's repository
-    build = prerequisites.ensure_lab02(kit)    # lab 02's role and bucket, a pipeline build project
-    deploy = prerequisites.ensure_lab03(kit)   # lab 03's application, group and fleet
+    repo = prerequisites.ensure_greeting_repository(kit)     # lab 01's repository
+    build = prerequisites.ensure_build_project(kit)  # lab 02: role, bucket, pipeline project
+    deploy = prerequisites.ensure_deployment_fleet(kit)   # lab 03's application, group and fleet
 
 Each notebook kernel has its own local AWS offline, so lab 04 cannot count on what lab 03
 left; on a real account these find and reuse what the earlier labs made. They only call
@@ -206,7 +206,7 @@ def commit_pipeline_files(kit: Kit, repository_name: str, branch: str = BRANCH) 
 # -- lab 01 ----------------------------------------------------------------------------
 
 
-def ensure_lab01(kit: Kit) -> dict:
+def ensure_greeting_repository(kit: Kit) -> dict:
     """Lab 01's repository '<prefix>-greeting' with the greeting service on main.
 
     {"repository_name", "repository_arn", "clone_url", "branch"}
@@ -254,7 +254,7 @@ def ensure_pipeline_project(kit: Kit, role_arn: str, name: str | None = None) ->
     return name
 
 
-def ensure_lab02(kit: Kit, repository_name: str | None = None) -> dict:
+def ensure_build_project(kit: Kit, repository_name: str | None = None) -> dict:
     """Lab 02's build role and artifact bucket, the pipeline's files committed to the
     repository (a buildspec whose artifact holds the application, appspec.yml and
     scripts/), and a build project for the pipeline.
@@ -262,7 +262,7 @@ def ensure_lab02(kit: Kit, repository_name: str | None = None) -> dict:
     {"build_role_arn", "artifact_bucket", "project_name", "commit_id"}: commit_id is the
     commit that added the files, None when main had them already.
     """
-    repository_name = repository_name or ensure_lab01(kit)["repository_name"]
+    repository_name = repository_name or ensure_greeting_repository(kit)["repository_name"]
     role_arn = cb.ensure_build_role(kit)
     bucket = cb.ensure_artifact_bucket(kit)
     commit_id = commit_pipeline_files(kit, repository_name)
@@ -298,7 +298,7 @@ def artifact_read_policy(bucket: str) -> dict:
     }
 
 
-def ensure_lab03(kit: Kit, artifact_bucket: str | None = None) -> dict:
+def ensure_deployment_fleet(kit: Kit, artifact_bucket: str | None = None) -> dict:
     """Lab 03's revisions bucket, roles, three-instance fleet, application '<prefix>-greeting'
     and deployment group '<prefix>-web' (OneAtATime, rollback on failure).
 

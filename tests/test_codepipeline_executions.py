@@ -515,3 +515,12 @@ artifacts:
   files:
     - message.txt
 """
+
+
+def test_approve_after_the_view_answered_says_so_and_goes_on(lab, capsys):
+    execution = approval_pipeline(lab)
+    approve(lab.cp, "lab-pipeline", "Approve", "Approve", "from the view")
+    again = approve(lab.cp, "lab-pipeline", "Approve", "Approve", "from the next cell")
+    assert "answered already (Approved)" in capsys.readouterr().out
+    assert again["approvedAt"] is not None
+    assert lab.execution(execution)["status"] == "Succeeded"

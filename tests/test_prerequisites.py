@@ -129,9 +129,9 @@ def pipeline_declaration(
 @pytest.fixture(name="ready")
 def ready_fixture(lab_kit):
     """Everything labs 01-03 make, and the pipeline's role."""
-    repo = pre.ensure_lab01(lab_kit)
-    build = pre.ensure_lab02(lab_kit, repo["repository_name"])
-    deploy = pre.ensure_lab03(lab_kit, build["artifact_bucket"])
+    repo = pre.ensure_greeting_repository(lab_kit)
+    build = pre.ensure_build_project(lab_kit, repo["repository_name"])
+    deploy = pre.ensure_deployment_fleet(lab_kit, build["artifact_bucket"])
     role_arn = pre.ensure_pipeline_role(lab_kit, build["artifact_bucket"])
     return lab_kit, repo, build, deploy, role_arn
 
@@ -139,20 +139,20 @@ def ready_fixture(lab_kit):
 # -- lab 01 and lab 02 ---------------------------------------------------------------------
 
 
-def test_ensure_lab01_makes_the_sample_repository_once(lab_kit):
-    first = pre.ensure_lab01(lab_kit)
+def test_ensure_greeting_repository_makes_the_sample_repository_once(lab_kit):
+    first = pre.ensure_greeting_repository(lab_kit)
     assert first["repository_name"] == "labtest-greeting"
     assert first["branch"] == "main"
-    assert pre.ensure_lab01(lab_kit) == first
+    assert pre.ensure_greeting_repository(lab_kit) == first
     codecommit = lab_kit.client("codecommit")
     assert len(codecommit.list_repositories()["repositories"]) == 1
     tags = codecommit.list_tags_for_resource(resourceArn=first["repository_arn"])["tags"]
     assert tags[settings.OWNER_TAG_KEY] == "labtest"
 
 
-def test_ensure_lab02_commits_the_pipeline_files_once(lab_kit):
-    repo = pre.ensure_lab01(lab_kit)
-    build = pre.ensure_lab02(lab_kit, repo["repository_name"])
+def test_ensure_build_project_commits_the_pipeline_files_once(lab_kit):
+    repo = pre.ensure_greeting_repository(lab_kit)
+    build = pre.ensure_build_project(lab_kit, repo["repository_name"])
     assert build["commit_id"] is not None
     assert build["project_name"] == "labtest-pipeline-build"
     assert build["artifact_bucket"] == "labtest-artifacts-123456789012-us-east-1"
@@ -161,7 +161,7 @@ def test_ensure_lab02_commits_the_pipeline_files_once(lab_kit):
         got = codecommit.get_file(repositoryName=repo["repository_name"], filePath=path)
         assert got["fileContent"] == data
         assert got["fileMode"] == ("EXECUTABLE" if path.endswith(".sh") else "NORMAL")
-    again = pre.ensure_lab02(lab_kit, repo["repository_name"])
+    again = pre.ensure_build_project(lab_kit, repo["repository_name"])
     assert again["commit_id"] is None  # nothing changed, no empty commit
     tip = codecommit.get_branch(repositoryName=repo["repository_name"], branchName="main")[
         "branch"
@@ -170,7 +170,7 @@ def test_ensure_lab02_commits_the_pipeline_files_once(lab_kit):
 
 
 def test_pipeline_files_replace_lab02s_buildspec_only(lab_kit):
-    repo = pre.ensure_lab01(lab_kit)
+    repo = pre.ensure_greeting_repository(lab_kit)
     name = repo["repository_name"]
     codecommit = lab_kit.client("codecommit")
     pre.commit_pipeline_files(lab_kit, name)
@@ -200,7 +200,7 @@ def test_the_buildspec_keeps_lab02s_build_and_adds_the_deployment_files():
 
 
 def test_the_pipeline_project_takes_its_source_from_the_pipeline(lab_kit):
-    build = pre.ensure_lab02(lab_kit)
+    build = pre.ensure_build_project(lab_kit)
     [project] = lab_kit.client("codebuild").batch_get_projects(names=[build["project_name"]])[
         "projects"
     ]
@@ -213,8 +213,8 @@ def test_the_pipeline_project_takes_its_source_from_the_pipeline(lab_kit):
 # -- lab 03 --------------------------------------------------------------------------------
 
 
-def test_ensure_lab03_makes_the_group_and_fleet_and_reuses_them(lab_kit):
-    first = pre.ensure_lab03(lab_kit)
+def test_ensure_deployment_fleet_makes_the_group_and_fleet_and_reuses_them(lab_kit):
+    first = pre.ensure_deployment_fleet(lab_kit)
     assert (first["application_name"], first["deployment_group_name"]) == (
         "labtest-greeting",
         "labtest-web",
@@ -227,12 +227,12 @@ def test_ensure_lab03_makes_the_group_and_fleet_and_reuses_them(lab_kit):
         {"Key": "lab:fleet", "Value": "labtest-web", "Type": "KEY_AND_VALUE"}
     ]
     assert group["serviceRoleArn"] == first["service_role_arn"]
-    again = pre.ensure_lab03(lab_kit)
+    again = pre.ensure_deployment_fleet(lab_kit)
     assert again["instance_ids"] == first["instance_ids"]  # no new instances
 
 
 def test_the_instances_may_read_the_pipelines_artifacts(lab_kit):
-    deploy = pre.ensure_lab03(lab_kit, "labtest-artifacts-123456789012-us-east-1")
+    deploy = pre.ensure_deployment_fleet(lab_kit, "labtest-artifacts-123456789012-us-east-1")
     policy = lab_kit.client("iam").get_role_policy(
         RoleName=deploy["instance_profile"], PolicyName="read-pipeline-artifacts"
     )["PolicyDocument"]
