@@ -1,10 +1,29 @@
-"""Root pytest hooks: report how long each notebook took (nbval runs one cell per item)."""
+"""Root pytest hooks: solutions' checks are strict, and how long each notebook took (nbval
+runs one cell per item)."""
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
+from pathlib import Path
+
+import pytest
 
 _notebook_seconds: dict[str, float] = defaultdict(float)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before nbval starts a notebook's kernel (its first cell's setup): a solution's checks
+    re-raise what fails (helpers/checks.py, LAB_CHECKS=strict), so a check that fails on its
+    own solution fails the run; a lab's checks report in one line and go on, as a learner's."""
+    path = Path(str(item.path))
+    if path.suffix != ".ipynb":
+        return
+    if path.parent.name == "solutions":
+        os.environ["LAB_CHECKS"] = "strict"
+    else:
+        os.environ.pop("LAB_CHECKS", None)
 
 
 def pytest_runtest_logreport(report) -> None:

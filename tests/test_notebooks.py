@@ -22,21 +22,23 @@ def test_labs_are_generated_from_solutions():
     assert not drift, f"labs/ drifted from solutions/ ({drift}): run python tools/make_labs.py"
 
 
-def test_generator_clears_solutions_and_marks_exercises():
+def test_generator_clears_solutions_and_keeps_wrong_answers_out():
     nb = nbformat.v4.new_notebook(
         cells=[
             nbformat.v4.new_code_cell(
-                "x = 1\n### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION\nx",
-                metadata={"tags": ["exercise"]},
+                "x = 1\n### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION\n",
+                metadata={"tags": ["exercise"], "exercise": "a", "wrong_answers": ["answer = 4"]},
             ),
-            nbformat.v4.new_code_cell("check(answer == 42)", metadata={"tags": ["check"]}),
+            nbformat.v4.new_code_cell(
+                "with checks.exercise('a'):\n    check(answer == 42)", metadata={"tags": ["check"]}
+            ),
         ]
     )
     lab = make_labs.make_lab(nb)
     assert "answer = 42" not in lab.cells[0].source
-    assert "NotImplementedError" in lab.cells[0].source and lab.cells[0].source.endswith("x")
-    assert "raises-exception" in lab.cells[0].metadata.tags
-    assert "raises-exception" in lab.cells[1].metadata.tags
+    assert lab.cells[0].source.splitlines()[-1] == "checks.todo()"
+    assert "wrong_answers" not in lab.cells[0].metadata
+    assert "raises-exception" not in lab.cells[0].metadata.tags + lab.cells[1].metadata.tags
     with pytest.raises(ValueError):
         make_labs.clear_solution("### BEGIN SOLUTION\nno end")
 

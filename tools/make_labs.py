@@ -19,7 +19,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-PLACEHOLDER = '# YOUR CODE HERE\nraise NotImplementedError("Exercise: write your answer here")'
+PLACEHOLDER = "# YOUR CODE HERE: replace the next line with your answer\nchecks.todo()"
 
 
 def clear_solution(source: str) -> str:
@@ -50,8 +50,7 @@ def make_lab(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 if BEGIN not in cell.source:
                     raise ValueError(f"exercise cell {cell.get('id')} has no solution region")
                 cell.source = clear_solution(cell.source)
-            if ("exercise" in tags or "check" in tags) and "raises-exception" not in tags:
-                cell.metadata["tags"] = [*tags, "raises-exception"]
+            cell.metadata.pop("wrong_answers", None)
     return lab
 
 
