@@ -65,6 +65,8 @@ def _show(question: Question) -> None:
 
     choices.observe(picked, names="value")
     box = widgets.VBox([widgets.HTML(f"<b>{_escape(question.text)}</b>"), choices, feedback])
+    box.add_class("lab-quiz")
+    feedback.add_class("lab-quiz-feedback")
     display(box)
 
 

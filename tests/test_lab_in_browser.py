@@ -1,0 +1,67 @@
+"""A learner's path through a whole lab in the browser: labs/01_codecommit.ipynb, exercises
+untouched, Run All in JupyterLab in headless Chromium. It runs to its end with every
+prompt numbered (none left blank or waiting), no traceback anywhere, each unfinished
+exercise saying "Not yet" in one line, the diagram drawn and the questions answering."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.jupyterlab import (
+    chromium_page,
+    needs_chromium,
+    open_notebook,
+    run_all_cells,
+    running_jupyterlab,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB = ROOT / "labs" / "01_codecommit.ipynb"
+
+pytestmark = [pytest.mark.slow, needs_chromium]
+
+
+def test_untouched_lab_runs_to_its_end_without_a_traceback(tmp_path):
+    from playwright.sync_api import expect
+
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copy(LAB, root / LAB.name)  # running marks it dirty: autosave writes the copy
+    notebook = nbformat.read(LAB, as_version=4)
+    code_cells = sum(cell.cell_type == "code" for cell in notebook.cells)
+    exercises = sum("exercise" in cell.metadata.get("tags", []) for cell in notebook.cells)
+
+    with running_jupyterlab(tmp_path, root) as (url, token), chromium_page() as page:
+        open_notebook(page, url, token, LAB.name)
+        run_all_cells(page)
+        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
+        last = prompts.nth(code_cells - 1)
+        expect(last).to_have_text(f"[{code_cells}]:", timeout=240_000)
+
+        texts = [prompts.nth(i).inner_text() for i in range(code_cells)]
+        assert texts == [f"[{i}]:" for i in range(1, code_cells + 1)], texts
+        page_text = page.locator(".jp-Notebook").inner_text()
+        assert "Traceback" not in page_text
+        assert page.locator('[data-mime-type="application/vnd.jupyter.stderr"]').count() == 0
+        assert page_text.count("\u2718 Not yet:") == exercises
+
+        # The diagram is drawn by JupyterLab's Mermaid renderer, not left as source.
+        page.locator(".jp-RenderedMermaid svg").first.scroll_into_view_if_needed()
+        expect(page.locator(".jp-RenderedMermaid svg").first).to_be_visible()
+        # A question answers itself: each pick shows why; one of them is right.
+        question = page.locator(".lab-quiz").last
+        question.scroll_into_view_if_needed()
+        options = question.locator(".widget-radio-box label")
+        feedback = question.locator(".lab-quiz-feedback")
+        verdicts = []
+        for index in range(options.count()):
+            options.nth(index).click()
+            expect(feedback).to_contain_text(re.compile(r"Right\.|Not quite\."), timeout=5_000)
+            verdicts.append("Right." in feedback.inner_text())
+        assert len(verdicts) >= 2 and verdicts.count(True) == 1, verdicts
+        page.screenshot(path=str(tmp_path / "lab01.png"), full_page=False)
