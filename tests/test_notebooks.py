@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -65,3 +66,68 @@ def test_every_exercise_has_a_check():
                 assert following and "check" in following[0].metadata.get("tags", []), (
                     f"{path.name}: exercise cell {cell.get('id')} is not followed by a check"
                 )
+
+
+# -- what every lab has (CONTRIBUTING.md "Add a lab") ------------------------------------
+
+
+def markdown(cells) -> list[str]:
+    return [c.source for c in cells if c.cell_type == "markdown"]
+
+
+def code(cells) -> list[str]:
+    return [c.source for c in cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")), ids=lambda p: p.name)
+def test_every_lab_opens_with_objectives_needs_time_cost_and_a_diagram(path):
+    cells = nbformat.read(path, as_version=4).cells
+    opening = cells[0].source
+    assert cells[0].cell_type == "markdown" and opening.startswith("# Lab ")
+    objectives = opening.split("**You will be able to**", 1)[-1].split("**You need**")[0]
+    count = len(re.findall(r"^\d+\. \S", objectives, re.M))
+    assert "**You will be able to**" in opening and 3 <= count <= 5, f"{count} objectives"
+    for line in ("**You need**:", "**Time**: about ", "**Cost on a real account**:"):
+        assert line in opening, f"{path.name}'s first cell lacks {line!r}"
+    assert re.search(r"(?<!\\)\$\d", opening) is None, "escape $ as \\$ (LaTeX otherwise)"
+    diagram = next((s for s in markdown(cells) if "```mermaid" in s), None)
+    assert diagram and "## What you will build" in diagram, "a Mermaid diagram of what it builds"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")), ids=lambda p: p.name)
+def test_every_lab_closes_with_questions_extensions_and_production_notes(path):
+    cells = nbformat.read(path, as_version=4).cells
+    headings = [s.splitlines()[0] for s in markdown(cells) if s.strip()]
+    for heading in (
+        "## Check your understanding",
+        "## Extension tasks",
+        "## On a real account, in production",
+    ):
+        assert heading in headings, f"{path.name} has no {heading!r}"
+    questions = sum(s.count("quiz.ask(") for s in code(cells))
+    assert 3 <= questions <= 4, f"{path.name} asks {questions} questions"
+    extensions = next(s for s in markdown(cells) if s.startswith("## Extension tasks"))
+    tasks = re.findall(r"^(?:\d+\.|###) ", extensions, re.M)
+    assert len(tasks) == 2, f"{path.name}: {len(tasks)} extension tasks, not two"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")), ids=lambda p: p.name)
+def test_labs_read_alike(path):
+    cells = nbformat.read(path, as_version=4).cells
+    source = "\n".join(code(cells))
+    assert len(cells) <= 75, f"{path.name} has {len(cells)} cells: split it"
+    assert "view.close()" not in source, "view.close() empties the outputs: use view.stop()"
+    aliases = re.findall(r"from helpers import (\w+) as (\w+)", source)
+    for module, alias in aliases:
+        assert (
+            alias
+            == {
+                "codecommit": "cc",
+                "codebuild": "cb",
+                "codedeploy": "cd",
+                "codepipeline": "cp",
+            }.get(module, module)
+            + "_helpers"
+        ), alias
+    assert "advanced" not in re.findall(r"from helpers import ([\w, ]+)", source)
+    assert "raise NotImplementedError" not in source
