@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from unittest.mock import ANY
 
 import pytest
 from botocore.exceptions import ClientError
@@ -126,7 +127,7 @@ def test_report_group_operations(cb):
     assert cb.list_report_groups()["reportGroups"] == [group["arn"]]
     updated = cb.update_report_group(arn=group["arn"], tags=[])["reportGroup"]
     assert updated["tags"] == []
-    assert cb.list_reports_for_report_group(reportGroupArn=group["arn"]).get("reports") is None
+    assert cb.list_reports_for_report_group(reportGroupArn=group["arn"])["reports"] == []
     cb.delete_report_group(arn=group["arn"])
     assert cb.batch_get_report_groups(reportGroupArns=[group["arn"]])["reportGroupsNotFound"] == [
         group["arn"]
@@ -175,3 +176,22 @@ def test_build_over_http_with_the_local_server(server_client):
     code, status, _ = error_of(cb.create_project, **project_args(name="x2", serviceRole="nope"))
     assert (code, status) == ("InvalidInputException", 400)
     cb.delete_project(name="http-demo")
+
+
+def test_empty_lists_are_answered_as_aws_does(cb):
+    """AWS answers `[]`, not nothing (the user guide's example outputs; aws/aws-sdk#343)."""
+    assert cb.list_projects()["projects"] == []
+    cb.create_project(**project_args())
+    assert cb.list_builds_for_project(projectName="demo")["ids"] == []
+    assert cb.list_builds()["ids"] == []
+    missing = "demo:00000000-0000-0000-0000-000000000000"
+    assert cb.batch_get_builds(ids=[missing]) == {
+        "builds": [],
+        "buildsNotFound": [missing],
+        "ResponseMetadata": ANY,
+    }
+    found = cb.batch_get_projects(names=["demo"])
+    assert found["projectsNotFound"] == [] and len(found["projects"]) == 1
+    assert cb.batch_get_projects(names=["nope"])["projects"] == []
+    assert cb.list_report_groups()["reportGroups"] == []
+    assert cb.list_reports()["reports"] == []

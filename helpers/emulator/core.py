@@ -475,7 +475,7 @@ def with_token(reply: dict, token: str | None, key: str = "nextToken") -> dict:
 
 def compact(values: dict, drop: Any = None) -> dict:
     """values without the members equal to drop: AWS leaves unset members out of its
-    replies (None, the default); CodeBuild also its empty top-level lists (drop=[])."""
+    replies (None, the default)."""
     return {key: value for key, value in values.items() if value != drop}
 
 

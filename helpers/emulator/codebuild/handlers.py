@@ -35,11 +35,6 @@ def _backend(handler: LabHandlers) -> CodeBuildLabBackend:
     return codebuild_lab_backends[handler.current_account][handler.region]
 
 
-def _compact(reply: dict) -> dict:
-    """Top-level lists that are empty are left out (their shapes say at least one item)."""
-    return core.compact(reply, drop=[])
-
-
 def _descending(params: dict, default: str) -> bool:
     return (params.get("sortOrder") or default) == "DESCENDING"
 
@@ -57,7 +52,7 @@ def _report_list(reports: list, params: dict) -> dict:
     reports = [r for r in reports if status is None or r.status == status]
     reports.sort(key=lambda r: r.created, reverse=_descending(params, "DESCENDING"))
     page, token = _page([r.arn for r in reports], params)
-    return _compact(with_token({"reports": page}, token))
+    return with_token({"reports": page}, token)
 
 
 class CodeBuildHandlers(LabHandlers):
@@ -77,14 +72,14 @@ class CodeBuildHandlers(LabHandlers):
                 found.append(project_reply(backend.get_project(name)))
             except err.ResourceNotFoundException:
                 missing.append(name)
-        return _compact({"projects": found, "projectsNotFound": missing})
+        return {"projects": found, "projectsNotFound": missing}
 
     def list_projects(self, params: dict) -> dict:
         names = _backend(self).list_projects(
             params.get("sortBy") or "NAME", _descending(params, "ASCENDING")
         )
         page, token = _page(names, params)
-        return _compact(with_token({"projects": page}, token))
+        return with_token({"projects": page}, token)
 
     def delete_project(self, params: dict) -> dict:
         _backend(self).delete_project(params["name"])
@@ -114,23 +109,23 @@ class CodeBuildHandlers(LabHandlers):
                 found.append(build_reply(backend.get_build(build_id)))
             except err.ResourceNotFoundException:
                 missing.append(build_id)
-        return _compact({"builds": found, "buildsNotFound": missing})
+        return {"builds": found, "buildsNotFound": missing}
 
     def list_builds(self, params: dict) -> dict:
         ids = _backend(self).list_builds(None, _descending(params, "DESCENDING"))
         page, token = _page(ids, params)
-        return _compact(with_token({"ids": page}, token))
+        return with_token({"ids": page}, token)
 
     def list_builds_for_project(self, params: dict) -> dict:
         backend = _backend(self)
         project = backend.get_project(params["projectName"])
         ids = backend.list_builds(project.name, _descending(params, "DESCENDING"))
         page, token = _page(ids, params)
-        return _compact(with_token({"ids": page}, token))
+        return with_token({"ids": page}, token)
 
     def batch_delete_builds(self, params: dict) -> dict:
         deleted, not_deleted = _backend(self).delete_builds(params["ids"])
-        return _compact({"buildsDeleted": deleted, "buildsNotDeleted": not_deleted})
+        return {"buildsDeleted": deleted, "buildsNotDeleted": not_deleted}
 
     # -- report groups and reports --------------------------------------------------
 
@@ -155,7 +150,7 @@ class CodeBuildHandlers(LabHandlers):
                 missing.append(arn)
             else:
                 found.append(report_group_reply(group))
-        return _compact({"reportGroups": found, "reportGroupsNotFound": missing})
+        return {"reportGroups": found, "reportGroupsNotFound": missing}
 
     def list_report_groups(self, params: dict) -> dict:
         key = {
@@ -167,7 +162,7 @@ class CodeBuildHandlers(LabHandlers):
             _backend(self).report_groups.values(), key=key, reverse=_descending(params, "ASCENDING")
         )
         page, token = _page([g.arn for g in groups], params)
-        return _compact(with_token({"reportGroups": page}, token))
+        return with_token({"reportGroups": page}, token)
 
     def delete_report_group(self, params: dict) -> dict:
         _backend(self).delete_report_group(params["arn"], bool(params.get("deleteReports")))
@@ -192,7 +187,7 @@ class CodeBuildHandlers(LabHandlers):
                 missing.append(arn)
             else:
                 found.append(report_reply(report))
-        return _compact({"reports": found, "reportsNotFound": missing})
+        return {"reports": found, "reportsNotFound": missing}
 
     def delete_report(self, params: dict) -> dict:
         _backend(self).reports.pop(params["arn"], None)
@@ -211,7 +206,7 @@ class CodeBuildHandlers(LabHandlers):
             )
         ]
         page, token = _page(cases, params)
-        return _compact(with_token({"testCases": page}, token))
+        return with_token({"testCases": page}, token)
 
 
 # -- replies ---------------------------------------------------------------------------
