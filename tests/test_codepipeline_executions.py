@@ -378,12 +378,47 @@ def test_start_execution_variables_tokens_and_source_revisions(lab):
     assert error_code(start, name="missing") == "PipelineNotFoundException"
 
 
-def test_update_while_running_cancels_after_running_actions(lab):
+def test_update_lets_running_actions_complete_then_fails_stage_and_execution(lab):
+    # pipelines-edit.md: "CodePipeline gracefully completes all the running actions and
+    # then fails the stages and pipeline executions where the running actions were completed"
     execution_id = approval_pipeline(lab)
     pipeline = lab.cp.get_pipeline(name="lab-pipeline")["pipeline"]
     lab.cp.update_pipeline(pipeline=pipeline)
-    assert lab.execution(execution_id)["status"] == "Cancelled"
-    assert lab.state()["Approve"]["latestExecution"]["status"] == "Cancelled"
+    # the running action (the approval) is not cut off: it still waits for its answer
+    assert lab.execution(execution_id)["status"] == "InProgress"
+    waiting = lab.action_state("Approve", "Approve")["latestExecution"]
+    assert waiting["status"] == "InProgress" and waiting["token"]
+    approve(lab.cp, "lab-pipeline", "Approve", "Approve", summary="ok", status="Approved")
+    execution = lab.wait(execution_id)
+    assert execution["status"] == "Failed"
+    assert "updated" in execution["statusSummary"]
+    assert lab.state()["Approve"]["latestExecution"]["status"] == "Failed"
+    ran = lab.actions(execution_id)
+    assert ran["Approve"]["status"] == "Succeeded"  # completed gracefully
+    assert "Build" not in ran  # the later stage never ran
+
+
+def test_update_fails_an_execution_waiting_between_stages_at_once(lab):
+    lab.create(
+        stages=[
+            {"name": "Source", "actions": [source_action()]},
+            {"name": "Build", "actions": [build_action()]},
+        ]
+    )
+    lab.cp.disable_stage_transition(
+        pipelineName="lab-pipeline", stageName="Build", transitionType="Inbound", reason="freeze"
+    )
+    execution_id = lab.cp.start_pipeline_execution(name="lab-pipeline")["pipelineExecutionId"]
+    assert lab.state()["Build"]["inboundExecution"]["pipelineExecutionId"] == execution_id
+    pipeline = lab.cp.get_pipeline(name="lab-pipeline")["pipeline"]
+    lab.cp.update_pipeline(pipeline=pipeline)
+    assert lab.wait(execution_id)["status"] == "Failed"  # nothing was running: fails at once
+    assert "Build" not in lab.actions(execution_id)
+    lab.cp.enable_stage_transition(
+        pipelineName="lab-pipeline", stageName="Build", transitionType="Inbound"
+    )
+    after = lab.cp.start_pipeline_execution(name="lab-pipeline")["pipelineExecutionId"]
+    assert lab.wait(after)["status"] == "Succeeded"  # the new version runs
 
 
 def test_disabled_transition_holds_execution_until_enabled(lab):

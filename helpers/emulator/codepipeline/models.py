@@ -152,7 +152,7 @@ class CodePipelineLabBackend(BaseBackend):
             pipeline.updated = now()
             for execution in pipeline.executions.values():
                 if not execution.final:
-                    runtime.cancel_for_update(execution)
+                    runtime.fail_for_update(execution)
         return pipeline
 
     def get_pipeline(self, name: str) -> Pipeline:

@@ -42,7 +42,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("helpers.emulator.codepipeline")
 
+# "Cancelled" is in the API model's enum, but pipelines-edit.md says an update fails the
+# executions it interrupts; the engine never ends one Cancelled (kept for readers of FINAL).
 FINAL = ("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")
+UPDATED_SUMMARY = "The pipeline was updated before this execution could finish"
 SETTLE_TIMEOUT = 600.0
 T = TypeVar("T")
 
@@ -52,7 +55,7 @@ def timeout_scale() -> float:
 
 
 class ActionInterrupted(Exception):
-    """The action was abandoned (stop with abandon, pipeline updated) while it waited."""
+    """The action was abandoned (stop with abandon) while it waited."""
 
 
 @dataclass
@@ -152,7 +155,7 @@ class Execution:
         self.stop_requested = False
         self.abandon = False
         self.stop_reason: str | None = None
-        self.cancel_requested = False
+        self.updated_under = False  # UpdatePipeline: finish what runs, then fail
         self.stage_status: dict[str, str] = {}
         self.current_stage: str | None = None
         self.waiting_for: str | None = None  # the stage whose gate it waits at
@@ -328,7 +331,7 @@ def run_execution(
 
 def enter_stage(execution: Execution, stage_name: str) -> bool:
     """Wait at the stage's gate; False if the execution ended there (superseded, stopped,
-    cancelled)."""
+    failed by an update of the pipeline)."""
     pipeline = execution.pipeline
     with pipeline.cond:
         if execution.final:
@@ -348,7 +351,7 @@ def enter_stage(execution: Execution, stage_name: str) -> bool:
             return (
                 execution.final
                 or execution.stop_requested
-                or execution.cancel_requested
+                or execution.updated_under
                 or can_enter(execution, gate)
             )
 
@@ -361,12 +364,8 @@ def enter_stage(execution: Execution, stage_name: str) -> bool:
         if execution.stop_requested:
             _finish(execution, "Stopped", execution.stop_reason)
             return False
-        if execution.cancel_requested:
-            _finish(
-                execution,
-                "Cancelled",
-                "The pipeline was updated before this execution could finish",
-            )
+        if execution.updated_under:
+            _finish(execution, "Failed", UPDATED_SUMMARY)
             return False
         if execution.mode != "PARALLEL":
             gate.holder = execution
@@ -434,7 +433,7 @@ def run_stage(execution: Execution, stage: dict, retry_mode: str | None = None) 
 
 def _interrupted(execution: Execution) -> bool:
     with execution.pipeline.cond:
-        return execution.final or execution.stop_requested or execution.cancel_requested
+        return execution.final or execution.stop_requested or execution.updated_under
 
 
 def _previous_runs(execution: Execution, stage: str) -> dict[str, ActionRun]:
@@ -459,7 +458,7 @@ def _run_groups(execution: Execution, stage: dict, retry_mode: str | None) -> bo
         previous = _previous_runs(execution, name) if retry_mode == "FAILED_ACTIONS" else {}
     for run_order in sorted({a["runOrder"] for a in stage["actions"]}):
         with pipeline.cond:
-            if execution.final or execution.stop_requested or execution.cancel_requested:
+            if execution.final or execution.stop_requested or execution.updated_under:
                 break
             runs = [
                 ActionRun(execution, name, a)
@@ -508,13 +507,11 @@ def _end_stage(execution: Execution, name: str, failed: bool, skipped: bool = Fa
         elif execution.stop_requested:
             execution.stage_status[name] = "Stopped"
             _finish(execution, "Stopped", execution.stop_reason)
-        elif execution.cancel_requested:
-            execution.stage_status[name] = "Cancelled"
-            _finish(
-                execution,
-                "Cancelled",
-                "The pipeline was updated before this execution could finish",
-            )
+        elif execution.updated_under:
+            # pipelines-edit.md: running actions complete, then the stage and the
+            # execution fail
+            execution.stage_status[name] = "Failed"
+            _finish(execution, "Failed", UPDATED_SUMMARY)
         else:
             execution.stage_status[name] = "Succeeded"
             execution.touch()
@@ -636,16 +633,11 @@ def _wait_in_action(run: ActionRun, predicate: Callable[[], bool], timeout: floa
     """For providers waiting on the outside (approvals). True if predicate came true."""
     execution = run.execution
     with execution.pipeline.cond:
-        if execution.cancel_requested and not predicate():
-            # An update of the pipeline does not wait days for a reviewer.
-            run.status, run.last_update = "Abandoned", now()
-            raise ActionInterrupted()
-        _wait(execution, lambda: predicate() or run.final or execution.cancel_requested, timeout)
+        # An update of the pipeline lets a waiting action complete too (pipelines-edit.md:
+        # "gracefully completes all the running actions"); only an abandon ends it here.
+        _wait(execution, lambda: predicate() or run.final, timeout)
         if predicate():
             return True
-        if execution.cancel_requested and not run.final:
-            run.status, run.last_update = "Abandoned", now()
-            execution.pipeline.cond.notify_all()
         if run.final:
             raise ActionInterrupted()
         return False
@@ -714,13 +706,14 @@ def stop(execution: Execution, abandon: bool, reason: str | None) -> None:
     _finish(execution, "Stopped", reason)
 
 
-def cancel_for_update(execution: Execution) -> None:
-    """UpdatePipeline: running actions finish, then the execution ends Cancelled."""
-    execution.cancel_requested = True
+def fail_for_update(execution: Execution) -> None:
+    """UpdatePipeline (pipelines-edit.md): "CodePipeline gracefully completes all the running
+    actions and then fails the stages and pipeline executions where the running actions
+    were completed". Actions later in the stage and later stages do not run; an execution
+    between stages (nothing running) fails at once."""
+    execution.updated_under = True
     if execution.current_stage is None:
-        _finish(
-            execution, "Cancelled", "The pipeline was updated before this execution could finish"
-        )
+        _finish(execution, "Failed", UPDATED_SUMMARY)
     execution.pipeline.cond.notify_all()
 
 
