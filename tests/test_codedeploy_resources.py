@@ -332,3 +332,26 @@ def test_deployment_over_http_with_a_background_worker(server_client, capsys):
     from helpers.codedeploy import instance_root
 
     assert (instance_root(instance) / "var/www/html/index.html").read_text() == "http"
+
+
+def test_lambda_deployment_says_the_kit_does_not_run_it_yet(client):
+    """Not InvalidComputePlatformException: AWS runs Lambda deployments; the kit does not yet,
+    and its error says so in its own name."""
+    deploy = client("codedeploy")
+    deploy.create_application(applicationName="fn", computePlatform="Lambda")
+    deploy.create_deployment_group(
+        applicationName="fn",
+        deploymentGroupName="live",
+        serviceRoleArn="arn:aws:iam::123456789012:role/CodeDeployRole",
+        deploymentStyle={
+            "deploymentType": "BLUE_GREEN",
+            "deploymentOption": "WITH_TRAFFIC_CONTROL",
+        },
+    )
+    revision = {"revisionType": "AppSpecContent", "appSpecContent": {"content": "version: 0.0"}}
+    with pytest.raises(ClientError) as caught:
+        deploy.create_deployment(
+            applicationName="fn", deploymentGroupName="live", revision=revision
+        )
+    assert caught.value.response["Error"]["Code"] == "NotImplementedByLabKit"
+    assert "Lambda deployments" in caught.value.response["Error"]["Message"]

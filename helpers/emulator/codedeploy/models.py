@@ -20,7 +20,7 @@ from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
 
-from ..core import now
+from ..core import NotImplementedByLabKit, now
 from . import bundles, rollout, targets
 from .agent import Agent
 from .exceptions import (
@@ -713,9 +713,12 @@ class CodeDeployLabBackend(BaseBackend):
             application = self.get_application(params.get("applicationName"))
             group = self.get_group(application.name, params.get("deploymentGroupName"))
             if application.compute_platform != "Server":
-                raise InvalidComputePlatformException(
-                    f"The local AWS runs EC2/On-premises deployments only, not "
-                    f"{application.compute_platform} deployments."
+                # Not an AWS error code: AWS deploys these, the kit does not yet.
+                raise NotImplementedByLabKit(
+                    f"The lab kit's local CodeDeploy runs EC2/On-premises deployments only, "
+                    f"not {application.compute_platform} deployments; run this step against "
+                    "a real account (LAB_MODE=aws). "
+                    "See docs/troubleshooting.md#not-implemented-by-lab-kit"
                 )
             style = group.settings.get("deploymentStyle") or {}
             if style.get("deploymentType") == "BLUE_GREEN":
