@@ -1,6 +1,6 @@
 """Lab-level CodeBuild helpers: following a build, and lab 02's role, bucket and project.
 
-wait_for_build follows a build from a notebook: phases as they end, the log as it grows.
+wait_for_build follows a build from a notebook: phases as they end, then its log once.
 ensure_build_role / ensure_artifact_bucket make lab 02's service role and artifact bucket
 when missing (later labs call them); create_project waits out IAM's delay on a real
 account. Only boto3 calls, so everything works the same against the local AWS and a real
@@ -30,14 +30,16 @@ def wait_for_build(
     poll_seconds: float = 1.0,
     logs_client: Client | None = None,
 ) -> dict:
-    """Poll until the build ends; print each phase as it ends and new log lines.
+    """Poll until the build ends; print each phase as it ends, then the build's log once.
 
-    Returns the final build (as BatchGetBuilds describes it). Raises TimeoutError if it
-    has not ended within timeout seconds. logs_client defaults to a CloudWatch Logs client
-    with the same region, endpoint and credentials as client.
+    Two streams, never mixed: while the build runs, one line per phase as it ends (so a
+    long build shows progress); when it has ended, its whole log from CloudWatch Logs
+    under a heading, then the final status. Returns the final build (as BatchGetBuilds
+    describes it). Raises TimeoutError if it has not ended within timeout seconds.
+    logs_client defaults to a CloudWatch Logs client with the same region, endpoint and
+    credentials as client.
     """
     deadline = time.monotonic() + timeout
-    follower = _LogFollower(logs_client or _logs_client_like(client)) if show else None
     shown_phases = 0
     pause = polling.pauses(poll_seconds)
     while True:
@@ -45,12 +47,11 @@ def wait_for_build(
         if not builds:
             raise ValueError(f"build {build_id} does not exist")
         build = builds[0]
-        if follower is not None:  # set exactly when show is
-            follower.show_new_lines(build.get("logs") or {})
+        if show:
             shown_phases = _show_phases(build, shown_phases)
         if build.get("buildComplete"):
-            if follower is not None:
-                follower.show_new_lines(build.get("logs") or {})
+            if show:
+                _show_log(logs_client or _logs_client_like(client), build.get("logs") or {})
                 print(f"Build {build['id']} #{build.get('buildNumber')}: {build['buildStatus']}")
             return build
         if time.monotonic() >= deadline:
@@ -63,6 +64,8 @@ def wait_for_build(
 def _show_phases(build: dict, already: int) -> int:
     """Print the phases that have ended since the last poll; return how many are shown."""
     phases = [p for p in build.get("phases", []) if p.get("phaseStatus")]
+    if phases[already:] and not already:
+        print("Phases, as they end:")
     for phase in phases[already:]:
         line = f"  {phase['phaseType']:<17} {phase['phaseStatus']:<10}"
         line += f" {phase.get('durationInSeconds', 0)} s"
@@ -73,30 +76,29 @@ def _show_phases(build: dict, already: int) -> int:
     return len(phases)
 
 
-class _LogFollower:
-    def __init__(self, logs_client) -> None:
-        self.logs = logs_client
-        self.token = None
-
-    def show_new_lines(self, logs: dict) -> None:
-        group, stream = logs.get("groupName"), logs.get("streamName")
-        if not group or not stream:
+def _show_log(logs_client: Any, logs: dict) -> None:
+    """Print a finished build's whole log (every page of GetLogEvents) under a heading."""
+    group, stream = logs.get("groupName"), logs.get("streamName")
+    if not group or not stream:
+        print("Log: none (the build has no CloudWatch Logs stream)")
+        return
+    print(f"Log ({group}):")
+    token = None
+    while True:
+        kwargs = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
+        if token:
+            kwargs["nextToken"] = token
+        try:
+            reply = logs_client.get_log_events(**kwargs)
+        except logs_client.exceptions.ResourceNotFoundException:
+            print("    (no log stream: the build ended before it was provisioned)")
             return
-        while True:
-            kwargs = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
-            if self.token:
-                kwargs["nextToken"] = self.token
-            try:
-                reply = self.logs.get_log_events(**kwargs)
-            except self.logs.exceptions.ResourceNotFoundException:
-                return  # the stream appears once the build is provisioned
-            for event in reply.get("events", []):
-                print("    | " + event["message"])
-            token = reply.get("nextForwardToken")
-            if not reply.get("events") or token == self.token:
-                self.token = token
-                return
-            self.token = token
+        for event in reply.get("events", []):
+            print("    | " + event["message"].rstrip("\n"))
+        next_token = reply.get("nextForwardToken")
+        if not reply.get("events") or next_token == token:
+            return
+        token = next_token
 
 
 def _logs_client_like(client):

@@ -206,3 +206,77 @@ def test_artifact_object_splits_the_location():
     assert cb_helpers.artifact_object(build) == ("bucket", "uuid/greeting.zip")
     with pytest.raises(ValueError, match="no S3 artifact"):
         cb_helpers.artifact_object({"id": "p:2", "artifacts": {"location": ""}})
+
+
+# -- wait_for_build's output: phases as they end, then the log once ------------------------
+
+
+class _FakeLogs:
+    """CloudWatch Logs for one stream whose lines appear while the build runs."""
+
+    class exceptions:  # noqa: N801 - as boto3 spells a client's exceptions
+        ResourceNotFoundException = KeyError
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def get_log_events(self, nextToken=None, **kwargs):
+        start = int(nextToken or 0)
+        page = self.lines[start : start + 2]  # small pages: the reader must follow tokens
+        return {
+            "events": [{"message": m} for m in page],
+            "nextForwardToken": str(start + len(page)),
+        }
+
+
+class _FakeCodeBuild:
+    """BatchGetBuilds answering a build that ends one phase per poll, adding log lines."""
+
+    def __init__(self, logs: _FakeLogs) -> None:
+        self.logs, self.polls = logs, 0
+        self.phases = ["SUBMITTED", "PROVISIONING", "BUILD", "POST_BUILD"]
+
+    def batch_get_builds(self, ids):
+        self.polls += 1
+        self.logs.lines += [f"line {self.polls}a", f"line {self.polls}b\n"]
+        ended = self.phases[: self.polls]
+        done = self.polls >= len(self.phases)
+        return {
+            "builds": [
+                {
+                    "id": ids[0],
+                    "buildNumber": 7,
+                    "buildComplete": done,
+                    "buildStatus": "SUCCEEDED" if done else "IN_PROGRESS",
+                    "currentPhase": "COMPLETED" if done else self.phases[self.polls],
+                    "phases": [{"phaseType": p, "phaseStatus": "SUCCEEDED"} for p in ended],
+                    "logs": {"groupName": "/aws/codebuild/p", "streamName": "s"},
+                }
+            ]
+        }
+
+
+def test_wait_for_build_prints_phases_as_they_end_then_the_whole_log_once(capsys):
+    logs = _FakeLogs()
+    build = cb_helpers.wait_for_build(_FakeCodeBuild(logs), "p:1", poll_seconds=0, logs_client=logs)
+    assert build["buildStatus"] == "SUCCEEDED"
+    lines = capsys.readouterr().out.splitlines()
+    heading = lines.index("Log (/aws/codebuild/p):")
+    phase_lines = [line for line in lines if line.startswith("  ") and "SUCCEEDED" in line]
+    log_lines = [line for line in lines if line.startswith("    | ")]
+    # Two blocks, never interleaved: every phase above the log's heading, every log line below.
+    assert lines[0] == "Phases, as they end:"
+    assert [line.split()[0] for line in lines[1:heading]] == _FakeCodeBuild(logs).phases
+    assert all(lines.index(line) < heading for line in phase_lines)
+    assert lines[heading + 1 : heading + 1 + len(log_lines)] == log_lines
+    # The whole log, once, in order, across pages, without doubled newlines.
+    assert log_lines == [f"    | line {n}{s}" for n in range(1, 5) for s in "ab"]
+    assert lines[-1] == "Build p:1 #7: SUCCEEDED"
+
+
+def test_wait_for_build_without_show_prints_nothing(capsys):
+    logs = _FakeLogs()
+    cb_helpers.wait_for_build(
+        _FakeCodeBuild(logs), "p:1", poll_seconds=0, show=False, logs_client=logs
+    )
+    assert capsys.readouterr().out == ""
