@@ -409,6 +409,61 @@ def test_codecommit_source_and_resolved_version(client, cb):
     assert output_lines(client, build) == [commit["commitId"]]
 
 
+@pytest.mark.parametrize(
+    "version",
+    ["main", "refs/heads/main", "refs/tags/v1", "v1", "{first}", "refs/heads/main^{{{first}}}"],
+)
+def test_codecommit_source_versions_of_the_user_guide(client, cb, version):
+    """sample-source-version.md: branch, tag, commit id, refs/heads/<b>, refs/tags/<t> and
+    a reference pinned to a commit on it, refs/heads/main^{<commit id>}."""
+    cc = client("codecommit")
+    cc.create_repository(repositoryName="app")
+    first = cc.put_file(
+        repositoryName="app",
+        branchName="main",
+        filePath="buildspec.yml",
+        fileContent=b"version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n",
+    )["commitId"]
+    _tag(client, "app", "v1", first)
+    url = cc.get_repository(repositoryName="app")["repositoryMetadata"]["cloneUrlHttp"]
+    make_project(cb, source={"type": "CODECOMMIT", "location": url})
+    build = run(cb, sourceVersion=version.format(first=first))
+    assert build["buildStatus"] == "SUCCEEDED", build["phases"]
+    assert build["resolvedSourceVersion"] == first
+
+
+@pytest.mark.parametrize("version", ["refs/heads/main^{{{other}}}", "refs/pull/1/head"])
+def test_codecommit_versions_that_cannot_be_built(client, cb, version):
+    cc = client("codecommit")
+    cc.create_repository(repositoryName="app")
+    first = cc.put_file(
+        repositoryName="app", branchName="main", filePath="buildspec.yml", fileContent=b"x"
+    )["commitId"]
+    other = cc.put_file(
+        repositoryName="app",
+        branchName="main",
+        filePath="b.txt",
+        fileContent=b"y",
+        parentCommitId=first,
+    )["commitId"]
+    cc.create_branch(repositoryName="app", branchName="old", commitId=first)
+    url = cc.get_repository(repositoryName="app")["repositoryMetadata"]["cloneUrlHttp"]
+    make_project(cb, source={"type": "CODECOMMIT", "location": url})
+    pinned = version.format(other=other).replace("refs/heads/main", "refs/heads/old")
+    download = phases(run(cb, sourceVersion=pinned))["DOWNLOAD_SOURCE"]
+    assert download["phaseStatus"] == "FAILED"
+    assert download["contexts"][0]["statusCode"] == "CLIENT_ERROR"
+
+
+def _tag(client, repository: str, tag: str, commit_id: str) -> None:
+    """A lightweight tag, as `git tag v1 <commit>` and a push would make it."""
+    from helpers.emulator.codecommit.models import codecommit_lab_backends
+
+    backend = codecommit_lab_backends["123456789012"]["us-east-1"]
+    git = backend.get_repository(repository).git()
+    git.refs[b"refs/tags/" + tag.encode()] = commit_id.encode()
+
+
 def test_missing_codecommit_repository_fails_download_source(cb):
     make_project(
         cb,

@@ -18,6 +18,11 @@ from pathlib import Path
 from .. import moto_backends, safepaths
 
 SOURCE_IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]{1,128}\Z")
+# sample-source-version.md: a branch, tag or commit id, or a reference (refs/heads/<branch>,
+# refs/tags/<tag>), optionally pinned to a commit of it: refs/heads/main^{<full commit id>}.
+GIT_REFERENCE = re.compile(
+    r"^refs/(?P<kind>heads|tags|pull)/(?P<name>[^\^]+?)(?:\^\{(?P<commit>[0-9a-f]{40})\})?\Z"
+)
 
 
 class SourceError(Exception):
@@ -120,19 +125,48 @@ def fetch_codecommit(
     from ..codecommit.models import codecommit_lab_backends
 
     repository = location.rstrip("/").rsplit("/", 1)[-1]
+    backend = codecommit_lab_backends[account][region]
     try:
-        return codecommit_lab_backends[account][region].checkout(repository, version, dest)
+        return backend.checkout(repository, codecommit_version(backend, repository, version), dest)
     except safepaths.UnsafePath as error:
         raise SourceError(
             f"the source version {version or 'default branch'} of {repository} "
             f"cannot be checked out: {error}"
         ) from None
+    except SourceError:
+        raise
     except Exception as error:
         reason = getattr(error, "message", None) or str(error)
         raise SourceError(
             f"repository not found for primary source and source version "
             f"{version or 'default branch'}: {repository} ({reason})"
         ) from None
+
+
+def codecommit_version(backend, repository: str, version: str | None) -> str | None:
+    """What to check out for a CODECOMMIT sourceVersion: a branch, tag or commit id as it
+    is; refs/heads/<branch> and refs/tags/<tag> as the branch or tag; ref^{commit} as that
+    commit, which must be on the reference (AWS fetches only the reference to find it)."""
+    match = GIT_REFERENCE.match(version or "")
+    if match is None:
+        return version
+    if match["kind"] == "pull":
+        raise SourceError(
+            f"the source version {version} is a pull request: only GitHub and GitHub "
+            "Enterprise Server sources take pull request versions"
+        )
+    tip = backend.resolve(backend.get_repository(repository), match["name"])
+    pinned = match["commit"]
+    if pinned is None:
+        return tip
+    git = backend.get_repository(repository).git()
+    if not any(
+        entry.commit.id.decode() == pinned for entry in git.get_walker(include=[tip.encode()])
+    ):
+        raise SourceError(
+            f"the commit {pinned} is not on refs/{match['kind']}/{match['name']} of {repository}"
+        )
+    return pinned
 
 
 def secondary_folder(workspace: Path, identifier: str) -> Path:
