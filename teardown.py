@@ -173,25 +173,11 @@ def print_plan(
 ) -> None:
     if not plan and not local:
         out.say("Nothing of the kit's to delete.")
-    by_service: dict[str, list[td.Resource]] = {}
-    for resource in plan:
-        by_service.setdefault(resource.service, []).append(resource)
-    for service, resources in by_service.items():
-        out.say(f"{service} ({len(resources)})")
-        for r in resources:
-            out.say(f"  {r.kind:<40} {r.name:<40} {r.region:<12} {r.reason}")
-    if local:
-        out.say(f"files on disk ({len(local)})")
-        for path in local:
-            out.say(f"  {path}")
-    if kept:
-        out.say(
-            f"files on disk left alone, maybe not yours ({len(kept)}; remove by hand once checked)"
-        )
-        for path, why in kept:
-            out.say(f"  {path}: {why}")
+    for line in td.plan_lines(plan) + td.local_lines(local, kept):
+        out.say(line)
     for warning in warnings:
-        out.say(f"warning: could not read {warning}")
+        for line in td.wrap(f"warning: could not read {warning}", td.PLAN_WIDTH, hanging=4):
+            out.say(line)
     if plan or local:
         out.say(f"Total: {len(plan)} resources, {len(local)} folders on disk.")
 
@@ -258,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     out.say(f"Deleted {len(outcome.deleted)} resources and {len(local) - len(left_local)} folders.")
     for resource, reason in outcome.failed:
-        out.say(f"FAILED {resource.service} {resource.kind} {resource.name}: {reason}")
+        failed = f"FAILED {resource.service} {resource.kind} {resource.name}: {reason}"
+        for line in td.wrap(failed, td.PLAN_WIDTH, hanging=4):
+            out.say(line)
     if left or left_local:
         out.say("Still there:")
         for r in left:

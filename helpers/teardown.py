@@ -16,6 +16,7 @@ import functools
 import json
 import os
 import shutil
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -272,6 +273,80 @@ def _delete_with_retries(resource: Resource, attempts: int, pause: float) -> str
         except Exception as error:  # keep going with the rest
             return repr(error)
     return "gave up"
+
+
+# The plan as text ------------------------------------------------------------------------
+
+PLAN_WIDTH = 100  # a notebook's output column, and a terminal's
+KIND_WIDTH = 44  # the longest kind, "role (policies and instance profiles first)", fits
+
+
+def plan_lines(plan: list[Resource], width: int = PLAN_WIDTH) -> list[str]:
+    """The plan in lines of at most `width` characters: one heading per service and
+    region, one line per resource with a note number (a name too long for it goes whole on
+    a line of its own), and the notes (why each is in scope) once at the end."""
+    notes: dict[str, int] = {}
+    for resource in plan:
+        notes.setdefault(str(resource.reason), len(notes) + 1)
+    groups: dict[tuple[str, str], list[Resource]] = {}
+    for resource in plan:
+        groups.setdefault((resource.service, resource.region), []).append(resource)
+    kind_width = min(KIND_WIDTH, max((len(r.kind) for r in plan), default=0))
+    note_width = len(f"[{len(notes)}]")
+    name_width = max(0, width - 2 - kind_width - 2 - 2 - note_width)
+    lines = []
+    for (service, region), resources in groups.items():
+        where = "global" if region == "global" else f"in {region}"
+        lines.append(f"{service}, {where} ({len(resources)})")
+        for r in resources:
+            note = f"[{notes[str(r.reason)]}]"
+            row = f"  {r.kind:<{kind_width}}  {r.name:<{name_width}}  {note:>{note_width}}"
+            if len(row.rstrip()) <= width:
+                lines.append(row.rstrip())
+            else:  # a long name goes whole on a line of its own, under its kind
+                lines += [f"  {r.kind}", f"    {r.name}  {note}"]
+    if notes:
+        lines.append("Why each is in scope:")
+        for text, number in notes.items():
+            lines += wrap(f"[{number}] {text}", width, indent=2, hanging=6)
+    return lines
+
+
+def local_lines(
+    local: list[Path], kept: list[tuple[Path, str]], width: int = PLAN_WIDTH
+) -> list[str]:
+    """The folders on disk teardown removes, then those it leaves alone, grouped by why
+    and by the folder they are in (a class's machine may hold many)."""
+    lines = []
+    if local:
+        lines.append(f"files on disk ({len(local)})")
+        for path in local:
+            lines += wrap(str(path), width, indent=2, hanging=4)
+    if kept:
+        lines.append(
+            f"files on disk left alone, maybe not yours ({len(kept)}; remove by hand once checked)"
+        )
+        groups: dict[tuple[str, Path], list[str]] = {}
+        for path, why in kept:
+            groups.setdefault((why, path.parent), []).append(path.name)
+        for (why, parent), names in groups.items():
+            lines += wrap(f"{why}, in {parent}:", width, indent=2, hanging=4)
+            lines += wrap(" ".join(names), width, indent=4, hanging=4)
+    return lines
+
+
+def wrap(text: str, width: int, indent: int = 0, hanging: int = 0) -> list[str]:
+    """text in lines of at most width characters, broken between words only (a longer
+    word, such as a path, gets a line of its own); lines after the first indented by
+    `hanging`. Runs of spaces (columns) are kept."""
+    return textwrap.wrap(
+        text,
+        width,
+        initial_indent=" " * indent,
+        subsequent_indent=" " * hanging,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [" " * indent]
 
 
 # Local leftovers ------------------------------------------------------------------------
@@ -659,7 +734,7 @@ def codedeploy_on_premises_instances(
                 name = info["instanceName"]
                 yield Resource(
                     "codedeploy",
-                    "on-premises instance (deregistered)",
+                    "on-premises instance (to deregister)",
                     name,
                     region,
                     reason,
@@ -688,9 +763,10 @@ def ec2_instances(client: ClientFor, region: str, scope: Scope) -> Iterator[Reso
                 reason = scope.owns(tags)
                 if reason and scope.old_enough(instance.get("LaunchTime")):
                     iid = instance["InstanceId"]
+                    state = instance.get("State", {}).get("Name", "?")
                     yield Resource(
                         "ec2",
-                        "instance (terminated)",
+                        f"instance ({state}, to terminate)",
                         iid,
                         region,
                         reason,

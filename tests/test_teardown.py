@@ -16,6 +16,7 @@ import pytest
 from botocore.stub import Stubber
 
 from helpers import settings
+from helpers import teardown as td
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("teardown_cli", ROOT / "teardown.py")
@@ -481,7 +482,8 @@ def test_only_this_learners_ended_server_folders_are_removed(monkeypatch, tmp_pa
 
     assert teardown_cli.main([]) == 0  # dry run: nothing of ours left; the others listed
     shown = capsys.readouterr().out
-    assert "left alone" in shown and str(someone_elses) in shown and str(unmarked) in shown
+    assert "left alone" in shown and str(someone_elses.parent) in shown
+    assert someone_elses.name in shown and unmarked.name in shown
 
 
 def test_server_folder_marker_names_its_learner_user_and_process(monkeypatch, tmp_path):
@@ -526,3 +528,85 @@ def test_aws_mode_without_credentials_says_what_to_configure(tmp_path):
     assert "aws configure" in done.stderr and "docs/troubleshooting.md#no-credentials" in (
         done.stderr
     )
+
+
+def plan_resource(
+    service: str, kind: str, name: str, region: str = "us-east-1", why: str = ""
+) -> td.Resource:
+    reason = td.Reason(why or f"tagged lab:kit and lab:owner={PREFIX}", PREFIX)
+    return td.Resource(service, kind, name, region, reason, lambda: None)
+
+
+def test_the_plan_fits_a_notebook_line_and_breaks_between_words_only():
+    plan = [
+        plan_resource("ec2", "instance (running, to terminate)", "i-6c441d278559242d5"),
+        plan_resource(
+            "codedeploy", "application (and its deployment groups)", f"{PREFIX}-greeting"
+        ),
+        plan_resource(
+            "codedeploy",
+            "deployment config",
+            f"{PREFIX}-two-at-a-time",
+            why="recorded by the kit when a lab created it (this type has no tags)",
+        ),
+        plan_resource(
+            "iam", "role (policies and instance profiles first)", f"{PREFIX}-x", "global"
+        ),
+        plan_resource("logs", "log group", "/aws/codebuild/" + "a-very-long-project-name" * 4),
+    ]
+    lines = td.plan_lines(plan)
+    text = "\n".join(lines)
+    long_name = "/aws/codebuild/" + "a-very-long-project-name" * 4
+    assert all(len(line) <= td.PLAN_WIDTH for line in lines if long_name not in line)
+    for resource in plan:  # every kind and name whole, never cut inside a word
+        assert resource.kind in text and resource.name in text
+    # The reasons once each, as notes the rows point at.
+    assert text.count(f"tagged lab:kit and lab:owner={PREFIX}") == 1
+    assert "[1] tagged lab:kit" in text and "[2] recorded by the kit" in text
+    row = next(line for line in lines if f"{PREFIX}-two-at-a-time" in line)
+    assert row.rstrip().endswith("[2]")
+    assert "iam, global (1)" in lines and "ec2, in us-east-1 (1)" in lines
+
+
+def test_folders_left_alone_are_grouped_by_why_and_folder(tmp_path):
+    kept = [(tmp_path / str(pid), "made by learner other, not me") for pid in range(1000, 1030)]
+    lines = td.local_lines([tmp_path / "work" / PREFIX], kept)
+    assert all(len(line) <= td.PLAN_WIDTH for line in lines)
+    assert lines[0] == "files on disk (1)"
+    assert sum("made by learner other, not me" in line for line in lines) == 1
+    assert " ".join(lines).count(str(tmp_path)) == 2  # the work folder, the group's folder
+    assert all(str(pid) in "\n".join(lines) for pid in range(1000, 1030))
+
+
+def test_wrap_keeps_a_long_word_whole():
+    word = "/" + "x" * 120
+    assert td.wrap(f"path {word} end", 100, indent=2, hanging=4) == [
+        "  path",
+        "    " + word,
+        "    end",
+    ]
+
+
+def test_a_running_instance_is_planned_to_terminate_with_its_state(
+    server_env, server_client, capsys
+):
+    ec2 = server_client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    tags = [{"Key": k, "Value": v} for k, v in tags_for(PREFIX).items()]
+    iid = ec2.run_instances(
+        ImageId=image,
+        MinCount=1,
+        MaxCount=1,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+    )["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig={"Delay": 1})
+
+    assert teardown_cli.main([]) == 1
+    shown = capsys.readouterr().out
+    row = next(line for line in shown.splitlines() if iid in line)
+    assert "instance (running, to terminate)" in row and "(terminated)" not in shown
+    assert all(len(line) <= td.PLAN_WIDTH for line in shown.splitlines())
+
+    assert teardown_cli.main(["--yes"]) == 0
+    state = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+    assert state["State"]["Name"] == "terminated"
