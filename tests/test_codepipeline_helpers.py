@@ -1,12 +1,12 @@
-"""helpers.advanced (lab 05's waiting helpers), and tags on custom action types and webhooks
-(what teardown.py reads to find them)."""
+"""helpers.codepipeline's waiting helpers (labs 05 and 06), and tags on custom action types
+and webhooks (what teardown.py reads to find them)."""
 
 from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers import advanced
+from helpers import codepipeline as cp_helpers
 from helpers.codepipeline import wait_for_approval
 from tests.pipelines import approval_action, build_action, source_action
 
@@ -40,34 +40,34 @@ def test_wait_for_inbound_and_status(bg_lab):
     older = bg_lab.cp.start_pipeline_execution(name="lab-pipeline")["pipelineExecutionId"]
     newer = bg_lab.cp.start_pipeline_execution(name="lab-pipeline")["pipelineExecutionId"]
     assert (
-        advanced.wait_for_status(
+        cp_helpers.wait_for_status(
             bg_lab.cp, "lab-pipeline", older, ("Superseded",), timeout=30, poll_seconds=0.05
         )["status"]
         == "Superseded"
     )
-    state = advanced.wait_for_inbound(
+    state = cp_helpers.wait_for_inbound(
         bg_lab.cp, "lab-pipeline", "Release", newer, timeout=30, poll_seconds=0.05
     )
     assert state["inboundExecution"]["pipelineExecutionId"] == newer
     assert state["inboundTransitionState"]["enabled"] is False
-    assert {first, older, newer} <= advanced.execution_ids(bg_lab.cp, "lab-pipeline")
+    assert {first, older, newer} <= cp_helpers.execution_ids(bg_lab.cp, "lab-pipeline")
     with pytest.raises(TimeoutError):
-        advanced.wait_for_inbound(
+        cp_helpers.wait_for_inbound(
             bg_lab.cp, "lab-pipeline", "Build", timeout=0.1, poll_seconds=0.05
         )
     with pytest.raises(LookupError):
-        advanced.stage_state(bg_lab.cp, "lab-pipeline", "Nope")
+        cp_helpers.stage_state(bg_lab.cp, "lab-pipeline", "Nope")
     bg_lab.cp.delete_pipeline(name="lab-pipeline")  # stops the two left waiting
 
 
 def test_action_runs_and_show_runs(lab, capsys):
     execution = lab.create()
-    runs = advanced.action_runs(lab.cp, "lab-pipeline", execution)
+    runs = cp_helpers.action_runs(lab.cp, "lab-pipeline", execution)
     assert [(r["stageName"], r["status"]) for r in runs] == [
         ("Source", "Succeeded"),
         ("Build", "Succeeded"),
     ]
-    advanced.show_runs(lab.cp, "lab-pipeline", execution)
+    cp_helpers.show_runs(lab.cp, "lab-pipeline", execution)
     assert "Build/Build" in capsys.readouterr().out
 
 
@@ -89,11 +89,11 @@ def test_third_party_job_helpers(bg_lab):
         ]
     )
     execution = bg_lab.latest()
-    detail = advanced.wait_for_action(
+    detail = cp_helpers.wait_for_action(
         bg_lab.cp, "lab-pipeline", "Test", "Partner", execution, timeout=30, poll_seconds=0.05
     )
     assert detail["status"] == "InProgress"
-    job = advanced.poll_for_my_third_party_job(
+    job = cp_helpers.poll_for_my_third_party_job(
         bg_lab.cp, PARTNER, "secret", timeout=10, poll_seconds=0.05
     )
     bg_lab.cp.put_third_party_job_failure_result(
@@ -102,17 +102,17 @@ def test_third_party_job_helpers(bg_lab):
         failureDetails={"type": "JobFailed", "message": "no"},
     )
     assert (
-        advanced.wait_for_status(
+        cp_helpers.wait_for_status(
             bg_lab.cp, "lab-pipeline", execution, timeout=30, poll_seconds=0.05
         )["status"]
         == "Failed"
     )
     with pytest.raises(RuntimeError):  # it ended: the action will not run again
-        advanced.wait_for_action(
+        cp_helpers.wait_for_action(
             bg_lab.cp, "lab-pipeline", "Test", "Partner", execution, timeout=5, poll_seconds=0.05
         )
     with pytest.raises(TimeoutError):
-        advanced.poll_for_my_third_party_job(
+        cp_helpers.poll_for_my_third_party_job(
             bg_lab.cp, PARTNER, "secret", timeout=0.1, poll_seconds=0.05
         )
 
@@ -138,13 +138,13 @@ def test_each_partner_connection_gets_its_own_job(bg_lab):
                 },
             ],
         )
-        advanced.wait_for_action(
+        cp_helpers.wait_for_action(
             bg_lab.cp, name, "Test", "Partner", bg_lab.latest(name), timeout=30, poll_seconds=0.05
         )
-    theirs = advanced.poll_for_my_third_party_job(
+    theirs = cp_helpers.poll_for_my_third_party_job(
         bg_lab.cp, PARTNER, "token-b", timeout=10, poll_seconds=0.05
     )
-    mine = advanced.poll_for_my_third_party_job(
+    mine = cp_helpers.poll_for_my_third_party_job(
         bg_lab.cp, PARTNER, "token-a", timeout=10, poll_seconds=0.05
     )
     assert mine["jobId"] != theirs["jobId"]
@@ -154,14 +154,14 @@ def test_each_partner_connection_gets_its_own_job(bg_lab):
 
 def test_wait_for_trigger(lab):
     lab.create()
-    known = advanced.execution_ids(lab.cp, "lab-pipeline")
+    known = cp_helpers.execution_ids(lab.cp, "lab-pipeline")
     lab.cp.start_pipeline_execution(name="lab-pipeline")
-    found = advanced.wait_for_trigger(
+    found = cp_helpers.wait_for_trigger(
         lab.cp, "lab-pipeline", "StartPipelineExecution", known, timeout=5, poll_seconds=0.05
     )
     assert found["pipelineExecutionId"] not in known
     with pytest.raises(TimeoutError):
-        advanced.wait_for_trigger(
+        cp_helpers.wait_for_trigger(
             lab.cp, "lab-pipeline", "Webhook", known, timeout=0.1, poll_seconds=0.05
         )
 
@@ -170,10 +170,10 @@ def test_offline_only(capsys):
     class Kit:
         offline = False
 
-    assert advanced.offline_only(Kit(), "a partner") is False
+    assert cp_helpers.offline_only(Kit(), "a partner") is False
     assert "Skipped on a real account: a partner" in capsys.readouterr().out
     Kit.offline = True
-    assert advanced.offline_only(Kit(), "a partner") is True
+    assert cp_helpers.offline_only(Kit(), "a partner") is True
 
 
 def test_tags_of_custom_action_types_and_webhooks(lab):
