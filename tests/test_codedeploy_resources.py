@@ -355,3 +355,30 @@ def test_lambda_deployment_says_the_kit_does_not_run_it_yet(client):
         )
     assert caught.value.response["Error"]["Code"] == "NotImplementedByLabKit"
     assert "Lambda deployments" in caught.value.response["Error"]["Message"]
+
+
+def test_tagging_api_sees_applications_and_deployment_groups(client):
+    deploy, tagging = client("codedeploy"), client("resourcegroupstaggingapi")
+    deploy.create_application(applicationName="shop", tags=[{"Key": "team", "Value": "web"}])
+    deploy.create_deployment_group(
+        applicationName="shop",
+        deploymentGroupName="live",
+        serviceRoleArn="arn:aws:iam::123456789012:role/CodeDeployRole",
+        tags=[{"Key": "team", "Value": "web"}],
+    )
+    deploy.create_application(applicationName="untagged")
+    found = tagging.get_resources(TagFilters=[{"Key": "team", "Values": ["web"]}])
+    arns = sorted(r["ResourceARN"] for r in found["ResourceTagMappingList"])
+    assert arns == [
+        "arn:aws:codedeploy:us-east-1:123456789012:application:shop",
+        "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:shop/live",
+    ]
+    groups = tagging.get_resources(ResourceTypeFilters=["codedeploy:deploymentgroup"])
+    assert len(groups["ResourceTagMappingList"]) == 1
+    tagging.tag_resources(ResourceARNList=[arns[0]], Tags={"stage": "prod"})
+    tags = deploy.list_tags_for_resource(ResourceArn=arns[0])["Tags"]
+    assert {"Key": "stage", "Value": "prod"} in tags
+    tagging.untag_resources(ResourceARNList=[arns[0]], TagKeys=["team"])
+    assert deploy.list_tags_for_resource(ResourceArn=arns[0])["Tags"] == [
+        {"Key": "stage", "Value": "prod"}
+    ]

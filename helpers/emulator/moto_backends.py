@@ -296,3 +296,20 @@ def alarm_state(account: str, region: str, name: str) -> str | None:
     """The CloudWatch alarm's state (OK, ALARM, INSUFFICIENT_DATA); None: no such alarm."""
     alarm = cloudwatch_backends[account][region].alarms.get(name)
     return None if alarm is None else alarm.state_value
+
+
+# --- the Resource Groups Tagging API ---------------------------------------------------------
+
+
+def hand_tagging_over(service: str) -> None:
+    """Let the kit's backend of `service` answer the Resource Groups Tagging API alone.
+
+    moto still makes its own backend of a service the kit replaces (for every request), and
+    that backend claims the service's ARNs first in TagResources / GetResources. The kit's
+    backend mixes in moto's TaggableResourcesMixin instead; moto's is told to own nothing.
+    """
+    from moto.codedeploy.models import CodeDeployBackend
+
+    replaced = {"codedeploy": CodeDeployBackend}[service]
+    replaced.owns_arn = lambda self, arn: False  # type: ignore[method-assign]
+    replaced.iter_tagged_resources = lambda self: iter(())  # type: ignore[method-assign]

@@ -15,11 +15,14 @@ import shutil
 import string
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
+from moto.core.resource_tagging import TaggableResourcesMixin, TaggedResource
 
+from .. import moto_backends
 from ..core import NotImplementedByLabKit, now
 from . import bundles, rollout, targets
 from .agent import Agent
@@ -308,7 +311,11 @@ class Deployment:
 # --- the backend ------------------------------------------------------------------------
 
 
-class CodeDeployLabBackend(BaseBackend):
+class CodeDeployLabBackend(BaseBackend, TaggableResourcesMixin):
+    # The Resource Groups Tagging API (moto's) finds applications and deployment groups
+    # through this mixin, as it found moto's own CodeDeploy backend's.
+    SERVICE_NAMESPACE = "codedeploy"
+
     def __init__(self, region_name: str, account_id: str):
         super().__init__(region_name, account_id)
         self.lock = threading.RLock()
@@ -333,6 +340,29 @@ class CodeDeployLabBackend(BaseBackend):
 
     def arn(self, resource: str) -> str:
         return f"arn:aws:codedeploy:{self.region_name}:{self.account_id}:{resource}"
+
+    # --- the Resource Groups Tagging API ----------------------------------------------------
+    def iter_tagged_resources(self) -> Iterator[TaggedResource]:
+        for application in list(self.applications.values()):
+            yield TaggedResource(application.arn, application.tags, "codedeploy:application")
+        for group in list(self.groups.values()):
+            yield TaggedResource(group.arn, group.tags, "codedeploy:deploymentgroup")
+
+    def tag_resource(self, arn: str, tags: dict[str, str]) -> None:
+        self._by_arn(arn).tags.update(tags)
+
+    def untag_resource(self, arn: str, tag_keys: list[str]) -> None:
+        for key in tag_keys:
+            self._by_arn(arn).tags.pop(key, None)
+
+    def _by_arn(self, arn: str) -> Application | DeploymentGroup:
+        resources: dict[str, Application | DeploymentGroup] = {
+            **{a.arn: a for a in self.applications.values()},
+            **{g.arn: g for g in self.groups.values()},
+        }
+        if arn not in resources:
+            raise ApplicationDoesNotExistException(f"No resource found for ARN: {arn}")
+        return resources[arn]
 
     # --- applications ---------------------------------------------------------------------
     def get_application(self, name: str | None) -> Application:
@@ -826,3 +856,4 @@ class CodeDeployLabBackend(BaseBackend):
 
 
 codedeploy_lab_backends = BackendDict(CodeDeployLabBackend, "codedeploy")
+moto_backends.hand_tagging_over("codedeploy")
