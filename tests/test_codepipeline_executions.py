@@ -453,9 +453,12 @@ def test_s3_source_and_list_filters_and_snapshot(lab):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("message.txt", "from-s3")
-    version = lab.s3.put_object(Bucket="lab-source", Key="app.zip", Body=buffer.getvalue())[
-        "VersionId"
-    ]
+    version = lab.s3.put_object(
+        Bucket="lab-source",
+        Key="app.zip",
+        Body=buffer.getvalue(),
+        Metadata={"codepipeline-artifact-revision-summary": "Release 1.2: new greeting"},
+    )["VersionId"]
     execution_id = lab.create(
         stages=[
             {
@@ -481,6 +484,13 @@ def test_s3_source_and_list_filters_and_snapshot(lab):
     assert lab.execution(execution_id)["status"] == "Succeeded"
     source = lab.actions(execution_id)["Source"]["output"]["outputVariables"]
     assert source["VersionId"] == version and source["ETag"]
+    # pipelines-view-cli.md: the object's codepipeline-artifact-revision-summary metadata is
+    # the revision's summary; the action's summary names the version.
+    [revision] = lab.execution(execution_id)["artifactRevisions"]
+    assert revision["revisionSummary"] == "Release 1.2: new greeting"
+    assert lab.state()["Source"]["actionStates"][0]["latestExecution"]["summary"] == (
+        f"Amazon S3 version id: {version}"
+    )
     assert lab.actions(execution_id)["Build"]["output"]["outputVariables"] == {
         "GREETING": "hello-from-s3"
     }
@@ -559,3 +569,16 @@ def test_approve_after_the_view_answered_says_so_and_goes_on(lab, capsys):
     assert "answered already (Approved)" in capsys.readouterr().out
     assert again["approvedAt"] is not None
     assert lab.execution(execution)["status"] == "Succeeded"
+
+
+def test_commit_without_a_message_has_no_revision_summary(lab):
+    """Not "": the model's summaries are at least one character; AWS leaves it out."""
+    lab.commit("index.html", "<h1>hi</h1>", message="")
+    execution_id = lab.create()
+    assert lab.execution(execution_id)["status"] == "Succeeded"
+    [revision] = lab.execution(execution_id)["artifactRevisions"]
+    assert "revisionSummary" not in revision
+    [summary] = lab.cp.list_pipeline_executions(pipelineName="lab-pipeline")[
+        "pipelineExecutionSummaries"
+    ]
+    assert "revisionSummary" not in summary["sourceRevisions"][0]

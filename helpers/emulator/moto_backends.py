@@ -53,6 +53,7 @@ class S3Object:
     etag: str | None
     version_id: str | None
     last_modified: dt.datetime | None
+    metadata: dict[str, str]  # the user metadata (x-amz-meta-*), by name without the prefix
 
 
 def _s3(account: str) -> Any:
@@ -86,8 +87,15 @@ def get_object(account: str, bucket: str, key: str, version: str | None = None) 
         raise _refused(error) from None
     if item is None:
         return None
+    prefix = "x-amz-meta-"
+    metadata = {k[len(prefix) :]: v for k, v in item.metadata.items() if k.startswith(prefix)}
     return S3Object(
-        item.name, item.value, item.etag, item.version_id, getattr(item, "last_modified", None)
+        item.name,
+        item.value,
+        item.etag,
+        item.version_id,
+        getattr(item, "last_modified", None),
+        metadata,
     )
 
 

@@ -50,8 +50,9 @@ def run(ctx: ActionContext) -> None:
         }
     )
     url = ctx.console("codecommit", f"/repository/{name}/commit/{commit_id}")
-    ctx.revision = Revision(commit_id, commit_id, committed, message, url)
-    ctx.report(external_id=commit_id, summary=message, url=url)
+    # A commit without a message has no summary: AWS leaves it out (its shapes allow no "").
+    ctx.revision = Revision(commit_id, commit_id, committed, message or None, url)
+    ctx.report(external_id=commit_id, summary=message or None, url=url)
 
 
 def _timestamp(epoch: int) -> dt.datetime:

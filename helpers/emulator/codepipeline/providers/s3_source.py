@@ -1,5 +1,6 @@
 """S3 source: an object (a zip) of a bucket in the local S3, copied into the artifact store;
-variables ETag and VersionId."""
+variables ETag and VersionId. The revision's summary is the object's user metadata
+codepipeline-artifact-revision-summary, when it has one (pipelines-view-cli.md)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from ... import moto_backends
 from ...core import now
 from .. import artifacts
 from .base import ActionContext, ActionFailed, Revision, Runner
+
+REVISION_SUMMARY_KEY = "codepipeline-artifact-revision-summary"
 
 
 def run(ctx: ActionContext) -> None:
@@ -26,10 +29,9 @@ def run(ctx: ActionContext) -> None:
     version = item.version_id or "null"
     ctx.output_variables.update({"ETag": etag, "VersionId": version})
     created = item.last_modified or now()
-    ctx.revision = Revision(
-        version, etag, created, f"s3://{bucket}/{key}", ctx.console("s3", f"/{bucket}")
-    )
-    ctx.report(external_id=version, summary=f"s3://{bucket}/{key}")
+    summary = item.metadata.get(REVISION_SUMMARY_KEY) or None
+    ctx.revision = Revision(version, etag, created, summary, ctx.console("s3", f"/{bucket}"))
+    ctx.report(external_id=version, summary=f"Amazon S3 version id: {version}")
 
 
 RUNNER = Runner(run, revision_type="S3_OBJECT_VERSION_ID")
