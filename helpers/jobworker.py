@@ -26,6 +26,9 @@ Only boto3 is used, so the same worker runs against the kit's local AWS and a re
     worker.stop()
 
 or, one poll at a time: `worker.run_once()`.
+
+For a lab's check of a worker the learner writes: `recorded_calls(client)` records the calls
+made in a block, and `try_worker(...)` gives the worker one job and reports what happened.
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -288,3 +293,111 @@ class JobWorker:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+
+# -- checking a worker the learner wrote ------------------------------------------------------
+
+
+@contextmanager
+def recorded_calls(client: Any) -> Iterator[list[tuple[str, dict]]]:
+    """The API calls made with client inside the block: (operation name, parameters)."""
+    calls: list[tuple[str, dict]] = []
+
+    def record(params: dict, model: Any, **_: Any) -> None:
+        calls.append((model.name, dict(params)))
+
+    event = f"provide-client-params.{client.meta.service_model.service_id.hyphenize()}"
+    handler_id = f"lab-recorded-calls-{id(calls)}"
+    client.meta.events.register(event, record, unique_id=handler_id)
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister(event, unique_id=handler_id)
+
+
+@dataclass
+class Trial:
+    """What try_worker saw: the worker's calls, what it returned, the action's execution."""
+
+    execution_id: str
+    calls: list[tuple[str, dict]]
+    returned: Any
+    action: dict  # the action's ActionExecutionDetail (ListActionExecutions)
+
+    def called(self, operation: str) -> list[dict]:
+        """The parameters of each call of operation, in order."""
+        return [params for name, params in self.calls if name == operation]
+
+    def order(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+
+def try_worker(
+    client: Any,
+    pipeline: str,
+    stage: str,
+    action: str,
+    worker: Callable[[], Any],
+    timeout: float = 300,
+    settle_seconds: float = 30,
+) -> Trial:
+    """Give worker() one job of the action and say what happened.
+
+    An execution waits at the action (one already there, or a new one, started here);
+    worker() is called once, its CodePipeline calls recorded. Whatever worker() did, the
+    pipeline is left clean for the next try: an execution whose action got no result within
+    settle_seconds is stopped (abandoned), so no job stays behind. What worker() raises is
+    raised again, after that.
+    """
+    from . import codepipeline as cp_helpers
+
+    execution_id = _execution_at(client, pipeline, stage, action)
+    if execution_id is None:
+        execution_id = client.start_pipeline_execution(name=pipeline)["pipelineExecutionId"]
+    cp_helpers.wait_for_action(client, pipeline, stage, action, execution_id, timeout=timeout)
+    detail: dict = {}
+    try:
+        with recorded_calls(client) as calls:
+            returned = worker()
+    finally:
+        detail = _settle(client, pipeline, stage, action, execution_id, settle_seconds)
+    return Trial(execution_id, calls, returned, detail)
+
+
+def _execution_at(client: Any, pipeline: str, stage: str, action: str) -> str | None:
+    """The execution running in the stage, if the action is not done in it yet."""
+    for state in client.get_pipeline_state(name=pipeline)["stageStates"]:
+        latest = state.get("latestExecution") or {}
+        if state["stageName"] == stage and latest.get("status") == "InProgress":
+            return latest["pipelineExecutionId"]
+    return None
+
+
+def _settle(
+    client: Any, pipeline: str, stage: str, action: str, execution_id: str, seconds: float
+) -> dict:
+    """The action's detail once it is no longer InProgress; stop the execution if it stays."""
+    from . import codepipeline as cp_helpers
+
+    def current() -> dict:
+        runs = cp_helpers.action_runs(client, pipeline, execution_id)
+        mine = [d for d in runs if (d["stageName"], d["actionName"]) == (stage, action)]
+        return mine[-1] if mine else {}
+
+    deadline = time.monotonic() + seconds
+    detail = current()
+    while detail.get("status") == "InProgress" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        detail = current()
+    if detail.get("status") == "InProgress":
+        client.stop_pipeline_execution(
+            pipelineName=pipeline,
+            pipelineExecutionId=execution_id,
+            abandon=True,
+            reason="The job worker under test left its job unfinished",
+        )
+        cp_helpers.wait_for_status(client, pipeline, execution_id)
+        detail = current() or detail
+    else:
+        cp_helpers.wait_for_status(client, pipeline, execution_id)
+    return detail
