@@ -20,6 +20,11 @@ if TYPE_CHECKING:  # lab imports the helpers' shared modules; only mypy needs th
     from .lab import Kit
 
 SAMPLE_APP = Path(__file__).resolve().parent / "sample_app"
+# The AWS CLI's credential helper answers git's `get` with --ignore-host-check (the offline
+# setting, offline_credentials.git_config), but its `store` and `erase`, which git calls
+# after a clone or push has succeeded, reject the option; git ignores a failed store. The
+# complaint would only puzzle the learner, so git() leaves that one line out.
+HELPER_NOISE = "Unknown options: --ignore-host-check"
 
 
 def sample_app_files() -> dict[str, bytes]:
@@ -119,7 +124,9 @@ def git(kit: Kit, *args: str, cwd: str | Path | None = None, show: bool = True) 
         text=True,
         env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
     )
-    output = (result.stdout + result.stderr).strip()
+    output = "\n".join(
+        line for line in (result.stdout + result.stderr).splitlines() if line != HELPER_NOISE
+    ).strip()
     if show and output:
         print(output)
     if result.returncode != 0:
