@@ -34,6 +34,9 @@ class Question:
         _, right, why = self.answers[index]
         return f"\u2714 Right. {why}" if right else f"\u2718 Not quite. {why}"
 
+    def _ipython_display_(self) -> None:
+        """ask() has shown the question: a cell ending in quiz.ask(...) adds no Out[] repr."""
+
     def as_text(self) -> str:
         letters = "abcdefgh"
         lines = [self.text] + [f"  {letters[i]}) {a[0]}" for i, a in enumerate(self.answers)]
