@@ -240,6 +240,8 @@ def test_job_data_acknowledge_continuation_and_outputs(lab):
     latest = lab.action_state("Check", "Check")["latestExecution"]
     assert latest["status"] == "InProgress" and latest["percentComplete"] == 50
     assert latest["summary"] == "half way" and latest["externalExecutionId"] == "run-1"
+    # The type's executionUrlTemplate, completed with the worker's externalExecutionId.
+    assert latest["externalExecutionUrl"] == "https://checker.example.com/runs/run-1"
 
     [second] = poll(lab.cp)
     assert second["id"] != job["id"]

@@ -17,6 +17,7 @@ type listed here, but an action of a type without a runner fails when it is reac
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .providers import (
@@ -545,6 +546,33 @@ def find_id(
             type_id, include_deleted
         )
     return found
+
+
+_CONFIG_FIELD = re.compile(r"\{Config:([A-Za-z0-9]+)\}")
+
+
+def fill_url(
+    template: str, configuration: dict, region: str, external_execution_id: str | None = None
+) -> str:
+    """A type's URL template filled in: {Config:<name>} from the action's configuration,
+    {ExternalExecutionId} from the job's result (actions-create-custom-action.md), and the
+    console's region."""
+    url = _CONFIG_FIELD.sub(lambda m: str(configuration.get(m.group(1), "")), template)
+    if external_execution_id is not None:
+        url = url.replace("{ExternalExecutionId}", external_execution_id)
+    return url.replace("/home#", f"/home?region={region}#").replace(
+        "/home?#", f"/home?region={region}#"
+    )
+
+
+def execution_url(
+    type_id: dict, configuration: dict, external_execution_id: str, account: str, region: str
+) -> str | None:
+    """The run's externalExecutionUrl: the type's executionUrlTemplate, if it has one."""
+    found = find_id(type_id, account, region, include_deleted=True)
+    if found is None or not found.execution_url:
+        return None
+    return fill_url(found.execution_url, configuration, region, external_execution_id)
 
 
 # -- what the rest of the kit reads from the runners ------------------------------------

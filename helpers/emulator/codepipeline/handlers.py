@@ -7,8 +7,6 @@ Module functions below, named <thing>_reply, shape the replies from the models' 
 
 from __future__ import annotations
 
-import re
-
 from moto.codepipeline.responses import CodePipelineResponse
 
 from ..core import LabHandlers, compact, install_handlers, pager, with_token
@@ -517,18 +515,11 @@ def _stage_execution(execution: Execution, status: str) -> dict:
     return {"pipelineExecutionId": execution.id, "status": status, "type": execution.execution_type}
 
 
-_TEMPLATE = re.compile(r"\{Config:([A-Za-z0-9]+)\}")
-
-
 def _entity_url(action: dict, region: str, account: str | None = None) -> str | None:
     action_type = action_types.find_id(action["actionTypeId"], account, region)
     if action_type is None or not action_type.entity_url:
         return None
-    configuration = action.get("configuration") or {}
-    url = _TEMPLATE.sub(lambda m: str(configuration.get(m.group(1), "")), action_type.entity_url)
-    return url.replace("/home#", f"/home?region={region}#").replace(
-        "/home?#", f"/home?region={region}#"
-    )
+    return action_types.fill_url(action_type.entity_url, action.get("configuration") or {}, region)
 
 
 def action_latest_execution_reply(run: ActionRun) -> dict:

@@ -89,10 +89,12 @@ def run(ctx: ActionContext) -> None:
             )
         result = job.success or {}
         details = result.get("executionDetails") or {}
+        external_id = details.get("externalExecutionId")
         ctx.report(
-            external_id=details.get("externalExecutionId"),
+            external_id=external_id,
             summary=details.get("summary"),
             percent=details.get("percentComplete"),
+            url=_execution_url(ctx, external_id),
         )
         continuation = result.get("continuationToken")
         if continuation:
@@ -110,6 +112,18 @@ def run(ctx: ActionContext) -> None:
                 revision.get("revisionSummary"),
             )
         return
+
+
+def _execution_url(ctx: ActionContext, external_id: str | None) -> str | None:
+    """externalExecutionUrl from the type's executionUrlTemplate, once the worker names its
+    run (actions-create-custom-action.md)."""
+    from .. import action_types
+
+    if not external_id:
+        return None
+    return action_types.execution_url(
+        ctx.action_type_id, ctx.configuration, external_id, ctx.account, ctx.region
+    )
 
 
 RUNNER = Runner(run)
