@@ -10,9 +10,12 @@ instance writes "$LAB_INSTANCE_ROOT/var/www/html" in the labs.
 
 Lab 03's mode-dependent set-up lives here too, so the notebook reads the same in both
 modes: the revisions bucket (ensure_deploy_bucket), CodeDeploy's service role
-(ensure_service_role), the instances' role and profile (ensure_instance_profile), and the
-fleet (latest_ami, agent_user_data, launch_fleet, wait_for_fleet). Then what the lab shows:
-wait_for_rollback, timeline / show_timeline / most_at_once, and start_fresh for a re-run.
+(ensure_service_role), the AMI and the agent's user data (latest_ami, agent_user_data),
+find_fleet and wait_for_fleet. Lab 03 makes the instances' role, their instance profile
+and the fleet with its own boto3 calls, for the learner to read; ensure_instance_profile
+and launch_fleet make the same for the later labs (helpers.prerequisites). Then what the
+lab shows: wait_for_rollback, timeline / show_timeline / most_at_once, and start_fresh for
+a re-run.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import textwrap
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +38,13 @@ if TYPE_CHECKING:  # lab imports the helpers' shared modules; only mypy needs th
     from .lab import Kit
 
 FINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
+WIDTH = 100  # a notebook's output column: longer messages wrap between words
+
+
+def _wrapped(text: str, indent: int) -> str:
+    return "\n".join(
+        textwrap.wrap(text, WIDTH, initial_indent=" " * indent, subsequent_indent=" " * indent)
+    )
 
 
 def wait_for_deployment(
@@ -110,10 +121,16 @@ def _show_events(client, deployment_id: str, seen: dict[tuple[str, str], str]) -
             line = f"  {target['targetId']:<22} {event['lifecycleEventName']:<17} {status}"
             diagnostics = event.get("diagnostics") or {}
             if status == "Failed":
-                line += f"  {diagnostics.get('errorCode', '')}: {diagnostics.get('message', '')}"
+                why = f"{diagnostics.get('errorCode', '')}: {diagnostics.get('message', '')}"
+                line += "\n" + _wrapped(why, 6)
                 for tail in (diagnostics.get("logTail") or "").splitlines()[-10:]:
-                    line += "\n      | " + tail
+                    line += "\n" + _cut("      | " + tail)
             print(line)
+
+
+def _cut(line: str) -> str:
+    """A line of a script's output, cut to the width (its end marked)."""
+    return line if len(line) <= WIDTH else line[: WIDTH - 1] + "\u2026"
 
 
 def _show_result(info: dict) -> None:
@@ -122,7 +139,7 @@ def _show_result(info: dict) -> None:
     print(f"Deployment {info['deploymentId']}: {info['status']} ({counts})")
     error = info.get("errorInformation")
     if error:
-        print(f"  {error.get('code')}: {error.get('message')}")
+        print(_wrapped(f"{error.get('code')}: {error.get('message')}", 2))
     rollback = info.get("rollbackInfo") or {}
     if rollback.get("rollbackDeploymentId"):
         print(f"  Rolled back by deployment {rollback['rollbackDeploymentId']}")
@@ -324,7 +341,8 @@ TOKEN=$(curl -sX PUT http://169.254.169.254/latest/api/token \\
 ID=$(curl -s -H "X-aws-ec2-metadata-token: $TOKEN" \\
   http://169.254.169.254/latest/meta-data/instance-id)
 systemctl is-active --quiet codedeploy-agent && \\
-  echo ready | aws s3 cp - "s3://{bucket}/{AGENT_READY_PREFIX}$ID" --region {region}
+  echo ready | aws s3 cp - "s3://{bucket}/{AGENT_READY_PREFIX}$ID" \\
+  --region {region}
 """
 
 

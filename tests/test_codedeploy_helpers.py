@@ -319,3 +319,21 @@ def test_most_at_once_counts_touching_intervals_apart():
     ]
     assert cd.most_at_once(rows) == 2
     assert cd.most_at_once([]) == 0
+
+
+def test_a_failed_deployment_is_shown_in_lines_that_fit_a_notebook(group, capsys, no_sleep):
+    group.deploy(standard_bundle("v1"), "v1.zip")
+    bad = group.deploy(failing_bundle(), "v2.zip")
+    capsys.readouterr()
+    cd.wait_for_deployment(group, bad)
+    lines = capsys.readouterr().out.splitlines()
+    assert all(len(line) <= cd.WIDTH for line in lines), max(lines, key=len)
+    failed = next(i for i, line in enumerate(lines) if line.endswith("ValidateService   Failed"))
+    assert lines[failed + 1].startswith("      ScriptFailed: ")  # the why, on its own line
+    assert lines[failed + 2].startswith("      | ") and "broken" in lines[failed + 2]
+    assert any(line.startswith("  HEALTH_CONSTRAINTS: ") for line in lines)
+
+
+def test_a_long_line_of_script_output_is_cut_with_a_mark():
+    assert cd._cut("x" * 300) == "x" * (cd.WIDTH - 1) + "\u2026"
+    assert cd._cut("short") == "short"
