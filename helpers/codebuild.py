@@ -9,6 +9,7 @@ account; what differs by mode or region is decided here, not in the notebooks.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -76,8 +77,14 @@ def _show_phases(build: dict, already: int) -> int:
     return len(phases)
 
 
+# "[Container] 2026/11/29 08:42:32.520730 " -> "[Container] ": the time of each of
+# CodeBuild's own lines makes them wide and says little once the build has ended.
+_CONTAINER_TIME = re.compile(r"^\[Container\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d(\.\d+)? ")
+
+
 def _show_log(logs_client: Any, logs: dict) -> None:
-    """Print a finished build's whole log (every page of GetLogEvents) under a heading."""
+    """Print a finished build's whole log (every page of GetLogEvents) under a heading,
+    CodeBuild's own lines without their time stamps."""
     group, stream = logs.get("groupName"), logs.get("streamName")
     if not group or not stream:
         print("Log: none (the build has no CloudWatch Logs stream)")
@@ -94,7 +101,7 @@ def _show_log(logs_client: Any, logs: dict) -> None:
             print("    (no log stream: the build ended before it was provisioned)")
             return
         for event in reply.get("events", []):
-            print("    | " + event["message"].rstrip("\n"))
+            print("    | " + _CONTAINER_TIME.sub("[Container] ", event["message"].rstrip("\n")))
         next_token = reply.get("nextForwardToken")
         if not reply.get("events") or next_token == token:
             return

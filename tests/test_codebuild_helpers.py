@@ -239,6 +239,8 @@ class _FakeCodeBuild:
     def batch_get_builds(self, ids):
         self.polls += 1
         self.logs.lines += [f"line {self.polls}a", f"line {self.polls}b\n"]
+        if self.polls == 1:
+            self.logs.lines.append("[Container] 2026/11/29 08:42:32.520730 Entering phase BUILD")
         ended = self.phases[: self.polls]
         done = self.polls >= len(self.phases)
         return {
@@ -270,7 +272,9 @@ def test_wait_for_build_prints_phases_as_they_end_then_the_whole_log_once(capsys
     assert all(lines.index(line) < heading for line in phase_lines)
     assert lines[heading + 1 : heading + 1 + len(log_lines)] == log_lines
     # The whole log, once, in order, across pages, without doubled newlines.
-    assert log_lines == [f"    | line {n}{s}" for n in range(1, 5) for s in "ab"]
+    assert log_lines == [f"    | line 1{s}" for s in "ab"] + [
+        "    | [Container] Entering phase BUILD"  # CodeBuild's own line, without its time
+    ] + [f"    | line {n}{s}" for n in range(2, 5) for s in "ab"]
     assert lines[-1] == "Build p:1 #7: SUCCEEDED"
 
 
