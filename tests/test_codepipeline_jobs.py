@@ -384,6 +384,55 @@ def test_job_worker_reports_failures(lab):
     assert worker.run_once() == 0
 
 
+def test_try_worker_records_the_calls_and_leaves_no_job_behind(bg_lab):
+    """jobworker.try_worker, the check of lab 06's exercise: the worker's calls in order, the
+    action's outcome; a worker that left its job unfinished gets its execution stopped."""
+    from helpers import jobworker
+
+    lab = bg_lab
+    create_checker(lab.cp)
+    first = checker_pipeline(lab, deploy=False)
+
+    def claims_and_leaves():
+        [job] = poll(lab.cp)
+        lab.cp.acknowledge_job(jobId=job["id"], nonce=job["nonce"])
+        return job["id"]
+
+    trial = jobworker.try_worker(
+        lab.cp, "lab-pipeline", "Check", "Check", claims_and_leaves, settle_seconds=1
+    )
+    assert trial.execution_id == first  # the execution already waiting there
+    assert trial.order() == ["PollForJobs", "AcknowledgeJob"]
+    assert trial.called("PollForJobs") == [{"actionTypeId": CHECKER}]
+    assert lab.execution(first)["status"] == "Stopped"
+
+    def completes():
+        [job] = poll(lab.cp)
+        lab.cp.acknowledge_job(jobId=job["id"], nonce=job["nonce"])
+        lab.cp.put_job_success_result(jobId=job["id"], outputVariables={"Verdict": "pass"})
+        return job["id"]
+
+    trial = jobworker.try_worker(lab.cp, "lab-pipeline", "Check", "Check", completes)
+    assert trial.execution_id != first  # none waited: it started one
+    assert trial.order() == ["PollForJobs", "AcknowledgeJob", "PutJobSuccessResult"]
+    assert trial.action["status"] == "Succeeded"
+    assert trial.action["output"]["outputVariables"] == {"Verdict": "pass"}
+
+    def wrong_nonce():
+        [job] = poll(lab.cp)
+        lab.cp.acknowledge_job(jobId=job["id"], nonce=job["id"])
+
+    with pytest.raises(ClientError):
+        jobworker.try_worker(
+            lab.cp, "lab-pipeline", "Check", "Check", wrong_nonce, settle_seconds=1
+        )
+    assert poll(lab.cp) == []  # its execution was stopped: no job left to find
+    with jobworker.recorded_calls(lab.cp) as calls:
+        lab.cp.list_pipelines()
+    lab.cp.get_pipeline(name="lab-pipeline")  # after the block: not recorded
+    assert calls == [("ListPipelines", {})]
+
+
 def partner_pipeline(lab) -> str:
     return lab.create(
         stages=[
