@@ -123,6 +123,35 @@ def setup(confirm: Callable[[str], str] = input, quiet: bool = False) -> Kit:
     return kit
 
 
+def pace(seconds: float) -> float:
+    """Offline: make each step of a build, a deployment or a pipeline action last `seconds`,
+    so the pipeline view shows a run moving stage by stage; pace(0) goes full speed again.
+
+    LAB_PACE_SECONDS, when set, wins (a test run sets 0, a demonstrating instructor 2). On a
+    real account AWS sets its own pace and this does nothing. Returns the seconds in force.
+    """
+    from .emulator import workers
+
+    if current_mode() != OFFLINE:
+        print("On a real account AWS sets its own pace: lab.pace changes nothing.")
+        return 0.0
+    workers.set_pace(seconds)
+    in_force = workers.pace_seconds()
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and (_local_server is None or _local_server.endpoint != endpoint):
+        print(
+            f"The local AWS at {endpoint} runs in its own process: its pace is its "
+            "LAB_PACE_SECONDS (start it with LAB_PACE_SECONDS=1 to watch runs move)."
+        )
+    elif workers.pace_from_environment() is not None:
+        print(f"LAB_PACE_SECONDS={in_force:g} is set: each step lasts {in_force:g} s.")
+    elif in_force > 0:
+        print(f"Each step of a run now lasts {in_force:g} s, to watch it; lab.pace(0) ends that.")
+    else:
+        print("Runs go at full speed again.")
+    return in_force
+
+
 def _setup_offline(prefix: str) -> Kit:
     global _local_server
     from .emulator.server import is_lab_server

@@ -4,6 +4,7 @@
     view = pipeline_view(kit.client("codepipeline"), pipeline_name)
     view                      # the last line of a cell: the stages, updating live
     view.follow()             # or: block the cell until the latest execution ends
+    view.stop()               # at the end of a lab: stop refreshing, keep the drawing
 
 The view is an ipywidgets widget: stages left to right (vertical=True: top to bottom),
 one box per action coloured by status, the latest execution and its source revision,
@@ -15,14 +16,23 @@ per-instance lifecycle events.
 
 While displayed, a background thread polls GetPipelineState every poll_seconds; it stops
 after idle_seconds without an execution in progress (the "Follow" button starts it
-again) and on close(). The thread only reads: it hands what it read to the kernel's own
-thread (the asyncio loop ipykernel runs cells on, call_soon_threadsafe), which redraws
-the widgets, as widgets are meant to be changed from the thread that serves their comms
-(button clicks, trait syncs). While a cell runs, the view catches up when it ends.
-Outside a kernel (a script, the tests) there is no such loop and the thread redraws.
-follow() refreshes from the cell itself, for notebooks run top to bottom, and prints a
-line per status change. Where widgets cannot render (nbval, a terminal), the view
-shows as text: text_view(snapshot).
+again) and on stop(), which leaves the last drawing on the page (close() removes the
+view from the page: every output where it was shown empties). The thread only reads:
+it hands what it read to the kernel's own thread (the asyncio loop ipykernel runs cells
+on, call_soon_threadsafe), which redraws the widgets, as widgets are meant to be changed
+from the thread that serves their comms (button clicks, trait syncs). While a cell runs,
+the view catches up when it ends. Outside a kernel (a script, the tests) there is no
+such loop and the thread redraws. follow() refreshes from the cell itself, for notebooks
+run top to bottom, and prints a line per status change. Where widgets cannot render
+(nbval, a terminal), the view shows as text: text_view(snapshot).
+
+An action whose latest run belongs to an older execution than the pipeline's latest one
+(a stage the latest execution has not reached, say after a stop) is drawn muted, with
+"from an older execution <id>", as GetPipelineState keeps every stage's last result.
+Widgets the view replaces (the pipeline changed shape) or leaves (close) are closed with
+all their parts, so a page reopened while the kernel runs finds every widget whole.
+Offline, runs take well under a second: lab.pace(1) makes each step last a second, to
+watch a run move stage by stage.
 
 Only boto3 calls, so the view works the same against the local AWS and a real account.
 The build log and deployment events come from CodeBuild, CloudWatch Logs and CodeDeploy
@@ -35,7 +45,9 @@ lab-name-<action name>...) for styling and for browser tests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
+import io
 import json
 import re
 import threading
@@ -86,11 +98,19 @@ STYLE = (
 .lab-pipeline .lab-action { border: 1px solid #d5dbdb; border-left-width: 6px;
   border-radius: 4px; padding: 4px 6px; margin: 4px 2px; }
 .lab-pipeline .lab-status-notrun .lab-action-text { color: #687078; }
-.lab-pipeline .lab-arrow { font-size: 22px; color: #687078; align-self: center; }
+.lab-pipeline .lab-arrow { font-size: 22px; color: #687078; align-self: center;
+  padding: 0 4px; }
+.lab-pipeline .lab-stage-unit { margin-bottom: 4px; }
+.lab-pipeline .lab-older.lab-action, .lab-pipeline .lab-older .lab-stage-title {
+  opacity: 0.6; border-style: dashed !important; }
+.lab-pipeline .lab-older-note { color: #687078; font-style: italic; }
+.lab-pipeline .lab-toolbar { gap: 4px; }
+.lab-pipeline .lab-toolbar .jupyter-button, .lab-pipeline .lab-approval .jupyter-button {
+  overflow: visible; text-overflow: clip; }
 .lab-pipeline pre { font-size: 11px; max-height: 36em; overflow: auto; margin: 0; }
 .lab-pipeline .widget-html-content { line-height: 1.5; }
 .lab-pipeline .lab-header { padding: 2px 4px; }
-.lab-pipeline .lab-row > .lab-stage { width: 250px; }
+.lab-pipeline .lab-row .lab-stage { width: 250px; }
 .lab-pipeline .lab-action-text code { word-break: break-all; }
 </style>"""
 )
@@ -140,9 +160,12 @@ def is_local(client: Client) -> bool:
     return not (host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn"))
 
 
-def view_snapshot(client: Client, name: str, declaration: dict | None = None) -> dict:
+def view_snapshot(
+    client: Client, name: str, declaration: dict | None = None, cache: dict | None = None
+) -> dict:
     """pipeline_snapshot plus what the view shows: the latest execution's status and
-    source revision message, and each action's provider (from the declaration)."""
+    source revision message, each action's provider (from the declaration), and what
+    belongs to an older execution (mark_older; cache: see there)."""
     snapshot = pipeline_snapshot(client, name)
     snapshot.update(execution_status=None, execution_summary=None, source_summary=None)
     if snapshot["latest_execution_id"]:
@@ -166,7 +189,76 @@ def view_snapshot(client: Client, name: str, declaration: dict | None = None) ->
             action["provider"] = type_id.get("provider")
             action["owner"] = type_id.get("owner")
             action["version"] = type_id.get("version")
+    mark_older(client, snapshot, cache)
     return snapshot
+
+
+def mark_older(client: Client, snapshot: dict, cache: dict | None = None) -> None:
+    """Mark the stages and actions whose result GetPipelineState keeps from an execution
+    older than the latest one: stage["older"], action["older"] (True or False) and
+    action["older_execution_id"] (the older execution's id, when known).
+
+    A stage the latest execution has not reached (stopped before it, failed before it)
+    still shows its last run: older. In a stage the latest execution reached, an action it
+    has not run (yet, or at all: an earlier action failed) is older too; the actions it ran
+    come from ListActionExecutions filtered on it, read once per poll while it runs (cache:
+    a dict the caller keeps, to read an ended execution's only once). A stage or action
+    still running is never marked (in QUEUED or PARALLEL mode older executions run on).
+    """
+    latest = snapshot.get("latest_execution_id")
+    ran_in_latest: set | None = None
+    for stage in snapshot["stages"]:
+        stage_execution = stage.get("execution_id")
+        stage["older"] = bool(
+            latest
+            and stage_execution
+            and stage_execution != latest
+            and stage.get("status") not in RUNNING
+        )
+        for action in stage["actions"]:
+            action["older"], action["older_execution_id"] = False, None
+            if not action.get("status") or action["status"] in RUNNING:
+                continue
+            if stage["older"]:
+                action["older"], action["older_execution_id"] = True, stage_execution
+            elif latest and stage_execution == latest:
+                if ran_in_latest is None:
+                    ran_in_latest = _actions_run_by(client, snapshot, cache)
+                if ran_in_latest is not None and (stage["name"], action["name"]) not in (
+                    ran_in_latest
+                ):
+                    action["older"] = True
+
+
+def _actions_run_by(client: Client, snapshot: dict, cache: dict | None) -> set | None:
+    """(stage, action) names the latest execution has run, or None when unreadable."""
+    latest = snapshot["latest_execution_id"]
+    if cache is not None and latest in cache:
+        return cache[latest]
+    ran = set()
+    try:
+        kwargs = {"pipelineName": snapshot["name"], "filter": {"pipelineExecutionId": latest}}
+        while True:
+            page = client.list_action_executions(**kwargs)
+            for detail in page.get("actionExecutionDetails", []):
+                ran.add((detail.get("stageName"), detail.get("actionName")))
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+    except Exception:  # no permission to list: only whole stages are marked
+        return None
+    if cache is not None and snapshot.get("execution_status") in FINAL_STATUSES:
+        cache.clear()  # only the latest execution's is worth keeping
+        cache[latest] = ran
+    return ran
+
+
+def older_note(action: dict) -> str:
+    """'from an older execution <id>' for an action marked older, else ''."""
+    if not action.get("older"):
+        return ""
+    execution = action.get("older_execution_id")
+    return "from an older execution" + (f" {_short(execution)}" if execution else "")
 
 
 # -- text ---------------------------------------------------------------------------------
@@ -201,6 +293,8 @@ def text_view(snapshot: dict) -> str:
                 detail = f"{detail} {action['summary']}".strip()
             if action.get("error"):
                 detail = f"{detail} - {action['error']}".strip()
+            if older_note(action):
+                detail = f"{detail} ({older_note(action)})".strip()
             lines.append(f"  {action['name']:<{width}}  {status:<12}  {detail}".rstrip())
     return "\n".join(lines)
 
@@ -267,14 +361,41 @@ def _kernel_loop() -> asyncio.AbstractEventLoop | None:
 def _button(
     description: str, css_class: str, on_click, hidden: bool = False, **options
 ) -> widgets.Button:
+    # Width from the text, never shrunk by a crowded row (flex 0 0 auto): no "Foll…".
     button = widgets.Button(
         description=description,
         **options,
-        layout=widgets.Layout(width="auto", display="none" if hidden else None),
+        layout=widgets.Layout(
+            width="auto",
+            min_width="max-content",
+            flex="0 0 auto",
+            display="none" if hidden else None,
+        ),
     )
     button.add_class(css_class)
     button.on_click(lambda _: on_click())
     return button
+
+
+def _close_all(widget: widgets.Widget) -> None:
+    """Close a widget and every widget it holds (children, layout, style): a widget left
+    open that holds a closed one breaks the state a reopened page asks the kernel for
+    (ipywidgets' request_states: 'NoneType' object has no attribute 'comm_id')."""
+    parts = [widget]
+    while parts:
+        part = parts.pop()
+        for name in ("children", "layout", "style"):
+            value = getattr(part, name, None) if part.has_trait(name) else None
+            held = value if isinstance(value, (list, tuple)) else [value]
+            parts.extend(w for w in held if isinstance(w, widgets.Widget))
+        widgets.Widget.close(part)
+
+
+def _toggle_class(widget: widgets.DOMWidget, name: str, on: bool) -> None:
+    if on and name not in widget._dom_classes:
+        widget.add_class(name)
+    elif not on and name in widget._dom_classes:
+        widget.remove_class(name)
 
 
 class ActionBox(widgets.VBox):
@@ -306,6 +427,7 @@ class ActionBox(widgets.VBox):
         self.add_class(self.status_class)
 
     def answer(self, status: str) -> None:
+        """Approve or reject (the buttons): PutApprovalResult with the comment as summary."""
         summary = self.comment.value or f"{status} from the pipeline view"
         self.comment.value = ""
         self.view._act(
@@ -326,6 +448,7 @@ class ActionBox(widgets.VBox):
             self.remove_class(self.status_class)
             self.add_class(new)
             self.status_class = new
+        _toggle_class(self, "lab-older", bool(action.get("older")))
         status = (
             "Waiting for approval"
             if action["waiting_for_approval"]
@@ -350,6 +473,8 @@ class ActionBox(widgets.VBox):
             parts.append(f"<i>{html.escape(action['summary'])}</i>")
         if action.get("error"):
             parts.append(f"<span style='color:#d13212'>{html.escape(action['error'])}</span>")
+        if older_note(action):
+            parts.append(f"<span class='lab-older-note'>{html.escape(older_note(action))}</span>")
         self.text.value = "<br>".join(parts)
         self.approval.layout.display = "flex" if action["waiting_for_approval"] else "none"
 
@@ -383,6 +508,8 @@ class PipelineView(widgets.VBox):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._clients: dict = {}
+        self._older_cache: dict = {}  # see mark_older
+        self._closed = False
         self.header = widgets.HTML()
         self.header.add_class("lab-header")
         self.message = widgets.HTML()
@@ -423,12 +550,17 @@ class PipelineView(widgets.VBox):
         self.stages_box.add_class("lab-column" if vertical else "lab-row")
         self.details = widgets.Accordion()
         self.details.add_class("lab-details")
+        # The header takes what room is left and wraps; the buttons keep their width.
+        self.header.layout = widgets.Layout(flex="1 1 20em", min_width="0")
+        self.toolbar = widgets.HBox(
+            [self.header, self.follow_button, self.stop_button, self.abandon_button],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
+        self.toolbar.add_class("lab-toolbar")
         super().__init__(
             [
                 widgets.HTML(STYLE),
-                widgets.HBox(
-                    [self.header, self.follow_button, self.stop_button, self.abandon_button]
-                ),
+                self.toolbar,
                 self.stages_box,
                 self.details,
                 self.message,
@@ -449,13 +581,18 @@ class PipelineView(widgets.VBox):
         with self._lock:
             try:
                 declaration = self._get_declaration()
-                snapshot = view_snapshot(self.client, self.pipeline_name, declaration)
+                snapshot = view_snapshot(
+                    self.client, self.pipeline_name, declaration, self._older_cache
+                )
                 if snapshot["version"] != declaration.get("version") or _shape(snapshot) != _shape(
                     declaration
                 ):
                     self._declaration = None  # the pipeline changed: read it again
                     snapshot = view_snapshot(
-                        self.client, self.pipeline_name, self._get_declaration()
+                        self.client,
+                        self.pipeline_name,
+                        self._get_declaration(),
+                        self._older_cache,
                     )
             except Exception as error:  # deleted pipeline, network, expired credentials
                 return Reading(error=error)
@@ -472,6 +609,8 @@ class PipelineView(widgets.VBox):
     def _show(self, reading: Reading) -> None:
         """Draw a reading: widgets change here only (on the kernel's thread when polling)."""
         with self._lock:
+            if self._closed:  # a reading that arrived after close(): nothing to draw on
+                return
             if reading.snapshot is None:
                 self.error = reading.error
                 self.message.value = (
@@ -522,6 +661,7 @@ class PipelineView(widgets.VBox):
                     box.remove_class(old)
                 box.add_class(new)
                 self._stage_classes[stage["name"]] = new
+            _toggle_class(box, "lab-older", stage.get("older", False))
             status = html.escape(stage["status"] or "Didn't run")
             title.value = (
                 f"<b>{html.escape(stage['name'])}</b> "
@@ -553,8 +693,10 @@ class PipelineView(widgets.VBox):
             return f"<i>{html.escape(str(error))}</i>"
 
     def _build(self, snapshot: dict) -> None:
-        for box in self._actions.values():
-            box.close()
+        """Make the stage boxes (each with the arrow leading into it: a wrapped row starts
+        with an arrow and its stage, never a lone arrow) and the detail panels; close the
+        ones they replace."""
+        replaced = [*self.stages_box.children, *self.details.children]
         self._actions.clear()
         self._stages.clear()
         self._retry_buttons.clear()
@@ -563,10 +705,6 @@ class PipelineView(widgets.VBox):
         self._shape = _shape(snapshot)
         children, panels, titles = [], [], []
         for index, stage in enumerate(snapshot["stages"]):
-            if index:
-                arrow = widgets.HTML("&darr;" if self.vertical else "&rarr;")
-                arrow.add_class("lab-arrow")
-                children.append(arrow)
             title = widgets.HTML()
             title.add_class("lab-stage-title")
             boxes = []
@@ -598,11 +736,20 @@ class PipelineView(widgets.VBox):
             stage_box.add_class("lab-stage")
             stage_box.add_class(f"lab-name-{_slug(stage['name'])}")
             self._stages[stage["name"]] = stage_box
-            children.append(stage_box)
+            unit = [stage_box]
+            if index:
+                arrow = widgets.HTML("&darr;" if self.vertical else "&rarr;")
+                arrow.add_class("lab-arrow")
+                unit.insert(0, arrow)
+            stage_unit = (widgets.VBox if self.vertical else widgets.HBox)(unit)
+            stage_unit.add_class("lab-stage-unit")
+            children.append(stage_unit)
         self.stages_box.children = children
         self.details.children = panels
         self.details.titles = titles
         self.details.layout.display = "flex" if panels else "none"
+        for widget in replaced:  # nothing open holds them any more
+            _close_all(widget)
 
     def _sibling(self, service: str):
         """A client for another service, from `session`, with this client's region and (on
@@ -714,10 +861,18 @@ class PipelineView(widgets.VBox):
         )
 
     def _act(self, call, what: str) -> None:
+        """Call AWS for a button; what the call prints or raises (an approval answered
+        already, not stoppable any more, no permission...) shows in the view's message line,
+        not in JupyterLab's log console."""
+        printed = io.StringIO()
         try:
-            call()
-        except Exception as error:  # not waiting or stoppable any more, no permission...
+            with contextlib.redirect_stdout(printed):
+                call()
+        except Exception as error:
             self.message.value = f"<b>{html.escape(what)}</b>: {html.escape(str(error))}"
+        else:
+            said = printed.getvalue().strip()
+            self.message.value = f"<b>{html.escape(what)}</b>: {html.escape(said)}" if said else ""
         self.start()  # refresh now and follow what the action set going
 
     # -- following ------------------------------------------------------------------------
@@ -738,7 +893,9 @@ class PipelineView(widgets.VBox):
             self._thread.start()
 
     def stop(self) -> None:
-        """Stop the background thread (if any) and wait for it."""
+        """Stop following: end the background thread (if any) and wait for it. Quiet, and
+        safe to call again; the view keeps its last drawing on the page (the end of a lab),
+        and Follow (or displaying it again) starts following again."""
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -845,10 +1002,17 @@ class PipelineView(widgets.VBox):
         return text_view(self.snapshot) if self.snapshot else f"PipelineView({self.pipeline_name})"
 
     def close(self) -> None:
+        """Remove the view from the page: stop following and close every widget of it, so
+        every output where the view was shown empties. To keep the last drawing (the end of
+        a lab), call stop() instead."""
         self.stop()
-        for box in self._actions.values():
-            box.close()
-        super().close()
+        with self._lock:
+            self._closed = True
+            for child in self.children:
+                _close_all(child)
+            for layout in (self.layout,):
+                widgets.Widget.close(layout)
+            super().close()
 
 
 def pipeline_view(

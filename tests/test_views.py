@@ -127,14 +127,15 @@ def test_status_classes():
 
 def test_widget_parts_have_classes_and_status_colours(view):
     assert isinstance(view, widgets.VBox) and "lab-pipeline" in classes(view)
-    stages = [c for c in view.stages_box.children if "lab-stage" in classes(c)]
-    assert [sorted(classes(s) - {"lab-stage"}) for s in stages] == [
-        ["lab-name-source", "lab-status-succeeded"],
-        ["lab-name-approval", "lab-status-inprogress"],
-        ["lab-name-build", "lab-status-notrun"],
+    # Each stage is a unit with the arrow leading into it: a wrapped row starts cleanly.
+    units = view.stages_box.children
+    assert all(classes(unit) == {"lab-stage-unit"} for unit in units)
+    assert [[sorted(classes(part)) for part in unit.children] for unit in units] == [
+        [["lab-name-source", "lab-stage", "lab-status-succeeded"]],
+        [["lab-arrow"], ["lab-name-approval", "lab-stage", "lab-status-inprogress"]],
+        [["lab-arrow"], ["lab-name-build", "lab-stage", "lab-status-notrun"]],
     ]
-    arrows = [c for c in view.stages_box.children if "lab-arrow" in classes(c)]
-    assert len(arrows) == 2 and "lab-row" in classes(view.stages_box)
+    assert "lab-row" in classes(view.stages_box)
     source = view._actions[("Source", "Source")]
     approval = view._actions[("Approval", "Approve")]
     build = view._actions[("Build", "Build")]
@@ -183,7 +184,9 @@ def test_answer_when_not_waiting_shows_a_message(view):
     approval = view._actions[("Approval", "Approve")]
     approval.approve_button.click()
     approval.approve_button.click()  # too late: already approved
-    assert "not waiting for an approval" in view.message.value
+    assert "answered already (Approved)" in view.message.value
+    view.retry_stage("Source")  # it succeeded: nothing to retry
+    assert "StageNotRetryableException" in view.message.value
 
 
 def test_mimebundle_text_is_the_text_view_and_display_starts_polling(view):

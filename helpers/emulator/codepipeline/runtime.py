@@ -566,6 +566,7 @@ def run_action(run: ActionRun) -> None:
         ctx.report = lambda **values: _report(run, **values)
         ctx.wait_until = lambda predicate, timeout: _wait_in_action(run, predicate, timeout)
         ctx.open_approval = lambda: _open_approval(run)
+        workers.pace()  # lab.pace: the action shows InProgress for a step
         action_types.runner_for(type_id, pipeline.account, pipeline.region).run(ctx)
         _complete(run, ctx)
     except ActionFailed as failure:
