@@ -346,8 +346,8 @@ def try_worker(
     An execution waits at the action (one already there, or a new one, started here);
     worker() is called once, its CodePipeline calls recorded. Whatever worker() did, the
     pipeline is left clean for the next try: an execution whose action got no result within
-    settle_seconds is stopped (abandoned), so no job stays behind. What worker() raises is
-    raised again, after that.
+    settle_seconds (2 s when worker() raised) is stopped (abandoned), so no job stays
+    behind. What worker() raises is raised again, after that.
     """
     from . import codepipeline as cp_helpers
 
@@ -355,12 +355,14 @@ def try_worker(
     if execution_id is None:
         execution_id = client.start_pipeline_execution(name=pipeline)["pipelineExecutionId"]
     cp_helpers.wait_for_action(client, pipeline, stage, action, execution_id, timeout=timeout)
-    detail: dict = {}
     try:
         with recorded_calls(client) as calls:
             returned = worker()
-    finally:
-        detail = _settle(client, pipeline, stage, action, execution_id, settle_seconds)
+    except BaseException:
+        # It raised: whatever result it gave is in already; do not wait long for more.
+        _settle(client, pipeline, stage, action, execution_id, min(settle_seconds, 2))
+        raise
+    detail = _settle(client, pipeline, stage, action, execution_id, settle_seconds)
     return Trial(execution_id, calls, returned, detail)
 
 
