@@ -101,6 +101,7 @@ def test_each_check_fails_the_untouched_lab_and_wrong_answers_and_passes_the_sol
     from nbclient import NotebookClient
 
     monkeypatch.setenv("LAB_CHECKS", "no-fallback")
+    monkeypatch.setenv("LAB_PACE_SECONDS", "0")  # nobody watches: lab.pace() does not slow it
     monkeypatch.setenv("LAB_PREFIX", "labprobe")
     notebook, expected = probe_notebook(path)
     NotebookClient(
