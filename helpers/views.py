@@ -101,8 +101,9 @@ STYLE = (
 .lab-pipeline .lab-arrow { font-size: 22px; color: #687078; align-self: center;
   padding: 0 4px; }
 .lab-pipeline .lab-stage-unit { margin-bottom: 4px; }
-.lab-pipeline .lab-older.lab-action, .lab-pipeline .lab-older .lab-stage-title {
-  opacity: 0.6; border-style: dashed !important; }
+.lab-pipeline .lab-older.lab-action { opacity: 0.65; border-style: dashed !important;
+  border-left-style: solid !important; }
+.lab-pipeline .lab-older .lab-stage-title { opacity: 0.65; }
 .lab-pipeline .lab-older-note { color: #687078; font-style: italic; }
 .lab-pipeline .lab-toolbar { gap: 4px; }
 .lab-pipeline .lab-toolbar .jupyter-button, .lab-pipeline .lab-approval .jupyter-button {
@@ -110,6 +111,7 @@ STYLE = (
 .lab-pipeline pre { font-size: 11px; max-height: 36em; overflow: auto; margin: 0; }
 .lab-pipeline .widget-html-content { line-height: 1.5; }
 .lab-pipeline .lab-header { padding: 2px 4px; }
+.lab-pipeline .lab-header code { word-break: break-all; }
 .lab-pipeline .lab-row .lab-stage { width: 250px; }
 .lab-pipeline .lab-action-text code { word-break: break-all; }
 </style>"""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -315,3 +316,279 @@ def test_pipeline_view_follows_an_execution_and_approves(jupyter_lab, tmp_path):
             page.screenshot(path=str(tmp_path / "jupyterlab.png"))
         finally:
             browser.close()
+
+
+# -- a paced run of four stages, watched at three moments ------------------------------------
+
+PACED_SETUP = """\
+from helpers import codepipeline as cp_helpers
+from helpers import lab
+from helpers.views import pipeline_view
+
+kit = lab.setup()
+codecommit, codebuild = kit.client("codecommit"), kit.client("codebuild")
+codepipeline, s3 = kit.client("codepipeline"), kit.client("s3")
+repo, project, name = kit.name("paced-app"), kit.name("paced-build"), kit.name("paced-pipeline")
+bucket, site = kit.name("paced-artifacts"), kit.name("paced-site")
+role = f"arn:aws:iam::{kit.account_id}:role/LabRole"
+codecommit.create_repository(repositoryName=repo)
+s3.create_bucket(Bucket=bucket)
+s3.create_bucket(Bucket=site)
+codebuild.create_project(
+    name=project, artifacts={"type": "CODEPIPELINE"}, serviceRole=role,
+    source={"type": "CODEPIPELINE", "buildspec": "version: 0.2\\nphases:\\n  build:\\n    "
+            "commands:\\n      - echo building\\nartifacts:\\n  files:\\n    - '**/*'\\n"},
+    environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                 "computeType": "BUILD_GENERAL1_SMALL"})
+
+
+def action(name, category, provider, configuration, **extra):
+    return {"name": name, "configuration": configuration, **extra,
+            "actionTypeId": {"category": category, "owner": "AWS", "provider": provider,
+                             "version": "1"}}
+
+
+pipeline = {
+    "name": name, "roleArn": role, "artifactStore": {"type": "S3", "location": bucket},
+    "stages": [
+        {"name": "Source", "actions": [action(
+            "Source", "Source", "CodeCommit",
+            {"RepositoryName": repo, "BranchName": "main", "PollForSourceChanges": "false"},
+            outputArtifacts=[{"name": "SourceOutput"}])]},
+        {"name": "Build", "actions": [action(
+            "Build", "Build", "CodeBuild", {"ProjectName": project},
+            inputArtifacts=[{"name": "SourceOutput"}],
+            outputArtifacts=[{"name": "BuildOutput"}])]},
+        {"name": "Deploy", "actions": [action(
+            "Deploy", "Deploy", "S3", {"BucketName": site, "Extract": "true"},
+            inputArtifacts=[{"name": "BuildOutput"}])]},
+    ]}
+codepipeline.create_pipeline(pipeline=pipeline)
+"""
+PACED_SHOW = """\
+view = pipeline_view(codepipeline, name, poll_seconds=0.3)
+view
+"""
+# The view is on the page when the pipeline changes shape: it redraws its stages.
+PACED_UPDATE = """\
+pipeline["stages"].insert(2, {"name": "Release", "actions": [action(
+    "Approve", "Approval", "Manual", {"CustomData": "Look, then approve"})]})
+print("version", codepipeline.update_pipeline(pipeline=pipeline)["pipeline"]["version"])
+"""
+PACED_RUN = """\
+lab.pace(1.5)
+commit = codecommit.put_file(repositoryName=repo, branchName="main", filePath="index.html",
+                             fileContent=b"<h1>hello</h1>", commitMessage="First page")
+"""
+# Run after the learner approved in the view: the lab's own approve cell goes on.
+PACED_APPROVE_CELL = """\
+reply = cp_helpers.approve(codepipeline, name, "Release", "Approve", "Approved in a cell")
+print("next cell ran:", sorted(reply))
+"""
+PACED_STOP_CELL = """\
+lab.pace(0)
+newer = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+codepipeline.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=newer,
+                                     abandon=True, reason="Stopped to look")
+print("stopped", newer)
+"""
+PACED_END = """\
+view.stop()
+view.stop()
+print("The view stays on the page.")
+"""
+PACED_CELLS = (
+    PACED_SETUP,
+    PACED_SHOW,
+    PACED_UPDATE,
+    PACED_RUN,
+    PACED_APPROVE_CELL,
+    PACED_STOP_CELL,
+    PACED_END,
+)
+
+
+def write_paced_notebook(path: Path) -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in PACED_CELLS])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+
+
+# Each button of the view shows its whole text: nothing cut (ellipsis) or clipped.
+CUT_BUTTONS = """() => [...document.querySelectorAll('.lab-pipeline button')]
+    .filter(b => b.offsetParent !== null)
+    .filter(b => b.scrollWidth > b.clientWidth || b.scrollHeight > b.clientHeight)
+    .map(b => `${b.textContent.trim()}: ${b.scrollWidth}x${b.scrollHeight} in `
+              + `${b.clientWidth}x${b.clientHeight}`)"""
+VISIBLE_BUTTONS = """() => [...document.querySelectorAll('.lab-pipeline button')]
+    .filter(b => b.offsetParent !== null).map(b => b.textContent.trim())"""
+# Every arrow sits on the row of the stage it leads into, just left of it; every row of
+# stages starts with a stage's box or an arrow followed by its stage, never a lone arrow.
+LONE_ARROWS = """() => [...document.querySelectorAll('.lab-pipeline .lab-arrow')].filter(a => {
+    const stage = a.nextElementSibling;
+    if (!stage || !stage.classList.contains('lab-stage')) return true;
+    const ra = a.getBoundingClientRect(), rs = stage.getBoundingClientRect();
+    return !(ra.right <= rs.left + 1 && ra.top >= rs.top - 1 && ra.bottom <= rs.bottom + 1);
+}).length"""
+STAGE_ROWS = """() => new Set([...document.querySelectorAll('.lab-pipeline .lab-stage')]
+    .map(s => Math.round(s.getBoundingClientRect().top))).size"""
+
+
+# Records each status an action's box takes on the page, in order (class changes).
+RECORD_STATUSES = """() => {
+    window.labSeen = [];
+    const note = (box) => {
+        const name = [...box.classList].find(c => c.startsWith('lab-name-'));
+        const status = [...box.classList].find(c => c.startsWith('lab-status-'));
+        const entry = `${name.slice(9)}:${status.slice(11)}`;
+        if (!window.labSeen.includes(entry)) window.labSeen.push(entry);
+    };
+    new MutationObserver(changes => changes.forEach(change => {
+        const box = change.target;
+        if (box.classList && box.classList.contains('lab-action')) note(box);
+    })).observe(document.body, {subtree: true, attributes: true, attributeFilter: ['class']});
+}"""
+
+
+def run_cell(page, index: int) -> None:
+    """Select cell `index` (0-based) in command mode and run it (Shift+Enter)."""
+    page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-InputPrompt").click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Shift+Enter")
+
+
+@pytest.fixture
+def paced_lab(tmp_path):
+    from tests.jupyterlab import lab_environment, running_jupyterlab
+
+    root = tmp_path / "root"
+    root.mkdir()
+    write_paced_notebook(root / "paced.ipynb")
+    env = lab_environment(tmp_path)
+    env.pop("LAB_PACE_SECONDS")  # this notebook paces itself, with lab.pace
+    with running_jupyterlab(tmp_path, root, env) as (url, token):
+        kernel_answers(url, token, "paced.ipynb", timeout=90)
+        yield url, token, tmp_path / "jupyter.log"
+
+
+def test_a_paced_run_moves_stage_by_stage_and_the_view_stays_whole(paced_lab, tmp_path):
+
+    from tests.jupyterlab import chromium_page
+
+    url, token, log = paced_lab
+    action = ".lab-pipeline .lab-action.lab-name-{}".format
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+
+    def shoot(name: str) -> None:
+        page.locator(".lab-pipeline").screenshot(path=str(shots / f"{name}.png"))
+
+    def status(name: str) -> str:
+        classes = page.locator(action(name)).get_attribute("class").split()
+        return next(c for c in classes if c.startswith("lab-status-"))
+
+    with chromium_page(1400, 900) as page:
+        try:
+            watch_a_paced_run(page, url, token, shoot, status, action)
+        finally:  # what the page showed, for a failure
+            page.screenshot(path=str(shots / "last.png"), full_page=True)
+    said = log.read_text()
+    assert "comm_id" not in said and "Exception in comm_msg" not in said
+
+
+def watch_a_paced_run(page, url, token, shoot, status, action) -> None:
+    from playwright.sync_api import expect
+
+    from tests.jupyterlab import open_notebook
+
+    if True:
+        open_notebook(page, url, token, "paced.ipynb")
+        for index in range(3):  # set up, show, add the Release stage
+            run_cell(page, index)
+        expect(page.locator(".jp-InputPrompt").nth(2)).to_have_text("[3]:", timeout=60_000)
+        expect(page.locator(".lab-pipeline .lab-stage")).to_have_count(4)
+        page.evaluate(RECORD_STATUSES)
+        run_cell(page, 3)  # lab.pace(1.5), then a commit starts a run
+
+        # Moment 1: the build runs (for several paced steps); the source is done, and the
+        # page showed it in progress first.
+        page.wait_for_selector(f"{action('build')}.lab-status-inprogress", timeout=60_000)
+        shoot("1-build-in-progress")
+        assert status("source") == "lab-status-succeeded"
+        assert [status(n) for n in ("approve", "deploy")] == ["lab-status-notrun"] * 2
+        expect(page.locator(".lab-execution-status")).to_have_text("InProgress")
+
+        # Moment 2: the approval waits; every button shows its whole text.
+        page.wait_for_selector(f"{action('approve')}.lab-status-waiting", timeout=60_000)
+        shoot("2-waiting-for-approval")
+        assert status("build") == "lab-status-succeeded"
+        assert sorted(page.evaluate(VISIBLE_BUTTONS)) == ["Approve", "Follow", "Reject", "Stop"]
+        cut = page.evaluate(CUT_BUTTONS)
+        assert cut == [], "\n".join(cut)
+
+        # Approve in the view, then the lab's next cell, which approves too: it goes on.
+        page.locator(f"{action('approve')} .lab-approve-button").click()
+        expect(page.locator(".lab-execution-status")).to_have_text("Succeeded", timeout=60_000)
+        expect(page.locator(".lab-pipeline .lab-action.lab-status-succeeded")).to_have_count(4)
+        shoot("3-succeeded")
+        # The run moved stage by stage on the page: each action in progress, then done.
+        seen = page.evaluate("() => window.labSeen")
+        order = [
+            "source:inprogress",
+            "source:succeeded",
+            "build:inprogress",
+            "build:succeeded",
+            "approve:waiting",
+            "approve:succeeded",
+            "deploy:inprogress",
+            "deploy:succeeded",
+        ]
+        assert [entry for entry in seen if entry in order] == order, seen
+        run_cell(page, 4)
+        output = page.locator(".jp-Notebook .jp-Cell").nth(4).locator(".jp-OutputArea")
+        expect(output).to_contain_text("next cell ran: ['approvedAt']", timeout=30_000)
+        expect(output).to_contain_text("answered already (Approved)")
+        assert (
+            output.locator(
+                ".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']"
+            ).count()
+            == 0
+        )
+
+        # A newer execution stopped at the source: the later stages' results are older.
+        run_cell(page, 5)
+        expect(page.locator(".lab-execution-status")).to_have_text("Stopped", timeout=30_000)
+        deploy = page.locator(action("deploy"))
+        expect(deploy).to_have_class(re.compile(r"\blab-older\b"), timeout=30_000)
+        expect(deploy).to_contain_text("from an older execution")
+        expect(page.locator(action("source"))).not_to_have_class(re.compile(r"\blab-older\b"))
+        shoot("4-after-a-stop")
+
+        # The lab's last cell stops following: the view stays, whole, on the page.
+        run_cell(page, 6)
+        expect(page.locator(".jp-Notebook .jp-Cell").nth(6)).to_contain_text(
+            "The view stays on the page.", timeout=30_000
+        )
+        expect(page.locator(".lab-pipeline .lab-stage")).to_have_count(4)
+
+        # A narrow window: stages wrap into rows, no arrow left alone, no button cut.
+        page.set_viewport_size({"width": 760, "height": 900})
+        page.wait_for_timeout(300)  # let the layout settle after the resize
+        assert page.evaluate(STAGE_ROWS) > 1
+        assert page.evaluate(LONE_ARROWS) == 0
+        cut = page.evaluate(CUT_BUTTONS)
+        assert cut == [], "\n".join(cut)
+        shoot("5-narrow")
+
+        # Reopen the page while the kernel runs: the view comes back, and the kernel
+        # reports no widget error (it did: "'NoneType' object has no attribute 'comm_id'").
+        page.keyboard.press("Control+s")  # saved: no "leave the page?" question
+        expect(page.locator(".jp-mod-dirty")).to_have_count(0, timeout=10_000)
+        open_notebook(page, url, token, "paced.ipynb")
+        expect(page.locator(".lab-pipeline .lab-stage")).to_have_count(4, timeout=30_000)
+        assert page.get_by_text("Loading widget").count() == 0
+        shoot("6-reopened")
