@@ -528,8 +528,7 @@ class PipelineView(widgets.VBox):
             "lab-stop-button",
             self.stop_execution,
             hidden=True,
-            icon="stop",
-            button_style="warning",
+            button_style="warning",  # no icon: the "stop" glyph sits above the text, cut
             tooltip="Stop the execution; running actions finish (StopPipelineExecution)",
         )
         self.abandon_button = _button(

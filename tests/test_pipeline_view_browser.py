@@ -418,10 +418,13 @@ def write_paced_notebook(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-# Each button of the view shows its whole text: nothing cut (ellipsis) or clipped.
+# Each button of the view shows its whole text and icon: nothing cut (ellipsis) or clipped.
 CUT_BUTTONS = """() => [...document.querySelectorAll('.lab-pipeline button')]
     .filter(b => b.offsetParent !== null)
-    .filter(b => b.scrollWidth > b.clientWidth || b.scrollHeight > b.clientHeight)
+    .filter(b => b.scrollWidth > b.clientWidth || b.scrollHeight > b.clientHeight
+                 || [...b.querySelectorAll('i')].some(i => {
+                     const r = i.getBoundingClientRect(), q = b.getBoundingClientRect();
+                     return r.top < q.top || r.bottom > q.bottom; }))
     .map(b => `${b.textContent.trim()}: ${b.scrollWidth}x${b.scrollHeight} in `
               + `${b.clientWidth}x${b.clientHeight}`)"""
 VISIBLE_BUTTONS = """() => [...document.querySelectorAll('.lab-pipeline button')]
