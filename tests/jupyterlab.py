@@ -70,6 +70,10 @@ def lab_environment(tmp_path: Path) -> dict[str, str]:
     )
     notification.parent.mkdir(parents=True, exist_ok=True)
     notification.write_text(json.dumps({"fetchNews": "false"}))
+    # Every cell in the page, not only those scrolled into view: a test reads them all.
+    notebook = notification.parent.parent / "notebook-extension" / "tracker.jupyterlab-settings"
+    notebook.parent.mkdir(parents=True, exist_ok=True)
+    notebook.write_text(json.dumps({"windowingMode": "none"}))
     return env
 
 

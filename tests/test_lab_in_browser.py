@@ -22,6 +22,7 @@ from tests.jupyterlab import (
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "labs" / "01_codecommit.ipynb"
+LABS = sorted((ROOT / "labs").glob("*.ipynb"))
 
 pytestmark = [pytest.mark.slow, needs_chromium]
 
@@ -43,16 +44,16 @@ def test_untouched_lab_runs_to_its_end_without_a_traceback(tmp_path):
         last = prompts.nth(code_cells - 1)
         expect(last).to_have_text(f"[{code_cells}]:", timeout=240_000)
 
-        texts = [prompts.nth(i).inner_text() for i in range(code_cells)]
+        texts = [prompts.nth(i).text_content() for i in range(code_cells)]
         assert texts == [f"[{i}]:" for i in range(1, code_cells + 1)], texts
-        page_text = page.locator(".jp-Notebook").inner_text()
+        page_text = page.locator(".jp-Notebook").text_content()
         assert "Traceback" not in page_text
         assert page.locator('[data-mime-type="application/vnd.jupyter.stderr"]').count() == 0
         assert page_text.count("\u2718 Not yet:") == exercises
 
-        # The diagram is drawn by JupyterLab's Mermaid renderer, not left as source.
-        page.locator(".jp-RenderedMermaid svg").first.scroll_into_view_if_needed()
-        expect(page.locator(".jp-RenderedMermaid svg").first).to_be_visible()
+        # The diagram is drawn by JupyterLab's Mermaid renderer (an image), not left as source.
+        page.locator(".jp-RenderedMermaid img").first.scroll_into_view_if_needed()
+        expect(page.locator(".jp-RenderedMermaid img").first).to_be_visible()
         # A question answers itself: each pick shows why; one of them is right.
         question = page.locator(".lab-quiz").last
         question.scroll_into_view_if_needed()
@@ -65,3 +66,22 @@ def test_untouched_lab_runs_to_its_end_without_a_traceback(tmp_path):
             verdicts.append("Right." in feedback.inner_text())
         assert len(verdicts) >= 2 and verdicts.count(True) == 1, verdicts
         page.screenshot(path=str(tmp_path / "lab01.png"), full_page=False)
+
+
+def test_every_lab_renders_its_diagram_and_no_stray_latex(tmp_path):
+    """Opened in JupyterLab, each lab's markdown shows its Mermaid diagram as a picture and
+    no text typeset as LaTeX (a `$` pair in a paragraph would be)."""
+    from playwright.sync_api import expect
+
+    root = tmp_path / "root"
+    root.mkdir()
+    for lab in LABS:
+        shutil.copy(lab, root / lab.name)
+    with running_jupyterlab(tmp_path, root) as (url, token), chromium_page() as page:
+        for lab in LABS:
+            open_notebook(page, url, token, lab.name)
+            diagram = page.locator(".jp-RenderedMermaid img")
+            expect(diagram.first).to_be_attached(timeout=30_000)
+            page.wait_for_timeout(1_000)  # MathJax typesets after the markdown is drawn
+            typeset = page.locator(".jp-MarkdownOutput mjx-container").count()
+            assert typeset == 0, f"{lab.name}: {typeset} pieces of markdown typeset as LaTeX"

@@ -89,7 +89,6 @@ def test_every_lab_opens_with_objectives_needs_time_cost_and_a_diagram(path):
     assert "**You will be able to**" in opening and 3 <= count <= 5, f"{count} objectives"
     for line in ("**You need**:", "**Time**: about ", "**Cost on a real account**:"):
         assert line in opening, f"{path.name}'s first cell lacks {line!r}"
-    assert re.search(r"(?<!\\)\$\d", opening) is None, "escape $ as \\$ (LaTeX otherwise)"
     diagram = next((s for s in markdown(cells) if "```mermaid" in s), None)
     assert diagram and "## What you will build" in diagram, "a Mermaid diagram of what it builds"
 
@@ -131,3 +130,15 @@ def test_labs_read_alike(path):
         ), alias
     assert "advanced" not in re.findall(r"from helpers import ([\w, ]+)", source)
     assert "raise NotImplementedError" not in source
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")), ids=lambda p: p.name)
+def test_dollar_signs_in_markdown_are_written_so_jupyterlab_shows_them(path):
+    """JupyterLab 4 typesets what lies between two `$` of a paragraph as LaTeX, even two
+    escaped `\\$` (seen in Chromium); `\\\\$` shows a dollar sign. Code is left as it is."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "markdown":
+            continue
+        prose = re.sub(r"```.*?```|`[^`]*`", "", cell.source, flags=re.S)
+        bare = re.findall(r".{0,20}(?<!\\\\)\$.{0,10}", prose)
+        assert not bare, f"{path.name}: write \\\\$ for a dollar sign: {bare}"

@@ -8,7 +8,10 @@ and docs/instructor-guide.md's table is made from those lines.
 A lab's first markdown cell carries, each on its own line, exactly:
 
     **Time**: about N minutes offline, M minutes on a real AWS account
-    **Cost on a real account**: <text, dollar signs escaped as \\$>
+    **Cost on a real account**: <text, dollar signs written \\\\$>
+
+(JupyterLab 4 reads two `\\$` in one paragraph as LaTeX; `\\\\$` shows a plain dollar sign.
+The guide, read on GitHub, gets the usual `\\$`.)
 
 The guide's table sits between the lines TABLE_BEGIN and TABLE_END below;
 tests/test_course_facts.py checks both (every notebook has the lines, the guide agrees).
@@ -98,7 +101,7 @@ def table(facts: list[LabFacts]) -> str:
         "|---|---|---|---|",
     ]
     for lab in facts:
-        cost = lab.cost.replace("|", "\\|")
+        cost = lab.cost.replace("\\\\$", "\\$").replace("|", "\\|")
         rows.append(f"| `{lab.notebook}` | {lab.minutes_offline} | {lab.minutes_aws} | {cost} |")
     offline = sum(lab.minutes_offline for lab in facts)
     aws = sum(lab.minutes_aws for lab in facts)
