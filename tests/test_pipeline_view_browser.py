@@ -6,14 +6,7 @@ Approve and sees the pipeline succeed. See /work/shared/reference/browser-testin
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -22,15 +15,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.jupyterlab import (
+    BROWSER_ARGS,
+    CHROMIUM,
+    chromium_page,
+    lab_environment,
+    needs_chromium,
+    running_jupyterlab,
+)
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason=f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)",
-    ),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 SETUP = '''\
 from helpers import lab
@@ -92,12 +86,6 @@ commit = codecommit.put_file(repositoryName=repo, branchName="main", filePath="i
                              fileContent=b"<h1>hello</h1>", commitMessage="First page")
 print(commit["commitId"])
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def kernel_answers(url: str, token: str, path: str, timeout: float) -> None:
@@ -177,88 +165,13 @@ def write_notebook(path: Path) -> None:
 
 @pytest.fixture
 def jupyter_lab(tmp_path):
-    """A JupyterLab of its own (config, runtime, settings in tmp_path): (url, token)."""
+    """A JupyterLab of its own (tests/jupyterlab.py) with the view's notebook: (url, token)."""
     root = tmp_path / "root"
     root.mkdir()
     write_notebook(root / "view.ipynb")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("AWS_ENDPOINT_URL", "LAB_MODE", "LAB_SYNC_WORKERS", "LAB_PACE_SECONDS")
-        and not k.startswith("PYTEST_")
-    }
-    # Unix socket paths must stay under 108 bytes: the runtime folder gets a short path.
-    runtime = tempfile.mkdtemp(prefix="jlab-")
-    env["JUPYTER_RUNTIME_DIR"] = runtime
-    for name in (
-        "JUPYTER_CONFIG_DIR",
-        "JUPYTER_DATA_DIR",
-        "JUPYTERLAB_SETTINGS_DIR",
-        "JUPYTERLAB_WORKSPACES_DIR",
-        "IPYTHONDIR",
-        "LAB_STATE_DIR",
-    ):
-        folder = tmp_path / name.lower()
-        folder.mkdir()
-        env[name] = str(folder)
-    notification = (
-        tmp_path
-        / "jupyterlab_settings_dir"
-        / "@jupyterlab"
-        / "apputils-extension"
-        / "notification.jupyterlab-settings"
-    )
-    notification.parent.mkdir(parents=True)
-    notification.write_text(json.dumps({"fetchNews": "false"}))
-    port, token = free_port(), uuid.uuid4().hex
-    log = (tmp_path / "jupyter.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            f"--port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            f"--IdentityProvider.token={token}",
-            "--allow-root",
-            f"--ServerApp.root_dir={root}",
-            # Kernel channels over unix sockets: no TCP ports to race the other test
-            # workers' kernels and servers for.
-            "--KernelManager.transport=ipc",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "JupyterLab did not start: " + (tmp_path / "jupyter.log").read_text()
-                    ) from None
-                time.sleep(0.2)
+    with running_jupyterlab(tmp_path, root) as (url, token):
         kernel_answers(url, token, "view.ipynb", timeout=90)
         yield url, token
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)  # the server and its kernel
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
-        shutil.rmtree(runtime, ignore_errors=True)
-        # pytest shows this only when the test fails: what the server and kernel said.
-        print("--- JupyterLab's log ---\n" + (tmp_path / "jupyter.log").read_text()[-20_000:])
 
 
 def colour(page, selector: str) -> str:
@@ -272,9 +185,7 @@ def test_pipeline_view_follows_an_execution_and_approves(jupyter_lab, tmp_path):
     build = ".lab-action.lab-name-build"
     approval = ".lab-action.lab-name-approve"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--disable-gpu", "--disable-quic"]
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(f"{url}/lab/tree/view.ipynb?token={token}")
@@ -466,8 +377,6 @@ def run_cell(page, index: int) -> None:
 
 @pytest.fixture
 def paced_lab(tmp_path):
-    from tests.jupyterlab import lab_environment, running_jupyterlab
-
     root = tmp_path / "root"
     root.mkdir()
     write_paced_notebook(root / "paced.ipynb")
@@ -479,8 +388,6 @@ def paced_lab(tmp_path):
 
 
 def test_a_paced_run_moves_stage_by_stage_and_the_view_stays_whole(paced_lab, tmp_path):
-
-    from tests.jupyterlab import chromium_page
 
     url, token, log = paced_lab
     action = ".lab-pipeline .lab-action.lab-name-{}".format
