@@ -70,7 +70,11 @@ def _show(question: Question) -> None:
     box = widgets.VBox([widgets.HTML(f"<b>{_escape(question.text)}</b>"), choices, feedback])
     box.add_class("lab-quiz")
     feedback.add_class("lab-quiz-feedback")
-    display(box)
+    # The widget where a frontend draws widgets; the question and its answers as text where
+    # none does (a terminal, a notebook viewer, nbval's record).
+    bundle = box._repr_mimebundle_() or {}
+    bundle["text/plain"] = question.as_text()
+    display(bundle, raw=True)
 
 
 def _html(line: str) -> str:

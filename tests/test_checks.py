@@ -109,3 +109,12 @@ def test_a_question_has_one_right_answer_and_every_answer_explains():
         quiz.Question("Q?", (("a", True, "x"), ("b", True, "y")))
     with pytest.raises(ValueError, match="explanation"):
         quiz.Question("Q?", (("a", True, "x"), ("b", False, " ")))
+
+
+def test_a_question_shows_as_text_where_no_widget_is_drawn(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda bundle, raw: shown.append(bundle))
+    quiz.ask("Q?", ("a", True, "because"), ("b", False, "not that"))
+    [bundle] = shown
+    assert bundle["text/plain"] == "Q?\n  a) a\n  b) b"
+    assert "application/vnd.jupyter.widget-view+json" in bundle
