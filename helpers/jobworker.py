@@ -367,11 +367,22 @@ def try_worker(
 
 
 def _execution_at(client: Any, pipeline: str, stage: str, action: str) -> str | None:
-    """The execution running in the stage, if the action is not done in it yet."""
-    for state in client.get_pipeline_state(name=pipeline)["stageStates"]:
-        latest = state.get("latestExecution") or {}
-        if state["stageName"] == stage and latest.get("status") == "InProgress":
-            return latest["pipelineExecutionId"]
+    """The execution at the action or on its way there: the oldest one in progress whose
+    action has not ended yet (one just started may not have reached the stage)."""
+    from . import codepipeline as cp_helpers
+
+    summaries = client.list_pipeline_executions(pipelineName=pipeline)["pipelineExecutionSummaries"]
+    for summary in reversed(summaries):  # oldest first: the one ahead reaches the action
+        if summary["status"] != "InProgress":
+            continue
+        execution_id = summary["pipelineExecutionId"]
+        runs = [
+            d
+            for d in cp_helpers.action_runs(client, pipeline, execution_id)
+            if (d["stageName"], d["actionName"]) == (stage, action)
+        ]
+        if not runs or runs[-1]["status"] == "InProgress":
+            return execution_id
     return None
 
 
