@@ -28,6 +28,23 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         os.environ.pop("LAB_CHECKS", None)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """A notebook cell that printed a traceback on stderr (a background thread's, a logged
+    exception) fails like one that raised: learners must never see one. nbval catches only
+    errors the cell itself raised."""
+    outcome = yield
+    outputs = getattr(item, "test_outputs", None) or []
+    tracebacks = [
+        out.get("text", "")
+        for out in outputs
+        if out.get("name") == "stderr"
+        and "Traceback (most recent call last)" in out.get("text", "")
+    ]
+    if tracebacks and outcome.exception is None:
+        outcome.force_exception(AssertionError("the cell printed a traceback:\n" + tracebacks[0]))
+
+
 def pytest_runtest_logreport(report) -> None:
     path = report.nodeid.split("::")[0]
     if path.endswith(".ipynb"):
