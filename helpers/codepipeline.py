@@ -115,12 +115,11 @@ def approve(
 
 
 def _approval_execution(client: Client, pipeline: str, stage: str, action: str) -> dict:
-    """The approval action's latestExecution in GetPipelineState ({} before its first run)."""
-    for stage_state in client.get_pipeline_state(name=pipeline)["stageStates"]:
-        if stage_state["stageName"] == stage:
-            for action_state in stage_state.get("actionStates", []):
-                if action_state["actionName"] == action:
-                    return action_state.get("latestExecution") or {}
+    """The approval action's latestExecution in GetPipelineState ({} before its first run);
+    LookupError (stage_state's) when the pipeline has no such stage."""
+    for action_state in stage_state(client, pipeline, stage).get("actionStates", []):
+        if action_state["actionName"] == action:
+            return action_state.get("latestExecution") or {}
     return {}
 
 
