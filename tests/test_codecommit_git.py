@@ -102,7 +102,7 @@ def test_server_and_in_process_share_the_same_rules(server_client):
 def test_operation_the_kit_does_not_serve_gets_a_clear_error(server_client):
     cc = server_client("codecommit")
     with pytest.raises(ClientError) as exc:
-        cc.list_pull_requests(repositoryName="any")
+        cc.get_comments_for_pull_request(pullRequestId="1")
     assert exc.value.response["Error"]["Code"] == "NotImplementedByLabKit"
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
-    assert "does not serve ListPullRequests" in exc.value.response["Error"]["Message"]
+    assert "does not serve GetCommentsForPullRequest" in exc.value.response["Error"]["Message"]
