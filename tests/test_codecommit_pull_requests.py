@@ -293,3 +293,89 @@ def test_pull_requests_go_with_their_repository(cc, repo):
     with pytest.raises(ClientError) as exc:
         cc.get_pull_request(pullRequestId="1")
     assert error_code(exc) == "PullRequestDoesNotExistException"
+
+
+def test_comments_on_a_pull_request_with_replies_edits_deletion_and_reactions(cc, repo, reviewer):
+    pr = open_pull_request(cc)
+    target = pr["pullRequestTargets"][0]
+    before, after = target["destinationCommit"], target["sourceCommit"]
+    posted = cc.post_comment_for_pull_request(
+        pullRequestId="1",
+        repositoryName="app",
+        beforeCommitId=before,
+        afterCommitId=after,
+        content="Why b?",
+        location={"filePath": "b.txt", "filePosition": 1, "relativeFileVersion": "AFTER"},
+    )
+    assert posted["afterBlobId"] and "beforeBlobId" not in posted  # b.txt is new
+    comment_id = posted["comment"]["commentId"]
+    general = cc.post_comment_for_pull_request(
+        pullRequestId="1",
+        repositoryName="app",
+        beforeCommitId=before,
+        afterCommitId=after,
+        content="Looks fine",
+    )["comment"]
+    reply = reviewer.post_comment_reply(inReplyTo=comment_id, content="Because.")["comment"]
+    assert reply["inReplyTo"] == comment_id
+    with pytest.raises(ClientError) as exc:
+        cc.update_comment(commentId=reply["commentId"], content="mine now")
+    assert error_code(exc) == "CommentNotCreatedByCallerException"
+    assert (
+        cc.update_comment(commentId=comment_id, content="Why b.txt?")["comment"]["content"]
+        == "Why b.txt?"
+    )
+    reviewer.put_comment_reaction(commentId=comment_id, reactionValue=":thumbsup:")
+    cc.put_comment_reaction(commentId=comment_id, reactionValue="👍")
+    seen = reviewer.get_comment(commentId=comment_id)["comment"]
+    assert seen["callerReactions"] == ["THUMBSUP"]
+    assert seen["reactionCounts"] == {"THUMBSUP": 2}
+    reactions = cc.get_comment_reactions(commentId=comment_id)["reactionsForComment"]
+    assert reactions[0]["reaction"]["unicode"] == "U+1F44D"
+    assert len(reactions[0]["reactionUsers"]) == 2
+    with pytest.raises(ClientError) as exc:
+        cc.put_comment_reaction(commentId=comment_id, reactionValue=":nope:")
+    assert error_code(exc) == "InvalidReactionValueException"
+    data = cc.get_comments_for_pull_request(pullRequestId="1")["commentsForPullRequestData"]
+    assert len(data) == 2  # one group per location: b.txt's thread, the general one
+    file_thread = next(group for group in data if "location" in group)
+    assert [c["commentId"] for c in file_thread["comments"]] == [comment_id, reply["commentId"]]
+    deleted = cc.delete_comment_content(commentId=general["commentId"])["comment"]
+    assert deleted["deleted"] is True and "content" not in deleted
+    with pytest.raises(ClientError) as exc:
+        cc.get_comment(commentId=general["commentId"])
+    assert error_code(exc) == "CommentDeletedException"
+
+
+def test_comments_on_compared_commits_and_their_errors(cc, repo):
+    after = cc.get_branch(repositoryName="app", branchName="feature")["branch"]["commitId"]
+    posted = cc.post_comment_for_compared_commit(
+        repositoryName="app",
+        beforeCommitId=repo,
+        afterCommitId=after,
+        content="About a.txt",
+        location={"filePath": "a.txt", "filePosition": 1, "relativeFileVersion": "BEFORE"},
+    )
+    assert posted["beforeBlobId"] == posted["afterBlobId"]
+    data = cc.get_comments_for_compared_commit(
+        repositoryName="app", beforeCommitId=repo, afterCommitId=after
+    )["commentsForComparedCommitData"]
+    assert data[0]["location"]["relativeFileVersion"] == "BEFORE"
+    assert data[0]["comments"][0]["content"] == "About a.txt"
+
+    def refused(**params):
+        with pytest.raises(ClientError) as exc:
+            cc.post_comment_for_compared_commit(repositoryName="app", **params)
+        return error_code(exc)
+
+    assert refused(afterCommitId=after, content="") == "CommentContentRequiredException"
+    assert refused(afterCommitId=after, beforeCommitId=after, content="x") == (
+        "BeforeCommitIdAndAfterCommitIdAreSameException"
+    )
+    assert refused(afterCommitId="f" * 40, content="x") == "CommitDoesNotExistException"
+    assert refused(
+        afterCommitId=after, beforeCommitId=repo, content="x", location={"filePath": "zz"}
+    ) == ("PathDoesNotExistException")
+    assert refused(afterCommitId=after, content="x" * 10241) == (
+        "CommentContentSizeLimitExceededException"
+    )

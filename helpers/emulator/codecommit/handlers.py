@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import base64
 import re
+from collections import Counter
 from typing import Any
 
 from moto.codecommit.responses import CodeCommitResponse
 
 from .. import core, identities
 from ..core import LabHandlers, install_handlers, with_token
-from . import approval_rules, files, gitstore
+from . import approval_rules, comments, files, gitstore
 from . import exceptions as err
-from .models import CodeCommitLabBackend, Repository, codecommit_lab_backends
+from .comments import Comment, Context
+from .models import (
+    COMMIT_ID_PATTERN,
+    CodeCommitLabBackend,
+    Repository,
+    codecommit_lab_backends,
+)
 from .pull_requests import PullRequest, PullRequests, merge_metadata_reply
 
 _page = core.pager(err.InvalidContinuationTokenException, "The continuation token is not valid.")
@@ -557,6 +564,146 @@ class CodeCommitHandlers(LabHandlers):
         page, token = _page(sorted(template.repositories), params, default_size=100)
         return with_token({"repositoryNames": page}, token)
 
+    # Comments ------------------------------------------------------------------------------
+
+    def _lab_comment_context(
+        self, repo: Repository, params: dict, pull_request_id: str | None = None
+    ) -> Context:
+        """Where a new comment goes: the compared commits, the file and its blobs."""
+        git = repo.git()
+        after = _commit_of(git, params.get("afterCommitId"))
+        before = _commit_of(git, params["beforeCommitId"]) if params.get("beforeCommitId") else None
+        if before == after:
+            raise err.BeforeCommitIdAndAfterCommitIdAreSameException(
+                "The before commit and the after commit must differ."
+            )
+        path, position, version = comments.location_of(params.get("location"))
+        before_blob = after_blob = None
+        if path is not None:
+            after_blob = _blob_id(git, after, path)
+            before_blob = _blob_id(git, before, path) if before else None
+            if (before_blob if version == "BEFORE" else after_blob) is None:
+                raise err.PathDoesNotExistException(
+                    f"The file {path} does not exist in the {(version or 'AFTER').lower()} commit."
+                )
+        return Context(
+            repo.name,
+            before,
+            after,
+            pull_request_id,
+            before_blob,
+            after_blob,
+            path,
+            position,
+            version,
+        )
+
+    def post_comment_for_pull_request(self, params):
+        pull_request = self._lab_pull_request(params)
+        repo = self._lab_repo(params)
+        if repo.name != pull_request.target.repository_name:
+            raise err.RepositoryNotAssociatedWithPullRequestException(
+                f"The repository {repo.name} is not the pull request's."
+            )
+        context = self._lab_comment_context(repo, params, pull_request.pull_request_id)
+        caller = self._lab_caller_arn()
+        comment = self._lab_backend().comments.post(
+            context, params.get("content"), caller, params.get("clientRequestToken")
+        )
+        return {**context_reply(context), "comment": comment_reply(comment, caller)}
+
+    def post_comment_for_compared_commit(self, params):
+        repo = self._lab_repo(params)
+        context = self._lab_comment_context(repo, params)
+        caller = self._lab_caller_arn()
+        comment = self._lab_backend().comments.post(
+            context, params.get("content"), caller, params.get("clientRequestToken")
+        )
+        reply = context_reply(context)
+        reply.pop("pullRequestId", None)
+        return {**reply, "comment": comment_reply(comment, caller)}
+
+    def post_comment_reply(self, params):
+        caller = self._lab_caller_arn()
+        comment = self._lab_backend().comments.reply(
+            params.get("inReplyTo"), params.get("content"), caller, params.get("clientRequestToken")
+        )
+        return {"comment": comment_reply(comment, caller)}
+
+    def get_comment(self, params):
+        comment = self._lab_backend().comments.get(params.get("commentId"))
+        return {"comment": comment_reply(comment, self._lab_caller_arn())}
+
+    def update_comment(self, params):
+        caller = self._lab_caller_arn()
+        comment = self._lab_backend().comments.update(
+            params.get("commentId"), params.get("content"), caller
+        )
+        return {"comment": comment_reply(comment, caller)}
+
+    def delete_comment_content(self, params):
+        comment = self._lab_backend().comments.delete_content(params.get("commentId"))
+        return {"comment": comment_reply(comment, self._lab_caller_arn())}
+
+    def get_comments_for_pull_request(self, params):
+        pull_request = self._lab_pull_request(params)
+        if params.get("repositoryName"):
+            repo = self._lab_repo(params)
+            if repo.name != pull_request.target.repository_name:
+                raise err.RepositoryNotAssociatedWithPullRequestException(
+                    f"The repository {repo.name} is not the pull request's."
+                )
+        before, after = params.get("beforeCommitId"), params.get("afterCommitId")
+        threads = self._lab_backend().comments.threads(
+            lambda c: (
+                c.pull_request_id == pull_request.pull_request_id
+                and (before is None or c.before_commit == before)
+                and (after is None or c.after_commit == after)
+            )
+        )
+        return self._lab_comment_page(params, threads, "commentsForPullRequestData")
+
+    def get_comments_for_compared_commit(self, params):
+        repo = self._lab_repo(params)
+        git = repo.git()
+        after = _commit_of(git, params.get("afterCommitId"))
+        before = _commit_of(git, params["beforeCommitId"]) if params.get("beforeCommitId") else None
+        threads = self._lab_backend().comments.threads(
+            lambda c: (
+                c.repository_name == repo.name
+                and c.pull_request_id is None
+                and c.after_commit == after
+                and c.before_commit == before
+            )
+        )
+        return self._lab_comment_page(params, threads, "commentsForComparedCommitData")
+
+    def _lab_comment_page(self, params: dict, threads: list, key: str) -> dict:
+        _check_max_results(params.get("maxResults"))
+        page, token = _page(threads, params, default_size=100)
+        caller = self._lab_caller_arn()
+        data = []
+        for context, thread in page:
+            group = context_reply(context)
+            if key == "commentsForComparedCommitData":
+                group.pop("pullRequestId", None)
+            data.append({**group, "comments": [comment_reply(c, caller) for c in thread]})
+        return with_token({key: data}, token)
+
+    def put_comment_reaction(self, params):
+        self._lab_backend().comments.react(
+            params.get("commentId"), params.get("reactionValue"), self._lab_caller_arn()
+        )
+        return {}
+
+    def get_comment_reactions(self, params):
+        reactions = self._lab_backend().comments.reactions(
+            params.get("commentId"), params.get("reactionUserArn")
+        )
+        _check_max_results(params.get("maxResults"))
+        page, token = _page(reactions, params, default_size=100)
+        return with_token({"reactionsForComment": page}, token)
+
     # Tags -------------------------------------------------------------------------------
 
     def tag_resource(self, params):
@@ -744,3 +891,54 @@ def template_reply(template: approval_rules.Template) -> dict:
         "creationDate": template.created,
         "lastModifiedUser": template.last_modified_user,
     }
+
+
+def _commit_of(git, commit_id: str | None) -> str:
+    if not commit_id:
+        raise err.CommitIdRequiredException("A commit ID is required.")
+    if not COMMIT_ID_PATTERN.match(commit_id):
+        raise err.InvalidCommitIdException(f"The commit ID {commit_id} is not valid.")
+    if gitstore.resolve(git, commit_id) is None:
+        raise err.CommitDoesNotExistException(f"Commit {commit_id} does not exist.")
+    return commit_id
+
+
+def _blob_id(git, commit_id: str, path: str) -> str | None:
+    entry = gitstore.files(git, commit_id).get(path)
+    return entry.sha if entry else None
+
+
+def context_reply(context: Context) -> dict:
+    return core.compact(
+        {
+            "repositoryName": context.repository_name,
+            "pullRequestId": context.pull_request_id,
+            "beforeCommitId": context.before_commit,
+            "afterCommitId": context.after_commit,
+            "beforeBlobId": context.before_blob,
+            "afterBlobId": context.after_blob,
+            "location": context.location,
+        }
+    )
+
+
+def comment_reply(comment: Comment, caller: str) -> dict:
+    """A comment as the caller sees it (callerReactions are the caller's own)."""
+    counts = Counter(r.short_code for r in comment.reactions.values())
+    mine = comment.reactions.get(caller)
+    reply = {
+        "commentId": comment.comment_id,
+        "creationDate": comment.created,
+        "lastModifiedDate": comment.modified,
+        "authorArn": comment.author_arn,
+        "deleted": comment.deleted,
+        "callerReactions": [mine.short_code] if mine else [],
+        "reactionCounts": dict(counts),
+    }
+    if not comment.deleted:
+        reply["content"] = comment.content
+    if comment.in_reply_to:
+        reply["inReplyTo"] = comment.in_reply_to
+    if comment.client_request_token:
+        reply["clientRequestToken"] = comment.client_request_token
+    return reply

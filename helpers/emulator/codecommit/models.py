@@ -24,6 +24,7 @@ from ..core import now
 from . import exceptions as err
 from . import gitstore
 from .approval_rules import Templates
+from .comments import Comments
 from .pull_requests import PullRequests
 
 NAME_PATTERN = re.compile(r"^[\w.-]{1,100}$")
@@ -71,6 +72,7 @@ class CodeCommitLabBackend(BaseBackend):
         self.lock = threading.RLock()
         self.pull_requests = PullRequests()
         self.approval_rule_templates = Templates()
+        self.comments = Comments()
 
     @property
     def root(self) -> Path:
@@ -138,6 +140,7 @@ class CodeCommitLabBackend(BaseBackend):
             return None  # AWS: deleting a repository that is gone returns no id, no error
         self.pull_requests.repository_deleted(name)  # pull requests close with it
         self.approval_rule_templates.repository_deleted(name)
+        self.comments.forget(name)
         shutil.rmtree(repo.path, ignore_errors=True)
         return repo.repository_id
 
