@@ -379,3 +379,20 @@ def test_comments_on_compared_commits_and_their_errors(cc, repo):
     assert refused(afterCommitId=after, content="x" * 10241) == (
         "CommentContentSizeLimitExceededException"
     )
+
+
+def test_each_pull_request_event_reaches_the_listeners(cc, repo, monkeypatch):
+    from helpers.emulator.codecommit import pull_requests
+
+    seen = []
+    monkeypatch.setattr(
+        pull_requests,
+        "event_listeners",
+        [lambda account, region, pr, event: seen.append((account, pr.pull_request_id, event))],
+    )
+    open_pull_request(cc)
+    cc.update_pull_request_status(pullRequestId="1", pullRequestStatus="CLOSED")
+    assert [(a, i, e.event_type) for a, i, e in seen] == [
+        ("123456789012", "1", "PULL_REQUEST_CREATED"),
+        ("123456789012", "1", "PULL_REQUEST_STATUS_CHANGED"),
+    ]

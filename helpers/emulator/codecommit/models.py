@@ -70,7 +70,7 @@ class CodeCommitLabBackend(BaseBackend):
         super().__init__(region_name, account_id)
         self.repositories: dict[str, Repository] = {}
         self.lock = threading.RLock()
-        self.pull_requests = PullRequests()
+        self.pull_requests = PullRequests(account_id, region_name)
         self.approval_rule_templates = Templates()
         self.comments = Comments()
 

@@ -14,6 +14,7 @@ import hashlib
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -116,10 +117,17 @@ class PullRequest:
         )
 
 
+# Called as listener(account, region, pull_request, event) for each event a pull request
+# records (the EventBridge side: "CodeCommit Pull Request State Change").
+PullRequestListener = Callable[[str, str, "PullRequest", Event], None]
+event_listeners: list[PullRequestListener] = []
+
+
 class PullRequests:
     """The pull requests of one account and region (held by the CodeCommit backend)."""
 
-    def __init__(self) -> None:
+    def __init__(self, account_id: str = "", region: str = "") -> None:
+        self.account_id, self.region = account_id, region
         self.items: dict[str, PullRequest] = {}
         self.last_number = 0  # ids are sequential per account and region, as on AWS
         self.by_token: dict[str, str] = {}
@@ -181,7 +189,13 @@ class PullRequests:
                 token,
             )
             pull_request.new_revision()
-            pull_request.record(
+            for template in templates.applying_to(repo.name, destination):
+                pull_request.approval_rules.append(template.rule_for_pull_request(author_arn))
+            self.items[pull_request.pull_request_id] = pull_request
+            if token:
+                self.by_token[token] = pull_request.pull_request_id
+            self._record(
+                pull_request,
                 Event(
                     "PULL_REQUEST_CREATED",
                     author_arn,
@@ -192,13 +206,8 @@ class PullRequests:
                         "destinationCommitId": destination_commit,
                         "mergeBase": pull_request.target.merge_base,
                     },
-                )
+                ),
             )
-            for template in templates.applying_to(repo.name, destination):
-                pull_request.approval_rules.append(template.rule_for_pull_request(author_arn))
-            self.items[pull_request.pull_request_id] = pull_request
-            if token:
-                self.by_token[token] = pull_request.pull_request_id
             return pull_request
 
     def get(self, pull_request_id: str | None) -> PullRequest:
@@ -277,7 +286,8 @@ class PullRequests:
             pull_request.target.merge = MergeMetadata(
                 True, merged_by, merge_commit_id, merge_option
             )
-            pull_request.record(
+            self._record(
+                pull_request,
                 Event(
                     "PULL_REQUEST_MERGE_STATE_CHANGED",
                     merged_by,
@@ -287,21 +297,27 @@ class PullRequests:
                         "destinationReference": pull_request.target.destination_reference,
                         "mergeMetadata": merge_metadata_reply(pull_request.target.merge),
                     },
-                )
+                ),
             )
             if pull_request.status == OPEN:
                 self._set_status(pull_request, CLOSED, merged_by)
 
     def _set_status(self, pull_request: PullRequest, status: str, actor: str | None) -> None:
         pull_request.status = status
-        pull_request.record(
+        self._record(
+            pull_request,
             Event(
                 "PULL_REQUEST_STATUS_CHANGED",
                 actor,
                 "pullRequestStatusChangedEventMetadata",
                 {"pullRequestStatus": status},
-            )
+            ),
         )
+
+    def _record(self, pull_request: PullRequest, event: Event) -> None:
+        pull_request.record(event)
+        for listener in list(event_listeners):
+            listener(self.account_id, self.region, pull_request, event)
 
     def _open(self, pull_request_id: str | None) -> PullRequest:
         pull_request = self.get(pull_request_id)
@@ -422,13 +438,14 @@ class PullRequests:
                 pull_request.approvals[actor] = pull_request.revision_id
             else:
                 pull_request.approvals.pop(actor, None)
-            pull_request.record(
+            self._record(
+                pull_request,
                 Event(
                     "PULL_REQUEST_APPROVAL_STATE_CHANGED",
                     actor,
                     "approvalStateChangedEventMetadata",
                     {"revisionId": pull_request.revision_id, "approvalStatus": state},
-                )
+                ),
             )
 
     def evaluate(
@@ -462,19 +479,21 @@ class PullRequests:
             pull_request.override = (
                 (pull_request.revision_id, actor) if status == "OVERRIDE" else None
             )
-            pull_request.record(
+            self._record(
+                pull_request,
                 Event(
                     "PULL_REQUEST_APPROVAL_RULE_OVERRIDDEN",
                     actor,
                     "approvalRuleOverriddenEventMetadata",
                     {"revisionId": pull_request.revision_id, "overrideStatus": status},
-                )
+                ),
             )
 
     def _rule_event(
         self, pull_request: PullRequest, event_type: str, rule: ApprovalRule, actor
     ) -> None:
-        pull_request.record(
+        self._record(
+            pull_request,
             Event(
                 event_type,
                 actor,
@@ -484,7 +503,7 @@ class PullRequests:
                     "approvalRuleId": rule.rule_id,
                     "approvalRuleContent": rule.content,
                 },
-            )
+            ),
         )
 
     # Events --------------------------------------------------------------------------
@@ -516,12 +535,15 @@ class PullRequests:
                 target = pull_request.target
                 if pull_request.status != OPEN or target.repository_name != repo.name:
                     continue
+                moved = False
                 if branch == target.source_branch and new != target.source_commit:
                     self._source_moved(repo, pull_request, new)
+                    moved = True
                 if branch == target.destination_branch and new != target.destination_commit:
                     target.destination_commit = new
                     target.merge_base = merge_base(repo.git(), target.source_commit, new)
-                if target.merge_base == target.source_commit:
+                    moved = True
+                if moved and target.merge_base == target.source_commit:
                     # The source is in the destination: merged by a push.
                     self.mark_merged(pull_request, None, None, None)
 
@@ -531,7 +553,8 @@ class PullRequests:
         target.source_commit = new
         target.merge_base = merge_base(repo.git(), new, target.destination_commit)
         pull_request.new_revision()
-        pull_request.record(
+        self._record(
+            pull_request,
             Event(
                 "PULL_REQUEST_SOURCE_REFERENCE_UPDATED",
                 None,
@@ -542,7 +565,7 @@ class PullRequests:
                     "afterCommitId": new,
                     "mergeBase": target.merge_base,
                 },
-            )
+            ),
         )
 
     def repository_deleted(self, repository_name: str) -> None:
