@@ -4,15 +4,24 @@ reply (the `*_reply` functions)."""
 from __future__ import annotations
 
 import base64
+import re
+from collections import Counter
 from typing import Any
 
 from moto.codecommit.responses import CodeCommitResponse
 
-from .. import core
+from .. import core, identities
 from ..core import LabHandlers, install_handlers, with_token
+from . import approval_rules, comments, files, gitstore
 from . import exceptions as err
-from . import files, gitstore
-from .models import CodeCommitLabBackend, Repository, codecommit_lab_backends
+from .comments import Comment, Context
+from .models import (
+    COMMIT_ID_PATTERN,
+    CodeCommitLabBackend,
+    Repository,
+    codecommit_lab_backends,
+)
+from .pull_requests import PullRequest, PullRequests, merge_metadata_reply
 
 _page = core.pager(err.InvalidContinuationTokenException, "The continuation token is not valid.")
 
@@ -39,6 +48,26 @@ class CodeCommitHandlers(LabHandlers):
         return repository_reply(
             repo, self._lab_backend().default_branch(repo), clone_urls(self, repo)
         )
+
+    def _lab_caller_arn(self) -> str:
+        """The ARN of who signed the request (authors, approvers, actors); the account's
+        root when the key is not one the local AWS issued (mock_aws's test keys)."""
+        found = _CREDENTIAL.search((self.headers or {}).get("Authorization", ""))
+        if found:
+            try:
+                return identities.lookup(found.group(1)).arn
+            except identities.Unknown:
+                pass
+        return f"arn:aws:iam::{self.current_account}:root"
+
+    def _lab_pull_requests(self) -> PullRequests:
+        return self._lab_backend().pull_requests
+
+    def _lab_pull_request(self, params: dict) -> PullRequest:
+        return self._lab_pull_requests().get(params.get("pullRequestId"))
+
+    def _lab_templates(self) -> approval_rules.Templates:
+        return self._lab_backend().approval_rule_templates
 
     # Repositories -------------------------------------------------------------------
 
@@ -306,6 +335,375 @@ class CodeCommitHandlers(LabHandlers):
         )
         return with_token({"differences": page}, token, key="NextToken")
 
+    # Pull requests ----------------------------------------------------------------------
+
+    def create_pull_request(self, params):
+        pull_request = self._lab_pull_requests().create(
+            self._lab_backend(),
+            self._lab_caller_arn(),
+            params.get("title"),
+            params.get("description"),
+            params.get("targets"),
+            params.get("clientRequestToken"),
+            self._lab_templates(),
+        )
+        return {"pullRequest": pull_request_reply(pull_request)}
+
+    def get_pull_request(self, params):
+        return {"pullRequest": pull_request_reply(self._lab_pull_request(params))}
+
+    def list_pull_requests(self, params):
+        repo = self._lab_repo(params)
+        ids = self._lab_pull_requests().ids(
+            repo.name, params.get("authorArn"), params.get("pullRequestStatus")
+        )
+        _check_max_results(params.get("maxResults"))
+        page, token = _page(ids, params, default_size=100)
+        return with_token({"pullRequestIds": page}, token)
+
+    def update_pull_request_title(self, params):
+        pull_request = self._lab_pull_requests().update_title(
+            params["pullRequestId"], params.get("title")
+        )
+        return {"pullRequest": pull_request_reply(pull_request)}
+
+    def update_pull_request_description(self, params):
+        pull_request = self._lab_pull_requests().update_description(
+            params["pullRequestId"], params.get("description")
+        )
+        return {"pullRequest": pull_request_reply(pull_request)}
+
+    def update_pull_request_status(self, params):
+        pull_request = self._lab_pull_requests().update_status(
+            params["pullRequestId"], params.get("pullRequestStatus"), self._lab_caller_arn()
+        )
+        return {"pullRequest": pull_request_reply(pull_request)}
+
+    def describe_pull_request_events(self, params):
+        events = self._lab_pull_requests().events(
+            params.get("pullRequestId"), params.get("pullRequestEventType"), params.get("actorArn")
+        )
+        _check_max_results(params.get("maxResults"))
+        page, token = _page(events, params, default_size=100)
+        return with_token({"pullRequestEvents": [event_reply(*e) for e in page]}, token)
+
+    # Approval rules of a pull request ---------------------------------------------------
+
+    def create_pull_request_approval_rule(self, params):
+        rule = self._lab_pull_requests().create_rule(
+            params.get("pullRequestId"),
+            params.get("approvalRuleName"),
+            params.get("approvalRuleContent"),
+            self._lab_caller_arn(),
+        )
+        return {"approvalRule": approval_rule_reply(rule)}
+
+    def update_pull_request_approval_rule_content(self, params):
+        rule = self._lab_pull_requests().update_rule(
+            params.get("pullRequestId"),
+            params.get("approvalRuleName"),
+            params.get("newRuleContent"),
+            params.get("existingRuleContentSha256"),
+            self._lab_caller_arn(),
+        )
+        return {"approvalRule": approval_rule_reply(rule)}
+
+    def delete_pull_request_approval_rule(self, params):
+        rule_id = self._lab_pull_requests().delete_rule(
+            params.get("pullRequestId"), params.get("approvalRuleName"), self._lab_caller_arn()
+        )
+        return {"approvalRuleId": rule_id}
+
+    def get_pull_request_approval_states(self, params):
+        pull_request = self._lab_pull_request(params)
+        approvals = self._lab_pull_requests().approvals(pull_request, params.get("revisionId"))
+        return {"approvals": [{"userArn": a, "approvalState": "APPROVE"} for a in approvals]}
+
+    def update_pull_request_approval_state(self, params):
+        self._lab_pull_requests().set_approval(
+            self._lab_pull_request(params),
+            params.get("revisionId"),
+            params.get("approvalState"),
+            self._lab_caller_arn(),
+        )
+        return {}
+
+    def evaluate_pull_request_approval_rules(self, params):
+        pull_request = self._lab_pull_request(params)
+        satisfied, not_satisfied = self._lab_pull_requests().evaluate(
+            pull_request, params.get("revisionId")
+        )
+        overridden = pull_request.override is not None
+        return {
+            "evaluation": {
+                "approved": overridden or not not_satisfied,
+                "overridden": overridden,
+                "approvalRulesSatisfied": satisfied,
+                "approvalRulesNotSatisfied": not_satisfied,
+            }
+        }
+
+    def override_pull_request_approval_rules(self, params):
+        self._lab_pull_requests().override(
+            self._lab_pull_request(params),
+            params.get("revisionId"),
+            params.get("overrideStatus"),
+            self._lab_caller_arn(),
+        )
+        return {}
+
+    def get_pull_request_override_state(self, params):
+        pull_request = self._lab_pull_request(params)
+        self._lab_pull_requests().check_revision(pull_request, params.get("revisionId"), True)
+        if pull_request.override is None:
+            return {"overridden": False}
+        return {"overridden": True, "overrider": pull_request.override[1]}
+
+    # Approval rule templates -------------------------------------------------------------
+
+    def create_approval_rule_template(self, params):
+        template = self._lab_templates().create(
+            params.get("approvalRuleTemplateName"),
+            params.get("approvalRuleTemplateContent"),
+            params.get("approvalRuleTemplateDescription"),
+            self._lab_caller_arn(),
+        )
+        return {"approvalRuleTemplate": template_reply(template)}
+
+    def get_approval_rule_template(self, params):
+        template = self._lab_templates().get(params.get("approvalRuleTemplateName"))
+        return {"approvalRuleTemplate": template_reply(template)}
+
+    def delete_approval_rule_template(self, params):
+        template_id = self._lab_templates().delete(params.get("approvalRuleTemplateName"))
+        return {"approvalRuleTemplateId": template_id}
+
+    def list_approval_rule_templates(self, params):
+        names = sorted(self._lab_templates().items)
+        _check_max_results(params.get("maxResults"))
+        page, token = _page(names, params, default_size=100)
+        return with_token({"approvalRuleTemplateNames": page}, token)
+
+    def update_approval_rule_template_name(self, params):
+        template = self._lab_templates().rename(
+            params.get("oldApprovalRuleTemplateName"),
+            params.get("newApprovalRuleTemplateName"),
+            self._lab_caller_arn(),
+        )
+        return {"approvalRuleTemplate": template_reply(template)}
+
+    def update_approval_rule_template_description(self, params):
+        template = self._lab_templates().update_description(
+            params.get("approvalRuleTemplateName"),
+            params.get("approvalRuleTemplateDescription"),
+            self._lab_caller_arn(),
+        )
+        return {"approvalRuleTemplate": template_reply(template)}
+
+    def update_approval_rule_template_content(self, params):
+        template = self._lab_templates().update_content(
+            params.get("approvalRuleTemplateName"),
+            params.get("newRuleContent"),
+            params.get("existingRuleContentSha256"),
+            self._lab_caller_arn(),
+        )
+        return {"approvalRuleTemplate": template_reply(template)}
+
+    def associate_approval_rule_template_with_repository(self, params):
+        repo = self._lab_repo(params)
+        self._lab_templates().associate(params.get("approvalRuleTemplateName"), repo.name)
+        return {}
+
+    def disassociate_approval_rule_template_from_repository(self, params):
+        repo = self._lab_repo(params)
+        self._lab_templates().disassociate(params.get("approvalRuleTemplateName"), repo.name)
+        return {}
+
+    def batch_associate_approval_rule_template_with_repositories(self, params):
+        return self._lab_batch_templates(params, self._lab_templates().associate, "associated")
+
+    def batch_disassociate_approval_rule_template_from_repositories(self, params):
+        return self._lab_batch_templates(
+            params, self._lab_templates().disassociate, "disassociated"
+        )
+
+    def _lab_batch_templates(self, params: dict, change, done: str) -> dict:
+        name = params.get("approvalRuleTemplateName")
+        self._lab_templates().get(name)
+        names = params.get("repositoryNames")
+        if not names:
+            raise err.RepositoryNamesRequiredException("At least one repository name is required.")
+        if len(names) > 25:
+            raise err.MaximumRepositoryNamesExceededException(
+                "The maximum number of allowed repository names was exceeded (25)."
+            )
+        succeeded, errors = [], []
+        for repository_name in names:
+            try:
+                change(name, self._lab_backend().get_repository(repository_name).name)
+                succeeded.append(repository_name)
+            except core.AwsError as error:
+                errors.append(
+                    {
+                        "repositoryName": repository_name,
+                        "errorCode": type(error).__name__,
+                        "errorMessage": error.message,
+                    }
+                )
+        return {f"{done}RepositoryNames": succeeded, "errors": errors}
+
+    def list_associated_approval_rule_templates_for_repository(self, params):
+        repo = self._lab_repo(params)
+        _check_max_results(params.get("maxResults"))
+        page, token = _page(self._lab_templates().names_for(repo.name), params, default_size=100)
+        return with_token({"approvalRuleTemplateNames": page}, token)
+
+    def list_repositories_for_approval_rule_template(self, params):
+        template = self._lab_templates().get(params.get("approvalRuleTemplateName"))
+        _check_max_results(params.get("maxResults"))
+        page, token = _page(sorted(template.repositories), params, default_size=100)
+        return with_token({"repositoryNames": page}, token)
+
+    # Comments ------------------------------------------------------------------------------
+
+    def _lab_comment_context(
+        self, repo: Repository, params: dict, pull_request_id: str | None = None
+    ) -> Context:
+        """Where a new comment goes: the compared commits, the file and its blobs."""
+        git = repo.git()
+        after = _commit_of(git, params.get("afterCommitId"))
+        before = _commit_of(git, params["beforeCommitId"]) if params.get("beforeCommitId") else None
+        if before == after:
+            raise err.BeforeCommitIdAndAfterCommitIdAreSameException(
+                "The before commit and the after commit must differ."
+            )
+        path, position, version = comments.location_of(params.get("location"))
+        before_blob = after_blob = None
+        if path is not None:
+            after_blob = _blob_id(git, after, path)
+            before_blob = _blob_id(git, before, path) if before else None
+            if (before_blob if version == "BEFORE" else after_blob) is None:
+                raise err.PathDoesNotExistException(
+                    f"The file {path} does not exist in the {(version or 'AFTER').lower()} commit."
+                )
+        return Context(
+            repo.name,
+            before,
+            after,
+            pull_request_id,
+            before_blob,
+            after_blob,
+            path,
+            position,
+            version,
+        )
+
+    def post_comment_for_pull_request(self, params):
+        pull_request = self._lab_pull_request(params)
+        repo = self._lab_repo(params)
+        if repo.name != pull_request.target.repository_name:
+            raise err.RepositoryNotAssociatedWithPullRequestException(
+                f"The repository {repo.name} is not the pull request's."
+            )
+        context = self._lab_comment_context(repo, params, pull_request.pull_request_id)
+        caller = self._lab_caller_arn()
+        comment = self._lab_backend().comments.post(
+            context, params.get("content"), caller, params.get("clientRequestToken")
+        )
+        return {**context_reply(context), "comment": comment_reply(comment, caller)}
+
+    def post_comment_for_compared_commit(self, params):
+        repo = self._lab_repo(params)
+        context = self._lab_comment_context(repo, params)
+        caller = self._lab_caller_arn()
+        comment = self._lab_backend().comments.post(
+            context, params.get("content"), caller, params.get("clientRequestToken")
+        )
+        reply = context_reply(context)
+        reply.pop("pullRequestId", None)
+        return {**reply, "comment": comment_reply(comment, caller)}
+
+    def post_comment_reply(self, params):
+        caller = self._lab_caller_arn()
+        comment = self._lab_backend().comments.reply(
+            params.get("inReplyTo"), params.get("content"), caller, params.get("clientRequestToken")
+        )
+        return {"comment": comment_reply(comment, caller)}
+
+    def get_comment(self, params):
+        comment = self._lab_backend().comments.get(params.get("commentId"))
+        return {"comment": comment_reply(comment, self._lab_caller_arn())}
+
+    def update_comment(self, params):
+        caller = self._lab_caller_arn()
+        comment = self._lab_backend().comments.update(
+            params.get("commentId"), params.get("content"), caller
+        )
+        return {"comment": comment_reply(comment, caller)}
+
+    def delete_comment_content(self, params):
+        comment = self._lab_backend().comments.delete_content(params.get("commentId"))
+        return {"comment": comment_reply(comment, self._lab_caller_arn())}
+
+    def get_comments_for_pull_request(self, params):
+        pull_request = self._lab_pull_request(params)
+        if params.get("repositoryName"):
+            repo = self._lab_repo(params)
+            if repo.name != pull_request.target.repository_name:
+                raise err.RepositoryNotAssociatedWithPullRequestException(
+                    f"The repository {repo.name} is not the pull request's."
+                )
+        before, after = params.get("beforeCommitId"), params.get("afterCommitId")
+        threads = self._lab_backend().comments.threads(
+            lambda c: (
+                c.pull_request_id == pull_request.pull_request_id
+                and (before is None or c.before_commit == before)
+                and (after is None or c.after_commit == after)
+            )
+        )
+        return self._lab_comment_page(params, threads, "commentsForPullRequestData")
+
+    def get_comments_for_compared_commit(self, params):
+        repo = self._lab_repo(params)
+        git = repo.git()
+        after = _commit_of(git, params.get("afterCommitId"))
+        before = _commit_of(git, params["beforeCommitId"]) if params.get("beforeCommitId") else None
+        threads = self._lab_backend().comments.threads(
+            lambda c: (
+                c.repository_name == repo.name
+                and c.pull_request_id is None
+                and c.after_commit == after
+                and c.before_commit == before
+            )
+        )
+        return self._lab_comment_page(params, threads, "commentsForComparedCommitData")
+
+    def _lab_comment_page(self, params: dict, threads: list, key: str) -> dict:
+        _check_max_results(params.get("maxResults"))
+        page, token = _page(threads, params, default_size=100)
+        caller = self._lab_caller_arn()
+        data = []
+        for context, thread in page:
+            group = context_reply(context)
+            if key == "commentsForComparedCommitData":
+                group.pop("pullRequestId", None)
+            data.append({**group, "comments": [comment_reply(c, caller) for c in thread]})
+        return with_token({key: data}, token)
+
+    def put_comment_reaction(self, params):
+        self._lab_backend().comments.react(
+            params.get("commentId"), params.get("reactionValue"), self._lab_caller_arn()
+        )
+        return {}
+
+    def get_comment_reactions(self, params):
+        reactions = self._lab_backend().comments.reactions(
+            params.get("commentId"), params.get("reactionUserArn")
+        )
+        _check_max_results(params.get("maxResults"))
+        page, token = _page(reactions, params, default_size=100)
+        return with_token({"reactionsForComment": page}, token)
+
     # Tags -------------------------------------------------------------------------------
 
     def tag_resource(self, params):
@@ -410,3 +808,137 @@ def commit_reply(commit: Any) -> dict:
         "committer": person(commit.committer, commit.commit_time, commit.commit_timezone),
         "additionalData": "",
     }
+
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def _check_max_results(value: int | None) -> None:
+    if value is not None and value < 1:
+        raise err.InvalidMaxResultsException("maxResults must be at least 1.")
+
+
+def pull_request_reply(pull_request: PullRequest) -> dict:
+    target = pull_request.target
+    return core.compact(
+        {
+            "pullRequestId": pull_request.pull_request_id,
+            "title": pull_request.title,
+            "description": pull_request.description,
+            "lastActivityDate": pull_request.last_activity,
+            "creationDate": pull_request.created,
+            "pullRequestStatus": pull_request.status,
+            "authorArn": pull_request.author_arn,
+            "pullRequestTargets": [
+                core.compact(
+                    {
+                        "repositoryName": target.repository_name,
+                        "sourceReference": target.source_reference,
+                        "destinationReference": target.destination_reference,
+                        "destinationCommit": target.destination_commit,
+                        "sourceCommit": target.source_commit,
+                        "mergeBase": target.merge_base,
+                        "mergeMetadata": merge_metadata_reply(target.merge),
+                    }
+                )
+            ],
+            "clientRequestToken": pull_request.client_request_token,
+            "revisionId": pull_request.revision_id,
+            "approvalRules": [approval_rule_reply(r) for r in pull_request.approval_rules],
+        }
+    )
+
+
+def event_reply(pull_request_id: str, event: Any) -> dict:
+    reply = {
+        "pullRequestId": pull_request_id,
+        "eventDate": event.date,
+        "pullRequestEventType": event.event_type,
+    }
+    if event.actor_arn:
+        reply["actorArn"] = event.actor_arn
+    if event.metadata_key:
+        reply[event.metadata_key] = core.compact(event.metadata)
+    return reply
+
+
+def approval_rule_reply(rule: approval_rules.ApprovalRule) -> dict:
+    reply = {
+        "approvalRuleId": rule.rule_id,
+        "approvalRuleName": rule.name,
+        "approvalRuleContent": rule.content,
+        "ruleContentSha256": rule.sha256,
+        "lastModifiedDate": rule.modified,
+        "creationDate": rule.created,
+        "lastModifiedUser": rule.last_modified_user,
+    }
+    if rule.origin:
+        reply["originApprovalRuleTemplate"] = {
+            "approvalRuleTemplateId": rule.origin[0],
+            "approvalRuleTemplateName": rule.origin[1],
+        }
+    return reply
+
+
+def template_reply(template: approval_rules.Template) -> dict:
+    return {
+        "approvalRuleTemplateId": template.template_id,
+        "approvalRuleTemplateName": template.name,
+        "approvalRuleTemplateDescription": template.description,
+        "approvalRuleTemplateContent": template.content,
+        "ruleContentSha256": template.sha256,
+        "lastModifiedDate": template.modified,
+        "creationDate": template.created,
+        "lastModifiedUser": template.last_modified_user,
+    }
+
+
+def _commit_of(git, commit_id: str | None) -> str:
+    if not commit_id:
+        raise err.CommitIdRequiredException("A commit ID is required.")
+    if not COMMIT_ID_PATTERN.match(commit_id):
+        raise err.InvalidCommitIdException(f"The commit ID {commit_id} is not valid.")
+    if gitstore.resolve(git, commit_id) is None:
+        raise err.CommitDoesNotExistException(f"Commit {commit_id} does not exist.")
+    return commit_id
+
+
+def _blob_id(git, commit_id: str, path: str) -> str | None:
+    entry = gitstore.files(git, commit_id).get(path)
+    return entry.sha if entry else None
+
+
+def context_reply(context: Context) -> dict:
+    return core.compact(
+        {
+            "repositoryName": context.repository_name,
+            "pullRequestId": context.pull_request_id,
+            "beforeCommitId": context.before_commit,
+            "afterCommitId": context.after_commit,
+            "beforeBlobId": context.before_blob,
+            "afterBlobId": context.after_blob,
+            "location": context.location,
+        }
+    )
+
+
+def comment_reply(comment: Comment, caller: str) -> dict:
+    """A comment as the caller sees it (callerReactions are the caller's own)."""
+    counts = Counter(r.short_code for r in comment.reactions.values())
+    mine = comment.reactions.get(caller)
+    reply = {
+        "commentId": comment.comment_id,
+        "creationDate": comment.created,
+        "lastModifiedDate": comment.modified,
+        "authorArn": comment.author_arn,
+        "deleted": comment.deleted,
+        "callerReactions": [mine.short_code] if mine else [],
+        "reactionCounts": dict(counts),
+    }
+    if not comment.deleted:
+        reply["content"] = comment.content
+    if comment.in_reply_to:
+        reply["inReplyTo"] = comment.in_reply_to
+    if comment.client_request_token:
+        reply["clientRequestToken"] = comment.client_request_token
+    return reply

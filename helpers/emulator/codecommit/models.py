@@ -23,6 +23,9 @@ from .. import safepaths
 from ..core import now
 from . import exceptions as err
 from . import gitstore
+from .approval_rules import Templates
+from .comments import Comments
+from .pull_requests import PullRequests
 
 NAME_PATTERN = re.compile(r"^[\w.-]{1,100}$")
 BRANCH_PATTERN = re.compile(r"^[^\s~^:?*\[\\]{1,256}$")
@@ -67,6 +70,9 @@ class CodeCommitLabBackend(BaseBackend):
         super().__init__(region_name, account_id)
         self.repositories: dict[str, Repository] = {}
         self.lock = threading.RLock()
+        self.pull_requests = PullRequests(account_id, region_name)
+        self.approval_rule_templates = Templates()
+        self.comments = Comments()
 
     @property
     def root(self) -> Path:
@@ -132,6 +138,9 @@ class CodeCommitLabBackend(BaseBackend):
             repo = self.repositories.pop(name, None)
         if repo is None:
             return None  # AWS: deleting a repository that is gone returns no id, no error
+        self.pull_requests.repository_deleted(name)  # pull requests close with it
+        self.approval_rule_templates.repository_deleted(name)
+        self.comments.forget(name)
         shutil.rmtree(repo.path, ignore_errors=True)
         return repo.repository_id
 
@@ -207,6 +216,7 @@ class CodeCommitLabBackend(BaseBackend):
     def branch_moved(self, repo: Repository, branch: str, old: str | None, new: str | None) -> None:
         repo.modified = now()
         self.default_branch(repo)
+        self.pull_requests.branch_moved(repo, branch, new)
         for listener in list(branch_listeners):
             listener(self.account_id, self.region_name, repo.name, branch, old, new)
 
