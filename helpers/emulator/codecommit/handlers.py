@@ -20,9 +20,11 @@ _page = core.pager(err.InvalidContinuationTokenException, "The continuation toke
 def install() -> None:
     from . import git_http
     from .merge_handlers import MergeHandlers
+    from .repository_handlers import RepositoryHandlers
 
     install_handlers("codecommit", CodeCommitResponse, CodeCommitHandlers)
     install_handlers("codecommit", CodeCommitResponse, MergeHandlers)
+    install_handlers("codecommit", CodeCommitResponse, RepositoryHandlers)
     git_http.register()
 
 
