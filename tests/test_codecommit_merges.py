@@ -77,7 +77,8 @@ def test_fast_forward_moves_the_destination_to_the_source(cc, base):
 
 
 def test_fast_forward_refused_when_the_branches_diverged(cc, base):
-    diverge(cc, base, b"source\n", b"destination\n")
+    put(cc, "feature", base, "a.txt", b"a\n")
+    put(cc, "main", base, "b.txt", b"b\n")
     assert cc.get_merge_options(
         repositoryName="app", sourceCommitSpecifier="feature", destinationCommitSpecifier="main"
     )["mergeOptions"] == ["SQUASH_MERGE", "THREE_WAY_MERGE"]
@@ -195,6 +196,15 @@ def test_different_changes_to_the_same_lines_conflict(cc, base):
         mergeOption="THREE_WAY_MERGE",
     )
     assert conflicts["mergeable"] is False
+    common = {
+        "repositoryName": "app",
+        "sourceCommitSpecifier": "feature",
+        "destinationCommitSpecifier": "main",
+    }
+    assert cc.get_merge_options(**common)["mergeOptions"] == []
+    assert cc.get_merge_options(**common, conflictResolutionStrategy="ACCEPT_SOURCE")[
+        "mergeOptions"
+    ] == ["SQUASH_MERGE", "THREE_WAY_MERGE"]
     [metadata] = conflicts["conflictMetadataList"]
     assert metadata["filePath"] == "README.md"
     assert metadata["contentConflict"] is True
@@ -490,3 +500,28 @@ def test_bad_merge_requests_get_aws_errors(cc, base):
             nextToken="garbage!",
         )
     assert error_code(exc) == "InvalidContinuationTokenException"
+
+
+def test_merging_what_the_destination_already_holds_writes_no_commit(cc, base):
+    source = put(cc, "feature", base, "new.txt", b"new\n")
+    cc.merge_branches_by_fast_forward(
+        repositoryName="app", sourceCommitSpecifier="feature", destinationCommitSpecifier="main"
+    )
+    for merge in (cc.merge_branches_by_three_way, cc.merge_branches_by_squash):
+        reply = merge(
+            repositoryName="app", sourceCommitSpecifier=base, destinationCommitSpecifier="main"
+        )
+        assert reply["commitId"] == source == tip(cc, "main")
+
+
+def test_hostile_conflict_resolution_paths_get_invalid_path(cc, base):
+    diverge(cc, base, b"source\n", b"dest\n")
+    for path in ("../outside", ".git/config", "a/../../b"):
+        with pytest.raises(ClientError) as exc:
+            cc.merge_branches_by_three_way(
+                repositoryName="app",
+                sourceCommitSpecifier="feature",
+                destinationCommitSpecifier="main",
+                conflictResolution={"deleteFiles": [{"filePath": path}]},
+            )
+        assert error_code(exc) in ("InvalidPathException", "InvalidConflictResolutionException")

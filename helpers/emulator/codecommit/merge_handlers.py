@@ -51,7 +51,13 @@ class MergeHandlers(LabHandlers):
         _check_detail_and_strategy(params)
         base = merges.merge_base(git, source, destination)
         return {
-            "mergeOptions": merges.merge_options(git, source, destination),
+            "mergeOptions": merges.merge_options(
+                git,
+                source,
+                destination,
+                conflict_detail_level=params.get("conflictDetailLevel"),
+                conflict_resolution_strategy=params.get("conflictResolutionStrategy"),
+            ),
             "sourceCommitId": source,
             "destinationCommitId": destination,
             "baseCommitId": base or "",

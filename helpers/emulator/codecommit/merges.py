@@ -208,8 +208,10 @@ def _merge_content(git: Repo, item: FileMerge, line_level: bool, prefer: str) ->
     if not conflict:
         return sha
     texts = [item.data.get(side, b"") for side in SIDES]
-    if not line_level or any(_is_binary(text) for text in texts):
-        # FILE_LEVEL (or binary): a file changed on both sides is one conflict, the whole file.
+    symlink = MODE_BY_NAME["SYMLINK"] in (item.source.mode, item.destination.mode)
+    if not line_level or symlink or any(_is_binary(text) for text in texts):
+        # FILE_LEVEL (or binary, or a link's target): a file changed on both sides is one
+        # conflict, the whole file.
         source, destination, base = (t.splitlines(keepends=True) for t in texts)
         whole = destination if prefer == "destination" else source
         spans = ((0, len(base)), (0, len(source)), (0, len(destination)))
@@ -422,7 +424,9 @@ def merge(
     conflict_resolution: Mapping[str, Any] | None = None,
 ) -> Merged:
     """Merge source into destination (resolved commit ids); writes the merge commit and
-    returns it. Moves no branch. A fast-forward returns the source commit itself.
+    returns it. Moves no branch. A fast-forward returns the source commit itself; a squash
+    or three-way merge of a source the destination already contains returns the
+    destination itself (no commit is written).
 
     Raises ManualMergeRequiredException (a fast-forward that is not one, or conflicts left
     unresolved), the conflictResolution errors, InvalidMergeOptionException.
@@ -436,6 +440,10 @@ def merge(
             )
         tree_id = gitstore.commit(git, source_commit_id).tree.decode()
         return Merged(source_commit_id, tree_id, destination_commit_id)
+    if is_ancestor(git, source_commit_id, destination_commit_id):
+        # Nothing to merge: destination already holds source (git's "Already up to date").
+        tree_id = gitstore.commit(git, destination_commit_id).tree.decode()
+        return Merged(destination_commit_id, tree_id, source_commit_id)
     strategy = conflict_resolution_strategy or "NONE"
     result = three_way(
         git,
@@ -481,11 +489,28 @@ def _keep_emptied_folders(git: Repo, result: MergeResult) -> None:
             )
 
 
-def merge_options(git: Repo, source: str, destination: str) -> list[str]:
-    """GetMergeOptions: fast-forward only when destination is an ancestor of source."""
+def merge_options(
+    git: Repo,
+    source: str,
+    destination: str,
+    *,
+    conflict_detail_level: str | None = None,
+    conflict_resolution_strategy: str | None = None,
+) -> list[str]:
+    """GetMergeOptions: fast-forward only when destination is an ancestor of source; squash
+    and three-way only when no conflict is left under the detail level and strategy (the
+    API's doc: GetMergeConflicts tells why an option is not available)."""
     if is_ancestor(git, destination, source):
         return list(OPTIONS)
-    return [SQUASH, THREE_WAY]
+    found = conflicts(
+        git,
+        source,
+        destination,
+        THREE_WAY,
+        conflict_detail_level=conflict_detail_level,
+        conflict_resolution_strategy=conflict_resolution_strategy,
+    )
+    return [SQUASH, THREE_WAY] if found.mergeable else []
 
 
 @dataclass
