@@ -525,3 +525,26 @@ def test_hostile_conflict_resolution_paths_get_invalid_path(cc, base):
                 conflictResolution={"deleteFiles": [{"filePath": path}]},
             )
         assert error_code(exc) in ("InvalidPathException", "InvalidConflictResolutionException")
+
+
+def test_merges_are_served_over_http(server_client):
+    cc = server_client("codecommit")
+    name = "merge-over-http"
+    cc.create_repository(repositoryName=name)
+    first = cc.put_file(repositoryName=name, branchName="main", filePath="a", fileContent=b"a")
+    cc.create_branch(repositoryName=name, branchName="topic", commitId=first["commitId"])
+    cc.put_file(
+        repositoryName=name,
+        branchName="topic",
+        filePath="b",
+        fileContent=b"b",
+        parentCommitId=first["commitId"],
+    )
+    try:
+        reply = cc.merge_branches_by_three_way(
+            repositoryName=name, sourceCommitSpecifier="topic", destinationCommitSpecifier="main"
+        )
+        blob = cc.get_file(repositoryName=name, filePath="b", commitSpecifier=reply["commitId"])
+        assert cc.get_blob(repositoryName=name, blobId=blob["blobId"])["content"] == b"b"
+    finally:
+        cc.delete_repository(repositoryName=name)
