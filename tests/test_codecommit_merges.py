@@ -548,3 +548,37 @@ def test_merges_are_served_over_http(server_client):
         assert cc.get_blob(repositoryName=name, blobId=blob["blobId"])["content"] == b"b"
     finally:
         cc.delete_repository(repositoryName=name)
+
+
+def test_a_file_on_one_side_and_a_folder_on_the_other_is_an_object_type_conflict(cc, base):
+    put(cc, "feature", base, "docs", b"a file\n")
+    put(cc, "main", base, "docs/guide.md", b"a folder's file\n")
+    reply = cc.get_merge_conflicts(
+        repositoryName="app",
+        sourceCommitSpecifier="feature",
+        destinationCommitSpecifier="main",
+        mergeOption="THREE_WAY_MERGE",
+    )
+    assert reply["mergeable"] is False
+    [metadata] = reply["conflictMetadataList"]
+    assert (metadata["filePath"], metadata["objectTypeConflict"]) == ("docs", True)
+    with pytest.raises(ClientError) as exc:
+        cc.merge_branches_by_three_way(
+            repositoryName="app", sourceCommitSpecifier="feature", destinationCommitSpecifier="main"
+        )
+    assert error_code(exc) == "ManualMergeRequiredException"
+
+
+def test_describe_a_file_both_sides_changed_without_conflict(cc, base):
+    diverge(cc, base, BASE_TEXT.replace(b"two", b"TWO"), BASE_TEXT.replace(b"six", b"SIX"))
+    reply = cc.describe_merge_conflicts(
+        repositoryName="app",
+        sourceCommitSpecifier="feature",
+        destinationCommitSpecifier="main",
+        mergeOption="SQUASH_MERGE",
+        filePath="README.md",
+        maxMergeHunks=1,
+    )
+    assert reply["conflictMetadata"]["numberOfConflicts"] == 0
+    assert [h["isConflict"] for h in reply["mergeHunks"]] == [False]
+    assert reply["nextToken"]
