@@ -28,8 +28,12 @@ _page = core.pager(err.InvalidContinuationTokenException, "The continuation toke
 
 def install() -> None:
     from . import git_http
+    from .merge_handlers import MergeHandlers
+    from .repository_handlers import RepositoryHandlers
 
     install_handlers("codecommit", CodeCommitResponse, CodeCommitHandlers)
+    install_handlers("codecommit", CodeCommitResponse, MergeHandlers)
+    install_handlers("codecommit", CodeCommitResponse, RepositoryHandlers)
     git_http.register()
 
 
@@ -267,7 +271,12 @@ class CodeCommitHandlers(LabHandlers):
                 path = files.clean_path(item.get("filePath"))
                 if path not in entries:
                     raise err.FileDoesNotExistException(f"The file {path} does not exist.")
-                entries[path].mode = files.file_mode(item.get("fileMode"))
+                # A new entry: `before` holds the same objects, so a change in place
+                # would read as no change.
+                old = entries[path]
+                entries[path] = gitstore.FileEntry(
+                    path, files.file_mode(item.get("fileMode")), old.sha
+                )
                 report["filesUpdated"].append(_file_metadata(entries[path]))
             if entries == before:
                 raise err.NoChangeException(

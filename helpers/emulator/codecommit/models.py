@@ -144,6 +144,27 @@ class CodeCommitLabBackend(BaseBackend):
         shutil.rmtree(repo.path, ignore_errors=True)
         return repo.repository_id
 
+    def rename_repository(self, old_name: str, new_name: str) -> Repository:
+        """UpdateRepositoryName: the name, the ARN and the clone URLs follow the name; the
+        git folder is renamed too, so the state folder reads as the repositories."""
+        validate_repository_name(new_name)
+        with self.lock:
+            repo = self.get_repository(old_name)
+            if new_name == old_name:
+                return repo
+            if new_name in self.repositories:
+                raise err.RepositoryNameExistsException(
+                    f"Repository named {new_name} already exists"
+                )
+            with repo.lock:
+                # new_name passed validate_repository_name: one safe path component.
+                path = self.root / f"{safepaths.component(new_name)}-{repo.repository_id[:8]}.git"
+                repo.path.rename(path)
+                repo.path, repo.name, repo.modified = path, new_name, now()
+                del self.repositories[old_name]
+                self.repositories[new_name] = repo
+            return repo
+
     def repository_by_arn(self, arn: str | None) -> Repository:
         if not arn:
             raise err.ResourceArnRequiredException(
