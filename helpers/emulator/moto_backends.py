@@ -10,6 +10,7 @@ a bug and goes up as it is.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -321,3 +322,88 @@ def hand_tagging_over(service: str) -> None:
     replaced = {"codedeploy": CodeDeployBackend}[service]
     replaced.owns_arn = lambda self, arn: False  # type: ignore[method-assign]
     replaced.iter_tagged_resources = lambda self: iter(())  # type: ignore[method-assign]
+
+
+# --- EventBridge and SNS ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatchedTarget:
+    """A target of a rule that matched an event, which moto does not deliver itself."""
+
+    rule_arn: str
+    target_arn: str
+    payload: (
+        Any  # what the target receives: the event, or what Input/InputPath/InputTransformer make
+    )
+
+
+# The targets moto's Rule.send_to_targets delivers (by the service of the target's ARN).
+_MOTO_DELIVERS = {"sqs", "logs", "events"}
+
+
+def put_service_event(account: str, region: str, event: dict[str, Any], deliver: Any) -> None:
+    """Put an AWS service's event on the account's default event bus, as AWS does.
+
+    Every ENABLED rule whose pattern matches sends it to its targets: moto delivers to SQS
+    queues, log groups, archives and other buses; any other target is handed to
+    deliver(MatchedTarget) (SNS, CodePipeline, CodeBuild...). event has "time" as ISO text.
+    """
+    import copy
+
+    from moto.events.models import events_backends
+    from moto.events.utils import EventTemplateParser
+
+    moto_event = dict(event, time=_unix_time(event["time"]), **{"ingestion-time": 0})
+    bus = events_backends[account][region].describe_event_bus("default")
+    for rule in list(bus.rules.values()):
+        if rule.state != "ENABLED" or not rule.event_pattern.matches_event(moto_event):
+            continue
+        for target in list(rule.targets):
+            service = target["Arn"].split(":")[2] if target["Arn"].count(":") >= 5 else ""
+            if service in _MOTO_DELIVERS:
+                one = copy.copy(rule)
+                one.targets = [target]
+                transform = "InputTransformer" in target
+                one.send_to_targets(copy.deepcopy(moto_event), transform_input=transform)
+                continue
+            if "Input" in target:
+                payload: Any = json.loads(target["Input"])
+            elif "InputPath" in target:
+                payload = _json_path(target["InputPath"], event)
+            elif "InputTransformer" in target:
+                transformer = target["InputTransformer"]
+                payload = EventTemplateParser.parse(
+                    input_template=transformer.get("InputTemplate"),
+                    input_paths_map=transformer.get("InputPathsMap", {}),
+                    event=event,
+                )
+            else:
+                payload = event
+            deliver(MatchedTarget(rule.arn, target["Arn"], payload))
+
+
+def _unix_time(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _json_path(path: str, event: dict[str, Any]) -> Any:
+    from jsonpath_ng.ext import parse
+
+    found = parse(path).find(event)
+    return found[0].value if found else None
+
+
+def sns_publish(topic_arn: str, message: str, subject: str | None = None) -> bool:
+    """Publish to a topic of the local SNS (its subscriptions get it); False: no such topic."""
+    from moto.sns.exceptions import TopicNotFound
+    from moto.sns.models import sns_backends
+
+    parts = topic_arn.split(":")
+    if len(parts) != 6 or parts[2] != "sns":
+        return False
+    try:
+        sns_backends[parts[4]][parts[3]].publish(message, arn=topic_arn, subject=subject)
+    except TopicNotFound:
+        return False
+    return True

@@ -19,7 +19,7 @@ from pathlib import Path
 from moto.core.base_backend import BackendDict, BaseBackend
 
 from ... import settings
-from .. import safepaths
+from .. import events, safepaths
 from ..core import now
 from . import exceptions as err
 from . import gitstore
@@ -207,6 +207,7 @@ class CodeCommitLabBackend(BaseBackend):
     def branch_moved(self, repo: Repository, branch: str, old: str | None, new: str | None) -> None:
         repo.modified = now()
         self.default_branch(repo)
+        events.codecommit_reference(repo, "branch", branch, old, new)
         for listener in list(branch_listeners):
             listener(self.account_id, self.region_name, repo.name, branch, old, new)
 
