@@ -396,14 +396,13 @@ def _json_path(path: str, event: dict[str, Any]) -> Any:
 
 def sns_publish(topic_arn: str, message: str, subject: str | None = None) -> bool:
     """Publish to a topic of the local SNS (its subscriptions get it); False: no such topic."""
-    from moto.sns.exceptions import TopicNotFound
     from moto.sns.models import sns_backends
 
     parts = topic_arn.split(":")
     if len(parts) != 6 or parts[2] != "sns":
         return False
-    try:
-        sns_backends[parts[4]][parts[3]].publish(message, arn=topic_arn, subject=subject)
-    except TopicNotFound:
+    backend = sns_backends[parts[4]][parts[3]]
+    if topic_arn not in backend.topics:  # moto would take it for a platform endpoint
         return False
+    backend.publish(message, arn=topic_arn, subject=subject)
     return True

@@ -11,7 +11,7 @@ from moto.codecommit.responses import CodeCommitResponse
 from .. import core
 from ..core import LabHandlers, install_handlers, with_token
 from . import exceptions as err
-from . import files, gitstore
+from . import files, gitstore, triggers
 from .models import CodeCommitLabBackend, Repository, codecommit_lab_backends
 
 _page = core.pager(err.InvalidContinuationTokenException, "The continuation token is not valid.")
@@ -305,6 +305,29 @@ class CodeCommitHandlers(LabHandlers):
             changes, params, token_key="NextToken", size_key="MaxResults", default_size=100
         )
         return with_token({"differences": page}, token, key="NextToken")
+
+    # Triggers (triggers.py) ------------------------------------------------------------
+
+    def put_repository_triggers(self, params):
+        repo = self._lab_repo(params)
+        checked = triggers.check(repo, params.get("triggers"))
+        with repo.lock:
+            repo.triggers = checked
+            repo.trigger_configuration_id = triggers.new_configuration_id()
+            return {"configurationId": repo.trigger_configuration_id}
+
+    def get_repository_triggers(self, params):
+        repo = self._lab_repo(params)
+        with repo.lock:
+            return {
+                "configurationId": repo.trigger_configuration_id,
+                "triggers": [dict(t) for t in repo.triggers],
+            }
+
+    def test_repository_triggers(self, params):
+        repo = self._lab_repo(params)
+        successful, failed = triggers.test(repo, triggers.check(repo, params.get("triggers")))
+        return {"successfulExecutions": successful, "failedExecutions": failed}
 
     # Tags -------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from ... import settings
 from .. import events, safepaths
 from ..core import now
 from . import exceptions as err
-from . import gitstore
+from . import gitstore, triggers
 
 NAME_PATTERN = re.compile(r"^[\w.-]{1,100}$")
 BRANCH_PATTERN = re.compile(r"^[^\s~^:?*\[\\]{1,256}$")
@@ -50,6 +50,8 @@ class Repository:
     default_branch: str | None = None
     kms_key_id: str = "alias/aws/codecommit"
     tags: dict[str, str] = field(default_factory=dict)
+    triggers: list[dict] = field(default_factory=list)  # PutRepositoryTriggers (triggers.py)
+    trigger_configuration_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
@@ -208,6 +210,7 @@ class CodeCommitLabBackend(BaseBackend):
         repo.modified = now()
         self.default_branch(repo)
         events.codecommit_reference(repo, "branch", branch, old, new)
+        triggers.on_reference_moved(repo, branch, old, new)
         for listener in list(branch_listeners):
             listener(self.account_id, self.region_name, repo.name, branch, old, new)
 
