@@ -327,3 +327,124 @@ def test_codepipeline_execution_stage_and_action_events(client, lab):
     assert set(started["input-artifacts"][0]["s3location"]) == {"bucket", "key"}
     assert [a["name"] for a in succeeded["output-artifacts"]] == ["BuildOutput"]
     assert "external-execution-id" in succeeded["execution-result"]
+
+
+def wait_for(predicate, timeout: float = 30):
+    """Rule targets the kit starts (CodeBuild, CodePipeline) start in a thread of their own."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (found := predicate()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+    return found
+
+
+def put_rule(client, name: str, pattern: dict, target: dict) -> str:
+    events = client("events")
+    arn = events.put_rule(Name=name, EventPattern=json.dumps(pattern))["RuleArn"]
+    events.put_targets(Rule=name, Targets=[{"Id": "1", **target}])
+    return arn
+
+
+def test_a_rule_starts_a_build_with_its_input_as_start_build_parameters(client, lab):
+    lab.cb.create_project(
+        name="checks",
+        source={
+            "type": "CODECOMMIT",
+            "location": f"https://git-codecommit.{REGION}.amazonaws.com/v1/repos/{REPO}",
+            "buildspec": "version: 0.2\nphases:\n  build:\n    commands:\n      - echo $WHO\n",
+        },
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": "aws/codebuild/standard:7.0",
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+        serviceRole="arn:aws:iam::123456789012:role/CodeBuildRole",
+    )
+    put_rule(
+        client,
+        "build-feature",
+        {
+            "source": ["aws.codecommit"],
+            "detail-type": ["CodeCommit Repository State Change"],
+            "detail": {"referenceName": ["feature"]},
+        },
+        {
+            "Arn": f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/checks",
+            "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/events",
+            "InputTransformer": {
+                "InputPathsMap": {"commit": "$.detail.commitId"},
+                "InputTemplate": '{"sourceVersion": "<commit>", "environmentVariablesOverride":'
+                ' [{"name": "WHO", "value": "rule", "type": "PLAINTEXT"}]}',
+            },
+        },
+    )
+    commit = lab.commit("b.txt", "feature work", branch="main")
+    lab.cc.create_branch(repositoryName=REPO, branchName="feature", commitId=commit)
+
+    [build_id] = wait_for(lambda: lab.cb.list_builds_for_project(projectName="checks").get("ids"))
+    build = wait_for(
+        lambda: [b for b in lab.cb.batch_get_builds(ids=[build_id])["builds"] if b["buildComplete"]]
+    )[0]
+    assert build["buildStatus"] == "SUCCEEDED"
+    assert build["resolvedSourceVersion"] == commit
+    assert build["initiator"] == "rule/build-feature"
+
+
+def test_a_rule_starts_a_pipeline_with_a_cloudwatch_event_trigger(client, lab):
+    lab.create()
+    rule_arn = put_rule(
+        client,
+        "redeploy",
+        {
+            "source": ["aws.codepipeline"],
+            "detail-type": ["CodePipeline Pipeline Execution State Change"],
+            "detail": {"pipeline": ["first"], "state": ["SUCCEEDED"]},
+        },
+        {
+            "Arn": f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:lab-pipeline",
+            "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/events",
+        },
+    )
+    lab.create(name="first", stages=None)
+    runs = wait_for(
+        lambda: [
+            s
+            for s in lab.cp.list_pipeline_executions(pipelineName="lab-pipeline")[
+                "pipelineExecutionSummaries"
+            ]
+            if s["trigger"]["triggerType"] == "CloudWatchEvent"
+        ]
+    )
+    assert [r["trigger"]["triggerDetail"] for r in runs] == [rule_arn]
+
+
+def test_a_push_rule_on_a_watched_branch_does_not_start_the_pipeline_twice(client, lab):
+    lab.create()
+    put_rule(
+        client,
+        "codepipeline-app-main-rule",
+        {
+            "source": ["aws.codecommit"],
+            "detail-type": ["CodeCommit Repository State Change"],
+            "resources": [f"arn:aws:codecommit:{REGION}:{ACCOUNT}:{REPO}"],
+            "detail": {
+                "event": ["referenceCreated", "referenceUpdated"],
+                "referenceName": ["main"],
+            },
+        },
+        {
+            "Arn": f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:lab-pipeline",
+            "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/events",
+        },
+    )
+    lab.commit("c.txt", "again")
+    import time
+
+    time.sleep(0.5)  # a second start would come from the rule's thread
+    summaries = lab.cp.list_pipeline_executions(pipelineName="lab-pipeline")[
+        "pipelineExecutionSummaries"
+    ]
+    assert len(summaries) == 2  # the creation's and the push's

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -66,9 +67,48 @@ def _deliver(target: moto_backends.MatchedTarget) -> None:
         if not moto_backends.sns_publish(target.target_arn, message):
             log.info("rule %s: no topic %s", target.rule_arn, target.target_arn)
         return
-    # CodePipeline, CodeBuild, Lambda... targets are not delivered yet (see the report of
-    # issue 14); the pipeline engine starts pipelines on pushes itself.
+    starts = {"codebuild": _start_build, "codepipeline": _start_pipeline}
+    if service in starts:
+        # In a thread of its own: the emitting runtime may hold its locks, and the build or
+        # execution this starts emits events of its own.
+        name = f"eventbridge-{service}-{uuid.uuid4().hex[:8]}"
+        threading.Thread(target=_guarded, args=(starts[service], target), name=name).start()
+        return
     log.info("rule %s: target %s is not delivered offline", target.rule_arn, target.target_arn)
+
+
+def _guarded(start: Any, target: moto_backends.MatchedTarget) -> None:
+    try:
+        start(target)
+    except Exception:  # AWS records a failed invocation; the server goes on
+        log.exception("rule %s: starting %s failed", target.rule_arn, target.target_arn)
+
+
+def _start_build(target: moto_backends.MatchedTarget) -> None:
+    """A CodeBuild target: StartBuild of the project, the target's input (if it is one)
+    as StartBuild's parameters (the user guide's pull-request rule passes sourceVersion)."""
+    from .codebuild.models import codebuild_lab_backends
+    from .core import AwsError, check_request, service_model
+
+    _, _, _, region, account, resource = target.target_arn.split(":", 5)
+    members = service_model("codebuild").operation_model("StartBuild").input_shape.members
+    given = target.payload if isinstance(target.payload, dict) else {}
+    params = {k: v for k, v in given.items() if k in members}
+    params["projectName"] = resource.removeprefix("project/")
+    try:
+        check_request("codebuild", "StartBuild", params)
+        backend = codebuild_lab_backends[account][region]
+        backend.start_build(params, "rule/" + target.rule_arn.rsplit("/", 1)[-1])
+    except AwsError as error:
+        log.info("rule %s: StartBuild refused: %s", target.rule_arn, error)
+
+
+def _start_pipeline(target: moto_backends.MatchedTarget) -> None:
+    """A CodePipeline target: StartPipelineExecution (triggerType CloudWatchEvent)."""
+    from .codepipeline import models
+
+    _, _, _, region, account, name = target.target_arn.split(":", 5)
+    models.start_by_rule(account, region, name, target.rule_arn, target.event)
 
 
 def _iso(moment: dt.datetime) -> str:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.ec2.models import ec2_backends
@@ -28,6 +29,8 @@ from moto.secretsmanager.models import secretsmanager_backends
 from moto.ssm.exceptions import SSMException
 from moto.ssm.models import ssm_backends
 from moto.sts.models import sts_backends
+
+log = logging.getLogger(__name__)
 
 # moto keeps global services (S3, IAM, STS) per partition; "global" is its older alias.
 PARTITION = "aws"
@@ -333,9 +336,9 @@ class MatchedTarget:
 
     rule_arn: str
     target_arn: str
-    payload: (
-        Any  # what the target receives: the event, or what Input/InputPath/InputTransformer make
-    )
+    # What the target receives: the event, or what Input/InputPath/InputTransformer make.
+    payload: Any
+    event: dict[str, Any]  # the event itself
 
 
 # The targets moto's Rule.send_to_targets delivers (by the service of the target's ARN).
@@ -349,38 +352,46 @@ def put_service_event(account: str, region: str, event: dict[str, Any], deliver:
     queues, log groups, archives and other buses; any other target is handed to
     deliver(MatchedTarget) (SNS, CodePipeline, CodeBuild...). event has "time" as ISO text.
     """
-    import copy
-
     from moto.events.models import events_backends
-    from moto.events.utils import EventTemplateParser
 
-    moto_event = dict(event, time=_unix_time(event["time"]), **{"ingestion-time": 0})
+    moto_event: Any = dict(event, time=_unix_time(event["time"]), **{"ingestion-time": 0})
     bus = events_backends[account][region].describe_event_bus("default")
     for rule in list(bus.rules.values()):
         if rule.state != "ENABLED" or not rule.event_pattern.matches_event(moto_event):
             continue
         for target in list(rule.targets):
-            service = target["Arn"].split(":")[2] if target["Arn"].count(":") >= 5 else ""
-            if service in _MOTO_DELIVERS:
-                one = copy.copy(rule)
-                one.targets = [target]
-                transform = "InputTransformer" in target
-                one.send_to_targets(copy.deepcopy(moto_event), transform_input=transform)
-                continue
-            if "Input" in target:
-                payload: Any = json.loads(target["Input"])
-            elif "InputPath" in target:
-                payload = _json_path(target["InputPath"], event)
-            elif "InputTransformer" in target:
-                transformer = target["InputTransformer"]
-                payload = EventTemplateParser.parse(
-                    input_template=transformer.get("InputTemplate"),
-                    input_paths_map=transformer.get("InputPathsMap", {}),
-                    event=event,
-                )
-            else:
-                payload = event
-            deliver(MatchedTarget(rule.arn, target["Arn"], payload))
+            try:
+                _send(rule, target, event, moto_event, deliver)
+            except Exception:  # one broken target (a deleted queue...) must not stop the rest
+                log.warning("rule %s: target %s failed", rule.arn, target["Arn"], exc_info=True)
+
+
+def _send(rule: Any, target: dict, event: dict[str, Any], moto_event: Any, deliver: Any) -> None:
+    import copy
+
+    from moto.events.utils import EventTemplateParser
+
+    service = target["Arn"].split(":")[2] if target["Arn"].count(":") >= 5 else ""
+    if service in _MOTO_DELIVERS:
+        one = copy.copy(rule)
+        one.targets = [target]
+        transform = "InputTransformer" in target
+        one.send_to_targets(copy.deepcopy(moto_event), transform_input=transform)
+        return
+    if "Input" in target:
+        payload: Any = json.loads(target["Input"])
+    elif "InputPath" in target:
+        payload = _json_path(target["InputPath"], event)
+    elif "InputTransformer" in target:
+        transformer = target["InputTransformer"]
+        payload = EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event=cast(Any, dict(event, **{"ingestion-time": moto_event["time"]})),
+        )
+    else:
+        payload = event
+    deliver(MatchedTarget(rule.arn, target["Arn"], payload, event))
 
 
 def _unix_time(iso: str) -> float:

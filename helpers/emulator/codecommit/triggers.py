@@ -104,7 +104,7 @@ def on_reference_moved(repo: Repository, branch: str, old: str | None, new: str 
     change = _change(old, new)
     if change is None:
         return
-    reference = {"commit": new or old, "ref": f"refs/heads/{branch}"}
+    reference: dict[str, object] = {"commit": new or old, "ref": f"refs/heads/{branch}"}
     if change == "createReference":
         reference["created"] = True
     elif change == "deleteReference":
