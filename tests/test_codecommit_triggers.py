@@ -175,3 +175,73 @@ def test_triggers_of_a_missing_repository(setup):
     with pytest.raises(ClientError) as caught:
         cc.get_repository_triggers(repositoryName="nope")
     assert caught.value.response["Error"]["Code"] == "RepositoryDoesNotExistException"
+
+
+def test_git_push_of_a_branch_and_a_tag_sends_events_and_triggers(server_client, tmp_path):
+    """Over the local server's git HTTP: the push's branch and tag reach an EventBridge rule
+    and a trigger, as the API's commits do."""
+    import subprocess
+
+    def git(*args, cwd=None):
+        subprocess.run(
+            ["git", "-c", "user.name=L", "-c", "user.email=l@example.com", *args],
+            cwd=cwd,
+            check=True,
+            capture_output=True,
+        )
+
+    cc, sqs, sns, events = (server_client(s) for s in ("codecommit", "sqs", "sns", "events"))
+    name = "pushed-refs"
+    url = cc.create_repository(repositoryName=name)["repositoryMetadata"]["cloneUrlHttp"]
+    queues = {}
+    for queue in ("pushed-refs-events", "pushed-refs-triggers"):
+        queue_url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        queues[queue] = (queue_url, arn)
+    events.put_rule(
+        Name="pushed-refs",
+        EventPattern=json.dumps(
+            {"source": ["aws.codecommit"], "detail": {"repositoryName": [name]}}
+        ),
+    )
+    events.put_targets(
+        Rule="pushed-refs", Targets=[{"Id": "q", "Arn": queues["pushed-refs-events"][1]}]
+    )
+    topic = sns.create_topic(Name="pushed-refs")["TopicArn"]
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=queues["pushed-refs-triggers"][1],
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    cc.put_repository_triggers(repositoryName=name, triggers=[trigger(topic)])
+
+    work = tmp_path / "work"
+    work.mkdir()
+    git("init", "-q", "-b", "main", cwd=work)
+    (work / "a.txt").write_text("1\n")
+    git("add", ".", cwd=work)
+    git("commit", "-q", "-m", "first", cwd=work)
+    git("tag", "v1", cwd=work)
+    git("push", url, "main", "v1", cwd=work)
+
+    def bodies(queue: str) -> list[dict]:
+        found = []
+        while batch := sqs.receive_message(QueueUrl=queues[queue][0], MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            found += [json.loads(m["Body"]) for m in batch]
+        return found
+
+    details = [e["detail"] for e in bodies("pushed-refs-events")]
+    assert sorted((d["referenceType"], d["referenceFullName"], d["event"]) for d in details) == [
+        ("branch", "refs/heads/main", "referenceCreated"),
+        ("tag", "refs/tags/v1", "referenceCreated"),
+    ]
+    refs = sorted(
+        r["Records"][0]["codecommit"]["references"][0]["ref"]
+        for r in bodies("pushed-refs-triggers")
+    )
+    assert refs == ["refs/heads/main", "refs/tags/v1"]

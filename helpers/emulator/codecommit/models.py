@@ -210,9 +210,15 @@ class CodeCommitLabBackend(BaseBackend):
         repo.modified = now()
         self.default_branch(repo)
         events.codecommit_reference(repo, "branch", branch, old, new)
-        triggers.on_reference_moved(repo, branch, old, new)
+        triggers.on_reference_moved(repo, "branch", branch, old, new)
         for listener in list(branch_listeners):
             listener(self.account_id, self.region_name, repo.name, branch, old, new)
+
+    def tag_moved(self, repo: Repository, tag: str, old: str | None, new: str | None) -> None:
+        """A git push created, moved or deleted a tag: its events and triggers."""
+        repo.modified = now()
+        events.codecommit_reference(repo, "tag", tag, old, new)
+        triggers.on_reference_moved(repo, "tag", tag, old, new)
 
     # Commits ----------------------------------------------------------------------
 

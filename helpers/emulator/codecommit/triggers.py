@@ -99,19 +99,24 @@ def _check_trigger(repo: Repository, trigger: dict) -> dict:
     }
 
 
-def on_reference_moved(repo: Repository, branch: str, old: str | None, new: str | None) -> None:
-    """Publish to the topic of every trigger this change of a branch concerns."""
+def on_reference_moved(
+    repo: Repository, reference_type: str, name: str, old: str | None, new: str | None
+) -> None:
+    """Publish to the topic of every trigger this change of a branch or tag concerns (a
+    trigger with branches listed concerns those branches only)."""
     change = _change(old, new)
     if change is None:
         return
-    reference: dict[str, object] = {"commit": new or old, "ref": f"refs/heads/{branch}"}
+    prefix = "refs/heads/" if reference_type == "branch" else "refs/tags/"
+    reference: dict[str, object] = {"commit": new or old, "ref": prefix + name}
     if change == "createReference":
         reference["created"] = True
     elif change == "deleteReference":
         reference["deleted"] = True
     for trigger in list(repo.triggers):
         wanted = "all" in trigger["events"] or change in trigger["events"]
-        if wanted and (not trigger["branches"] or branch in trigger["branches"]):
+        listed = reference_type == "branch" and name in trigger["branches"]
+        if wanted and (not trigger["branches"] or listed):
             _publish(repo, trigger, [reference])
 
 
