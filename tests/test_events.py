@@ -448,3 +448,41 @@ def test_a_push_rule_on_a_watched_branch_does_not_start_the_pipeline_twice(clien
         "pipelineExecutionSummaries"
     ]
     assert len(summaries) == 2  # the creation's and the push's
+
+
+def test_the_functions_left_for_pull_requests_and_merges(client, synchronous):
+    """What the pull request module calls: a pull request event, a branch moved by a merge
+    (its merge fields), an unreferenced merge commit."""
+    from helpers.emulator import events
+    from helpers.emulator.codecommit.models import codecommit_lab_backends
+
+    inbox = Inbox(client, {"source": ["aws.codecommit"]}, name="prs")
+    cc = client("codecommit")
+    metadata = cc.create_repository(repositoryName=REPO)["repositoryMetadata"]
+    first = cc.put_file(repositoryName=REPO, branchName="main", filePath="a", fileContent=b"1")[
+        "commitId"
+    ]
+    inbox.messages()
+    backend = codecommit_lab_backends[ACCOUNT][REGION]
+    repo = backend.get_repository(REPO)
+    merge = {
+        "baseCommitId": first,
+        "sourceCommitId": first,
+        "destinationCommitId": first,
+        "mergeOption": "FAST_FORWARD_MERGE",
+    }
+    events.emit_codecommit_pull_request(
+        repo, {"event": "pullRequestCreated", "pullRequestId": "1", "repositoryNames": [REPO]}
+    )
+    backend.branch_moved(repo, "main", first, first, merge=merge)
+    events.codecommit_unreferenced_merge_commit(repo, first, merge)
+
+    pull_request, moved, unreferenced = inbox.messages()
+    assert_envelope(
+        pull_request, "aws.codecommit", "CodeCommit Pull Request State Change", [metadata["Arn"]]
+    )
+    assert pull_request["detail"]["pullRequestId"] == "1"
+    assert moved["detail"]["event"] == "referenceUpdated"
+    assert moved["detail"]["mergeOption"] == "FAST_FORWARD_MERGE"
+    assert unreferenced["detail"]["event"] == "unreferencedMergeCommitCreated"
+    assert unreferenced["detail"]["commitId"] == first

@@ -139,9 +139,15 @@ def codecommit_reference(
     old: str | None,
     new: str | None,
     caller_arn: str | None = None,
+    merge: dict[str, Any] | None = None,
 ) -> None:
-    """ "CodeCommit Repository State Change" for a branch or tag created, moved or deleted
-    (push, PutFile, CreateCommit, CreateBranch, DeleteBranch, merges)."""
+    """The "CodeCommit Repository State Change" of a branch or tag created, moved or
+    deleted (push, PutFile, CreateCommit, CreateBranch, DeleteBranch, merges).
+
+    merge, for a branch moved by a merge (monitoring-events.md's referenceUpdated example):
+    baseCommitId, sourceCommitId, destinationCommitId, mergeOption (FAST_FORWARD_MERGE,
+    SQUASH_MERGE, THREE_WAY_MERGE), conflictDetailsLevel, conflictResolutionStrategy.
+    """
     kind = CODECOMMIT_REFERENCE_EVENTS.get((old is not None, new is not None))
     if kind is None:
         return
@@ -160,6 +166,7 @@ def codecommit_reference(
         detail["oldCommitId"] = old
     if caller_arn:
         detail["callerUserArn"] = caller_arn
+    detail.update(merge or {})
     emit(
         repo.account_id,
         repo.region,
@@ -170,8 +177,23 @@ def codecommit_reference(
     )
 
 
+def codecommit_unreferenced_merge_commit(
+    repo: Repository, commit_id: str, merge: dict[str, Any]
+) -> None:
+    """The "unreferencedMergeCommitCreated" event (CreateUnreferencedMergeCommit); merge
+    holds the merge fields listed in codecommit_reference."""
+    detail = {
+        "event": "unreferencedMergeCommitCreated",
+        "repositoryName": repo.name,
+        "repositoryId": repo.repository_id,
+        "commitId": commit_id,
+        **merge,
+    }
+    emit_codecommit(repo, "CodeCommit Repository State Change", detail)
+
+
 def emit_codecommit_pull_request(repo: Repository, detail: dict[str, Any]) -> None:
-    """ "CodeCommit Pull Request State Change" (for the pull request module).
+    """The "CodeCommit Pull Request State Change" (for the pull request module).
 
     detail: the documented fields of monitoring-events.md's pullRequest* examples, shaped
     by the caller: event (pullRequestCreated, pullRequestSourceBranchUpdated,
@@ -196,7 +218,7 @@ def emit_codecommit(repo: Repository, detail_type: str, detail: dict[str, Any]) 
 
 
 def codebuild_build_state(build: Build) -> None:
-    """ "CodeBuild Build State Change": IN_PROGRESS at the start, then the final status."""
+    """The "CodeBuild Build State Change": IN_PROGRESS at the start, then the final status."""
     detail = {
         "build-status": build.status,
         "project-name": build.project_name,
@@ -210,7 +232,7 @@ def codebuild_build_state(build: Build) -> None:
 
 
 def codebuild_phase_change(build: Build) -> None:
-    """ "CodeBuild Build Phase Change" for the phase that has just ended."""
+    """The "CodeBuild Build Phase Change" for the phase that has just ended."""
     phase = build.phases[-1]
     duration = int((phase.end - phase.start).total_seconds()) if phase.end else 0
     detail = {
@@ -297,14 +319,14 @@ CODEDEPLOY_STATES = {
 
 
 def codedeploy_deployment_state(deployment: Deployment) -> None:
-    """ "CodeDeploy Deployment State-change Notification"."""
+    """The "CodeDeploy Deployment State-change Notification"."""
     state = CODEDEPLOY_STATES.get(deployment.status)
     if state is not None:
         _codedeploy_event(deployment, "CodeDeploy Deployment State-change Notification", state)
 
 
 def codedeploy_instance_state(deployment: Deployment, target: TargetState) -> None:
-    """ "CodeDeploy Instance State-change Notification" for one instance of a deployment."""
+    """The "CodeDeploy Instance State-change Notification" for one instance of a deployment."""
     state = CODEDEPLOY_STATES.get(target.status)
     if state is not None:
         _codedeploy_event(
@@ -355,7 +377,7 @@ CODEPIPELINE_STATES = {
 
 
 def codepipeline_execution_state(execution: Execution, stop_comments: str | None = None) -> None:
-    """ "CodePipeline Pipeline Execution State Change" at the execution's current status."""
+    """The "CodePipeline Pipeline Execution State Change" at the execution's current status."""
     state = CODEPIPELINE_STATES.get(execution.status)
     if state is None:
         return
@@ -372,7 +394,7 @@ def codepipeline_execution_state(execution: Execution, stop_comments: str | None
 
 
 def codepipeline_stage_state(execution: Execution, stage: str) -> None:
-    """ "CodePipeline Stage Execution State Change" at the stage's current status."""
+    """The "CodePipeline Stage Execution State Change" at the stage's current status."""
     state = CODEPIPELINE_STATES.get(execution.stage_status.get(stage, ""))
     if state is None:
         return
@@ -382,7 +404,7 @@ def codepipeline_stage_state(execution: Execution, stage: str) -> None:
 
 
 def codepipeline_action_state(run: ActionRun) -> None:
-    """ "CodePipeline Action Execution State Change" at the action's current status."""
+    """The "CodePipeline Action Execution State Change" at the action's current status."""
     state = CODEPIPELINE_STATES.get(run.status)
     if state is None:
         return

@@ -206,10 +206,19 @@ class CodeCommitLabBackend(BaseBackend):
                     gitstore.set_head(repo.git(), first)
             return repo.default_branch
 
-    def branch_moved(self, repo: Repository, branch: str, old: str | None, new: str | None) -> None:
+    def branch_moved(
+        self,
+        repo: Repository,
+        branch: str,
+        old: str | None,
+        new: str | None,
+        merge: dict | None = None,
+    ) -> None:
+        """Everything a moved branch causes: its event, triggers, the pipeline engine.
+        merge: for a merge, the event's merge fields (events.codecommit_reference)."""
         repo.modified = now()
         self.default_branch(repo)
-        events.codecommit_reference(repo, "branch", branch, old, new)
+        events.codecommit_reference(repo, "branch", branch, old, new, merge=merge)
         triggers.on_reference_moved(repo, "branch", branch, old, new)
         for listener in list(branch_listeners):
             listener(self.account_id, self.region_name, repo.name, branch, old, new)
