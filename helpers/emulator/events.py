@@ -42,6 +42,8 @@ def emit(
     detail: dict[str, Any],
 ) -> None:
     """Put one event on the default bus of the account and region; never raises."""
+    if not listening(account, region):
+        return
     event = {
         "version": "0",
         "id": str(uuid.uuid4()),
@@ -57,6 +59,15 @@ def emit(
         moto_backends.put_service_event(account, region, event, _deliver)
     except Exception:  # a kit bug in delivery must not fail what caused the event
         log.exception("event %s from %s was not delivered", detail_type, source)
+
+
+def listening(account: str, region: str) -> bool:
+    """A rule could receive an event (the runtimes skip shaping events nobody gets)."""
+    try:
+        return moto_backends.has_rules(account, region)
+    except Exception:  # never fail the caller over an event
+        log.exception("reading the rules of %s/%s", account, region)
+        return False
 
 
 def _deliver(target: moto_backends.MatchedTarget) -> None:
@@ -219,6 +230,8 @@ def emit_codecommit(repo: Repository, detail_type: str, detail: dict[str, Any]) 
 
 def codebuild_build_state(build: Build) -> None:
     """The "CodeBuild Build State Change": IN_PROGRESS at the start, then the final status."""
+    if not listening(build.account, build.region):
+        return
     detail = {
         "build-status": build.status,
         "project-name": build.project_name,
@@ -233,6 +246,8 @@ def codebuild_build_state(build: Build) -> None:
 
 def codebuild_phase_change(build: Build) -> None:
     """The "CodeBuild Build Phase Change" for the phase that has just ended."""
+    if not listening(build.account, build.region):
+        return
     phase = build.phases[-1]
     duration = int((phase.end - phase.start).total_seconds()) if phase.end else 0
     detail = {

@@ -345,6 +345,14 @@ class MatchedTarget:
 _MOTO_DELIVERS = {"sqs", "logs", "events"}
 
 
+def has_rules(account: str, region: str) -> bool:
+    """The account's default event bus has a rule (else an event has nowhere to go)."""
+    from moto.events.models import events_backends
+
+    bus = events_backends[account][region].event_buses.get("default")
+    return bus is not None and bool(bus.rules)
+
+
 def put_service_event(account: str, region: str, event: dict[str, Any], deliver: Any) -> None:
     """Put an AWS service's event on the account's default event bus, as AWS does.
 
