@@ -10,9 +10,11 @@ a bug and goes up as it is.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.ec2.models import ec2_backends
@@ -27,6 +29,8 @@ from moto.secretsmanager.models import secretsmanager_backends
 from moto.ssm.exceptions import SSMException
 from moto.ssm.models import ssm_backends
 from moto.sts.models import sts_backends
+
+log = logging.getLogger(__name__)
 
 # moto keeps global services (S3, IAM, STS) per partition; "global" is its older alias.
 PARTITION = "aws"
@@ -321,3 +325,103 @@ def hand_tagging_over(service: str) -> None:
     replaced = {"codedeploy": CodeDeployBackend}[service]
     replaced.owns_arn = lambda self, arn: False  # type: ignore[method-assign]
     replaced.iter_tagged_resources = lambda self: iter(())  # type: ignore[method-assign]
+
+
+# --- EventBridge and SNS ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatchedTarget:
+    """A target of a rule that matched an event, which moto does not deliver itself."""
+
+    rule_arn: str
+    target_arn: str
+    # What the target receives: the event, or what Input/InputPath/InputTransformer make.
+    payload: Any
+    event: dict[str, Any]  # the event itself
+
+
+# The targets moto's Rule.send_to_targets delivers (by the service of the target's ARN).
+_MOTO_DELIVERS = {"sqs", "logs", "events"}
+
+
+def has_rules(account: str, region: str) -> bool:
+    """The account's default event bus has a rule (else an event has nowhere to go)."""
+    from moto.events.models import events_backends
+
+    bus = events_backends[account][region].event_buses.get("default")
+    return bus is not None and bool(bus.rules)
+
+
+def put_service_event(account: str, region: str, event: dict[str, Any], deliver: Any) -> None:
+    """Put an AWS service's event on the account's default event bus, as AWS does.
+
+    Every ENABLED rule whose pattern matches sends it to its targets: moto delivers to SQS
+    queues, log groups, archives and other buses; any other target is handed to
+    deliver(MatchedTarget) (SNS, CodePipeline, CodeBuild...). event has "time" as ISO text.
+    """
+    from moto.events.models import events_backends
+
+    moto_event: Any = dict(event, time=_unix_time(event["time"]), **{"ingestion-time": 0})
+    bus = events_backends[account][region].describe_event_bus("default")
+    for rule in list(bus.rules.values()):
+        if rule.state != "ENABLED" or not rule.event_pattern.matches_event(moto_event):
+            continue
+        for target in list(rule.targets):
+            try:
+                _send(rule, target, event, moto_event, deliver)
+            except Exception:  # one broken target (a deleted queue...) must not stop the rest
+                log.warning("rule %s: target %s failed", rule.arn, target["Arn"], exc_info=True)
+
+
+def _send(rule: Any, target: dict, event: dict[str, Any], moto_event: Any, deliver: Any) -> None:
+    import copy
+
+    from moto.events.utils import EventTemplateParser
+
+    service = target["Arn"].split(":")[2] if target["Arn"].count(":") >= 5 else ""
+    if service in _MOTO_DELIVERS:
+        one = copy.copy(rule)
+        one.targets = [target]
+        transform = "InputTransformer" in target
+        one.send_to_targets(copy.deepcopy(moto_event), transform_input=transform)
+        return
+    if "Input" in target:
+        payload: Any = json.loads(target["Input"])
+    elif "InputPath" in target:
+        payload = _json_path(target["InputPath"], event)
+    elif "InputTransformer" in target:
+        transformer = target["InputTransformer"]
+        payload = EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event=cast(Any, dict(event, **{"ingestion-time": moto_event["time"]})),
+        )
+    else:
+        payload = event
+    deliver(MatchedTarget(rule.arn, target["Arn"], payload, event))
+
+
+def _unix_time(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _json_path(path: str, event: dict[str, Any]) -> Any:
+    from jsonpath_ng.ext import parse
+
+    found = parse(path).find(event)
+    return found[0].value if found else None
+
+
+def sns_publish(topic_arn: str, message: str, subject: str | None = None) -> bool:
+    """Publish to a topic of the local SNS (its subscriptions get it); False: no such topic."""
+    from moto.sns.models import sns_backends
+
+    parts = topic_arn.split(":")
+    if len(parts) != 6 or parts[2] != "sns":
+        return False
+    backend = sns_backends[parts[4]][parts[3]]
+    if topic_arn not in backend.topics:  # moto would take it for a platform endpoint
+        return False
+    backend.publish(message, arn=topic_arn, subject=subject)
+    return True

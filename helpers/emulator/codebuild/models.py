@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from moto.core.base_backend import BackendDict, BaseBackend
 
 from ... import settings
-from .. import constraints, safepaths, workers
+from .. import constraints, events, safepaths, workers
 from ..core import now
 from . import exceptions as err
 from .sources import PipelineArtifact
@@ -157,12 +157,14 @@ class Build:
             phase = self.phases[-1]
             phase.end, phase.status = now(), status
             phase.contexts = [{"statusCode": code, "message": message}]
+        events.codebuild_phase_change(self)
 
     def complete(self, status: str) -> None:
         with self.lock:
             self.status = status
             self.end_time = now()
             self.phases.append(Phase("COMPLETED", self.end_time))
+        events.codebuild_build_state(self)
         self.done.set()
 
     def request_stop(self) -> None:

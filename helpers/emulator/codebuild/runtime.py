@@ -19,7 +19,7 @@ import os
 import time
 import traceback
 
-from .. import identities, moto_backends, workers
+from .. import events, identities, moto_backends, workers
 from . import artifacts as artifact_files
 from . import buildspec as buildspec_parser
 from . import reports as report_files
@@ -65,6 +65,7 @@ class BuildRunner:
         self.failed = False  # CODEBUILD_BUILD_SUCCEEDING=0 from the first failed phase on
 
     def run(self) -> None:
+        events.codebuild_build_state(self.build)  # IN_PROGRESS
         status = "FAULT"
         try:
             status = self._phases()

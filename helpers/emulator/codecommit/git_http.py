@@ -178,15 +178,14 @@ class _PushListener:
     def execute(self, client_refs) -> bytes | None:
         zero = b"0" * 40
         for old, new, ref in client_refs:
-            if not ref.startswith(b"refs/heads/"):
-                continue
-            branch = ref[len(b"refs/heads/") :].decode()
-            self.backend.branch_moved(
-                self.repo,
-                branch,
-                None if old == zero else old.decode(),
-                None if new == zero else new.decode(),
-            )
+            before = None if old == zero else old.decode()
+            after = None if new == zero else new.decode()
+            if ref.startswith(b"refs/heads/"):
+                branch = ref[len(b"refs/heads/") :].decode()
+                self.backend.branch_moved(self.repo, branch, before, after)
+            elif ref.startswith(b"refs/tags/"):
+                tag = ref[len(b"refs/tags/") :].decode()
+                self.backend.tag_moved(self.repo, tag, before, after)
         return None
 
 

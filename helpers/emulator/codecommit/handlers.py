@@ -12,7 +12,7 @@ from moto.codecommit.responses import CodeCommitResponse
 
 from .. import core, identities
 from ..core import LabHandlers, install_handlers, with_token
-from . import approval_rules, comments, files, gitstore
+from . import approval_rules, comments, files, gitstore, triggers
 from . import exceptions as err
 from .comments import Comment, Context
 from .models import (
@@ -712,6 +712,29 @@ class CodeCommitHandlers(LabHandlers):
         _check_max_results(params.get("maxResults"))
         page, token = _page(reactions, params, default_size=100)
         return with_token({"reactionsForComment": page}, token)
+
+    # Triggers (triggers.py) ------------------------------------------------------------
+
+    def put_repository_triggers(self, params):
+        repo = self._lab_repo(params)
+        checked = triggers.check(repo, params.get("triggers"))
+        with repo.lock:
+            repo.triggers = checked
+            repo.trigger_configuration_id = triggers.new_configuration_id()
+            return {"configurationId": repo.trigger_configuration_id}
+
+    def get_repository_triggers(self, params):
+        repo = self._lab_repo(params)
+        with repo.lock:
+            return {
+                "configurationId": repo.trigger_configuration_id,
+                "triggers": [dict(t) for t in repo.triggers],
+            }
+
+    def test_repository_triggers(self, params):
+        repo = self._lab_repo(params)
+        successful, failed = triggers.test(repo, triggers.check(repo, params.get("triggers")))
+        return {"successfulExecutions": successful, "failedExecutions": failed}
 
     # Tags -------------------------------------------------------------------------------
 

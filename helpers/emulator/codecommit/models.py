@@ -19,10 +19,10 @@ from pathlib import Path
 from moto.core.base_backend import BackendDict, BaseBackend
 
 from ... import settings
-from .. import safepaths
+from .. import events, safepaths
 from ..core import now
 from . import exceptions as err
-from . import gitstore
+from . import gitstore, triggers
 from .approval_rules import Templates
 from .comments import Comments
 from .pull_requests import PullRequests
@@ -53,6 +53,8 @@ class Repository:
     default_branch: str | None = None
     kms_key_id: str = "alias/aws/codecommit"
     tags: dict[str, str] = field(default_factory=dict)
+    triggers: list[dict] = field(default_factory=list)  # PutRepositoryTriggers (triggers.py)
+    trigger_configuration_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
@@ -234,12 +236,29 @@ class CodeCommitLabBackend(BaseBackend):
                     gitstore.set_head(repo.git(), first)
             return repo.default_branch
 
-    def branch_moved(self, repo: Repository, branch: str, old: str | None, new: str | None) -> None:
+    def branch_moved(
+        self,
+        repo: Repository,
+        branch: str,
+        old: str | None,
+        new: str | None,
+        merge: dict | None = None,
+    ) -> None:
+        """Everything a moved branch causes: its event, triggers, the pipeline engine.
+        merge: for a merge, the event's merge fields (events.codecommit_reference)."""
         repo.modified = now()
         self.default_branch(repo)
         self.pull_requests.branch_moved(repo, branch, new)
+        events.codecommit_reference(repo, "branch", branch, old, new, merge=merge)
+        triggers.on_reference_moved(repo, "branch", branch, old, new)
         for listener in list(branch_listeners):
             listener(self.account_id, self.region_name, repo.name, branch, old, new)
+
+    def tag_moved(self, repo: Repository, tag: str, old: str | None, new: str | None) -> None:
+        """A git push created, moved or deleted a tag: its events and triggers."""
+        repo.modified = now()
+        events.codecommit_reference(repo, "tag", tag, old, new)
+        triggers.on_reference_moved(repo, "tag", tag, old, new)
 
     # Commits ----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
+from .. import events as eventbridge
 from .. import workers
 from ..core import now
 from . import bundles, rollout
@@ -72,6 +73,7 @@ def _deploy(lab: CodeDeployLabBackend, deployment: Deployment) -> None:
             return _finish_stopped(deployment)
         deployment.status = "InProgress"
         deployment.start_time = now()
+        eventbridge.codedeploy_deployment_state(deployment)
     instances = len(deployment.targets)
     if instances == 0:
         with lab.lock:
@@ -169,6 +171,7 @@ def _deploy_instance(
         deployment.agents[target.target_id] = agent
         target.status = "InProgress"
         target.last_updated = now()
+        eventbridge.codedeploy_instance_state(deployment, target)
     events = {event.name: event for event in target.events}
 
     def report(name: str, status: str, diagnostics: dict | None) -> None:
@@ -192,6 +195,7 @@ def _deploy_instance(
     with lab.lock:
         target.status = "Succeeded" if ok else "Failed"
         target.last_updated = now()
+        eventbridge.codedeploy_instance_state(deployment, target)
         deployment.agents.pop(target.target_id, None)
     workers.pace()
     return ok
@@ -222,6 +226,7 @@ def _finish(
         deployment.error_information = {"code": code, "message": message}
     if status == "Succeeded":
         deployment.group.last_successful = deployment
+    eventbridge.codedeploy_deployment_state(deployment)
 
 
 def _finish_stopped(deployment: Deployment) -> None:

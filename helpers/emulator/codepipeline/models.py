@@ -8,6 +8,7 @@ the pipelines whose CodeCommit source action watches it (on_branch_moved).
 from __future__ import annotations
 
 import copy
+import logging
 import shutil
 import threading
 from pathlib import Path
@@ -20,6 +21,8 @@ from ..core import now
 from . import action_types, custom_actions, jobs, runtime, validation, webhooks
 from . import exceptions as err
 from .runtime import Execution
+
+log = logging.getLogger(__name__)
 
 MAX_TAGS = 50
 CALLER = "arn:aws:iam::{account}:root"  # offline there is no IAM identity behind a call
@@ -467,18 +470,16 @@ class CodePipelineLabBackend(BaseBackend):
     # -- push triggers ------------------------------------------------------------------
 
     def on_branch_moved(self, repository: str, branch: str, new: str | None) -> None:
-        """Start every pipeline whose CodeCommit source action watches this branch."""
+        """Start every pipeline whose CodeCommit source action watches this branch.
+
+        This stands for the EventBridge rule (or polling) AWS sets up for such a source, so
+        a learner's own rule targeting the pipeline does not start it a second time
+        (start_by_rule)."""
         if new is None:
             return
         for pipeline in list(self.pipelines.values()):
-            for action in pipeline.declaration["stages"][0]["actions"]:
+            for action in _watching(pipeline, repository, branch):
                 configuration = action["configuration"]
-                if (
-                    action["actionTypeId"]["provider"] != "CodeCommit"
-                    or configuration.get("RepositoryName") != repository
-                    or configuration.get("BranchName") != branch
-                ):
-                    continue
                 # AWS: PollForSourceChanges left out means true (polling); false means an
                 # EventBridge rule (CloudWatchEvent) starts the pipeline.
                 polling = str(configuration.get("PollForSourceChanges", "true")).lower()
@@ -497,6 +498,42 @@ class CodePipelineLabBackend(BaseBackend):
                     }
                 self.start_execution(pipeline, trigger, source_revisions={action["name"]: new})
                 break  # one execution per pipeline, even with several matching sources
+
+    def start_by_rule(self, name: str, rule_arn: str, event: dict) -> None:
+        """An EventBridge rule's CodePipeline target (StartPipelineExecution): start the
+        pipeline, triggerType CloudWatchEvent, unless the event is a push the engine's own
+        trigger has already started it for (on_branch_moved)."""
+        pipeline = self.pipelines.get(name)
+        if pipeline is None:
+            log.info("rule %s: no pipeline %s", rule_arn, name)
+            return
+        detail = event.get("detail") or {}
+        if (
+            event.get("detail-type") == "CodeCommit Repository State Change"
+            and detail.get("referenceType") == "branch"
+            and detail.get("event") in ("referenceCreated", "referenceUpdated")
+            and _watching(pipeline, detail.get("repositoryName"), detail.get("referenceName"))
+        ):
+            return
+        self.start_execution(
+            pipeline, {"triggerType": "CloudWatchEvent", "triggerDetail": rule_arn}
+        )
+
+
+def _watching(pipeline: Pipeline, repository: str | None, branch: str | None) -> list[dict]:
+    """The pipeline's CodeCommit source actions on this repository's branch."""
+    return [
+        action
+        for action in pipeline.declaration["stages"][0]["actions"]
+        if action["actionTypeId"]["provider"] == "CodeCommit"
+        and action["configuration"].get("RepositoryName") == repository
+        and action["configuration"].get("BranchName") == branch
+    ]
+
+
+@runtime.settles
+def start_by_rule(account: str, region: str, name: str, rule_arn: str, event: dict) -> None:
+    codepipeline_lab_backends[account][region].start_by_rule(name, rule_arn, event)
 
 
 @runtime.settles

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar, overload
 
-from .. import workers
+from .. import events, workers
 from ..core import now
 from . import action_types, artifacts, rules
 from .providers.base import ActionContext, ActionFailed, Revision
@@ -192,6 +192,7 @@ def start(execution: Execution) -> None:
     """Run an execution in its own thread (always: approvals and locks must wait without
     holding the API call). In synchronous mode the request that started it settles it
     (core.install_handlers' settle, settles() below), not the runtime."""
+    events.codepipeline_execution_state(execution)  # STARTED
     _spawn(execution, f"codepipeline-{execution.id}", lambda: run_execution(execution))
 
 
@@ -292,6 +293,7 @@ def _finish(execution: Execution, status: str, summary: str | None = None) -> No
         if execution in gate.waiting:
             gate.waiting.remove(execution)
     execution.waiting_for = None
+    events.codepipeline_execution_state(execution)
     pipeline.cond.notify_all()
 
 
@@ -371,6 +373,7 @@ def enter_stage(execution: Execution, stage_name: str) -> bool:
             gate.holder = execution
         execution.current_stage = stage_name
         execution.stage_status[stage_name] = "InProgress"
+        events.codepipeline_stage_state(execution, stage_name)
         pipeline.stage_latest[stage_name] = execution
         execution.touch()
         pipeline.cond.notify_all()
@@ -515,6 +518,7 @@ def _end_stage(execution: Execution, name: str, failed: bool, skipped: bool = Fa
         else:
             execution.stage_status[name] = "Succeeded"
             execution.touch()
+        events.codepipeline_stage_state(execution, name)
         pipeline.cond.notify_all()
 
 
@@ -543,6 +547,7 @@ def run_action(run: ActionRun) -> None:
                 for a in declaration.get("outputArtifacts") or []
             }
             input_revisions = {name: execution.artifact_revisions.get(name) for name in run.inputs}
+        events.codepipeline_action_state(run)  # STARTED, with its artifacts
         ctx = ActionContext(
             account=pipeline.account,
             region=declaration.get("region") or pipeline.region,
@@ -669,6 +674,7 @@ def _complete(run: ActionRun, ctx: ActionContext) -> None:
         if namespace:
             execution.namespaces[namespace] = dict(run.output_variables)
         run.status, run.last_update = "Succeeded", now()
+        events.codepipeline_action_state(run)
         execution.touch()
         execution.pipeline.cond.notify_all()
 
@@ -679,6 +685,7 @@ def _fail(run: ActionRun, code: str, message: str) -> None:
             return
         run.status, run.last_update = "Failed", now()
         run.error = {"code": code, "message": message[:5000]}
+        events.codepipeline_action_state(run)
         run.execution.touch()
         run.execution.pipeline.cond.notify_all()
 
@@ -696,6 +703,7 @@ def stop(execution: Execution, abandon: bool, reason: str | None) -> None:
     if not abandon:
         execution.status = "Stopping"
         execution.stage_status[execution.current_stage] = "Stopping"
+        events.codepipeline_execution_state(execution)
         execution.touch()
         execution.pipeline.cond.notify_all()
         return
