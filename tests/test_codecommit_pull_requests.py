@@ -396,3 +396,207 @@ def test_each_pull_request_event_reaches_the_listeners(cc, repo, monkeypatch):
         ("123456789012", "1", "PULL_REQUEST_CREATED"),
         ("123456789012", "1", "PULL_REQUEST_STATUS_CHANGED"),
     ]
+
+
+# Merging pull requests (how-to-merge-pull-request.md, how-to-resolve-conflict-pull-request.md)
+
+
+def branch_tip(cc, branch: str) -> str:
+    return cc.get_branch(repositoryName="app", branchName=branch)["branch"]["commitId"]
+
+
+def conflicting_pull_request(cc, repo):
+    """feature and main both change a.txt's one line: a conflict at any detail level."""
+    cc.put_file(
+        repositoryName="app",
+        branchName="feature",
+        filePath="a.txt",
+        fileContent=b"feature\n",
+        parentCommitId=branch_tip(cc, "feature"),
+    )
+    cc.put_file(
+        repositoryName="app",
+        branchName="main",
+        filePath="a.txt",
+        fileContent=b"main\n",
+        parentCommitId=repo,
+    )
+    return open_pull_request(cc)
+
+
+def test_merge_pull_request_by_fast_forward(cc, repo):
+    pr = open_pull_request(cc)
+    source = pr["pullRequestTargets"][0]["sourceCommit"]
+    merged = cc.merge_pull_request_by_fast_forward(
+        pullRequestId="1", repositoryName="app", sourceCommitId=source
+    )["pullRequest"]
+    assert merged["pullRequestStatus"] == "CLOSED"
+    assert merged["pullRequestTargets"][0]["mergeMetadata"] == {
+        "isMerged": True,
+        "mergedBy": "arn:aws:iam::123456789012:root",
+        "mergeCommitId": source,
+        "mergeOption": "FAST_FORWARD_MERGE",
+    }
+    assert branch_tip(cc, "main") == source
+    kinds = [
+        e["pullRequestEventType"]
+        for e in cc.describe_pull_request_events(pullRequestId="1")["pullRequestEvents"]
+    ]
+    assert kinds == [
+        "PULL_REQUEST_CREATED",
+        "PULL_REQUEST_MERGE_STATE_CHANGED",
+        "PULL_REQUEST_STATUS_CHANGED",
+    ]
+    with pytest.raises(ClientError) as exc:
+        cc.merge_pull_request_by_fast_forward(pullRequestId="1", repositoryName="app")
+    assert error_code(exc) == "PullRequestAlreadyClosedException"
+
+
+def test_fast_forward_of_a_diverged_pull_request_needs_another_strategy(cc, repo):
+    pr = open_pull_request(cc)
+    moved = cc.put_file(
+        repositoryName="app",
+        branchName="main",
+        filePath="m.txt",
+        fileContent=b"m\n",
+        parentCommitId=repo,
+    )["commitId"]
+    with pytest.raises(ClientError) as exc:
+        cc.merge_pull_request_by_fast_forward(pullRequestId="1", repositoryName="app")
+    assert error_code(exc) == "ManualMergeRequiredException"
+    assert branch_tip(cc, "main") == moved
+    assert cc.get_pull_request(pullRequestId="1")["pullRequest"]["pullRequestStatus"] == "OPEN"
+    # No conflict: a three-way merge keeps both sides, with both parents.
+    merged = cc.merge_pull_request_by_three_way(
+        pullRequestId=pr["pullRequestId"],
+        repositoryName="app",
+        commitMessage="Merge pull request 1",
+        authorName="Maria Garcia",
+        email="maria_garcia@example.com",
+    )["pullRequest"]
+    metadata = merged["pullRequestTargets"][0]["mergeMetadata"]
+    assert metadata["mergeOption"] == "THREE_WAY_MERGE"
+    commit = cc.get_commit(repositoryName="app", commitId=branch_tip(cc, "main"))["commit"]
+    assert commit["commitId"] == metadata["mergeCommitId"]
+    assert set(commit["parents"]) == {moved, pr["pullRequestTargets"][0]["sourceCommit"]}
+    assert commit["message"].strip() == "Merge pull request 1"
+    assert commit["author"]["name"] == "Maria Garcia"
+    folder = cc.get_folder(repositoryName="app", folderPath="/", commitSpecifier="main")
+    assert {f["relativePath"] for f in folder["files"]} == {"a.txt", "b.txt", "m.txt"}
+
+
+def test_merge_pull_request_by_squash_writes_one_commit_on_the_destination(cc, repo):
+    open_pull_request(cc)
+    moved = cc.put_file(
+        repositoryName="app",
+        branchName="main",
+        filePath="m.txt",
+        fileContent=b"m\n",
+        parentCommitId=repo,
+    )["commitId"]
+    merged = cc.merge_pull_request_by_squash(pullRequestId="1", repositoryName="app")["pullRequest"]
+    metadata = merged["pullRequestTargets"][0]["mergeMetadata"]
+    assert metadata["mergeOption"] == "SQUASH_MERGE"
+    commit = cc.get_commit(repositoryName="app", commitId=branch_tip(cc, "main"))["commit"]
+    assert commit["commitId"] == metadata["mergeCommitId"]
+    assert commit["parents"] == [moved]
+    assert merged["pullRequestStatus"] == "CLOSED"
+
+
+@pytest.mark.parametrize("strategy", ["squash", "three_way"])
+def test_conflicts_refuse_the_merge_until_resolved(cc, repo, strategy):
+    conflicting_pull_request(cc, repo)
+    merge = getattr(cc, f"merge_pull_request_by_{strategy}")
+    with pytest.raises(ClientError) as exc:
+        merge(pullRequestId="1", repositoryName="app")
+    assert error_code(exc) == "ManualMergeRequiredException"
+    before = branch_tip(cc, "main")
+    conflicts = cc.get_merge_conflicts(
+        repositoryName="app",
+        sourceCommitSpecifier="feature",
+        destinationCommitSpecifier="main",
+        mergeOption="THREE_WAY_MERGE",
+    )
+    assert [c["filePath"] for c in conflicts["conflictMetadataList"]] == ["a.txt"]
+    with pytest.raises(ClientError) as exc:
+        merge(
+            pullRequestId="1",
+            repositoryName="app",
+            conflictResolution={
+                "replaceContents": [{"filePath": "a.txt", "replacementType": "NOPE"}]
+            },
+        )
+    assert error_code(exc) == "InvalidReplacementTypeException"
+    assert branch_tip(cc, "main") == before
+    merged = merge(
+        pullRequestId="1",
+        repositoryName="app",
+        conflictResolution={
+            "replaceContents": [
+                {"filePath": "a.txt", "replacementType": "USE_NEW_CONTENT", "content": b"both\n"}
+            ]
+        },
+    )["pullRequest"]
+    assert merged["pullRequestTargets"][0]["mergeMetadata"]["isMerged"] is True
+    content = cc.get_file(repositoryName="app", filePath="a.txt", commitSpecifier="main")
+    assert content["fileContent"] == b"both\n"
+
+
+def test_a_strategy_resolves_conflicts_without_a_resolution(cc, repo):
+    conflicting_pull_request(cc, repo)
+    cc.merge_pull_request_by_three_way(
+        pullRequestId="1", repositoryName="app", conflictResolutionStrategy="ACCEPT_SOURCE"
+    )
+    content = cc.get_file(repositoryName="app", filePath="a.txt", commitSpecifier="main")
+    assert content["fileContent"] == b"feature\n"
+
+
+def test_merge_refusals(cc, repo, reviewer):
+    pr = open_pull_request(cc)
+    source = pr["pullRequestTargets"][0]["sourceCommit"]
+
+    def refused(**params) -> str:
+        with pytest.raises(ClientError) as exc:
+            cc.merge_pull_request_by_fast_forward(**{"pullRequestId": "1", **params})
+        return error_code(exc)
+
+    assert refused(repositoryName="app", sourceCommitId=repo) == (
+        "TipOfSourceReferenceIsDifferentException"
+    )
+    assert refused(repositoryName="app", sourceCommitId="not-a-commit") == (
+        "InvalidCommitIdException"
+    )
+    cc.create_repository(repositoryName="other")
+    assert refused(repositoryName="other") == "RepositoryNotAssociatedWithPullRequestException"
+    assert refused(repositoryName="missing") == "RepositoryDoesNotExistException"
+    assert refused(repositoryName="app", pullRequestId="99") == "PullRequestDoesNotExistException"
+    cc.create_pull_request_approval_rule(
+        pullRequestId="1", approvalRuleName="one reviewer", approvalRuleContent=RULE
+    )
+    assert refused(repositoryName="app") == "PullRequestApprovalRulesNotSatisfiedException"
+    with pytest.raises(ClientError) as exc:
+        cc.merge_pull_request_by_squash(
+            pullRequestId="1", repositoryName="app", conflictDetailLevel="WORD_LEVEL"
+        )
+    assert error_code(exc) == "InvalidConflictDetailLevelException"
+    assert branch_tip(cc, "main") == repo
+    # Approved by someone else (not the author): the merge goes through.
+    reviewer.update_pull_request_approval_state(
+        pullRequestId="1", revisionId=pr["revisionId"], approvalState="APPROVE"
+    )
+    cc.merge_pull_request_by_fast_forward(
+        pullRequestId="1", repositoryName="app", sourceCommitId=source
+    )
+    assert branch_tip(cc, "main") == source
+
+
+def test_an_override_lets_a_pull_request_merge_without_approvals(cc, repo):
+    pr = open_pull_request(cc)
+    cc.create_pull_request_approval_rule(
+        pullRequestId="1", approvalRuleName="one reviewer", approvalRuleContent=RULE
+    )
+    cc.override_pull_request_approval_rules(
+        pullRequestId="1", revisionId=pr["revisionId"], overrideStatus="OVERRIDE"
+    )
+    merged = cc.merge_pull_request_by_squash(pullRequestId="1", repositoryName="app")
+    assert merged["pullRequest"]["pullRequestStatus"] == "CLOSED"

@@ -1,19 +1,23 @@
-"""CodeCommit's merge operations for branches and commits: MergeBranchesBy*, GetMergeOptions,
-GetMergeConflicts, (Batch)DescribeMergeConflicts, CreateUnreferencedMergeCommit,
-GetMergeCommit. The merging itself is merges.py; this unpacks requests, resolves commit
-specifiers and moves the target branch."""
+"""CodeCommit's merge operations for branches, commits and pull requests: MergeBranchesBy*,
+MergePullRequestBy*, GetMergeOptions, GetMergeConflicts, (Batch)DescribeMergeConflicts,
+CreateUnreferencedMergeCommit, GetMergeCommit. The merging itself is merges.py; this unpacks
+requests, resolves commit specifiers and moves the target branch."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dulwich.repo import Repo
 
-from .. import core
+from .. import core, events
 from ..core import LabHandlers, with_token
 from . import exceptions as err
 from . import gitstore, merges
 from .models import CodeCommitLabBackend, Repository, codecommit_lab_backends, validate_branch_name
+from .pull_requests import OPEN, PullRequest
+
+COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
 
 _pager = core.pager(err.InvalidContinuationTokenException, "The continuation token is not valid.")
 MAX_HUNKS = 1000  # AWS's default for maxMergeHunks and maxConflictFiles
@@ -34,15 +38,30 @@ class MergeHandlers(LabHandlers):
         return merge_branches(self, params, merges.THREE_WAY)
 
     def create_unreferenced_merge_commit(self, params: dict) -> dict:
-        _, _, git, source, destination = _commits(self, params)
+        _, repo, git, source, destination = _commits(self, params)
         option = params.get("mergeOption") or ""
         merges.check_option(option)
         if option == merges.FAST_FORWARD:
             raise err.InvalidMergeOptionException(
                 "A fast-forward merge creates no merge commit: use SQUASH_MERGE or THREE_WAY_MERGE."
             )
+        _check_detail_and_strategy(params)
         merged = merges.merge(git, source, destination, option, **merge_arguments(params))
+        events.codecommit_unreferenced_merge_commit(
+            repo, merged.commit_id, merge_fields(params, option, source, destination, merged)
+        )
         return {"commitId": merged.commit_id, "treeId": merged.tree_id}
+
+    # Merging pull requests (how-to-merge-pull-request.md) --------------------------------
+
+    def merge_pull_request_by_fast_forward(self, params: dict) -> dict:
+        return merge_pull_request(self, params, merges.FAST_FORWARD)
+
+    def merge_pull_request_by_squash(self, params: dict) -> dict:
+        return merge_pull_request(self, params, merges.SQUASH)
+
+    def merge_pull_request_by_three_way(self, params: dict) -> dict:
+        return merge_pull_request(self, params, merges.THREE_WAY)
 
     # Looking at a merge before making it ------------------------------------------------
 
@@ -189,8 +208,100 @@ def merge_branches(handler: LabHandlers, params: dict, option: str) -> dict:
             raise err.BranchDoesNotExistException(f"Branch {target} does not exist")
         arguments = merge_arguments(params) if option != merges.FAST_FORWARD else {}
         merged = merges.merge(git, source, destination, option, **arguments)
-        move_branch(backend, repo, git, target, tip, merged.commit_id)
+        fields = merge_fields(params, option, source, destination, merged)
+        move_branch(backend, repo, git, target, tip, merged.commit_id, merge=fields)
     return {"commitId": merged.commit_id, "treeId": merged.tree_id}
+
+
+def merge_fields(
+    params: dict, option: str, source: str, destination: str, merged: merges.Merged
+) -> dict[str, Any]:
+    """The merge fields of the reference events (monitoring-events.md's referenceUpdated
+    and unreferencedMergeCommitCreated examples)."""
+    fields: dict[str, Any] = {
+        "sourceCommitId": source,
+        "destinationCommitId": destination,
+        "mergeOption": option,
+    }
+    if merged.base_commit_id:
+        fields["baseCommitId"] = merged.base_commit_id
+    if option != merges.FAST_FORWARD:
+        fields["conflictDetailsLevel"] = params.get("conflictDetailLevel") or "LINE_LEVEL"
+        fields["conflictResolutionStrategy"] = params.get("conflictResolutionStrategy") or "NONE"
+    return fields
+
+
+def merge_pull_request(handler: LabHandlers, params: dict, option: str) -> dict:
+    """MergePullRequestBy*: the destination branch takes the merge of the source tip, and
+    the pull request is merged and closed (how-to-merge-pull-request.md). Refused when the
+    pull request is closed, its source moved since sourceCommitId, its approval rules are
+    neither satisfied nor overridden, or conflicts are left (ManualMergeRequiredException)."""
+    from .handlers import pull_request_reply
+
+    backend = _backend(handler)
+    pulls = backend.pull_requests
+    pull_request = pulls.get(params.get("pullRequestId"))
+    repo = backend.get_repository(params.get("repositoryName"))
+    target = pull_request.target
+    if target.repository_name != repo.name:
+        raise err.RepositoryNotAssociatedWithPullRequestException(
+            f"The pull request {pull_request.pull_request_id} is not in repository {repo.name}."
+        )
+    expected = params.get("sourceCommitId")
+    if expected is not None and not COMMIT_ID.match(expected):
+        raise err.InvalidCommitIdException(f"The commit ID {expected} is not valid.")
+    if option != merges.FAST_FORWARD:
+        _check_detail_and_strategy(params)
+    caller = handler._lab_caller_arn()  # type: ignore[attr-defined]
+    git = repo.git()
+    with repo.lock, pulls.lock:
+        if pull_request.status != OPEN:
+            raise err.PullRequestAlreadyClosedException(
+                f"The pull request {pull_request.pull_request_id} is already closed."
+            )
+        tips = gitstore.branches(git)
+        source, tip = tips.get(target.source_branch), tips.get(target.destination_branch)
+        if source is None or tip is None:
+            missing = target.source_reference if source is None else target.destination_reference
+            raise err.ReferenceDoesNotExistException(f"The reference {missing} does not exist.")
+        if expected is not None and expected != source:
+            raise err.TipOfSourceReferenceIsDifferentException(
+                f"The tip of the source branch is {source}, not {expected}: the pull request "
+                "was updated. Review the latest changes."
+            )
+        _check_approvals(pull_request)
+        arguments = merge_arguments(params) if option != merges.FAST_FORWARD else {}
+        merged = merges.merge(git, source, tip, option, **arguments)
+        branch = target.destination_branch
+        if merged.commit_id != tip:
+            if not merges.is_ancestor(git, tip, merged.commit_id):
+                raise err.ManualMergeRequiredException(
+                    f"Branch {branch} has commits the merge does not contain: merge into it first."
+                )
+            if not gitstore.move_branch(git, branch, tip, merged.commit_id):
+                raise err.ConcurrentReferenceUpdateException(
+                    f"Branch {branch} moved while the merge was made; retry."
+                )
+        # Merged and closed before the branch's own events: the push-merge detection of
+        # branch_moved then leaves this (closed) pull request alone.
+        pulls.mark_merged(pull_request, caller, merged.commit_id, option)
+        if merged.commit_id != tip:
+            fields = merge_fields(params, option, source, tip, merged)
+            backend.branch_moved(repo, branch, tip, merged.commit_id, merge=fields)
+    return {"pullRequest": pull_request_reply(pull_request)}
+
+
+def _check_approvals(pull_request: PullRequest) -> None:
+    """Every approval rule satisfied at the current revision, or the rules overridden."""
+    if pull_request.override is not None:
+        return
+    approvers = list(pull_request.approvals)
+    unsatisfied = [r.name for r in pull_request.approval_rules if not r.satisfied_by(approvers)]
+    if unsatisfied:
+        raise err.PullRequestApprovalRulesNotSatisfiedException(
+            f"The pull request cannot be merged: approval rules not satisfied: "
+            f"{', '.join(unsatisfied)}."
+        )
 
 
 def target_branch(git: Repo, target: str | None, destination_specifier: str) -> str:
@@ -212,10 +323,16 @@ def target_branch(git: Repo, target: str | None, destination_specifier: str) -> 
 
 
 def move_branch(
-    backend: CodeCommitLabBackend, repo: Repository, git: Repo, branch: str, tip: str, new: str
+    backend: CodeCommitLabBackend,
+    repo: Repository,
+    git: Repo,
+    branch: str,
+    tip: str,
+    new: str,
+    merge: dict[str, Any] | None = None,
 ) -> None:
     """Move branch from tip to a merge's commit; the merge must contain tip, so no commit
-    of the branch is lost."""
+    of the branch is lost. merge: the event's merge fields (merge_fields)."""
     if new == tip:
         return
     if not merges.is_ancestor(git, tip, new):
@@ -226,7 +343,7 @@ def move_branch(
         raise err.ConcurrentReferenceUpdateException(
             f"Branch {branch} moved while the merge was made; retry."
         )
-    backend.branch_moved(repo, branch, tip, new)
+    backend.branch_moved(repo, branch, tip, new, merge=merge)
 
 
 def _check_detail_and_strategy(params: dict) -> None:
