@@ -486,3 +486,325 @@ def test_the_functions_left_for_pull_requests_and_merges(client, synchronous):
     assert moved["detail"]["mergeOption"] == "FAST_FORWARD_MERGE"
     assert unreferenced["detail"]["event"] == "unreferencedMergeCommitCreated"
     assert unreferenced["detail"]["commitId"] == first
+
+
+PULL_REQUEST_FIELDS = {
+    "author",
+    "creationDate",
+    "description",
+    "destinationCommit",
+    "destinationReference",
+    "event",
+    "isMerged",
+    "lastModifiedDate",
+    "notificationBody",
+    "pullRequestId",
+    "pullRequestStatus",
+    "repositoryNames",
+    "revisionId",
+    "sourceCommit",
+    "sourceReference",
+    "title",
+}
+ONE_APPROVER = json.dumps(
+    {
+        "Version": "2018-11-08",
+        "Statements": [
+            {
+                "Type": "Approvers",
+                "NumberOfApprovalsNeeded": 1,
+                "ApprovalPoolMembers": [f"arn:aws:iam::{ACCOUNT}:user/reviewer"],
+            }
+        ],
+    }
+)
+
+
+def another_user(client, name: str):
+    """A codecommit client signed by another IAM user (approvals: not the author)."""
+    import boto3
+
+    from tests.shapes import check_replies
+
+    iam = client("iam")
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return check_replies(
+        boto3.client(
+            "codecommit",
+            region_name=REGION,
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+        )
+    )
+
+
+def test_codecommit_pull_request_events(client, synchronous):
+    """Every pullRequest* event of monitoring-events.md, with its documented fields."""
+    inbox = Inbox(
+        client,
+        {"source": ["aws.codecommit"], "detail-type": ["CodeCommit Pull Request State Change"]},
+        name="pull-requests",
+    )
+    cc = client("codecommit")
+    reviewer = another_user(client, "reviewer")
+    repo = cc.create_repository(repositoryName=REPO)["repositoryMetadata"]
+    first = cc.put_file(repositoryName=REPO, branchName="main", filePath="a", fileContent=b"1")[
+        "commitId"
+    ]
+    cc.create_branch(repositoryName=REPO, branchName="feature", commitId=first)
+    source = cc.put_file(
+        repositoryName=REPO,
+        branchName="feature",
+        filePath="b",
+        fileContent=b"b",
+        parentCommitId=first,
+    )["commitId"]
+    pr = cc.create_pull_request(
+        title="Add b",
+        description="b for all",
+        targets=[{"repositoryName": REPO, "sourceReference": "feature"}],
+    )["pullRequest"]
+    pr_id = pr["pullRequestId"]
+    cc.create_pull_request_approval_rule(
+        pullRequestId=pr_id, approvalRuleName="one", approvalRuleContent=ONE_APPROVER
+    )
+    cc.update_pull_request_approval_rule_content(
+        pullRequestId=pr_id, approvalRuleName="one", newRuleContent=ONE_APPROVER.replace(" ", "")
+    )
+    source = cc.put_file(
+        repositoryName=REPO,
+        branchName="feature",
+        filePath="c",
+        fileContent=b"c",
+        parentCommitId=source,
+    )["commitId"]
+    revision = cc.get_pull_request(pullRequestId=pr_id)["pullRequest"]["revisionId"]
+    reviewer.update_pull_request_approval_state(
+        pullRequestId=pr_id, revisionId=revision, approvalState="APPROVE"
+    )
+    cc.override_pull_request_approval_rules(
+        pullRequestId=pr_id, revisionId=revision, overrideStatus="OVERRIDE"
+    )
+    cc.delete_pull_request_approval_rule(pullRequestId=pr_id, approvalRuleName="one")
+    cc.merge_pull_request_by_fast_forward(
+        pullRequestId=pr_id, repositoryName=REPO, sourceCommitId=source
+    )
+    other = cc.put_file(
+        repositoryName=REPO,
+        branchName="main",
+        filePath="d",
+        fileContent=b"d",
+        parentCommitId=source,
+    )["commitId"]
+    cc.create_branch(repositoryName=REPO, branchName="other", commitId=other)
+    cc.put_file(
+        repositoryName=REPO,
+        branchName="other",
+        filePath="e",
+        fileContent=b"e",
+        parentCommitId=other,
+    )
+    closed = cc.create_pull_request(
+        title="closed unmerged",
+        targets=[{"repositoryName": REPO, "sourceReference": "other"}],
+    )["pullRequest"]
+    cc.update_pull_request_status(pullRequestId=closed["pullRequestId"], pullRequestStatus="CLOSED")
+
+    events = inbox.messages()
+    by_kind: dict[str, list[dict]] = {}
+    for event in events:
+        assert_envelope(
+            event, "aws.codecommit", "CodeCommit Pull Request State Change", [repo["Arn"]]
+        )
+        detail = event["detail"]
+        assert PULL_REQUEST_FIELDS <= set(detail), detail
+        assert detail["repositoryNames"] == [REPO]
+        assert detail["destinationReference"] == "refs/heads/main"
+        assert detail["sourceReference"] in ("refs/heads/feature", "refs/heads/other")
+        by_kind.setdefault(detail["event"], []).append(detail)
+    assert set(by_kind) == {
+        "pullRequestCreated",
+        "pullRequestApprovalRuleCreated",
+        "pullRequestApprovalRuleUpdated",
+        "pullRequestSourceBranchUpdated",
+        "pullRequestApprovalStateChanged",
+        "pullRequestApprovalRuleOverridden",
+        "pullRequestApprovalRuleDeleted",
+        "pullRequestMergeStatusUpdated",
+        "pullRequestStatusChanged",
+    }
+    created = by_kind["pullRequestCreated"][0]
+    assert created["author"] == created["callerUserArn"] == pr["authorArn"]
+    assert (created["title"], created["description"]) == ("Add b", "b for all")
+    assert (created["pullRequestStatus"], created["isMerged"]) == ("Open", "False")
+    assert " UTC " in created["creationDate"]  # as Java writes dates: Wed Nov 06 19:10:58 UTC 2019
+    for kind in ("Created", "Updated", "Deleted"):
+        rule = by_kind[f"pullRequestApprovalRule{kind}"][0]
+        assert rule["approvalRuleName"] == "one"
+        assert rule["approvalRuleId"] and len(rule["approvalRuleContentSha256"]) == 64
+    assert by_kind["pullRequestSourceBranchUpdated"][0]["sourceCommit"] == source
+    approval = by_kind["pullRequestApprovalStateChanged"][0]
+    assert approval["approvalStatus"] == "APPROVE"
+    assert approval["callerUserArn"] == f"arn:aws:iam::{ACCOUNT}:user/reviewer"
+    assert approval["revisionId"] == revision
+    assert by_kind["pullRequestApprovalRuleOverridden"][0]["overrideStatus"] == "OVERRIDE"
+    merged = by_kind["pullRequestMergeStatusUpdated"][0]
+    assert merged["isMerged"] == "True" and merged["pullRequestStatus"] == "Closed"
+    assert merged["mergeOption"] == "FAST_FORWARD_MERGE"
+    statuses = by_kind["pullRequestStatusChanged"]
+    assert [s["pullRequestStatus"] for s in statuses] == ["Closed", "Closed"]
+    assert [s["isMerged"] for s in statuses] == ["True", "False"]
+
+
+def test_codecommit_merge_reference_events(client, synchronous):
+    """A merge's referenceUpdated and CreateUnreferencedMergeCommit's event carry the
+    merge fields of monitoring-events.md."""
+    inbox = Inbox(
+        client,
+        {
+            "source": ["aws.codecommit"],
+            "detail": {"event": ["referenceUpdated", "unreferencedMergeCommitCreated"]},
+        },
+        name="merges",
+    )
+    cc = client("codecommit")
+    cc.create_repository(repositoryName=REPO)
+    first = cc.put_file(repositoryName=REPO, branchName="main", filePath="a", fileContent=b"1")[
+        "commitId"
+    ]
+    cc.create_branch(repositoryName=REPO, branchName="feature", commitId=first)
+    source = cc.put_file(
+        repositoryName=REPO,
+        branchName="feature",
+        filePath="b",
+        fileContent=b"b",
+        parentCommitId=first,
+    )["commitId"]
+    destination = cc.put_file(
+        repositoryName=REPO, branchName="main", filePath="c", fileContent=b"c", parentCommitId=first
+    )["commitId"]
+    inbox.messages()
+    unreferenced = cc.create_unreferenced_merge_commit(
+        repositoryName=REPO,
+        sourceCommitSpecifier="feature",
+        destinationCommitSpecifier="main",
+        mergeOption="SQUASH_MERGE",
+    )["commitId"]
+    merged = cc.merge_branches_by_three_way(
+        repositoryName=REPO,
+        sourceCommitSpecifier="feature",
+        destinationCommitSpecifier="main",
+        conflictDetailLevel="LINE_LEVEL",
+        conflictResolutionStrategy="AUTOMERGE",
+    )["commitId"]
+    first_event, second_event = [e["detail"] for e in inbox.messages()]
+    merge_fields = {
+        "baseCommitId": first,
+        "sourceCommitId": source,
+        "destinationCommitId": destination,
+        "conflictDetailsLevel": "LINE_LEVEL",
+    }
+    assert first_event == {
+        **first_event,
+        **merge_fields,
+        "event": "unreferencedMergeCommitCreated",
+        "commitId": unreferenced,
+        "mergeOption": "SQUASH_MERGE",
+        "conflictResolutionStrategy": "NONE",
+    }
+    assert second_event == {
+        **second_event,
+        **merge_fields,
+        "event": "referenceUpdated",
+        "referenceName": "main",
+        "commitId": merged,
+        "oldCommitId": destination,
+        "mergeOption": "THREE_WAY_MERGE",
+        "conflictResolutionStrategy": "AUTOMERGE",
+    }
+
+
+def test_codecommit_comment_and_reaction_events(client, synchronous):
+    inbox = Inbox(
+        client,
+        {
+            "source": ["aws.codecommit"],
+            "detail-type": [
+                "CodeCommit Comment on Pull Request",
+                "CodeCommit Comment on Commit",
+                "CodeCommit Comment Reaction Change",
+            ],
+        },
+        name="comments",
+    )
+    cc = client("codecommit")
+    repo = cc.create_repository(repositoryName=REPO)["repositoryMetadata"]
+    first = cc.put_file(repositoryName=REPO, branchName="main", filePath="a", fileContent=b"1")[
+        "commitId"
+    ]
+    cc.create_branch(repositoryName=REPO, branchName="feature", commitId=first)
+    second = cc.put_file(
+        repositoryName=REPO,
+        branchName="feature",
+        filePath="b",
+        fileContent=b"b",
+        parentCommitId=first,
+    )["commitId"]
+    pr_id = cc.create_pull_request(
+        title="t", targets=[{"repositoryName": REPO, "sourceReference": "feature"}]
+    )["pullRequest"]["pullRequestId"]
+    on_pr = cc.post_comment_for_pull_request(
+        pullRequestId=pr_id,
+        repositoryName=REPO,
+        beforeCommitId=first,
+        afterCommitId=second,
+        content="Build passed",
+        clientRequestToken="once",
+    )["comment"]["commentId"]
+    cc.post_comment_for_pull_request(  # an idempotent retry: no second event
+        pullRequestId=pr_id,
+        repositoryName=REPO,
+        beforeCommitId=first,
+        afterCommitId=second,
+        content="Build passed",
+        clientRequestToken="once",
+    )
+    reply = cc.post_comment_reply(inReplyTo=on_pr, content="thanks")["comment"]["commentId"]
+    cc.update_comment(commentId=on_pr, content="Build passed (edited)")
+    on_commit = cc.post_comment_for_compared_commit(
+        repositoryName=REPO, beforeCommitId=first, afterCommitId=second, content="nice"
+    )["comment"]["commentId"]
+    cc.update_comment(commentId=on_commit, content="very nice")
+    cc.put_comment_reaction(commentId=on_commit, reactionValue=":thumbsup:")
+    cc.put_comment_reaction(commentId=on_commit, reactionValue=":thumbsup:")  # unchanged
+    cc.put_comment_reaction(commentId=on_commit, reactionValue=":thumbsdown:")
+
+    events = inbox.messages()
+    caller = f"arn:aws:iam::{ACCOUNT}:root"
+    seen = []
+    for event in events:
+        assert event["source"] == "aws.codecommit" and event["resources"] == [repo["Arn"]]
+        detail = event["detail"]
+        assert detail["repositoryName"] == REPO
+        assert detail["repositoryId"] == repo["repositoryId"]
+        assert detail["callerUserArn"] == caller and detail["notificationBody"]
+        seen.append((event["detail-type"], detail["event"], detail["commentId"]))
+        if event["detail-type"] != "CodeCommit Comment Reaction Change":
+            assert (detail["beforeCommitId"], detail["afterCommitId"]) == (first, second)
+    assert seen == [
+        ("CodeCommit Comment on Pull Request", "commentOnPullRequestCreated", on_pr),
+        ("CodeCommit Comment on Pull Request", "commentOnPullRequestCreated", reply),
+        ("CodeCommit Comment on Pull Request", "commentOnPullRequestUpdated", on_pr),
+        ("CodeCommit Comment on Commit", "commentOnCommitCreated", on_commit),
+        ("CodeCommit Comment on Commit", "commentOnCommitUpdated", on_commit),
+        ("CodeCommit Comment Reaction Change", "commentReactionCreated", on_commit),
+        ("CodeCommit Comment Reaction Change", "commentReactionUpdated", on_commit),
+    ]
+    replied = events[1]["detail"]
+    assert replied["inReplyTo"] == on_pr and replied["pullRequestId"] == pr_id
+    assert "pullRequestId" not in events[3]["detail"]
+    reaction = events[-1]["detail"]
+    assert reaction["reactionShortcodes"] == [":thumbsdown:"]
+    assert reaction["reactionUnicodes"] == ["U+1F44E"]
+    assert reaction["reactionEmojis"] == ["👎"]

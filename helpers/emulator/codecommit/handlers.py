@@ -12,7 +12,7 @@ from moto.codecommit.responses import CodeCommitResponse
 
 from .. import core, identities
 from ..core import LabHandlers, install_handlers, with_token
-from . import approval_rules, comments, files, gitstore, triggers
+from . import approval_rules, bus_events, comments, files, gitstore, pull_requests, triggers
 from . import exceptions as err
 from .comments import Comment, Context
 from .models import (
@@ -35,6 +35,8 @@ def install() -> None:
     install_handlers("codecommit", CodeCommitResponse, MergeHandlers)
     install_handlers("codecommit", CodeCommitResponse, RepositoryHandlers)
     git_http.register()
+    if bus_events.on_pull_request_event not in pull_requests.event_listeners:
+        pull_requests.event_listeners.append(bus_events.on_pull_request_event)
 
 
 class CodeCommitHandlers(LabHandlers):
@@ -616,8 +618,8 @@ class CodeCommitHandlers(LabHandlers):
             )
         context = self._lab_comment_context(repo, params, pull_request.pull_request_id)
         caller = self._lab_caller_arn()
-        comment = self._lab_backend().comments.post(
-            context, params.get("content"), caller, params.get("clientRequestToken")
+        comment = self._lab_post_comment(
+            repo, context, params.get("content"), caller, params.get("clientRequestToken")
         )
         return {**context_reply(context), "comment": comment_reply(comment, caller)}
 
@@ -625,18 +627,33 @@ class CodeCommitHandlers(LabHandlers):
         repo = self._lab_repo(params)
         context = self._lab_comment_context(repo, params)
         caller = self._lab_caller_arn()
-        comment = self._lab_backend().comments.post(
-            context, params.get("content"), caller, params.get("clientRequestToken")
+        comment = self._lab_post_comment(
+            repo, context, params.get("content"), caller, params.get("clientRequestToken")
         )
         reply = context_reply(context)
         reply.pop("pullRequestId", None)
         return {**reply, "comment": comment_reply(comment, caller)}
 
+    def _lab_post_comment(
+        self, repo: Repository, context: Context, content, caller: str, token
+    ) -> Comment:
+        """Post a comment; its event unless it is an idempotent retry."""
+        comments = self._lab_backend().comments
+        again = bool(token) and token in comments.by_token
+        comment = comments.post(context, content, caller, token)
+        if not again:
+            bus_events.comment_event(repo, comment, caller, created=True)
+        return comment
+
     def post_comment_reply(self, params):
         caller = self._lab_caller_arn()
-        comment = self._lab_backend().comments.reply(
-            params.get("inReplyTo"), params.get("content"), caller, params.get("clientRequestToken")
-        )
+        comments = self._lab_backend().comments
+        token = params.get("clientRequestToken")
+        again = bool(token) and token in comments.by_token
+        comment = comments.reply(params.get("inReplyTo"), params.get("content"), caller, token)
+        repo = self._lab_backend().repositories.get(comment.context.repository_name)
+        if repo is not None and not again:
+            bus_events.comment_event(repo, comment, caller, created=True)
         return {"comment": comment_reply(comment, caller)}
 
     def get_comment(self, params):
@@ -648,6 +665,9 @@ class CodeCommitHandlers(LabHandlers):
         comment = self._lab_backend().comments.update(
             params.get("commentId"), params.get("content"), caller
         )
+        repo = self._lab_backend().repositories.get(comment.context.repository_name)
+        if repo is not None:
+            bus_events.comment_event(repo, comment, caller, created=False)
         return {"comment": comment_reply(comment, caller)}
 
     def delete_comment_content(self, params):
@@ -700,9 +720,15 @@ class CodeCommitHandlers(LabHandlers):
         return with_token({key: data}, token)
 
     def put_comment_reaction(self, params):
-        self._lab_backend().comments.react(
-            params.get("commentId"), params.get("reactionValue"), self._lab_caller_arn()
-        )
+        comments_ = self._lab_backend().comments
+        caller = self._lab_caller_arn()
+        comment = comments_.get(params.get("commentId"))
+        before = comment.reactions.get(caller)
+        comments_.react(comment.comment_id, params.get("reactionValue"), caller)
+        reaction = comment.reactions[caller]
+        repo = self._lab_backend().repositories.get(comment.context.repository_name)
+        if repo is not None and reaction != before:
+            bus_events.reaction_event(repo, comment, reaction, caller, created=before is None)
         return {}
 
     def get_comment_reactions(self, params):
