@@ -107,6 +107,16 @@ def test_missing_and_duplicate_resources(cb):
     assert cb.batch_get_builds(ids=["demo:nope"])["buildsNotFound"] == ["demo:nope"]
 
 
+def test_a_build_id_without_its_project_is_invalid_input(cb):
+    """An id that is not "<project>:<uuid>" is malformed, not missing (moto's suite)."""
+    cb.create_project(**project_args())
+    for call in (cb.stop_build, cb.retry_build):
+        assert error_of(call, id="demo-no-colon")[0] == "InvalidInputException"
+    with pytest.raises(ClientError) as refused:
+        cb.batch_get_builds(ids=["demo-no-colon"])
+    assert refused.value.response["Error"]["Code"] == "InvalidInputException"
+
+
 def test_report_group_operations(cb):
     group = cb.create_report_group(
         name="unit-tests",

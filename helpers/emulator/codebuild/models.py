@@ -634,6 +634,10 @@ class CodeBuildLabBackend(BaseBackend):
         workers.start(f"codebuild-{build.id}", work)
 
     def get_build(self, build_id: str) -> Build:
+        # A build id is "<project name>:<uuid>" (or the build's ARN); AWS refuses an id
+        # without the colon as malformed rather than as missing (moto's own tests agree).
+        if ":" not in _build_id(build_id):
+            raise err.InvalidInputException("Invalid build ID provided")
         build = self.builds.get(_build_id(build_id))
         if build is None:
             raise err.ResourceNotFoundException(f"Build {build_id} does not exist")
