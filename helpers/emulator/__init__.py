@@ -15,6 +15,7 @@ SERVICES: tuple[str, ...] = (
     "codebuild.handlers",
     "codedeploy.handlers",
     "codepipeline.handlers",
+    "notifications.handlers",  # CodeStar Notifications, which moto lacks (serve_new_service)
     "sessions",  # STS: session credentials and caller identities the signature check uses
 )
 

@@ -23,6 +23,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from . import moto_backends
+from .notifications import models as notifications
 
 if TYPE_CHECKING:
     from .codebuild.models import Build
@@ -59,12 +60,13 @@ def emit(
         moto_backends.put_service_event(account, region, event, _deliver)
     except Exception:  # a kit bug in delivery must not fail what caused the event
         log.exception("event %s from %s was not delivered", detail_type, source)
+    notifications.deliver(event)  # CodeStar Notifications rules (never raises)
 
 
 def listening(account: str, region: str) -> bool:
     """A rule could receive an event (the runtimes skip shaping events nobody gets)."""
     try:
-        return moto_backends.has_rules(account, region)
+        return moto_backends.has_rules(account, region) or notifications.has_rules(account, region)
     except Exception:  # never fail the caller over an event
         log.exception("reading the rules of %s/%s", account, region)
         return False

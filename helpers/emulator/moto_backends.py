@@ -425,3 +425,51 @@ def sns_publish(topic_arn: str, message: str, subject: str | None = None) -> boo
         return False
     backend.publish(message, arn=topic_arn, subject=subject)
     return True
+
+
+def sns_topic_policy(topic_arn: str) -> str | None:
+    """The topic's access policy (JSON text), None: no such topic."""
+    from moto.sns.models import sns_backends
+
+    parts = topic_arn.split(":")
+    if len(parts) != 6 or parts[2] != "sns":
+        return None
+    topic = sns_backends[parts[4]][parts[3]].topics.get(topic_arn)
+    return None if topic is None else topic.policy
+
+
+# --- services moto has no backend for ------------------------------------------------------
+
+_KIT_SERVED: dict[str, Any] = {}
+
+
+def serve_new_service(service: str, url_base: str, backends: Any) -> None:
+    """Route a service moto does not have (its SigV4 signing name, e.g.
+    "codestar-notifications") to the kit's BackendDict, in server mode and under mock_aws.
+
+    Both modes find a backend the same two ways: the service's host by the patterns of
+    moto.backend_index (DomainDispatcherApplication builds the host from the credential
+    scope's service name; mock_aws matches the request URL), then its BackendDict by
+    moto.backends.get_backend(name), whose urls (the backend module's urls.py) route paths
+    to a response class. A pattern appended to that list and a get_backend that knows the
+    kit's backends are all it takes; nothing of moto's own services changes.
+    """
+    import re
+
+    import moto.backend_index as backend_index
+    import moto.backends as moto_backends_module
+
+    name = service.replace("-", "")
+    if name not in _KIT_SERVED:
+        backend_index.backend_url_patterns.append((name, re.compile(url_base)))
+    _KIT_SERVED[name] = backends
+    get_backend = moto_backends_module.get_backend
+    if getattr(get_backend, "lab_kit", False):
+        return
+
+    def kit_get_backend(name: Any) -> Any:
+        found = _KIT_SERVED.get(str(name).replace("-", ""))
+        return found if found is not None else get_backend(name)
+
+    kit_get_backend.lab_kit = True  # type: ignore[attr-defined]
+    moto_backends_module.get_backend = kit_get_backend
