@@ -386,3 +386,22 @@ def test_a_topic_without_the_service_policy_receives_nothing(client, lab):
     make_rule(client(NOTIFY), project_arn, ["codebuild-project-build-state-succeeded"], inbox.topic)
     lab.cb.start_build(projectName="solo")
     assert inbox.messages() == []
+
+
+def test_teardown_finds_the_kits_notification_rules_only(client):
+    from helpers import settings, teardown
+
+    notify = client(NOTIFY)
+    topic = client("sns").create_topic(Name="teardown")["TopicArn"]
+    repo = f"arn:aws:codecommit:{REGION}:{ACCOUNT}:r"
+    events = ["codecommit-repository-pull-request-created"]
+    kit_tags = {settings.KIT_TAG_KEY: settings.KIT_TAG_VALUE, settings.OWNER_TAG_KEY: "learner"}
+    ours = make_rule(notify, repo, events, topic, Name="ours", Tags=kit_tags)
+    make_rule(notify, repo, events, topic, Name="not-ours", Tags={"team": "blue"})
+    scope = teardown.Scope(prefix="learner")
+
+    found = list(teardown.codestar_notification_rules(client, REGION, scope))
+    assert [(r.kind, r.name) for r in found] == [("notification rule", "ours")]
+    found[0].delete()
+    left = [r["Arn"] for r in notify.list_notification_rules()["NotificationRules"]]
+    assert ours not in left and len(left) == 1
