@@ -8,6 +8,9 @@ deleted (a same-named resource made later is not the kit's). CodeBuild projects 
 written down too: the log groups CodeBuild makes for a project carry no tags. The report
 groups CodeBuild makes itself when a build of a recorded project reports into a new group
 are written down when the lab reads that build (BatchGetBuilds), with the build's start.
+CodeCommit approval rule templates take no tags either: written down when a lab creates
+one (and followed when it is renamed); one made with the aws CLI, outside the kit's boto3
+session, is written down with record_approval_rule_template().
 """
 
 from __future__ import annotations
@@ -22,12 +25,26 @@ from . import settings
 DEPLOYMENT_CONFIG = "deployment config"
 PROJECT = "codebuild project"
 REPORT_GROUP = "report group"
+APPROVAL_RULE_TEMPLATE = "approval rule template"
 
 # (service, operation) -> (kind, request parameter holding the name)
 RECORDED_CREATES = {
     ("codedeploy", "CreateDeploymentConfig"): (DEPLOYMENT_CONFIG, "deploymentConfigName"),
     ("codebuild", "CreateProject"): (PROJECT, "name"),
     ("codebuild", "CreateReportGroup"): (REPORT_GROUP, "name"),
+    ("codecommit", "CreateApprovalRuleTemplate"): (
+        APPROVAL_RULE_TEMPLATE,
+        "approvalRuleTemplateName",
+    ),
+}
+# (service, operation) -> (kind, parameter with the old name, parameter with the new name):
+# a recorded resource renamed through the session is recorded under its new name.
+RECORDED_RENAMES = {
+    ("codecommit", "UpdateApprovalRuleTemplateName"): (
+        APPROVAL_RULE_TEMPLATE,
+        "oldApprovalRuleTemplateName",
+        "newApprovalRuleTemplateName",
+    ),
 }
 
 _lock = threading.Lock()
@@ -101,6 +118,15 @@ def recorded(prefix: str | None = None) -> dict[tuple[str, str, str], Entry]:
     return found
 
 
+def record_approval_rule_template(prefix: str, name: str, region: str) -> None:
+    """Write down an approval rule template a lab made outside the kit's boto3 session
+    (with the aws CLI), so that teardown deletes it: templates take no tags. Templates made
+    with the kit's clients are written down already; writing one down twice is harmless."""
+    settings.validate_prefix(prefix)  # names this learner's record file
+    if (APPROVAL_RULE_TEMPLATE, name, region) not in recorded(prefix):
+        remember(prefix, APPROVAL_RULE_TEMPLATE, name, region)
+
+
 def report_groups_of_builds(builds: list, region: str, known: dict) -> list[tuple[str, float]]:
     """(group name, build start) of the groups CodeBuild names '<project>-<key>' that
     builds of recorded projects report into, and that are not recorded yet."""
@@ -134,6 +160,22 @@ def watch(session, prefix: str) -> None:
         if name and http_response.status_code < 300:
             remember(prefix, kind, name, context.get("client_region") or "")
 
+    def note_rename(params, model, context, **_):
+        kind, old, new = RECORDED_RENAMES[model.service_model.service_name, model.name]
+        context["lab_kit_renamed"] = (kind, params.get(old), params.get(new))
+
+    def after_rename(http_response, context, **_):
+        kind, old, new = context.get("lab_kit_renamed", (None, None, None))
+        region = context.get("client_region") or ""
+        if (
+            old
+            and new
+            and http_response.status_code < 300
+            and (kind, old, region) in recorded(prefix)
+        ):
+            forget(prefix, kind, old, region)
+            remember(prefix, kind, new, region)
+
     def after_builds_read(parsed, context, **_):
         region = context.get("client_region") or ""
         builds = parsed.get("builds") if isinstance(parsed, dict) else None
@@ -152,6 +194,17 @@ def watch(session, prefix: str) -> None:
             f"after-call.{service}.{operation}",
             after_call,
             unique_id=f"lab-kit-record-{service}-{operation}",
+        )
+    for service, operation in RECORDED_RENAMES:
+        session.events.register(
+            f"before-parameter-build.{service}.{operation}",
+            note_rename,
+            unique_id=f"lab-kit-rename-{service}-{operation}",
+        )
+        session.events.register(
+            f"after-call.{service}.{operation}",
+            after_rename,
+            unique_id=f"lab-kit-record-rename-{service}-{operation}",
         )
     session.events.register(
         "after-call.codebuild.BatchGetBuilds",

@@ -2,11 +2,11 @@
 
 A resource is the kit's when it carries `lab:kit = codepipeline-lab-kit` and (unless all
 learners are in scope) `lab:owner = <this learner's prefix>`. Where AWS offers no tags on
-a type (CodeDeploy deployment configurations, the report groups and log groups CodeBuild
-makes), the kit's own record of what the labs created decides (helpers/created.py), never
-a name prefix, and the plan says so. On disk, a local server's folder goes only when its
-marker says it was this learner's and its process has ended. teardown.py is the
-command-line face of this module.
+a type (CodeDeploy deployment configurations, CodeCommit approval rule templates, the
+report groups and log groups CodeBuild makes), the kit's own record of what the labs
+created decides (helpers/created.py), never a name prefix, and the plan says so. On disk, a
+local server's folder goes only when its marker says it was this learner's and its process
+has ended. teardown.py is the command-line face of this module.
 """
 
 from __future__ import annotations
@@ -564,6 +564,134 @@ def codecommit_repositories(client: ClientFor, region: str, scope: Scope) -> Ite
 
 
 @finder
+def codecommit_approval_rule_templates(
+    client: ClientFor, region: str, scope: Scope
+) -> Iterator[Resource]:
+    codecommit = client("codecommit")
+    for name in _pages(codecommit.list_approval_rule_templates, "approvalRuleTemplateNames", {}):
+        # Templates take no tags: only the kit's record of them counts, never a name.
+        if not scope.owns_recorded(created.APPROVAL_RULE_TEMPLATE, name, region):
+            continue
+        try:
+            template = codecommit.get_approval_rule_template(approvalRuleTemplateName=name)
+        except ClientError as error:
+            if code(error) == "ApprovalRuleTemplateDoesNotExistException":
+                continue  # deleted since it was listed
+            raise
+        made = template["approvalRuleTemplate"].get("creationDate")
+        reason = scope.owns_recorded(created.APPROVAL_RULE_TEMPLATE, name, region, made=made)
+        if reason and scope.old_enough(made):
+            yield Resource(
+                "codecommit",
+                "approval rule template (disassociated first)",
+                name,
+                region,
+                reason,
+                functools.partial(_delete_approval_rule_template, codecommit, name),
+                recorded_as=created.APPROVAL_RULE_TEMPLATE,
+            )
+
+
+def _pages(operation: Callable, key: str, params: dict) -> Iterator[str]:
+    """The items of a CodeCommit list call botocore has no paginator for (nextToken)."""
+    token = None
+    while True:
+        page = operation(**params, **({"nextToken": token} if token else {}))
+        yield from page.get(key, [])
+        token = page.get("nextToken")
+        if not token:
+            return
+
+
+def _delete_approval_rule_template(codecommit, name: str) -> None:
+    """DeleteApprovalRuleTemplate refuses a template still associated with a repository
+    (codecommit/doc_source/how-to-delete-template.md: "if it has been disassociated from
+    all repositories"): disassociate it from each first. Rules it already put on pull
+    requests stay with them (they go with their repository)."""
+    repositories = _pages(
+        codecommit.list_repositories_for_approval_rule_template,
+        "repositoryNames",
+        {"approvalRuleTemplateName": name},
+    )
+    for repository in list(repositories):
+        try:
+            codecommit.disassociate_approval_rule_template_from_repository(
+                approvalRuleTemplateName=name, repositoryName=repository
+            )
+        except ClientError as error:
+            if code(error) != "RepositoryDoesNotExistException":
+                raise
+    codecommit.delete_approval_rule_template(approvalRuleTemplateName=name)
+
+
+@finder
+def sns_topics(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
+    sns = client("sns")
+    for page in sns.get_paginator("list_topics").paginate():
+        for topic in page.get("Topics", []):
+            arn = topic["TopicArn"]
+            try:
+                listed = sns.list_tags_for_resource(ResourceArn=arn).get("Tags", [])
+            except ClientError as error:
+                if code(error) in ("NotFound", "ResourceNotFound"):
+                    continue  # deleted since it was listed
+                raise
+            reason = scope.owns({t["Key"]: t["Value"] for t in listed})
+            if reason:
+                # DeleteTopic "deletes a topic and all its subscriptions" (the SNS API
+                # reference): nothing to unsubscribe first. A topic has no creation time.
+                yield Resource(
+                    "sns",
+                    "topic (and its subscriptions)",
+                    arn.rsplit(":", 1)[-1],
+                    region,
+                    reason,
+                    functools.partial(sns.delete_topic, TopicArn=arn),
+                )
+
+
+QUEUE_GONE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+
+
+@finder
+def sqs_queues(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
+    sqs = client("sqs")
+    # Without a page size SQS answers at most 1,000 queues and no NextToken.
+    for page in sqs.get_paginator("list_queues").paginate(PaginationConfig={"PageSize": 1000}):
+        for url in page.get("QueueUrls", []):
+            try:
+                reason = scope.owns(sqs.list_queue_tags(QueueUrl=url).get("Tags", {}))
+                if not reason:
+                    continue
+                attributes = sqs.get_queue_attributes(
+                    QueueUrl=url, AttributeNames=["CreatedTimestamp"]
+                ).get("Attributes", {})
+            except ClientError as error:
+                if code(error) in QUEUE_GONE:
+                    continue  # deleted since it was listed
+                raise
+            made = attributes.get("CreatedTimestamp")
+            if scope.old_enough(float(made) if made else None):
+                yield Resource(
+                    "sqs",
+                    "queue (and its messages)",
+                    url.rsplit("/", 1)[-1],
+                    region,
+                    reason,
+                    functools.partial(_delete_queue, sqs, url),
+                )
+
+
+def _delete_queue(sqs, url: str) -> None:
+    try:
+        sqs.delete_queue(QueueUrl=url)
+    except ClientError as error:
+        # AWS takes up to 60 s to delete a queue and may list it meanwhile.
+        if code(error) not in QUEUE_GONE:
+            raise
+
+
+@finder
 def codebuild_projects(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     codebuild = client("codebuild")
     names = [
@@ -974,7 +1102,12 @@ DELETION_ORDER: list[Finder] = [
     codedeploy_applications,  # with their deployment groups, which use what follows
     codedeploy_deployment_configs,  # deployment groups name one
     codedeploy_on_premises_instances,  # deployment groups target them
-    codecommit_repositories,  # pipelines' sources
+    # Before the repositories: a template is always disassociated the one way, so the
+    # course's recorded calls (the learner policy) hold what teardown needs on AWS.
+    codecommit_approval_rule_templates,
+    codecommit_repositories,  # pipelines' sources (their pull requests go with them)
+    sns_topics,  # repository triggers and rules notify them; they deliver to queues
+    sqs_queues,  # rules and topics deliver to them
     ec2_security_groups,  # instances use them: once those are terminated
     s3_buckets,  # artifact stores and revisions of everything above
     iam_instance_profiles,  # instances use them; they hold roles

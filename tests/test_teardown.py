@@ -610,3 +610,142 @@ def test_a_running_instance_is_planned_to_terminate_with_its_state(
     assert teardown_cli.main(["--yes"]) == 0
     state = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
     assert state["State"]["Name"] == "terminated"
+
+
+# The pull request lab's kinds: SNS topics, SQS queues (tagged), approval rule templates
+# (no tags: the kit's record) -------------------------------------------------------------
+
+
+def kit_tag_list(owner: str) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags_for(owner).items()]
+
+
+def test_topics_and_queues_go_only_when_tagged_as_this_learners(server_env, server_client, capsys):
+    sns, sqs = server_client("sns"), server_client("sqs")
+    topics = {
+        owner: sns.create_topic(Name=f"{name}-r8-notices", Tags=tags)["TopicArn"]
+        for owner, name, tags in [
+            ("ours", PREFIX, kit_tag_list(PREFIX)),
+            ("other", "other", kit_tag_list("other")),
+            ("untagged", f"{PREFIX}-untagged", []),
+        ]
+    }
+    queues = {
+        owner: sqs.create_queue(QueueName=f"{name}-r8-inbox", tags=tags)["QueueUrl"]
+        for owner, name, tags in [
+            ("ours", PREFIX, tags_for(PREFIX)),
+            ("other", "other", tags_for("other")),
+            ("untagged", f"{PREFIX}-untagged", {}),
+        ]
+    }
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queues["ours"], AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(TopicArn=topics["ours"], Protocol="sqs", Endpoint=queue_arn)
+    sns.subscribe(TopicArn=topics["other"], Protocol="sqs", Endpoint=queue_arn)
+
+    planned = planned_names(capsys)
+    assert {f"{PREFIX}-r8-notices", f"{PREFIX}-r8-inbox"} <= planned
+    assert not {n for n in planned if "r8" in n} - {f"{PREFIX}-r8-notices", f"{PREFIX}-r8-inbox"}
+    assert teardown_cli.main([]) == 1
+    shown = capsys.readouterr().out
+    assert "topic (and its subscriptions)" in shown and "queue (and its messages)" in shown
+
+    assert teardown_cli.main(["--yes"]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    left_topics = {t["TopicArn"] for t in sns.list_topics()["Topics"]}
+    assert topics["ours"] not in left_topics
+    assert {topics["other"], topics["untagged"]} <= left_topics
+    left_queues = set(sqs.list_queues(QueueNamePrefix="").get("QueueUrls", []))
+    assert queues["ours"] not in left_queues
+    assert {queues["other"], queues["untagged"]} <= left_queues
+    # The deleted topic's subscription went with it; the other topic's is untouched.
+    subscribed = {s["TopicArn"] for s in sns.list_subscriptions()["Subscriptions"]}
+    assert topics["ours"] not in subscribed and topics["other"] in subscribed
+    assert not {n for n in planned_names(capsys) if "r8" in n}  # a second run: nothing
+
+
+def create_template(codecommit, name: str) -> None:
+    codecommit.create_approval_rule_template(
+        approvalRuleTemplateName=name,
+        approvalRuleTemplateContent=json.dumps(
+            {
+                "Version": "2018-11-08",
+                "Statements": [{"Type": "Approvers", "NumberOfApprovalsNeeded": 1}],
+            }
+        ),
+    )
+
+
+def test_approval_rule_templates_go_only_when_the_kit_recorded_them(
+    server_env, server_client, capsys
+):
+    """Templates take no tags: the kit's record decides, whatever the name; a template
+    still associated with a repository is disassociated first (AWS refuses otherwise)."""
+    from helpers import created
+
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    created.watch(session, PREFIX)
+    ours = session.client("codecommit", endpoint_url=server_env.endpoint)
+    codecommit = server_client("codecommit")
+    create_template(ours, f"{PREFIX}-r9-review")
+    create_template(ours, f"{PREFIX}-r9-draft")
+    ours.update_approval_rule_template_name(
+        oldApprovalRuleTemplateName=f"{PREFIX}-r9-draft",
+        newApprovalRuleTemplateName=f"{PREFIX}-r9-renamed",
+    )
+    create_template(codecommit, f"{PREFIX}-r9-by-cli")  # as the aws CLI would: not watched
+    created.record_approval_rule_template(PREFIX, f"{PREFIX}-r9-by-cli", "us-east-1")
+    create_template(codecommit, f"{PREFIX}-r9-similar")  # a name like ours, not the kit's
+    create_template(codecommit, "other-r9-review")
+    created.record_approval_rule_template("other", "other-r9-review", "us-east-1")
+    # Associated with a repository that is not the kit's, so it stays: disassociated.
+    codecommit.create_repository(repositoryName="foreign-r9-repo")
+    codecommit.associate_approval_rule_template_with_repository(
+        approvalRuleTemplateName=f"{PREFIX}-r9-review", repositoryName="foreign-r9-repo"
+    )
+    mine = {f"{PREFIX}-r9-review", f"{PREFIX}-r9-renamed", f"{PREFIX}-r9-by-cli"}
+
+    planned = planned_names(capsys)
+    assert {n for n in planned if "r9" in n} == mine
+    assert teardown_cli.main([]) == 1
+    shown = capsys.readouterr().out
+    assert "approval rule template (disassociated first)" in shown
+    assert "recorded by the kit" in shown
+
+    assert teardown_cli.main(["--yes"]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    left = set(codecommit.list_approval_rule_templates()["approvalRuleTemplateNames"])
+    assert not mine & left
+    assert {f"{PREFIX}-r9-similar", "other-r9-review"} <= left
+    assert (
+        codecommit.list_associated_approval_rule_templates_for_repository(
+            repositoryName="foreign-r9-repo"
+        )["approvalRuleTemplateNames"]
+        == []
+    )
+    recorded = created.recorded(PREFIX)
+    assert not {key for key in recorded if key[0] == created.APPROVAL_RULE_TEMPLATE} & {
+        (created.APPROVAL_RULE_TEMPLATE, name, "us-east-1") for name in mine
+    }
+    assert not {n for n in planned_names(capsys) if "r9" in n}  # a second run: nothing
+
+    # Later, someone else makes a template of the same name: not the kit's any more.
+    create_template(codecommit, f"{PREFIX}-r9-review")
+    assert f"{PREFIX}-r9-review" not in planned_names(capsys)
+
+
+def test_a_queue_deleted_while_teardown_reads_it_is_skipped():
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = "https://sqs.us-east-1.amazonaws.com/111122223333/gone"
+    stub = Stubber(sqs)
+    stub.add_response("list_queues", {"QueueUrls": [url]})
+    stub.add_client_error(
+        "list_queue_tags",
+        service_error_code="AWS.SimpleQueueService.NonExistentQueue",
+        http_status_code=400,
+    )
+    stub.activate()
+    assert list(td.sqs_queues(lambda service: sqs, "us-east-1", td.Scope(PREFIX))) == []
