@@ -1,4 +1,4 @@
-"""BatchGetCommits, GetBlob, ListFileCommitHistory, UpdateRepositoryName and
+"""BatchGetCommits, GetBlob, GetBlobDifferences, ListFileCommitHistory, UpdateRepositoryName and
 UpdateRepositoryEncryptionKey of the local CodeCommit (replies checked against the model)."""
 
 from __future__ import annotations
@@ -131,3 +131,94 @@ def test_update_repository_encryption_key_records_the_key(cc, history):
     assert reply["originalKmsKeyId"] == "alias/aws/codecommit"
     meta = cc.get_repository(repositoryName="app")["repositoryMetadata"]
     assert meta["kmsKeyId"] == "alias/my-key"
+
+
+def test_get_blob_differences_gives_hunks_with_context(cc):
+    cc.create_repository(repositoryName="diffs")
+    old_text = "".join(f"line {n}\n" for n in range(1, 21)).encode()
+    new_text = old_text.replace(b"line 2\n", b"line two\n").replace(b"line 18\n", b"")
+    first = cc.put_file(
+        repositoryName="diffs", branchName="main", filePath="f.txt", fileContent=old_text
+    )["commitId"]
+    cc.put_file(
+        repositoryName="diffs",
+        branchName="main",
+        filePath="f.txt",
+        fileContent=new_text,
+        parentCommitId=first,
+    )
+    change = cc.get_differences(
+        repositoryName="diffs", beforeCommitSpecifier=first, afterCommitSpecifier="main"
+    )["differences"][0]
+    before, after = change["beforeBlob"]["blobId"], change["afterBlob"]["blobId"]
+    reply = cc.get_blob_differences(
+        repositoryName="diffs", beforeBlobId=before, afterBlobId=after, contextLines=1
+    )
+    assert reply["isBinary"] is False
+    assert (reply["beforeBlobSize"], reply["afterBlobSize"]) == (len(old_text), len(new_text))
+    first_hunk, second_hunk = reply["hunks"]
+    assert first_hunk["beforeStartLine"] == 1 and first_hunk["beforeLineCount"] == 3
+    assert [(c["type"], c["content"]) for c in first_hunk["changes"]] == [
+        ("CONTEXT", "line 1"),
+        ("DELETE", "line 2"),
+        ("ADD", "line two"),
+        ("CONTEXT", "line 3"),
+    ]
+    assert second_hunk["changes"][1] == {
+        "type": "DELETE",
+        "beforeLineNumber": 18,
+        "content": "line 18",
+    }
+    assert second_hunk["afterLineCount"] == 2
+    paged = cc.get_blob_differences(
+        repositoryName="diffs", beforeBlobId=before, afterBlobId=after, MaxResults=1
+    )
+    assert len(paged["hunks"]) == 1 and paged["NextToken"]
+    rest = cc.get_blob_differences(
+        repositoryName="diffs",
+        beforeBlobId=before,
+        afterBlobId=after,
+        MaxResults=1,
+        NextToken=paged["NextToken"],
+    )
+    assert len(rest["hunks"]) == 1 and "NextToken" not in rest
+    # No before blob: everything is added.
+    added = cc.get_blob_differences(repositoryName="diffs", afterBlobId=after)
+    assert added["beforeBlobSize"] == 0
+    assert {c["type"] for c in added["hunks"][0]["changes"]} == {"ADD"}
+    same = cc.get_blob_differences(repositoryName="diffs", beforeBlobId=after, afterBlobId=after)
+    assert same["hunks"] == []
+    for params, code in [
+        ({"afterBlobId": "0" * 40}, "BlobIdDoesNotExistException"),
+        ({"afterBlobId": "nope"}, "InvalidBlobIdException"),
+        ({"afterBlobId": after, "contextLines": 21}, "ValidationException"),
+    ]:
+        with pytest.raises(ClientError) as exc:
+            cc.get_blob_differences(repositoryName="diffs", **params)
+        assert error_code(exc) == code
+
+
+def test_get_blob_differences_of_binary_and_whitespace_changes(cc):
+    cc.create_repository(repositoryName="diffs")
+    blobs = []
+    parent = None
+    for content in (b"a\nb\n", b"a \n  b\n", b"\0binary"):
+        extra = {"parentCommitId": parent} if parent else {}
+        parent = cc.put_file(
+            repositoryName="diffs", branchName="main", filePath="f", fileContent=content, **extra
+        )["commitId"]
+        blobs.append(
+            cc.get_file(repositoryName="diffs", filePath="f", commitSpecifier=parent)["blobId"]
+        )
+    spaced = cc.get_blob_differences(
+        repositoryName="diffs", beforeBlobId=blobs[0], afterBlobId=blobs[1]
+    )
+    assert len(spaced["hunks"]) == 1
+    ignored = cc.get_blob_differences(
+        repositoryName="diffs", beforeBlobId=blobs[0], afterBlobId=blobs[1], ignoreWhitespace=True
+    )
+    assert ignored["hunks"] == []
+    binary = cc.get_blob_differences(
+        repositoryName="diffs", beforeBlobId=blobs[1], afterBlobId=blobs[2]
+    )
+    assert binary["isBinary"] is True and binary["hunks"] == []

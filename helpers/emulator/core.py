@@ -361,6 +361,8 @@ def _not_served(service: str, operation: str) -> Callable:
         )
 
     method.__name__ = _snake(operation)
+    # The mark tests read to list what the kit does not serve (see tests/test_codecommit_git.py).
+    method.lab_not_served = True  # type: ignore[attr-defined]
     return method
 
 

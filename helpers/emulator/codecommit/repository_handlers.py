@@ -1,8 +1,10 @@
 """CodeCommit operations on a repository's objects and identity: BatchGetCommits, GetBlob,
-ListFileCommitHistory, UpdateRepositoryName, UpdateRepositoryEncryptionKey."""
+GetBlobDifferences, ListFileCommitHistory, UpdateRepositoryName,
+UpdateRepositoryEncryptionKey."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -15,6 +17,7 @@ from . import exceptions as err
 from . import files, gitstore
 from .models import CodeCommitLabBackend, codecommit_lab_backends
 
+MAX_CONTEXT_LINES = 20  # GetBlobDifferences' contextLines: 0 through 20 (the model's text)
 MAX_COMMIT_IDS = 100  # BatchGetCommits (CommitIdsLimitExceededException's text)
 SHA_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 _page = core.pager(err.InvalidContinuationTokenException, "The continuation token is not valid.")
@@ -64,6 +67,41 @@ class RepositoryHandlers(LabHandlers):
                 "The blob is larger than 6 MB, the most the API returns: use git to read it."
             )
         return {"content": blob.data}
+
+    def get_blob_differences(self, params: dict) -> dict:
+        """A line diff of two blobs in hunks with context lines (the model's documentation:
+        no beforeBlobId is a diff against nothing; binary content gives no hunks)."""
+        repo = _backend(self).get_repository(params.get("repositoryName"))
+        git = repo.git()
+        if not params.get("afterBlobId"):
+            raise err.BlobIdRequiredException("The after blob ID is required.")
+        after = _blob(git, params["afterBlobId"])
+        before = _blob(git, params["beforeBlobId"]) if params.get("beforeBlobId") else None
+        context = params.get("contextLines")
+        context = 3 if context is None else context
+        if not 0 <= context <= MAX_CONTEXT_LINES:
+            raise err.ValidationException(
+                f"contextLines must be between 0 and {MAX_CONTEXT_LINES}."
+            )
+        if params.get("MaxResults") is not None and params["MaxResults"] < 1:
+            raise err.InvalidMaxResultsException("MaxResults must be at least 1.")
+        before_data = before.data if before is not None else b""
+        binary = any(b"\0" in data[:8000] for data in (before_data, after.data))
+        hunks = (
+            []
+            if binary
+            else blob_hunks(before_data, after.data, context, bool(params.get("ignoreWhitespace")))
+        )
+        page, token = _page(
+            hunks, params, token_key="NextToken", size_key="MaxResults", default_size=100
+        )
+        reply = {
+            "hunks": page,
+            "isBinary": binary,
+            "beforeBlobSize": len(before_data),
+            "afterBlobSize": len(after.data),
+        }
+        return with_token(reply, token, key="NextToken")
 
     def list_file_commit_history(self, params: dict) -> dict:
         backend = _backend(self)
@@ -159,3 +197,64 @@ def _history(git: Repo, start: str) -> list[Commit]:
     """start's commits, newest first, each after every commit that has it as a parent."""
     walker = git.get_walker(include=[ObjectID(start.encode())], order="topo")
     return [entry.commit for entry in walker]
+
+
+def _blob(git: Repo, blob_id: str) -> Blob:
+    if not SHA_PATTERN.match(blob_id):
+        raise err.InvalidBlobIdException(f"The blob ID {blob_id} is not valid.")
+    try:
+        blob = git[ObjectID(blob_id.encode())]
+    except KeyError:
+        blob = None
+    if not isinstance(blob, Blob):
+        raise err.BlobIdDoesNotExistException(f"The blob {blob_id} does not exist.")
+    if blob.raw_length() > files.MAX_FILE_BYTES:
+        raise err.FileTooLargeException("The blob is larger than 6 MB: use git to compare it.")
+    return blob
+
+
+def blob_hunks(before: bytes, after: bytes, context: int, ignore_whitespace: bool) -> list[dict]:
+    """The diff's hunks: runs of changes with up to `context` unchanged lines around them
+    (difflib's grouped opcodes, as a unified diff cuts them); 1-based line numbers."""
+    old = before.decode("utf-8", "replace").splitlines()
+    new = after.decode("utf-8", "replace").splitlines()
+
+    def key(line: str) -> str:
+        return "".join(line.split()) if ignore_whitespace else line
+
+    matcher = difflib.SequenceMatcher(None, [key(x) for x in old], [key(x) for x in new], False)
+    hunks = []
+    for group in matcher.get_grouped_opcodes(context):
+        if all(tag == "equal" for tag, *_ in group):
+            continue  # identical blobs: no hunk
+        changes: list[dict[str, Any]] = []
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                changes += [
+                    {
+                        "type": "CONTEXT",
+                        "beforeLineNumber": i + 1,
+                        "afterLineNumber": j + 1,
+                        "content": new[j],
+                    }
+                    for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
+                ]
+                continue
+            changes += [
+                {"type": "DELETE", "beforeLineNumber": i + 1, "content": old[i]}
+                for i in range(i1, i2)
+            ]
+            changes += [
+                {"type": "ADD", "afterLineNumber": j + 1, "content": new[j]} for j in range(j1, j2)
+            ]
+        first, last = group[0], group[-1]
+        hunks.append(
+            {
+                "beforeStartLine": first[1] + 1,
+                "beforeLineCount": last[2] - first[1],
+                "afterStartLine": first[3] + 1,
+                "afterLineCount": last[4] - first[3],
+                "changes": changes,
+            }
+        )
+    return hunks
