@@ -539,6 +539,32 @@ def _delete_rule(events, name: str) -> None:
 
 
 @finder
+def notification_rules(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
+    notifications = client("codestar-notifications")
+    for page in notifications.get_paginator("list_notification_rules").paginate():
+        for item in page.get("NotificationRules", []):
+            try:
+                rule = notifications.describe_notification_rule(Arn=item["Arn"])
+            except ClientError as error:
+                # Deleted since it was listed, or (the learner policy limits rules by their
+                # lab:owner tag: their ARNs name no learner) another learner's.
+                if code(error) in ("ResourceNotFoundException", "AccessDeniedException"):
+                    continue
+                raise
+            reason = scope.owns(rule.get("Tags") or {})
+            if reason and scope.old_enough(rule.get("CreatedTimestamp")):
+                # Its targets (SNS topics) are resources of their own: the topics' finder.
+                yield Resource(
+                    "codestar-notifications",
+                    "notification rule",
+                    rule.get("Name") or item["Id"],
+                    region,
+                    reason,
+                    functools.partial(notifications.delete_notification_rule, Arn=item["Arn"]),
+                )
+
+
+@finder
 def codecommit_repositories(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     codecommit = client("codecommit")
     names = [
@@ -1094,6 +1120,7 @@ def log_groups(client: ClientFor, region: str, scope: Scope) -> Iterator[Resourc
 DELETION_ORDER: list[Finder] = [
     codepipeline_webhooks,  # registered for a pipeline (and with a third party)
     eventbridge_rules,  # their targets start pipelines
+    notification_rules,  # they watch repositories, builds and pipelines
     codepipeline_pipelines,  # run everything below: stop them starting it first
     codepipeline_custom_action_types,  # pipelines' actions use them
     ec2_instances,  # targets of deployment groups; they use profiles and security groups
@@ -1133,8 +1160,10 @@ def codestar_notification_rules(client: ClientFor, region: str, scope: Scope) ->
             try:
                 rule = notifications.describe_notification_rule(Arn=arn)
             except ClientError as error:
-                if code(error) == "ResourceNotFoundException":
-                    continue  # deleted since it was listed
+                # Deleted since it was listed, or (the learner policy limits rules by their
+                # lab:owner tag: their ARNs name no learner) another learner's.
+                if code(error) in ("ResourceNotFoundException", "AccessDeniedException"):
+                    continue
                 raise
             reason = scope.owns(rule.get("Tags") or {})
             if reason and scope.old_enough(rule.get("CreatedTimestamp")):

@@ -749,3 +749,32 @@ def test_a_queue_deleted_while_teardown_reads_it_is_skipped():
     )
     stub.activate()
     assert list(td.sqs_queues(lambda service: sqs, "us-east-1", td.Scope(PREFIX))) == []
+
+
+def test_notification_rules_go_only_when_tagged_as_this_learners(server_env, server_client, capsys):
+    notify, sns = server_client("codestar-notifications"), server_client("sns")
+    repository = server_client("codecommit").create_repository(repositoryName="foreign-r10-repo")
+    topic = sns.create_topic(Name="foreign-r10-topic")["TopicArn"]
+    rules = {
+        name: notify.create_notification_rule(
+            Name=name,
+            EventTypeIds=["codecommit-repository-pull-request-created"],
+            Resource=repository["repositoryMetadata"]["Arn"],
+            Targets=[{"TargetType": "SNS", "TargetAddress": topic}],
+            DetailType="FULL",
+            Tags=tags,
+        )["Arn"]
+        for name, tags in [
+            (f"{PREFIX}-r10-notices", tags_for(PREFIX)),
+            ("other-r10-notices", tags_for("other")),
+            (f"{PREFIX}-r10-untagged", {}),
+        ]
+    }
+    assert {n for n in planned_names(capsys) if "r10" in n} == {f"{PREFIX}-r10-notices"}
+    assert teardown_cli.main(["--yes"]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    left = {r["Arn"] for r in notify.list_notification_rules()["NotificationRules"]}
+    assert rules[f"{PREFIX}-r10-notices"] not in left
+    assert {rules["other-r10-notices"], rules[f"{PREFIX}-r10-untagged"]} <= left
+    assert topic in {t["TopicArn"] for t in sns.list_topics()["Topics"]}  # not the kit's
+    assert not {n for n in planned_names(capsys) if "r10" in n}  # a second run: nothing

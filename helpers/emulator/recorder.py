@@ -68,7 +68,35 @@ def iam_action(environ: dict) -> str | None:
     form = _peek_form(environ)
     if "Action" in form:
         return f"{service}:{form['Action'][0]}"
+    operation = rest_operation(service, environ)  # REST services (CodeStar Notifications)
+    return f"{service}:{operation}" if operation else None
+
+
+def rest_operation(service: str, environ: dict) -> str | None:
+    """Match a request of a REST service other than S3 to an operation by method and path."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    path = environ.get("PATH_INFO", "/")
+    for operation, (http_method, pattern) in _rest_routes(service).items():
+        if http_method == method and pattern.fullmatch(path):
+            return operation
     return None
+
+
+@cache
+def _rest_routes(service: str) -> dict[str, tuple[str, re.Pattern]]:
+    try:
+        model = service_model(service)
+    except Exception:  # a signing name botocore has no model for: nothing to match
+        return {}
+    if model.protocol not in ("rest-json", "rest-xml"):
+        return {}
+    routes = {}
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        path = http["requestUri"].partition("?")[0]
+        # Each {label} is one path segment or more (an ARN label may hold slashes).
+        routes[name] = (http["method"], re.compile(re.sub(r"\\\{[^}]+\\\}", ".+", re.escape(path))))
+    return routes
 
 
 def _peek_form(environ: dict) -> dict:
