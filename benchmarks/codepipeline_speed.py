@@ -8,6 +8,7 @@ Run: python benchmarks/codepipeline_speed.py [runs]
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -109,10 +110,32 @@ def wait(cp, name: str, execution_id: str, timeout: float = 120) -> str:
     raise TimeoutError(execution_id)
 
 
+def pipeline_role(iam) -> str:
+    """ROLE, made in the local IAM if missing: CreatePipeline refuses a role that does not
+    exist (pipelines-create.md)."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "codepipeline.amazonaws.com"},
+            }
+        ],
+    }
+    try:
+        iam.create_role(
+            RoleName=ROLE.rsplit("/", 1)[-1], AssumeRolePolicyDocument=json.dumps(trust)
+        )
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    return ROLE
+
+
 def clients(endpoint: str) -> dict:
     return {
         service: boto3.client(service, region_name="us-east-1", endpoint_url=endpoint)
-        for service in ("codecommit", "codebuild", "codedeploy", "s3", "ec2", "codepipeline")
+        for service in ("codecommit", "codebuild", "codedeploy", "s3", "ec2", "codepipeline", "iam")
     }
 
 
@@ -123,6 +146,7 @@ def push_to_succeeded(endpoint: str, runs: int) -> list[float]:
         "cloneUrlHttp"
     ]
     c["s3"].create_bucket(Bucket="bench-artifacts")
+    pipeline_role(c["iam"])
     c["codebuild"].create_project(
         name="bench",
         source={"type": "CODEPIPELINE", "buildspec": BUILDSPEC},
@@ -225,6 +249,7 @@ def parallel_executions(endpoint: str, count: int = 50) -> tuple[float, int]:
     c = clients(endpoint)
     cp, s3 = c["codepipeline"], c["s3"]
     s3.create_bucket(Bucket="bench-site")
+    pipeline_role(c["iam"])
     cp.create_pipeline(
         pipeline={
             "name": "bench-parallel",

@@ -7,6 +7,7 @@ Run: python benchmarks/signature_overhead.py [calls]
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import sys
@@ -22,9 +23,10 @@ import boto3  # noqa: E402
 
 from helpers.emulator.server import LocalServer  # noqa: E402
 
+ROLE = "arn:aws:iam::123456789012:role/CodePipelineRole"
 PIPELINE = {
     "name": "bench-signing",
-    "roleArn": "arn:aws:iam::123456789012:role/CodePipelineRole",
+    "roleArn": ROLE,
     "artifactStore": {"type": "S3", "location": "bench-signing-artifacts"},
     "stages": [
         {
@@ -65,6 +67,28 @@ PIPELINE = {
 }
 
 
+def pipeline_role(iam) -> str:
+    """ROLE, made in the local IAM if missing: CreatePipeline refuses a role that does not
+    exist (pipelines-create.md)."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "codepipeline.amazonaws.com"},
+            }
+        ],
+    }
+    try:
+        iam.create_role(
+            RoleName=ROLE.rsplit("/", 1)[-1], AssumeRolePolicyDocument=json.dumps(trust)
+        )
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    return ROLE
+
+
 def per_call_ms(server: LocalServer, calls: int) -> list[float]:
     client = boto3.client("codepipeline", region_name="us-east-1", endpoint_url=server.endpoint)
     client.get_pipeline(name=PIPELINE["name"])  # connection and client warm
@@ -83,6 +107,7 @@ def main(calls: int) -> None:
     try:
         s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=checked.endpoint)
         s3.create_bucket(Bucket="bench-signing-artifacts")
+        pipeline_role(boto3.client("iam", region_name="us-east-1", endpoint_url=checked.endpoint))
         boto3.client(
             "codepipeline", region_name="us-east-1", endpoint_url=checked.endpoint
         ).create_pipeline(pipeline=PIPELINE)

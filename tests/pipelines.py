@@ -7,7 +7,7 @@ import json
 import time
 from dataclasses import dataclass
 
-ROLE = "arn:aws:iam::123456789012:role/CodePipelineRole"
+ROLE = "arn:aws:iam::123456789012:role/CodePipelineRole"  # made by make_lab / create_role
 BUILD_ROLE = "arn:aws:iam::123456789012:role/CodeBuildRole"
 BUCKET = "lab-artifacts"
 REPO = "app"
@@ -211,6 +211,33 @@ class Lab:
         return next(a for a in states if a["actionName"] == action)
 
 
+def trust_policy(service: str = "codepipeline.amazonaws.com") -> str:
+    """A trust policy that lets the service assume the role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"Service": service},
+                }
+            ],
+        }
+    )
+
+
+def create_role(iam, arn: str = ROLE, service: str = "codepipeline.amazonaws.com") -> str:
+    """The role the ARN names, trusting the service, made if the local IAM lacks it:
+    CreatePipeline refuses a role that does not exist (pipelines-create.md)."""
+    name = arn.rsplit("/", 1)[-1]
+    try:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_policy(service))
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    return arn
+
+
 def env_variables(**values: str) -> str:
     return json.dumps([{"name": k, "value": v, "type": "PLAINTEXT"} for k, v in values.items()])
 
@@ -218,6 +245,7 @@ def env_variables(**values: str) -> str:
 def make_lab(client) -> Lab:
     lab = Lab(client("codepipeline"), client("codecommit"), client("codebuild"), client("s3"))
     lab.s3.create_bucket(Bucket=BUCKET)
+    create_role(client("iam"))
     lab.cc.create_repository(repositoryName=REPO)
     lab.commit("message.txt", "v1", message="first commit")
     lab.project()

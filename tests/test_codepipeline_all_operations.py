@@ -10,7 +10,7 @@ from moto.codepipeline.responses import CodePipelineResponse
 
 from helpers.emulator.codepipeline.handlers import CodePipelineHandlers
 from helpers.emulator.core import _snake
-from tests.pipelines import approval_action, source_action
+from tests.pipelines import ROLE, approval_action, source_action
 
 OPERATIONS = boto3.client(
     "codepipeline", region_name="us-east-1"
@@ -51,7 +51,7 @@ def test_every_operation_answers_a_basic_call(lab):
     )
     pipeline = {
         "name": "lab-pipeline",
-        "roleArn": "arn:aws:iam::123456789012:role/R",
+        "roleArn": ROLE,
         "pipelineType": "V2",
         "artifactStore": {"type": "S3", "location": "lab-artifacts"},
         "stages": [

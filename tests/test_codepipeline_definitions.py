@@ -8,8 +8,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.pipelines import (
+    ROLE,
     approval_action,
     build_action,
+    create_role,
     declaration,
     s3_deploy_action,
     source_action,
@@ -282,6 +284,62 @@ def test_artifact_store_role_and_v2_only_fields(lab, client):
             == "InvalidStructureException"
         )
     lab.cp.create_pipeline(pipeline={**declaration(), "roleArn": role.format("Pipeline")})
+
+
+def error_of(call, **params) -> dict:
+    with pytest.raises(ClientError) as caught:
+        call(**params)
+    return caught.value.response["Error"]
+
+
+def test_service_role_must_exist_in_the_account(lab):
+    """pipelines-create.md: "The service role must already exist"; AWS answers
+    InvalidStructureException as for a role that does not trust CodePipeline."""
+    for arn in (
+        "arn:aws:iam::123456789012:role/NoSuchRole",
+        "arn:aws:iam::123456789012:role/service-role/NoSuchRole",
+        # the kit's role exists, but in this account: a role of another account is refused
+        "arn:aws:iam::210987654321:role/CodePipelineRole",
+    ):
+        error = error_of(lab.cp.create_pipeline, pipeline={**declaration(), "roleArn": arn})
+        assert error == {
+            "Code": "InvalidStructureException",
+            "Message": f"CodePipeline is not authorized to perform AssumeRole on role {arn}",
+        }
+    assert lab.cp.list_pipelines()["pipelines"] == []
+    lab.cp.create_pipeline(pipeline=declaration())
+    error = error_of(
+        lab.cp.update_pipeline,
+        pipeline={**declaration(), "roleArn": "arn:aws:iam::123456789012:role/Gone"},
+    )
+    assert error["Code"] == "InvalidStructureException"
+    assert error["Message"].endswith("AssumeRole on role arn:aws:iam::123456789012:role/Gone")
+    got = lab.cp.get_pipeline(name="lab-pipeline")["pipeline"]
+    assert (got["version"], got["roleArn"]) == (1, ROLE)
+
+
+def test_action_role_must_exist(lab, client):
+    """An action's roleArn is assumed by the pipeline's role: a role that does not exist is
+    refused at CreatePipeline/UpdatePipeline, "<pipeline role> is not authorized to perform
+    AssumeRole on role <action role>"."""
+    missing = "arn:aws:iam::123456789012:role/NoActionRole"
+    stages = [
+        {"name": "Source", "actions": [source_action()]},
+        {"name": "Build", "actions": [{**build_action(), "roleArn": missing}]},
+    ]
+    error = error_of(lab.cp.create_pipeline, pipeline=declaration(stages=stages))
+    assert error == {
+        "Code": "InvalidStructureException",
+        "Message": f"{ROLE} is not authorized to perform AssumeRole on role {missing}",
+    }
+    lab.cp.create_pipeline(pipeline=declaration())
+    assert (
+        error_code(lab.cp.update_pipeline, pipeline=declaration(stages=stages))
+        == "InvalidStructureException"
+    )
+    create_role(client("iam"), missing, service="codebuild.amazonaws.com")
+    reply = lab.cp.update_pipeline(pipeline=declaration(stages=stages))["pipeline"]
+    assert reply["stages"][1]["actions"][0]["roleArn"] == missing
 
 
 def test_v2_fields_accepted(lab):

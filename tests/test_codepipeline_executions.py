@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from helpers.codepipeline import approve, pipeline_snapshot
 from tests.pipelines import (
+    ROLE,
     approval_action,
     build_action,
     env_variables,
@@ -425,7 +426,7 @@ def test_disabled_transition_holds_execution_until_enabled(lab):
     lab.cp.create_pipeline(
         pipeline={
             "name": "lab-pipeline",
-            "roleArn": "arn:aws:iam::123456789012:role/R",
+            "roleArn": ROLE,
             "artifactStore": {"type": "S3", "location": "lab-artifacts"},
             "stages": [
                 {"name": "Source", "actions": [source_action()]},

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers.jobworker import JobError, JobWorker, Result, zip_files
-from tests.pipelines import s3_deploy_action, source_action
+from tests.pipelines import ROLE, s3_deploy_action, source_action
 
 CHECKER = {"category": "Test", "owner": "Custom", "provider": "LabChecker", "version": "1"}
 PARTNER = {"category": "Test", "owner": "ThirdParty", "provider": "LabPartner", "version": "1"}
@@ -140,7 +140,7 @@ def test_custom_action_definition_checks(lab):
             lab.cp.create_pipeline,
             pipeline={
                 "name": "p",
-                "roleArn": "arn:aws:iam::123456789012:role/R",
+                "roleArn": ROLE,
                 "stages": stages,
                 "artifactStore": {"type": "S3", "location": "lab-artifacts"},
             },
@@ -153,7 +153,7 @@ def test_custom_action_definition_checks(lab):
             lab.cp.create_pipeline,
             pipeline={
                 "name": "p",
-                "roleArn": "arn:aws:iam::123456789012:role/R",
+                "roleArn": ROLE,
                 "stages": stages,
                 "artifactStore": {"type": "S3", "location": "lab-artifacts"},
             },

@@ -12,6 +12,7 @@ import pytest
 from helpers.codepipeline import pipeline_snapshot, wait_for_execution
 from helpers.emulator import workers
 from helpers.emulator.codedeploy.targets import instance_root
+from tests.pipelines import create_role
 
 ROLE = "arn:aws:iam::123456789012:role/CodePipelineRole"
 SERVICE_ROLE = "arn:aws:iam::123456789012:role/LabServiceRole"
@@ -99,7 +100,7 @@ def test_git_push_runs_three_stage_pipeline_to_deployed_instance(
     cp.create_pipeline(
         pipeline={
             "name": name,
-            "roleArn": ROLE,
+            "roleArn": create_role(server_client("iam"), ROLE),
             "artifactStore": {"type": "S3", "location": bucket},
             "stages": [
                 {

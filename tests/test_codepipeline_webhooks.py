@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from helpers.codepipeline import post_to_webhook
 from helpers.emulator.codepipeline import webhooks
-from tests.pipelines import declaration, source_action
+from tests.pipelines import create_role, declaration, source_action
 
 PUSH = {
     "ref": "refs/heads/main",
@@ -175,6 +175,7 @@ def test_signed_post_over_http_starts_the_pipeline(server_client, background):
     name, bucket, repo = f"hook-pipeline-{suffix}", f"hook-artifacts-{suffix}", f"hook-{suffix}"
     cp, s3, cc = server_client("codepipeline"), server_client("s3"), server_client("codecommit")
     s3.create_bucket(Bucket=bucket)
+    create_role(server_client("iam"))
     cc.create_repository(repositoryName=repo)
     cc.put_file(
         repositoryName=repo,

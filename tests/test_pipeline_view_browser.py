@@ -27,7 +27,7 @@ from tests.jupyterlab import (
 pytestmark = [pytest.mark.slow, needs_chromium]
 
 SETUP = '''\
-from helpers import lab
+from helpers import lab, prerequisites
 from helpers.views import pipeline_view
 
 kit = lab.setup()
@@ -36,6 +36,7 @@ codepipeline, s3 = kit.client("codepipeline"), kit.client("s3")
 repo, project, name = kit.name("view-app"), kit.name("view-build"), kit.name("view-pipeline")
 bucket = kit.name("view-artifacts")
 role = f"arn:aws:iam::{kit.account_id}:role/LabRole"
+pipeline_role = prerequisites.ensure_pipeline_role(kit, bucket)  # CreatePipeline needs it
 buildspec = """version: 0.2
 phases:
   build:
@@ -62,7 +63,7 @@ def action(name, category, provider, configuration, **extra):
 
 
 codepipeline.create_pipeline(pipeline={
-    "name": name, "roleArn": role, "artifactStore": {"type": "S3", "location": bucket},
+    "name": name, "roleArn": pipeline_role, "artifactStore": {"type": "S3", "location": bucket},
     "stages": [
         {"name": "Source", "actions": [action(
             "Source", "Source", "CodeCommit",
@@ -233,7 +234,7 @@ def test_pipeline_view_follows_an_execution_and_approves(jupyter_lab, tmp_path):
 
 PACED_SETUP = """\
 from helpers import codepipeline as cp_helpers
-from helpers import lab
+from helpers import lab, prerequisites
 from helpers.views import pipeline_view
 
 kit = lab.setup()
@@ -242,6 +243,7 @@ codepipeline, s3 = kit.client("codepipeline"), kit.client("s3")
 repo, project, name = kit.name("paced-app"), kit.name("paced-build"), kit.name("paced-pipeline")
 bucket, site = kit.name("paced-artifacts"), kit.name("paced-site")
 role = f"arn:aws:iam::{kit.account_id}:role/LabRole"
+pipeline_role = prerequisites.ensure_pipeline_role(kit, bucket)  # CreatePipeline needs it
 codecommit.create_repository(repositoryName=repo)
 s3.create_bucket(Bucket=bucket)
 s3.create_bucket(Bucket=site)
@@ -260,7 +262,7 @@ def action(name, category, provider, configuration, **extra):
 
 
 pipeline = {
-    "name": name, "roleArn": role, "artifactStore": {"type": "S3", "location": bucket},
+    "name": name, "roleArn": pipeline_role, "artifactStore": {"type": "S3", "location": bucket},
     "stages": [
         {"name": "Source", "actions": [action(
             "Source", "Source", "CodeCommit",

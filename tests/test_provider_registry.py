@@ -11,6 +11,7 @@ from helpers.emulator import workers
 from helpers.emulator.codepipeline import action_types
 from helpers.emulator.codepipeline.action_types import ActionType, Property
 from helpers.emulator.codepipeline.providers import ActionContext, ActionFailed, Runner
+from tests.pipelines import create_role
 
 ROLE = "arn:aws:iam::123456789012:role/CodePipelineRole"
 BUCKET = "lab-artifacts"
@@ -55,6 +56,7 @@ def echo_provider_fixture():
 def cp_fixture(client, echo_provider):
     workers.set_synchronous(True)
     client("s3").create_bucket(Bucket=BUCKET)
+    create_role(client("iam"), ROLE)
     cc = client("codecommit")
     cc.create_repository(repositoryName="app")
     cc.put_file(

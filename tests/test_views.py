@@ -10,7 +10,15 @@ import pytest
 
 from helpers import views
 from helpers.codepipeline import approve
-from tests.pipelines import BUCKET, ENVIRONMENT, ROLE, approval_action, build_action, source_action
+from tests.pipelines import (
+    BUCKET,
+    ENVIRONMENT,
+    ROLE,
+    approval_action,
+    build_action,
+    create_role,
+    source_action,
+)
 
 
 def approval_pipeline(lab) -> str:
@@ -325,7 +333,7 @@ def test_build_log_tail_offline(server_client, synchronous):
     cp.create_pipeline(
         pipeline={
             "name": f"view-{suffix}",
-            "roleArn": ROLE,
+            "roleArn": create_role(server_client("iam")),
             "artifactStore": {"type": "S3", "location": f"{BUCKET}-{suffix}"},
             "stages": [
                 {

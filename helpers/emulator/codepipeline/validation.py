@@ -55,6 +55,9 @@ def validate(pipeline: dict, account: str, region: str) -> None:
         )
     for index, stage in enumerate(stages):
         _check_stage(stage, index == 0, account, region)
+    for stage in stages:
+        for action in stage["actions"]:
+            _check_action_role(action, pipeline["roleArn"])
     if all(action_types.is_source(a["actionTypeId"]) for s in stages for a in s["actions"]):
         raise err.InvalidStructureException(
             "A pipeline must contain at least one stage with an action that is not a source action"
@@ -98,16 +101,47 @@ def _check_role_name(role_arn: str) -> None:
 
 
 def _check_role(role_arn: str, account: str) -> None:
-    """A role the local IAM knows must trust codepipeline.amazonaws.com (as AWS checks)."""
-    name = role_arn.rsplit("/", 1)[-1]
-    role_account = role_arn.split(":")[4]
-    trust = moto_backends.iam_role_trust_policy(role_account, name)
-    if trust is None:
-        return  # not in the local IAM: offline labs may skip creating roles
-    if not _trusts_codepipeline(trust):
+    """The service role must exist in the pipeline's account and trust
+    codepipeline.amazonaws.com: pipelines-create.md, "The service role must already
+    exist". AWS answers a missing role, a role of another account (a role can only be
+    passed within its account) and a role that does not trust CodePipeline alike:
+    InvalidStructureException "CodePipeline is not authorized to perform AssumeRole on
+    role <arn>" (moto's CreatePipeline test of a missing role, recorded from AWS; the
+    same text in users' reports of AWS)."""
+    trust = _role_trust(role_arn) if _role_account(role_arn) == account else None
+    if trust is None or not _trusts_codepipeline(trust):
         raise err.InvalidStructureException(
             f"CodePipeline is not authorized to perform AssumeRole on role {role_arn}"
         )
+
+
+def _check_action_role(action: dict, pipeline_role: str) -> None:
+    """An action's roleArn is assumed by the pipeline's role, at CreatePipeline and
+    UpdatePipeline already: a role the local IAM does not know (in its own account: action
+    roles may be cross-account, pipelines-create-cross-account.md) is refused with the
+    text AWS gives, "<pipeline role> is not authorized to perform AssumeRole on role
+    <action role>" (InvalidStructureException). Whether the action role trusts the
+    pipeline role is not checked: that needs IAM policy evaluation the kit does not do."""
+    role_arn = action.get("roleArn")
+    if role_arn and _role_trust(role_arn) is None:
+        raise err.InvalidStructureException(
+            f"{pipeline_role} is not authorized to perform AssumeRole on role {role_arn}"
+        )
+
+
+def _role_account(role_arn: str) -> str:
+    parts = role_arn.split(":")
+    return parts[4] if len(parts) > 5 else ""
+
+
+def _role_trust(role_arn: str) -> object:
+    """The trust policy of the role the ARN names (roles are global: looked up by name in
+    the ARN's account), None when the local IAM has no such role."""
+    account = _role_account(role_arn)
+    name = role_arn.partition(":role/")[2].rsplit("/", 1)[-1]
+    if not account or not name:
+        return None
+    return moto_backends.iam_role_trust_policy(account, name)
 
 
 def _trusts_codepipeline(document) -> bool:
