@@ -659,8 +659,10 @@ def sns_topics(client: ClientFor, region: str, scope: Scope) -> Iterator[Resourc
             try:
                 listed = sns.list_tags_for_resource(ResourceArn=arn).get("Tags", [])
             except ClientError as error:
-                if code(error) in ("NotFound", "ResourceNotFound"):
-                    continue  # deleted since it was listed
+                # Deleted since it was listed, or another learner's (the learner policy
+                # limits topics to the learner's names).
+                if code(error) in ("NotFound", "ResourceNotFound", "AuthorizationError"):
+                    continue
                 raise
             reason = scope.owns({t["Key"]: t["Value"] for t in listed})
             if reason:
@@ -677,6 +679,7 @@ def sns_topics(client: ClientFor, region: str, scope: Scope) -> Iterator[Resourc
 
 
 QUEUE_GONE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+NOT_ALLOWED = {"AccessDenied", "AccessDeniedException"}
 
 
 @finder
@@ -693,8 +696,10 @@ def sqs_queues(client: ClientFor, region: str, scope: Scope) -> Iterator[Resourc
                     QueueUrl=url, AttributeNames=["CreatedTimestamp"]
                 ).get("Attributes", {})
             except ClientError as error:
-                if code(error) in QUEUE_GONE:
-                    continue  # deleted since it was listed
+                # Deleted since it was listed, or another learner's (the learner policy
+                # limits queues to the learner's names).
+                if code(error) in QUEUE_GONE | NOT_ALLOWED:
+                    continue
                 raise
             made = attributes.get("CreatedTimestamp")
             if scope.old_enough(float(made) if made else None):

@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "docs" / "learner-policy.json"
 ME = "${aws:username}"
 
-# Permissions AWS checks when one of these calls passes a role to a service.
+# Permissions AWS checks when one of these calls passes a role to a service or tags what
+# it creates, and what teardown.py calls to remove what the call creates (a lab that
+# removes it itself leaves teardown nothing to call them on in the recorded course).
 IMPLIED = {
     "codebuild:CreateProject": ["iam:PassRole"],
     "codebuild:UpdateProject": ["iam:PassRole"],
@@ -28,6 +30,25 @@ IMPLIED = {
     "codepipeline:UpdatePipeline": ["iam:PassRole"],
     "ec2:RunInstances": ["iam:PassRole", "ec2:CreateTags"],  # tags on launch need CreateTags
     "events:PutTargets": ["iam:PassRole"],
+    # Tags given on create need the tagging permission too (each API reference says so).
+    "events:PutRule": ["events:TagResource"],
+    "sns:CreateTopic": ["sns:TagResource", "sns:ListTagsForResource", "sns:DeleteTopic"],
+    "sqs:CreateQueue": [
+        "sqs:TagQueue",
+        "sqs:ListQueueTags",
+        "sqs:GetQueueAttributes",
+        "sqs:DeleteQueue",
+    ],
+    "codecommit:CreateApprovalRuleTemplate": [
+        "codecommit:GetApprovalRuleTemplate",
+        "codecommit:ListRepositoriesForApprovalRuleTemplate",
+        "codecommit:DisassociateApprovalRuleTemplateFromRepository",
+        "codecommit:DeleteApprovalRuleTemplate",
+    ],
+    "codestar-notifications:CreateNotificationRule": [
+        "codestar-notifications:DescribeNotificationRule",
+        "codestar-notifications:DeleteNotificationRule",
+    ],
 }
 
 # Resources each service's actions may touch: the learner's own, by name.
@@ -60,6 +81,9 @@ RESOURCES = {
         f"arn:aws:logs:*:*:log-group:/aws/codebuild/{ME}-*:*",
     ],
     "events": [f"arn:aws:events:*:*:rule/{ME}-*"],
+    "sns": [f"arn:aws:sns:*:*:{ME}-*"],
+    "sqs": [f"arn:aws:sqs:*:*:{ME}-*"],
+    "sts": [f"arn:aws:iam::*:role/{ME}-*"],  # AssumeRole: the learner's own roles only
     "ssm": ["arn:aws:ssm:*::parameter/aws/service/*"],
 }
 
@@ -71,6 +95,21 @@ ACCOUNT_WIDE = {
     "iam:ListAccountAliases",
     "codecommit:ListRepositories",
     "codecommit:BatchGetRepositories",
+    # Approval rule templates are account-wide: IAM names no template or repository for
+    # them (codecommit/doc_source/auth-and-access-control-permissions-reference.md#aa-art).
+    "codecommit:CreateApprovalRuleTemplate",
+    "codecommit:GetApprovalRuleTemplate",
+    "codecommit:ListApprovalRuleTemplates",
+    "codecommit:DeleteApprovalRuleTemplate",
+    "codecommit:UpdateApprovalRuleTemplateContent",
+    "codecommit:UpdateApprovalRuleTemplateDescription",
+    "codecommit:UpdateApprovalRuleTemplateName",
+    "codecommit:AssociateApprovalRuleTemplateWithRepository",
+    "codecommit:BatchAssociateApprovalRuleTemplateWithRepositories",
+    "codecommit:DisassociateApprovalRuleTemplateFromRepository",
+    "codecommit:BatchDisassociateApprovalRuleTemplateFromRepositories",
+    "codecommit:ListAssociatedApprovalRuleTemplatesForRepository",
+    "codecommit:ListRepositoriesForApprovalRuleTemplate",
     "codebuild:ListProjects",
     "codebuild:ListReportGroups",
     "codebuild:ListBuilds",
@@ -97,6 +136,12 @@ ACCOUNT_WIDE = {
     "s3:ListAllMyBuckets",
     "logs:DescribeLogGroups",
     "events:ListRules",
+    "sns:ListTopics",
+    "sns:ListSubscriptions",
+    "sqs:ListQueues",
+    "codestar-notifications:ListNotificationRules",
+    "codestar-notifications:ListEventTypes",
+    "codestar-notifications:ListTargets",
     "ec2:DescribeImages",
     "ec2:DescribeInstances",
     "ec2:DescribeSecurityGroups",
@@ -109,6 +154,15 @@ AWS_MODE_ONLY = {
 }
 
 EC2_OWNED = "ec2:ResourceTag/lab:owner"
+
+# Services whose resources' ARNs carry no name of the learner's (a notification rule's is an
+# id): their actions are limited by the lab:owner tag instead, given on create.
+TAG_SCOPED = {"codestar-notifications": {"codestar-notifications:CreateNotificationRule"}}
+
+
+def sid(service: str, what: str) -> str:
+    """A statement id: letters and digits only, as IAM wants them."""
+    return "".join(part.title() for part in service.split("-")) + what
 
 
 def policy_for(actions: set[str]) -> dict:
@@ -171,10 +225,27 @@ def policy_for(actions: set[str]) -> dict:
                         "Condition": {"StringEquals": {EC2_OWNED: ME}},
                     }
                 )
+        elif scoped and service in TAG_SCOPED:
+            create = [a for a in scoped if a in TAG_SCOPED[service]]
+            change = [a for a in scoped if a not in create]
+            for actions_, what, key in (
+                (create, "CreateTaggedAsMine", "aws:RequestTag/lab:owner"),
+                (change, "OnlyMine", "aws:ResourceTag/lab:owner"),
+            ):
+                if actions_:
+                    statements.append(
+                        {
+                            "Sid": sid(service, what),
+                            "Effect": "Allow",
+                            "Action": actions_,
+                            "Resource": "*",
+                            "Condition": {"StringEquals": {key: ME}},
+                        }
+                    )
         elif scoped:
             statements.append(
                 {
-                    "Sid": f"{service.title()}OnlyMine",
+                    "Sid": sid(service, "OnlyMine"),
                     "Effect": "Allow",
                     "Action": scoped,
                     "Resource": RESOURCES.get(service, ["*"]),
@@ -183,7 +254,7 @@ def policy_for(actions: set[str]) -> dict:
         if unscoped:
             statements.append(
                 {
-                    "Sid": f"{service.title()}Read",
+                    "Sid": sid(service, "Read"),
                     "Effect": "Allow",
                     "Action": unscoped,
                     "Resource": "*",
