@@ -33,7 +33,9 @@ from botocore.credentials import Credentials
 SEED = int(os.environ.get("LAB_FUZZ_SEED", "20261129"))
 REGION = "us-east-1"
 CREDENTIALS = Credentials("testing", "testing")
-SERVICES = ("codepipeline", "codebuild", "codedeploy", "codecommit")
+SERVICES = ("codepipeline", "codebuild", "codedeploy", "codecommit", "codestar-notifications")
+# REST-JSON services (no X-Amz-Target): the operation is the method and path of the model.
+REST_SERVICES = {"codestar-notifications"}
 MUTATIONS_PER_OPERATION = 9  # 230 operations: 2,070 requests
 TIME_BUDGET_SECONDS = 60
 JSON_TYPE = "application/x-amz-json-1.1"
@@ -227,9 +229,26 @@ def mutate(rng: random.Random, service: str, operation: str) -> Case:
     model = _models.get_service_model(service)
     shape = model.operation_model(operation).input_shape
     params = generate(shape, rng) if shape is not None else {}
-    target = f"{model.metadata['targetPrefix']}.{operation}"
     kind = rng.choice(list(MUTATORS))
-    return MUTATORS[kind](rng, Case(service, operation, kind, target, b""), params, shape)
+    if service in REST_SERVICES:
+        case = Case(service, operation, kind, "", b"", path=_rest_path(model, operation, params))
+    else:
+        case = Case(service, operation, kind, f"{model.metadata['targetPrefix']}.{operation}", b"")
+    return MUTATORS[kind](rng, case, params, shape)
+
+
+def _rest_path(model, operation: str, params: dict) -> str:
+    """The path of a REST-JSON operation, its {label}s filled from params (which keep
+    them: the mutators break the members the shape declares)."""
+    from urllib.parse import quote
+
+    path = model.operation_model(operation).http["requestUri"]
+    shape = model.operation_model(operation).input_shape
+    for name, member in shape.members.items() if shape else []:
+        if member.serialization.get("location") == "uri":
+            label = "{" + member.serialization.get("name", name) + "}"
+            path = path.replace(label, quote(str(params.get(name, "x")), safe=""))
+    return path
 
 
 def _encoded(case: Case, params) -> Case:
@@ -338,6 +357,10 @@ def not_an_object(rng, case, params, shape):
 
 
 def unknown_target(rng, case, params, shape):
+    if case.service in REST_SERVICES:  # the path names the operation: one it does not name
+        case.path = "/" + rng.choice(PRIVATE_NAMES).strip("/.")
+        case.error_type = "UnknownOperationException"
+        return _encoded(case, params)
     prefix = case.target.partition(".")[0]
     choice = rng.random()
     if choice < 0.6:
@@ -355,7 +378,7 @@ def unknown_target(rng, case, params, shape):
             ]
         )
     else:  # another service's operation, signed for this one
-        other = rng.choice([name for name in SERVICES if name != case.service])
+        other = rng.choice([s for s in SERVICES if s not in (case.service, *REST_SERVICES)])
         model = _models.get_service_model(other)
         case.target = f"{model.metadata['targetPrefix']}.{rng.choice(model.operation_names)}"
     return _encoded(case, params)
@@ -456,7 +479,10 @@ def all_cases(seed: int) -> list[Case]:
 
 
 def send(session: requests.Session, endpoint: str, case: Case) -> requests.Response:
-    headers = {"X-Amz-Target": case.target, "Content-Type": JSON_TYPE}
+    if case.service in REST_SERVICES:  # as boto3 sends REST-JSON: no target
+        headers = {"Content-Type": "application/json"}
+    else:
+        headers = {"X-Amz-Target": case.target, "Content-Type": JSON_TYPE}
     if case.authorization is None:
         headers = signed_headers(endpoint, case.service, headers, case.body, case.path, case.method)
     else:
@@ -511,6 +537,7 @@ LISTINGS = {
     "codebuild": ("list_projects", "projects", None, "CreateProject"),
     "codedeploy": ("list_applications", "applications", None, "CreateApplication"),
     "codecommit": ("list_repositories", "repositories", "repositoryName", "CreateRepository"),
+    "codestar-notifications": ("list_notification_rules", "NotificationRules", "Arn", None),
 }
 
 
@@ -520,11 +547,20 @@ def resources(endpoint: str) -> set[tuple[str, str]]:
         client = boto3.client(service, region_name=REGION, endpoint_url=endpoint)
         for page in client.get_paginator(method).paginate():
             found |= {(service, item[field] if field else item) for item in page.get(key, [])}
+    notify = boto3.client("codestar-notifications", region_name=REGION, endpoint_url=endpoint)
+    # Rules are listed by ARN; a create request names the rule's Name (created_name).
+    found = {(s, n) for s, n in found if s != "codestar-notifications"} | {
+        ("codestar-notifications", notify.describe_notification_rule(Arn=arn)["Name"])
+        for s, arn in found
+        if s == "codestar-notifications"
+    }
     return found
 
 
 def created_name(case: Case) -> tuple[str, str] | None:
     """The resource a successful create request names (pipeline.name, projectName...)."""
+    if case.service == "codestar-notifications":
+        return _created_rule(case)
     if case.operation != LISTINGS[case.service][3]:
         return None
     try:
@@ -540,6 +576,17 @@ def created_name(case: Case) -> tuple[str, str] | None:
             ]
         )
     )
+    return (case.service, name) if isinstance(name, str) else None
+
+
+def _created_rule(case: Case) -> tuple[str, str] | None:
+    """A notification rule, by its Name (resources() names listed rules so)."""
+    if case.operation != "CreateNotificationRule":
+        return None
+    try:
+        name = json.loads(case.body).get("Name")
+    except (ValueError, AttributeError):
+        return None
     return (case.service, name) if isinstance(name, str) else None
 
 

@@ -597,6 +597,8 @@ def protocol(environ: dict) -> str:
     """How the caller expects errors: 'json', 'query' (XML) or 's3' (XML)."""
     if environ.get("HTTP_X_AMZ_TARGET"):
         return "json"
+    if environ.get("CONTENT_TYPE", "").startswith("application/json"):
+        return "json"  # REST-JSON APIs (CodeStar Notifications) have no X-Amz-Target
     credential = environ.get("HTTP_AUTHORIZATION", "") + environ.get("QUERY_STRING", "")
     service = re.search(
         r"Credential=[^/&]+(?:/|%2F)\d+(?:/|%2F)[^/&%]+(?:/|%2F)([a-z0-9-]+)", credential

@@ -6,4 +6,5 @@ from .handlers import NotificationsResponse
 
 url_bases = [r"https?://codestar-notifications\.(.+)\.amazonaws\.com"]
 
-url_paths = {"{0}/.*$": NotificationsResponse.dispatch}
+# "/" too: an empty path answers the service's JSON error, not the web framework's page.
+url_paths = {"{0}/$": NotificationsResponse.dispatch, "{0}/.*$": NotificationsResponse.dispatch}
