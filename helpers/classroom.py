@@ -100,11 +100,45 @@ def lab04_complete(client: ClientFor, prefix: str) -> bool:
     )
 
 
+def lab07_complete(client: ClientFor, prefix: str) -> bool:
+    """A pull request of the greeting repository was merged under the review rule: it
+    carries the approval rule of the template '<prefix>-pr-review' (a merge needs the rule
+    satisfied, or overridden)."""
+    codecommit = client("codecommit")
+    template = f"{prefix}-pr-review"
+    try:
+        pages = codecommit.get_paginator("list_pull_requests").paginate(
+            repositoryName=f"{prefix}-greeting", pullRequestStatus="CLOSED"
+        )
+        for page in pages:
+            for pull_request_id in page.get("pullRequestIds", []):
+                pull_request = codecommit.get_pull_request(pullRequestId=pull_request_id)[
+                    "pullRequest"
+                ]
+                merged = any(
+                    t.get("mergeMetadata", {}).get("isMerged")
+                    for t in pull_request.get("pullRequestTargets", [])
+                )
+                reviewed = any(
+                    rule.get("originApprovalRuleTemplate", {}).get("approvalRuleTemplateName")
+                    == template
+                    for rule in pull_request.get("approvalRules", [])
+                )
+                if merged and reviewed:
+                    return True
+    except ClientError as error:
+        if _missing(error):
+            return False
+        raise
+    return False
+
+
 LAB_CHECKS: dict[str, Callable[[ClientFor, str], bool]] = {
     "01_codecommit": lab01_complete,
     "02_codebuild": lab02_complete,
     "03_codedeploy": lab03_complete,
     "04_codepipeline": lab04_complete,
+    "07_codecommit_pull_requests": lab07_complete,
 }
 
 

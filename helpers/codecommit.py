@@ -5,12 +5,15 @@ Everything here uses boto3 and the git CLI only, so it works offline and on a re
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -132,3 +135,77 @@ def git(kit: Kit, *args: str, cwd: str | Path | None = None, show: bool = True) 
     if result.returncode != 0:
         raise RuntimeError(f"git {args[0]} failed (exit {result.returncode}): {output}")
     return result.stdout
+
+
+# -- lab 07: pull requests and code review ----------------------------------------------
+
+
+def delete_approval_rule_template(kit: Kit, name: str) -> bool:
+    """Delete an approval rule template an earlier run of lab 07 made (after taking it off
+    every repository); False when there is none. Templates take no tags: only a name that
+    starts with the learner's prefix is touched."""
+    if not name.startswith(f"{kit.prefix}-"):
+        raise ValueError(f"{name} is not one of {kit.prefix}'s templates")
+    codecommit = kit.client("codecommit")
+    try:
+        repositories = codecommit.list_repositories_for_approval_rule_template(
+            approvalRuleTemplateName=name
+        ).get("repositoryNames", [])
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ApprovalRuleTemplateDoesNotExistException":
+            return False
+        raise
+    for repository in repositories:
+        codecommit.disassociate_approval_rule_template_from_repository(
+            approvalRuleTemplateName=name, repositoryName=repository
+        )
+    codecommit.delete_approval_rule_template(approvalRuleTemplateName=name)
+    print(f"Deleted the approval rule template {name} left by an earlier run.")
+    return True
+
+
+def received_events(
+    sqs: Any,
+    queue_url: str,
+    wanted: Callable[[dict], bool],
+    count: int = 1,
+    timeout: float = 120,
+) -> list[dict]:
+    """The EventBridge events that arrive in an SQS queue (straight from a rule, or through
+    an SNS topic: the event is then the notification's Message) for which wanted(event) is
+    true, in order of arrival, once `count` of them have come; each message is deleted once
+    read. TimeoutError when fewer come within timeout seconds."""
+    found: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while len(found) < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"{len(found)} of {count} events arrived in {timeout:.0f} s")
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=int(min(left, 5)) or 1
+        ).get("Messages", [])
+        for message in messages:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            event = json.loads(message["Body"])
+            if isinstance(event, dict) and event.get("Type") == "Notification":
+                event = json.loads(event["Message"])  # delivered through SNS
+            if isinstance(event, dict) and wanted(event):
+                found.append(event)
+    return found
+
+
+def wait_for_build_of_commit(
+    codebuild: Any, project: str, commit_id: str, timeout: float = 120
+) -> dict:
+    """The build of `project` whose source version is `commit_id` (started by someone else,
+    such as an EventBridge rule), once it has ended. TimeoutError if none ends in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ids = codebuild.list_builds_for_project(projectName=project).get("ids", [])
+        builds = codebuild.batch_get_builds(ids=ids[:20]).get("builds", []) if ids else []
+        for build in builds:
+            if commit_id in (build.get("sourceVersion"), build.get("resolvedSourceVersion")):
+                if build["buildStatus"] != "IN_PROGRESS":
+                    return build
+        time.sleep(1)
+    raise TimeoutError(f"no build of {project} on {commit_id[:8]} ended in {timeout:.0f} s")

@@ -105,6 +105,9 @@ def test_course_uses_every_service(course):
         "iam",
         "logs",
         "ec2",
+        "events",  # lab 04's push rule; lab 07's pull request, build and notification rules
+        "sns",  # lab 07's notifications
+        "sqs",
     } <= services
 
 
