@@ -9,8 +9,8 @@ written down too: the log groups CodeBuild makes for a project carry no tags. Th
 groups CodeBuild makes itself when a build of a recorded project reports into a new group
 are written down when the lab reads that build (BatchGetBuilds), with the build's start.
 CodeCommit approval rule templates take no tags either: written down when a lab creates
-one (and followed when it is renamed); one made with the aws CLI, outside the kit's boto3
-session, is written down with record_approval_rule_template().
+one (followed when it is renamed, dropped when the lab deletes it); one made with the aws
+CLI, outside the kit's boto3 session, is written down with record_approval_rule_template().
 """
 
 from __future__ import annotations
@@ -44,6 +44,15 @@ RECORDED_RENAMES = {
         APPROVAL_RULE_TEMPLATE,
         "oldApprovalRuleTemplateName",
         "newApprovalRuleTemplateName",
+    ),
+}
+# (service, operation) -> (kind, request parameter holding the name): a recorded resource
+# the lab deletes itself leaves the record, so a later one of its name is not the kit's.
+# (Not CodeBuild projects: their record still names the log groups they leave behind.)
+RECORDED_DELETES = {
+    ("codecommit", "DeleteApprovalRuleTemplate"): (
+        APPROVAL_RULE_TEMPLATE,
+        "approvalRuleTemplateName",
     ),
 }
 
@@ -176,6 +185,15 @@ def watch(session, prefix: str) -> None:
             forget(prefix, kind, old, region)
             remember(prefix, kind, new, region)
 
+    def note_deleted(params, model, context, **_):
+        kind, key = RECORDED_DELETES[model.service_model.service_name, model.name]
+        context["lab_kit_deleted"] = (kind, params.get(key))
+
+    def after_delete(http_response, context, **_):
+        kind, name = context.get("lab_kit_deleted", (None, None))
+        if name and http_response.status_code < 300:
+            forget(prefix, kind, name, context.get("client_region") or "")
+
     def after_builds_read(parsed, context, **_):
         region = context.get("client_region") or ""
         builds = parsed.get("builds") if isinstance(parsed, dict) else None
@@ -205,6 +223,17 @@ def watch(session, prefix: str) -> None:
             f"after-call.{service}.{operation}",
             after_rename,
             unique_id=f"lab-kit-record-rename-{service}-{operation}",
+        )
+    for service, operation in RECORDED_DELETES:
+        session.events.register(
+            f"before-parameter-build.{service}.{operation}",
+            note_deleted,
+            unique_id=f"lab-kit-delete-{service}-{operation}",
+        )
+        session.events.register(
+            f"after-call.{service}.{operation}",
+            after_delete,
+            unique_id=f"lab-kit-forget-{service}-{operation}",
         )
     session.events.register(
         "after-call.codebuild.BatchGetBuilds",

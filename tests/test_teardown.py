@@ -736,6 +736,15 @@ def test_approval_rule_templates_go_only_when_the_kit_recorded_them(
     create_template(codecommit, f"{PREFIX}-r9-review")
     assert f"{PREFIX}-r9-review" not in planned_names(capsys)
 
+    # A template the lab deletes itself leaves no record behind either.
+    create_template(ours, f"{PREFIX}-r9-own")
+    key = (created.APPROVAL_RULE_TEMPLATE, f"{PREFIX}-r9-own", "us-east-1")
+    assert key in created.recorded(PREFIX)
+    ours.delete_approval_rule_template(approvalRuleTemplateName=f"{PREFIX}-r9-own")
+    assert key not in created.recorded(PREFIX)
+    create_template(codecommit, f"{PREFIX}-r9-own")
+    assert f"{PREFIX}-r9-own" not in planned_names(capsys)
+
 
 def test_a_queue_deleted_while_teardown_reads_it_is_skipped():
     sqs = boto3.client("sqs", region_name="us-east-1")
