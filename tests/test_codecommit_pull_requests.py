@@ -263,6 +263,11 @@ def test_templates_apply_to_new_pull_requests_of_matching_branches(cc, repo):
         rule["originApprovalRuleTemplate"]["approvalRuleTemplateId"]
         == template["approvalRuleTemplateId"]
     )
+    # The rule keeps the template's DestinationReferences and is still evaluated.
+    evaluation = cc.evaluate_pull_request_approval_rules(
+        pullRequestId=pr["pullRequestId"], revisionId=pr["revisionId"]
+    )["evaluation"]
+    assert evaluation["approvalRulesNotSatisfied"] == ["main needs one"]
     with pytest.raises(ClientError) as exc:
         cc.delete_pull_request_approval_rule(pullRequestId="1", approvalRuleName="main needs one")
     assert error_code(exc) == "CannotDeleteApprovalRuleFromTemplateException"

@@ -47,7 +47,13 @@ class ApprovalRule:
         return all(
             sum(1 for arn in approvers if in_pool(arn, statement.pool))
             >= statement.approvals_needed
-            for statement in parse(self.content, err.InvalidApprovalRuleContentException)
+            for statement in parse(
+                self.content,
+                err.InvalidApprovalRuleContentException,
+                # A rule made from a template keeps its DestinationReferences, as AWS
+                # shows it (how-to-create-pull-request.md's approvalRuleContent).
+                template=self.origin is not None,
+            )
         )
 
 
