@@ -26,6 +26,9 @@ def install() -> None:
     global _installed
     if _installed:
         return
+    from . import moto_backends
+
+    moto_backends.use_kit_input_transformer()  # EventBridge targets, AWS's quoting
     for name in SERVICES:
         importlib.import_module(f".{name}", __name__).install()
     _installed = True

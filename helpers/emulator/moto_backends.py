@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.ec2.models import ec2_backends
@@ -29,6 +29,8 @@ from moto.secretsmanager.models import secretsmanager_backends
 from moto.ssm.exceptions import SSMException
 from moto.ssm.models import ssm_backends
 from moto.sts.models import sts_backends
+
+from . import input_transformer
 
 log = logging.getLogger(__name__)
 
@@ -377,8 +379,6 @@ def put_service_event(account: str, region: str, event: dict[str, Any], deliver:
 def _send(rule: Any, target: dict, event: dict[str, Any], moto_event: Any, deliver: Any) -> None:
     import copy
 
-    from moto.events.utils import EventTemplateParser
-
     service = target["Arn"].split(":")[2] if target["Arn"].count(":") >= 5 else ""
     if service in _MOTO_DELIVERS:
         one = copy.copy(rule)
@@ -392,10 +392,15 @@ def _send(rule: Any, target: dict, event: dict[str, Any], moto_event: Any, deliv
         payload = _json_path(target["InputPath"], event)
     elif "InputTransformer" in target:
         transformer = target["InputTransformer"]
-        payload = EventTemplateParser.parse(
-            input_template=transformer.get("InputTemplate"),
-            input_paths_map=transformer.get("InputPathsMap", {}),
-            event=cast(Any, dict(event, **{"ingestion-time": moto_event["time"]})),
+        payload = input_transformer.transform(
+            transformer.get("InputTemplate"),
+            transformer.get("InputPathsMap", {}),
+            event,
+            **{
+                "aws.events.rule-arn": rule.arn,
+                "aws.events.rule-name": rule.name,
+                "aws.events.event.ingestion-time": event.get("time"),
+            },
         )
     else:
         payload = event
@@ -436,6 +441,27 @@ def sns_topic_policy(topic_arn: str) -> str | None:
         return None
     topic = sns_backends[parts[4]][parts[3]].topics.get(topic_arn)
     return None if topic is None else topic.policy
+
+
+def use_kit_input_transformer() -> None:
+    """moto's EventTemplateParser inserts a string variable without its quotes, so
+    {"sourceVersion": <commit>} became invalid JSON and the target never ran; every target
+    moto delivers (SQS, logs, archives) gets the kit's transformer (input_transformer.py)
+    instead, with AWS's quoting. moto's template without a transformer also dropped the
+    event's account: the whole event goes, as AWS sends it."""
+    from moto.events.utils import EventTemplateParser
+
+    def parse(input_template: Any, input_paths_map: Any, event: Any) -> Any:
+        event = dict(event)
+        ingestion = event.pop("ingestion-time", None)
+        return input_transformer.transform(
+            input_template,
+            input_paths_map or {},
+            event,
+            **{"aws.events.event.ingestion-time": ingestion},
+        )
+
+    EventTemplateParser.parse = staticmethod(parse)  # type: ignore[method-assign]
 
 
 # --- services moto has no backend for ------------------------------------------------------
