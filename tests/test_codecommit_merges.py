@@ -134,6 +134,7 @@ def test_three_way_merges_changes_to_different_lines_of_a_file(cc, base):
         authorName="Maria Garcia",
         email="maria@example.com",
         commitMessage="Merge feature",
+        conflictDetailLevel="LINE_LEVEL",
     )
     assert tip(cc, "main") == reply["commitId"]
     commit = cc.get_commit(repositoryName="app", commitId=reply["commitId"])["commit"]
@@ -289,6 +290,32 @@ def test_file_mode_changes_merge_and_conflict(cc, base):
     assert metadata["objectTypeConflict"] or metadata["fileModeConflict"]
 
 
+def test_the_default_detail_level_is_file_level(cc, base):
+    # Changes to different lines of one file conflict unless LINE_LEVEL is asked for (the
+    # model: "If unspecified, the default FILE_LEVEL is used").
+    diverge(cc, base, BASE_TEXT.replace(b"two", b"TWO"), BASE_TEXT.replace(b"six", b"SIX"))
+    conflicts = cc.get_merge_conflicts(
+        repositoryName="app",
+        sourceCommitSpecifier="feature",
+        destinationCommitSpecifier="main",
+        mergeOption="THREE_WAY_MERGE",
+    )
+    assert conflicts["mergeable"] is False
+    with pytest.raises(ClientError) as exc:
+        cc.merge_branches_by_three_way(
+            repositoryName="app", sourceCommitSpecifier="feature", destinationCommitSpecifier="main"
+        )
+    assert error_code(exc) == "ManualMergeRequiredException"
+    line_level = cc.get_merge_conflicts(
+        repositoryName="app",
+        sourceCommitSpecifier="feature",
+        destinationCommitSpecifier="main",
+        mergeOption="THREE_WAY_MERGE",
+        conflictDetailLevel="LINE_LEVEL",
+    )
+    assert line_level["mergeable"] is True
+
+
 def test_describe_merge_conflicts_gives_hunks_of_each_side(cc, base):
     diverge(cc, base, BASE_TEXT.replace(b"three", b"source"), BASE_TEXT.replace(b"three", b"dest"))
     reply = cc.describe_merge_conflicts(
@@ -297,6 +324,7 @@ def test_describe_merge_conflicts_gives_hunks_of_each_side(cc, base):
         destinationCommitSpecifier="main",
         mergeOption="THREE_WAY_MERGE",
         filePath="README.md",
+        conflictDetailLevel="LINE_LEVEL",
     )
     [hunk] = reply["mergeHunks"]
     assert hunk["isConflict"] is True
@@ -578,6 +606,7 @@ def test_describe_a_file_both_sides_changed_without_conflict(cc, base):
         mergeOption="SQUASH_MERGE",
         filePath="README.md",
         maxMergeHunks=1,
+        conflictDetailLevel="LINE_LEVEL",
     )
     assert reply["conflictMetadata"]["numberOfConflicts"] == 0
     assert [h["isConflict"] for h in reply["mergeHunks"]] == [False]

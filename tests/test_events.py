@@ -711,6 +711,7 @@ def test_codecommit_merge_reference_events(client, synchronous):
         "event": "unreferencedMergeCommitCreated",
         "commitId": unreferenced,
         "mergeOption": "SQUASH_MERGE",
+        "conflictDetailsLevel": "FILE_LEVEL",  # the default
         "conflictResolutionStrategy": "NONE",
     }
     assert second_event == {

@@ -226,7 +226,7 @@ def merge_fields(
     if merged.base_commit_id:
         fields["baseCommitId"] = merged.base_commit_id
     if option != merges.FAST_FORWARD:
-        fields["conflictDetailsLevel"] = params.get("conflictDetailLevel") or "LINE_LEVEL"
+        fields["conflictDetailsLevel"] = params.get("conflictDetailLevel") or "FILE_LEVEL"
         fields["conflictResolutionStrategy"] = params.get("conflictResolutionStrategy") or "NONE"
     return fields
 
@@ -347,7 +347,7 @@ def move_branch(
 
 
 def _check_detail_and_strategy(params: dict) -> None:
-    merges.check_detail_level(params.get("conflictDetailLevel") or "LINE_LEVEL")
+    merges.check_detail_level(params.get("conflictDetailLevel") or "FILE_LEVEL")
     merges.check_strategy(params.get("conflictResolutionStrategy") or "NONE")
 
 
@@ -394,7 +394,7 @@ def _file_merge(
         git,
         source,
         destination,
-        conflict_detail_level=params.get("conflictDetailLevel") or "LINE_LEVEL",
+        conflict_detail_level=params.get("conflictDetailLevel") or "FILE_LEVEL",
         conflict_resolution_strategy=params.get("conflictResolutionStrategy") or "NONE",
     )
     if path in result.files:

@@ -256,7 +256,7 @@ def three_way(
     source: str,
     destination: str,
     *,
-    conflict_detail_level: str = "LINE_LEVEL",
+    conflict_detail_level: str = "FILE_LEVEL",
     conflict_resolution_strategy: str = "NONE",
 ) -> MergeResult:
     """Merge the trees of two commits against their merge base (conflicts recorded)."""
@@ -449,7 +449,7 @@ def merge(
         git,
         source_commit_id,
         destination_commit_id,
-        conflict_detail_level=conflict_detail_level or "LINE_LEVEL",
+        conflict_detail_level=conflict_detail_level or "FILE_LEVEL",
         conflict_resolution_strategy=strategy,
     )
     resolve_conflicts(git, result, conflict_resolution, strategy)
@@ -540,7 +540,7 @@ def conflicts(
         git,
         source,
         destination,
-        conflict_detail_level=conflict_detail_level or "LINE_LEVEL",
+        conflict_detail_level=conflict_detail_level or "FILE_LEVEL",
         conflict_resolution_strategy=strategy,
     )
     found = result.conflicting
