@@ -204,8 +204,12 @@ def create_pipeline(
     On a real account a role cannot be assumed for some seconds after CreateRole, and
     CreatePipeline then fails with InvalidStructureException "CodePipeline is not
     authorized to perform AssumeRole on role ...". This retries that error only, for up
-    to wait_seconds; every other error is raised at once. Offline it never happens.
+    to wait_seconds; every other error is raised at once. Offline a role is usable at
+    once, so the error means the role is missing or does not trust CodePipeline: it is
+    raised without waiting.
     """
+    if "amazonaws.com" not in (client.meta.endpoint_url or ""):
+        wait_seconds = 0
     deadline = time.monotonic() + wait_seconds
     told = False
     while True:

@@ -7,6 +7,7 @@ import io
 import json
 import zipfile
 
+import boto3
 import pytest
 import yaml
 from botocore.stub import Stubber
@@ -405,6 +406,24 @@ def test_create_pipeline_waits_for_a_new_role_only(lab_kit):
         with pytest.raises(client.exceptions.InvalidStructureException):
             cp.create_pipeline(client, sleep=slept.append, pipeline=pipeline)
         assert slept == [5]
+
+
+def test_create_pipeline_does_not_wait_offline(lab_kit):
+    # Offline a role is usable at once: the refusal means a missing or untrusting role.
+    client = boto3.client(
+        "codepipeline",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        aws_access_key_id="a",
+        aws_secret_access_key="b",
+    )
+    pipeline = {"name": "p", "roleArn": "arn:aws:iam::123456789012:role/r", "stages": []}
+    slept: list[float] = []
+    with Stubber(client) as stub:
+        stub.add_client_error("create_pipeline", "InvalidStructureException", NOT_YET)
+        with pytest.raises(client.exceptions.InvalidStructureException):
+            cp.create_pipeline(client, sleep=slept.append, pipeline=pipeline)
+    assert slept == []
 
 
 # -- start_fresh -------------------------------------------------------------------------
