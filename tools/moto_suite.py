@@ -19,7 +19,13 @@ What it does:
    tests with an *unsigned* POST /moto-api/reset, which the server refuses (trust.py);
    this module is also the pytest plugin (`-p moto_suite`) that replaces that reset with
    the same POST signed with SigV4, so no check of the server is weakened.
-4. Prints per service passed / failed / errors / skipped, then each failing test with the
+4. With --with-artifact-buckets (the default; --no-artifact-buckets turns it off): after
+   each reset, before each test, the plugin creates the S3 buckets moto's tests name as a
+   pipeline's artifact store but never create (ARTIFACT_BUCKETS). AWS refuses CreatePipeline
+   when the artifact store bucket does not exist (pipelines-create.md), and so does the kit;
+   without the bucket nothing those tests check after CreatePipeline is reached. The bucket
+   is the script's doing, not moto's tests': the report says so.
+5. Prints per service passed / failed / errors / skipped, then each failing test with the
    first line of its error. Exit code 0 whenever the suite ran (a report, not a gate);
    2 when it could not run (no download, the server did not start).
 
@@ -51,6 +57,11 @@ MOTO_KEY, MOTO_SECRET = "FOOBARKEY", "FOOBARSECRET"
 SHARED_FILES = ("tests/__init__.py", "tests/conftest.py", "tests/markers.py")
 # What moto's test files import that the kit's requirements do not install.
 TEST_DEPENDENCIES = {"freezegun": "freezegun"}
+# Buckets moto's tests name as a pipeline's artifact store (artifactStore.location) without
+# creating them (grep "location" in tests/test_codepipeline/). moto does not check that the
+# bucket exists; AWS and the kit do (pipelines-create.md: "you must have an artifact bucket
+# in the pipeline Region"). Created in us-east-1, the Region those tests use.
+ARTIFACT_BUCKETS = {"codepipeline": ("codepipeline-us-east-1-123456789012",)}
 
 
 # -- moto's tests --------------------------------------------------------------------
@@ -178,7 +189,14 @@ class Server:
 # -- running and reading -------------------------------------------------------------
 
 
-def run_service(service: str, tree: Path, endpoint: str, deps: Path | None, out: Path) -> dict:
+def run_service(
+    service: str,
+    tree: Path,
+    endpoint: str,
+    deps: Path | None,
+    out: Path,
+    artifact_buckets: bool = True,
+) -> dict:
     junit = out / f"{service}.xml"
     paths = [str(Path(__file__).resolve().parent)] + ([str(deps)] if deps else [])
     env = dict(
@@ -187,6 +205,7 @@ def run_service(service: str, tree: Path, endpoint: str, deps: Path | None, out:
         TEST_SERVER_MODE_ENDPOINT=endpoint,
         PYTHONPATH=os.pathsep.join(paths),
         MOTO_SUITE_ENDPOINT=endpoint,
+        MOTO_SUITE_BUCKETS=",".join(ARTIFACT_BUCKETS.get(service, ())) if artifact_buckets else "",
     )
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "LAB_CHECKS"):
         env.pop(name, None)
@@ -201,6 +220,7 @@ def run_service(service: str, tree: Path, endpoint: str, deps: Path | None, out:
     )
     result = read_junit(junit) if junit.exists() else empty_result()
     result["seconds"] = round(time.monotonic() - started, 1)
+    result["buckets_provided_by_script"] = [b for b in env["MOTO_SUITE_BUCKETS"].split(",") if b]
     if not junit.exists():
         result["errors"] = 1
         tail = (completed.stdout + completed.stderr).strip().splitlines()[-1:] or ["?"]
@@ -239,6 +259,10 @@ def print_table(results: dict[str, dict]) -> None:
             f"{r['skipped']:>9}{r['seconds']:>9}"
         )
     for service, r in results.items():
+        if r.get("buckets_provided_by_script"):
+            names = ", ".join(r["buckets_provided_by_script"])
+            print(f"{service}: S3 bucket(s) {names} created by this script before each test")
+    for service, r in results.items():
         if r["failures"]:
             print(f"\n{service}:")
             for failure in r["failures"]:
@@ -249,6 +273,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--services", nargs="+", choices=SERVICES, default=list(SERVICES))
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--with-artifact-buckets",
+        dest="artifact_buckets",
+        action="store_true",
+        default=True,
+        help="create the artifact store buckets moto's tests name but never create, after "
+        "each reset, before each test (the default)",
+    )
+    parser.add_argument(
+        "--no-artifact-buckets",
+        dest="artifact_buckets",
+        action="store_false",
+        help="run moto's tests exactly as they are, without those buckets",
+    )
     parser.add_argument("--cache-dir", type=Path, default=CACHE, help=f"default {CACHE}")
     args = parser.parse_args(argv)
     cache: Path = args.cache_dir
@@ -265,7 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     try:
-        results = {s: run_service(s, tree, server.endpoint, deps, out) for s in args.services}
+        results = {
+            s: run_service(s, tree, server.endpoint, deps, out, args.artifact_buckets)
+            for s in args.services
+        }
     finally:
         server.stop()
         shutil.rmtree(out, ignore_errors=True)
@@ -287,6 +328,34 @@ def pytest_configure(config: Any) -> None:
 
 
 def _signed_reset(self: Any) -> None:
+    """The signed reset, then the artifact buckets the run asks for (MOTO_SUITE_BUCKETS).
+
+    moto calls reset when a test starts and when it ends; the buckets are made after each,
+    so every test starts with them and nothing else. A fixture cannot do this: moto's
+    mock_aws resets inside the test function, after the fixtures ran.
+    """
+    _post_signed_reset()
+    buckets = [b for b in os.environ.get("MOTO_SUITE_BUCKETS", "").split(",") if b]
+    if buckets:
+        _create_buckets(buckets)
+
+
+def _create_buckets(buckets: list[str]) -> None:
+    import botocore.session
+
+    # botocore, not boto3: mock_aws patches boto3.client while a test runs.
+    s3 = botocore.session.get_session().create_client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=os.environ["MOTO_SUITE_ENDPOINT"],
+        aws_access_key_id=MOTO_KEY,
+        aws_secret_access_key=MOTO_SECRET,
+    )
+    for bucket in buckets:
+        s3.create_bucket(Bucket=bucket)
+
+
+def _post_signed_reset() -> None:
     import urllib.request
 
     from botocore.auth import SigV4Auth
