@@ -16,9 +16,11 @@ reads them (through moto_backends) for authentication.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
 
@@ -88,6 +90,22 @@ def remove_root(access_key: str) -> None:
 def root() -> Identity | None:
     """The root identity of the most recently started server still running."""
     return _latest_root
+
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def caller_arn(headers: Any, account: str) -> str:
+    """The ARN of who signed a request (authors, approvers, actors) from its headers; the
+    account's root when the key is not one the local AWS issued (mock_aws's test keys).
+    The signature was checked before (trust.py): here the key only names the caller."""
+    found = _CREDENTIAL.search((headers or {}).get("Authorization", ""))
+    if found:
+        try:
+            return lookup(found.group(1)).arn
+        except Unknown:
+            pass
+    return f"arn:aws:iam::{account}:root"
 
 
 def lookup(access_key: str) -> Identity:

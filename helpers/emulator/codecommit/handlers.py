@@ -4,7 +4,6 @@ reply (the `*_reply` functions)."""
 from __future__ import annotations
 
 import base64
-import re
 from collections import Counter
 from typing import Any
 
@@ -56,15 +55,7 @@ class CodeCommitHandlers(LabHandlers):
         )
 
     def _lab_caller_arn(self) -> str:
-        """The ARN of who signed the request (authors, approvers, actors); the account's
-        root when the key is not one the local AWS issued (mock_aws's test keys)."""
-        found = _CREDENTIAL.search((self.headers or {}).get("Authorization", ""))
-        if found:
-            try:
-                return identities.lookup(found.group(1)).arn
-            except identities.Unknown:
-                pass
-        return f"arn:aws:iam::{self.current_account}:root"
+        return identities.caller_arn(self.headers, self.current_account)
 
     def _lab_pull_requests(self) -> PullRequests:
         return self._lab_backend().pull_requests
@@ -866,9 +857,6 @@ def commit_reply(commit: Any) -> dict:
         "committer": person(commit.committer, commit.commit_time, commit.commit_timezone),
         "additionalData": "",
     }
-
-
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 
 
 def _check_max_results(value: int | None) -> None:

@@ -11,7 +11,6 @@ lengths (constraints.py) answered as AWS does, with ValidationException.
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 from typing import Any
 
@@ -41,7 +40,6 @@ from .models import (
 SERVICE = "codestar-notifications"
 
 _page = pager(InvalidNextTokenException, "The nextToken is not valid")
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 
 
 def _routes() -> dict[tuple[str, str], str]:
@@ -105,13 +103,7 @@ class NotificationsHandlers(LabHandlers):
         return notification_lab_backends[self.current_account][self.region]
 
     def _lab_caller_arn(self) -> str:
-        found = _CREDENTIAL.search((self.headers or {}).get("Authorization", ""))
-        if found:
-            try:
-                return identities.lookup(found.group(1)).arn
-            except identities.Unknown:
-                pass
-        return f"arn:aws:iam::{self.current_account}:root"
+        return identities.caller_arn(self.headers, self.current_account)
 
     def create_notification_rule(self, params: dict) -> dict:
         rule = self._lab_backend().create_rule(params, self._lab_caller_arn())
