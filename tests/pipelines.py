@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 ROLE = "arn:aws:iam::123456789012:role/CodePipelineRole"  # made by make_lab / create_role
+EVENTS_ROLE = "arn:aws:iam::123456789012:role/EventsRole"  # made by make_lab / create_role
 BUILD_ROLE = "arn:aws:iam::123456789012:role/CodeBuildRole"
 BUCKET = "lab-artifacts"
 REPO = "app"
@@ -139,6 +140,7 @@ class Lab:
     cc: object
     cb: object
     s3: object
+    events: object = None
 
     def commit(self, path: str, content: str, branch: str = "main", message: str = "change") -> str:
         try:
@@ -157,6 +159,49 @@ class Lab:
         if parent:
             params["parentCommitId"] = parent
         return self.cc.put_file(**params)["commitId"]
+
+    def push_rule(
+        self, name: str = "lab-pipeline", branch: str = "main", rule: str | None = None
+    ) -> str:
+        """The EventBridge rule that starts the pipeline on a push to the branch, as its
+        CodeCommit source (PollForSourceChanges false) needs: the user guide's pattern
+        (update-change-detection.md), the pipeline as target with a role; its ARN."""
+        from helpers.prerequisites import push_event_pattern
+
+        repository = self.cc.get_repository(repositoryName=REPO)["repositoryMetadata"]["Arn"]
+        rule = rule or f"{name}-{branch}-push"
+        arn = self.events.put_rule(
+            Name=rule, EventPattern=json.dumps(push_event_pattern(repository, branch))
+        )["RuleArn"]
+        pipeline = self.cp.get_pipeline(name=name)["metadata"]["pipelineArn"]
+        self.events.put_targets(
+            Rule=rule, Targets=[{"Id": "codepipeline", "Arn": pipeline, "RoleArn": EVENTS_ROLE}]
+        )
+        return arn
+
+    def push(
+        self,
+        path: str,
+        content: str,
+        branch: str = "main",
+        message: str = "change",
+        name: str = "lab-pipeline",
+        timeout: float = 30,
+    ) -> tuple[str, str]:
+        """Commit to the branch; (the commit, the id of the execution the push started).
+        A rule's target starts in a thread of its own (events.py), so wait for it."""
+        known = {s["pipelineExecutionId"] for s in self.summaries(name)}
+        commit = self.commit(path, content, branch, message)
+        deadline = time.monotonic() + timeout
+        while True:
+            new = [s for s in self.summaries(name) if s["pipelineExecutionId"] not in known]
+            if new:
+                return commit, new[0]["pipelineExecutionId"]
+            assert time.monotonic() < deadline, f"no execution of {name} started by the push"
+            time.sleep(0.02)
+
+    def summaries(self, name: str = "lab-pipeline") -> list[dict]:
+        return self.cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
 
     def project(self, name: str = "lab-build", buildspec: str = BUILDSPEC) -> None:
         self.cb.create_project(
@@ -243,9 +288,16 @@ def env_variables(**values: str) -> str:
 
 
 def make_lab(client) -> Lab:
-    lab = Lab(client("codepipeline"), client("codecommit"), client("codebuild"), client("s3"))
+    lab = Lab(
+        client("codepipeline"),
+        client("codecommit"),
+        client("codebuild"),
+        client("s3"),
+        client("events"),
+    )
     lab.s3.create_bucket(Bucket=BUCKET)
     create_role(client("iam"))
+    create_role(client("iam"), EVENTS_ROLE, "events.amazonaws.com")  # for push_rule
     lab.cc.create_repository(repositoryName=REPO)
     lab.commit("message.txt", "v1", message="first commit")
     lab.project()

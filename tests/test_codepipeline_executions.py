@@ -4,6 +4,7 @@ approvals, stop, push triggers, updates - with the statuses AWS reports."""
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 
 import pytest
@@ -322,23 +323,24 @@ def test_stop_and_wait_lets_running_action_finish(bg_lab):
     assert "latestExecution" not in lab.state()["Deploy"]
 
 
-def test_push_to_watched_branch_starts_pipeline(lab):
-    lab.create()
-    commit = lab.commit("message.txt", "v2", message="second")
-    execution = lab.execution(lab.latest())
-    assert execution["trigger"]["triggerType"] == "CloudWatchEvent"
+def test_push_to_watched_branch_starts_pipeline_only_through_a_rule(lab):
+    # PollForSourceChanges false: CodePipeline does not poll; only an EventBridge rule
+    # starts the pipeline on a push (action-reference-CodeCommit.md, triggering.md).
+    created = lab.create()
+    lab.commit("message.txt", "v2", message="no rule yet")
+    time.sleep(0.3)
+    assert [s["pipelineExecutionId"] for s in lab.summaries()] == [created]
+
+    rule_arn = lab.push_rule()
+    commit, pushed = lab.push("message.txt", "v3", message="with the rule")
+    execution = lab.wait(pushed)
+    assert execution["trigger"] == {"triggerType": "CloudWatchEvent", "triggerDetail": rule_arn}
     assert execution["status"] == "Succeeded"
-    assert execution["artifactRevisions"][0]["revisionId"] == commit
+    assert execution["artifactRevisions"][0]["revisionId"] == commit  # the tip: the push
     lab.cc.create_branch(repositoryName="app", branchName="feature", commitId=commit)
     lab.commit("message.txt", "other", branch="feature", message="elsewhere")
-    assert (
-        len(
-            lab.cp.list_pipeline_executions(pipelineName="lab-pipeline")[
-                "pipelineExecutionSummaries"
-            ]
-        )
-        == 2
-    )
+    time.sleep(0.3)
+    assert len(lab.summaries()) == 2
 
 
 def test_polling_source_trigger_type(lab):

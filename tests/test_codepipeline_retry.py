@@ -381,8 +381,9 @@ def test_override_a_waiting_entry_condition(lab, client):
 def test_put_action_revision(lab):
     first = lab.create()
     commit = lab.execution(first)["artifactRevisions"][0]["revisionId"]
-    lab.commit("message.txt", "v2")  # the push itself starts an execution (EventBridge)
-    pushed = lab.latest()
+    lab.push_rule()
+    _, pushed = lab.push("message.txt", "v2")  # the push starts an execution (its rule)
+    lab.wait(pushed)
     reply = lab.cp.put_action_revision(
         pipelineName="lab-pipeline",
         stageName="Source",

@@ -3,15 +3,17 @@ CodeDeploy pipeline that deploys the app into the offline instance's folder."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
 
 import pytest
 
-from helpers.codepipeline import pipeline_snapshot, wait_for_execution
+from helpers.codepipeline import pipeline_snapshot, wait_for_execution, wait_for_new_execution
 from helpers.emulator import workers
 from helpers.emulator.codedeploy.targets import instance_root
+from helpers.prerequisites import push_event_pattern
 from tests.pipelines import create_role
 
 ROLE = "arn:aws:iam::123456789012:role/CodePipelineRole"
@@ -171,6 +173,21 @@ def test_git_push_runs_three_stage_pipeline_to_deployed_instance(
         == "Failed"
     )
 
+    # PollForSourceChanges false: an EventBridge rule starts it on a push (triggering.md)
+    events = server_client("events")
+    repository_arn = cc.get_repository(repositoryName=repo)["repositoryMetadata"]["Arn"]
+    rule_arn = events.put_rule(
+        Name=f"{name}-push", EventPattern=json.dumps(push_event_pattern(repository_arn, "main"))
+    )["RuleArn"]
+    pipeline_arn = cp.get_pipeline(name=name)["metadata"]["pipelineArn"]
+    events_role = create_role(
+        server_client("iam"), "arn:aws:iam::123456789012:role/EventsRole", "events.amazonaws.com"
+    )
+    events.put_targets(
+        Rule=f"{name}-push",
+        Targets=[{"Id": "codepipeline", "Arn": pipeline_arn, "RoleArn": events_role}],
+    )
+
     work = tmp_path / "work"
     git("clone", clone_url, str(work), cwd=tmp_path)
     (work / "site").mkdir()
@@ -182,10 +199,9 @@ def test_git_push_runs_three_stage_pipeline_to_deployed_instance(
     commit = git("rev-parse", "HEAD", cwd=work)
     git("push", "origin", "main", cwd=work)
 
-    summaries = cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
-    assert len(summaries) == 2
-    pushed = summaries[0]
-    assert pushed["trigger"]["triggerType"] == "CloudWatchEvent"
+    pushed = wait_for_new_execution(cp, name, commit, timeout=30, poll_seconds=0.05)
+    assert pushed["trigger"] == {"triggerType": "CloudWatchEvent", "triggerDetail": rule_arn}
+    assert len(cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]) == 2
     execution = wait_for_execution(
         cp, name, pushed["pipelineExecutionId"], timeout=60, poll_seconds=0.05
     )

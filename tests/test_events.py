@@ -421,33 +421,45 @@ def test_a_rule_starts_a_pipeline_with_a_cloudwatch_event_trigger(client, lab):
     assert [r["trigger"]["triggerDetail"] for r in runs] == [rule_arn]
 
 
-def test_a_push_rule_on_a_watched_branch_does_not_start_the_pipeline_twice(client, lab):
-    lab.create()
-    put_rule(
-        client,
-        "codepipeline-app-main-rule",
-        {
-            "source": ["aws.codecommit"],
-            "detail-type": ["CodeCommit Repository State Change"],
-            "resources": [f"arn:aws:codecommit:{REGION}:{ACCOUNT}:{REPO}"],
-            "detail": {
-                "event": ["referenceCreated", "referenceUpdated"],
-                "referenceName": ["main"],
-            },
-        },
-        {
-            "Arn": f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:lab-pipeline",
-            "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/events",
-        },
-    )
-    lab.commit("c.txt", "again")
+def test_a_push_rule_starts_the_pipeline_once_and_with_polling_too_twice(client, lab):
+    # PollForSourceChanges false: the rule alone starts the pipeline on a push. Left out
+    # (polling) with a rule too: "This results in duplicate pipeline executions"
+    # (codepipeline update-change-detection.md), one per change detection.
     import time
 
-    time.sleep(0.5)  # a second start would come from the rule's thread
-    summaries = lab.cp.list_pipeline_executions(pipelineName="lab-pipeline")[
-        "pipelineExecutionSummaries"
-    ]
-    assert len(summaries) == 2  # the creation's and the push's
+    from tests.pipelines import build_action, source_action
+
+    polling = source_action()
+    del polling["configuration"]["PollForSourceChanges"]
+    lab.create()
+    lab.create(
+        name="polling",
+        stages=[
+            {"name": "Source", "actions": [polling]},
+            {"name": "Build", "actions": [build_action()]},
+        ],
+    )
+    arns = {name: lab.push_rule(name=name) for name in ("lab-pipeline", "polling")}
+    commit = lab.commit("c.txt", "again")
+
+    def triggers(name):
+        return sorted(
+            s["trigger"]["triggerType"]
+            for s in lab.summaries(name)
+            if s["trigger"]["triggerType"] != "CreatePipeline"
+        )
+
+    wait_for(lambda: len(triggers("lab-pipeline")) >= 1 and len(triggers("polling")) >= 2)
+    time.sleep(0.5)  # a further start would come from a rule's thread
+    assert triggers("lab-pipeline") == ["CloudWatchEvent"]
+    assert triggers("polling") == ["CloudWatchEvent", "PollForSourceChanges"]
+    for name in ("lab-pipeline", "polling"):
+        [by_rule] = [
+            s for s in lab.summaries(name) if s["trigger"]["triggerType"] == "CloudWatchEvent"
+        ]
+        assert by_rule["trigger"]["triggerDetail"] == arns[name]
+        execution = lab.wait(by_rule["pipelineExecutionId"], name=name)
+        assert execution["artifactRevisions"][0]["revisionId"] == commit
 
 
 def test_the_functions_left_for_pull_requests_and_merges(client, synchronous):

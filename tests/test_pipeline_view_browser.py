@@ -77,6 +77,18 @@ codepipeline.create_pipeline(pipeline={
             "Approve", "Approval", "Manual", {"CustomData": "Check the build, then approve"})]},
     ]})
 '''
+# PollForSourceChanges false: an EventBridge rule starts the pipeline on a push (lab 04).
+PUSH_RULE = """\
+import json
+
+events = kit.client("events")
+repository_arn = codecommit.get_repository(repositoryName=repo)["repositoryMetadata"]["Arn"]
+events.put_rule(Name=name + "-push", Tags=kit.tag_list(), EventPattern=json.dumps(
+    prerequisites.push_event_pattern(repository_arn, "main")))
+events.put_targets(Rule=name + "-push", Targets=[{
+    "Id": "codepipeline", "RoleArn": prerequisites.ensure_events_role(kit),
+    "Arn": codepipeline.get_pipeline(name=name)["metadata"]["pipelineArn"]}])
+"""
 SHOW = """\
 view = pipeline_view(codepipeline, name, poll_seconds=0.3)
 view
@@ -154,7 +166,7 @@ def kernel_answers(url: str, token: str, path: str, timeout: float) -> None:
 
 def write_notebook(path: Path) -> None:
     nb = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell(source) for source in (SETUP, SHOW, COMMIT)]
+        cells=[nbformat.v4.new_code_cell(source) for source in (SETUP + PUSH_RULE, SHOW, COMMIT)]
     )
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -311,7 +323,7 @@ view.stop()
 print("The view stays on the page.")
 """
 PACED_CELLS = (
-    PACED_SETUP,
+    PACED_SETUP + PUSH_RULE,
     PACED_SHOW,
     PACED_UPDATE,
     PACED_RUN,

@@ -361,6 +361,25 @@ def test_wait_for_new_execution_finds_the_execution_of_a_commit(ready):
     codepipeline = kit.client("codepipeline")
     declaration = pipeline_declaration(kit, repo, build, deploy, role_arn)
     codepipeline.create_pipeline(pipeline=declaration)
+    # PollForSourceChanges false: only an EventBridge rule starts it on a push (lab 04)
+    events = kit.client("events")
+    rule = kit.name("notes-push")
+    events.put_rule(
+        Name=rule,
+        EventPattern=json.dumps(pre.push_event_pattern(repo["repository_arn"], "main")),
+        Tags=kit.tag_list(),
+    )
+    pipeline_arn = codepipeline.get_pipeline(name=declaration["name"])["metadata"]["pipelineArn"]
+    events.put_targets(
+        Rule=rule,
+        Targets=[
+            {
+                "Id": "codepipeline",
+                "Arn": pipeline_arn,
+                "RoleArn": pre.ensure_events_role(kit),
+            }
+        ],
+    )
     codecommit = kit.client("codecommit")
     tip = codecommit.get_branch(repositoryName=repo["repository_name"], branchName="main")[
         "branch"

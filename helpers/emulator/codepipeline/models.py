@@ -2,7 +2,8 @@
 tags; the rules of the API operations. The runtime (runtime.py) runs the executions.
 
 State per account and region (moto's BackendDict). A push to a CodeCommit branch starts
-the pipelines whose CodeCommit source action watches it (on_branch_moved).
+the pipelines whose CodeCommit source action watches it and polls (on_branch_moved); one
+with PollForSourceChanges false starts only by an EventBridge rule (start_by_rule).
 """
 
 from __future__ import annotations
@@ -470,50 +471,36 @@ class CodePipelineLabBackend(BaseBackend):
     # -- push triggers ------------------------------------------------------------------
 
     def on_branch_moved(self, repository: str, branch: str, new: str | None) -> None:
-        """Start every pipeline whose CodeCommit source action watches this branch.
+        """Polling: start every pipeline whose CodeCommit source action watches this branch
+        and polls (PollForSourceChanges true or left out), triggerType PollForSourceChanges.
 
-        This stands for the EventBridge rule (or polling) AWS sets up for such a source, so
-        a learner's own rule targeting the pipeline does not start it a second time
-        (start_by_rule)."""
+        AWS (action-reference-CodeCommit.md, update-change-detection.md): left out means
+        true, CodePipeline polls the repository; "false" means it does not, and only an
+        EventBridge rule targeting the pipeline starts it on a push (start_by_rule): no
+        rule, no start. Offline the poll answers at once, with the pushed commit."""
         if new is None:
             return
         for pipeline in list(self.pipelines.values()):
             for action in _watching(pipeline, repository, branch):
-                configuration = action["configuration"]
-                # AWS: PollForSourceChanges left out means true (polling); false means an
-                # EventBridge rule (CloudWatchEvent) starts the pipeline.
-                polling = str(configuration.get("PollForSourceChanges", "true")).lower()
-                if polling == "false":
-                    trigger = {
-                        "triggerType": "CloudWatchEvent",
-                        "triggerDetail": (
-                            f"arn:aws:events:{self.region_name}:{self.account_id}:rule/"
-                            f"codepipeline-{repository[:20]}-{branch[:20]}-rule"
-                        ),
-                    }
-                else:
-                    trigger = {
-                        "triggerType": "PollForSourceChanges",
-                        "triggerDetail": action["name"],
-                    }
+                polling = str(action["configuration"].get("PollForSourceChanges", "true"))
+                if polling.lower() == "false":
+                    continue
+                trigger = {"triggerType": "PollForSourceChanges", "triggerDetail": action["name"]}
                 self.start_execution(pipeline, trigger, source_revisions={action["name"]: new})
                 break  # one execution per pipeline, even with several matching sources
 
     def start_by_rule(self, name: str, rule_arn: str, event: dict) -> None:
-        """An EventBridge rule's CodePipeline target (StartPipelineExecution): start the
-        pipeline, triggerType CloudWatchEvent, unless the event is a push the engine's own
-        trigger has already started it for (on_branch_moved)."""
+        """An EventBridge rule's CodePipeline target: StartPipelineExecution, triggerType
+        CloudWatchEvent, triggerDetail the rule's ARN; each source action takes its latest
+        revision (the branch tip), as a manual start does: the target passes no revision.
+
+        Every matching event starts it, even a push to a branch the pipeline also polls:
+        AWS runs it twice then ("This results in duplicate pipeline executions",
+        update-change-detection.md; action-reference-CodeCommit.md tells to set
+        PollForSourceChanges to false when a rule is configured)."""
         pipeline = self.pipelines.get(name)
         if pipeline is None:
             log.info("rule %s: no pipeline %s", rule_arn, name)
-            return
-        detail = event.get("detail") or {}
-        if (
-            event.get("detail-type") == "CodeCommit Repository State Change"
-            and detail.get("referenceType") == "branch"
-            and detail.get("event") in ("referenceCreated", "referenceUpdated")
-            and _watching(pipeline, detail.get("repositoryName"), detail.get("referenceName"))
-        ):
             return
         self.start_execution(
             pipeline, {"triggerType": "CloudWatchEvent", "triggerDetail": rule_arn}
