@@ -27,6 +27,7 @@ import boto3  # noqa: E402
 from helpers import offline_credentials  # noqa: E402
 from helpers.emulator import workers  # noqa: E402
 from helpers.emulator.server import LocalServer  # noqa: E402
+from helpers.prerequisites import push_event_pattern  # noqa: E402
 
 # git signs with the aws CLI's credential helper, as lab.setup configures it.
 os.environ.update(offline_credentials.git_config())
@@ -135,7 +136,16 @@ def pipeline_role(iam) -> str:
 def clients(endpoint: str) -> dict:
     return {
         service: boto3.client(service, region_name="us-east-1", endpoint_url=endpoint)
-        for service in ("codecommit", "codebuild", "codedeploy", "s3", "ec2", "codepipeline", "iam")
+        for service in (
+            "codecommit",
+            "codebuild",
+            "codedeploy",
+            "s3",
+            "ec2",
+            "codepipeline",
+            "iam",
+            "events",
+        )
     }
 
 
@@ -229,15 +239,39 @@ def push_to_succeeded(endpoint: str, runs: int) -> list[float]:
     )
     first = cp.list_pipeline_executions(pipelineName="bench")["pipelineExecutionSummaries"][0]
     wait(cp, "bench", first["pipelineExecutionId"])
+    # PollForSourceChanges false: the EventBridge rule starts the pipeline on a push.
+    repository = c["codecommit"].get_repository(repositoryName="bench")["repositoryMetadata"]
+    c["events"].put_rule(
+        Name="bench-push", EventPattern=json.dumps(push_event_pattern(repository["Arn"], "main"))
+    )
+    c["events"].put_targets(
+        Rule="bench-push",
+        Targets=[
+            {
+                "Id": "codepipeline",
+                "Arn": cp.get_pipeline(name="bench")["metadata"]["pipelineArn"],
+                "RoleArn": ROLE,
+            }
+        ],
+    )
     times = []
+    previous = first["pipelineExecutionId"]
     for run in range(1, runs + 1):
         (repo / "site" / "index.html").write_text(f"v{run}\n")
         git("commit", "-am", f"v{run}", cwd=repo)
         start = time.perf_counter()
         git("push", "origin", "main", cwd=repo)
-        latest = cp.list_pipeline_executions(pipelineName="bench", maxResults=1)[
-            "pipelineExecutionSummaries"
-        ][0]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the rule's target starts in a thread of its own
+            latest = cp.list_pipeline_executions(pipelineName="bench", maxResults=1)[
+                "pipelineExecutionSummaries"
+            ][0]
+            if latest["pipelineExecutionId"] != previous:
+                break
+            time.sleep(0.01)
+        else:
+            raise TimeoutError(f"push v{run} started no execution")
+        previous = latest["pipelineExecutionId"]
         status = wait(cp, "bench", latest["pipelineExecutionId"])
         times.append(time.perf_counter() - start)
         assert status == "Succeeded", status
