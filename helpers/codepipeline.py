@@ -292,7 +292,8 @@ def wait_for_new_execution(
     client: Client, pipeline: str, revision_id: str, timeout: float = 300, poll_seconds: float = 1.0
 ) -> dict:
     """The summary (ListPipelineExecutions) of the execution that runs this source
-    revision, once one has started: after a push, the pipeline starts by itself.
+    revision, once one has started: after a push, the pipeline's EventBridge rule (or
+    polling, PollForSourceChanges true) starts it.
 
     Raises TimeoutError when none started within timeout seconds (on a real account, check
     the EventBridge rule and its role).
