@@ -289,7 +289,7 @@ def test_glob_rules(pattern, name, expected):
 @pytest.mark.parametrize("pattern", ["[abc", "{a,{b}}", "{a,b", "abc\\"])
 def test_unreadable_globs(pattern):
     with pytest.raises(git_triggers.GlobSyntaxError):
-        git_triggers.glob_regex(pattern)
+        git_triggers.compile_glob(pattern)
 
 
 def test_pull_request_notice():
@@ -539,3 +539,13 @@ def test_variable_declarations_refused(lab):
     ]
     assert refused([{"name": "a"}], stages=undeclared) == "InvalidActionDeclarationException"
     assert lab.cp.list_pipelines()["pipelines"] == []
+
+
+def test_hostile_glob_matches_in_linear_time():
+    # a regular expression would backtrack for ages on this pair; the position walk does not
+    import time
+
+    pattern = "**a" * 80 + "b"
+    started = time.monotonic()
+    assert not glob_matches(pattern, "a" * 2000)
+    assert time.monotonic() - started < 2

@@ -37,7 +37,7 @@ action's ConnectionArn (what the console shows next to the trigger).
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -194,84 +194,190 @@ def criteria_match(criteria: dict, name: str) -> bool:
 
 
 # -- glob patterns ----------------------------------------------------------------------
+#
+# A pattern is read into items: a character test, STAR ("*"), DSTAR ("**") or a group of
+# alternatives ("{a,b}", not nested: syntax-glob.md "Groups can't be nested"), and matched
+# by walking the set of positions it can be at, one character at a time: time linear in
+# pattern length times name length, whatever the pattern (a regular expression with many
+# "**" would backtrack exponentially on a hostile pattern).
+
+STAR, DSTAR = "*", "**"
+Atom = str | Callable[[str], bool]
+Position = tuple[int, int, int]  # item, alternative (-1: not in a group), atom in it
 
 
 class GlobSyntaxError(ValueError):
     """A pattern syntax-glob.md's rules cannot read (unclosed [ or {, nested {)."""
 
 
+@dataclass(frozen=True)
+class Glob:
+    items: tuple[Atom | tuple[tuple[Atom, ...], ...], ...]
+    _closures: dict[Position, frozenset[Position]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    # (positions, character) -> positions: the walk as a lazily built DFA, bounded
+    _moves: dict[tuple[frozenset[Position], str], frozenset[Position]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def matches(self, name: str) -> bool:
+        positions = frozenset(self._closure({(0, -1, 0)}))
+        for char in name:
+            moved = self._moves.get((positions, char))
+            if moved is None:
+                if len(self._moves) > 4096:
+                    self._moves.clear()
+                moved = frozenset(self._closure(self._step(set(positions), char)))
+                self._moves[(positions, char)] = moved
+            positions = moved
+            if not positions:
+                return False
+        return any(item == len(self.items) for item, _, _ in positions)
+
+    def _atom(self, position: Position) -> Atom | None:
+        item, alternative, index = position
+        if item == len(self.items):
+            return None
+        entry = self.items[item]
+        if alternative < 0:
+            return None if isinstance(entry, tuple) else entry
+        group = entry
+        assert isinstance(group, tuple)
+        return group[alternative][index]
+
+    def _after(self, position: Position) -> Position:
+        item, alternative, index = position
+        if alternative >= 0:
+            group = self.items[item]
+            assert isinstance(group, tuple)
+            if index + 1 < len(group[alternative]):
+                return (item, alternative, index + 1)
+        return (item + 1, -1, 0)
+
+    def _closure(self, positions: set[Position]) -> set[Position]:
+        reached: set[Position] = set()
+        for position in positions:
+            closure = self._closures.get(position)
+            if closure is None:
+                closure = self._closures[position] = frozenset(self._reach(position))
+            reached |= closure
+        return reached
+
+    def _reach(self, start: Position) -> set[Position]:
+        """The position plus those reached from it without a character: into a group's
+        alternatives, past a * or ** (zero characters)."""
+        seen: set[Position] = set()
+        stack = [start]
+        while stack:
+            position = stack.pop()
+            if position in seen:
+                continue
+            seen.add(position)
+            item, alternative, _ = position
+            if item == len(self.items):
+                continue
+            entry = self.items[item]
+            if alternative < 0 and isinstance(entry, tuple):
+                for index, option in enumerate(entry):
+                    stack.append((item, index, 0) if option else (item + 1, -1, 0))
+            elif self._atom(position) in (STAR, DSTAR):
+                stack.append(self._after(position))
+        return seen
+
+    def _step(self, positions: set[Position], char: str) -> set[Position]:
+        reached: set[Position] = set()
+        for position in positions:
+            atom = self._atom(position)
+            if atom is None:
+                continue
+            if atom == DSTAR or (atom == STAR and char != "/"):
+                reached.add(position)
+            elif callable(atom) and atom(char):
+                reached.add(self._after(position))
+        return reached
+
+
 def glob_matches(pattern: str, name: str) -> bool:
-    return glob_regex(pattern).fullmatch(name) is not None
+    return compile_glob(pattern).matches(name)
 
 
 @lru_cache(maxsize=512)
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """syntax-glob.md's rules (those of Java's PathMatcher "glob:") as a regular expression."""
-    out: list[str] = []
-    in_group = False
+def compile_glob(pattern: str) -> Glob:
+    """syntax-glob.md's rules (those of Java's PathMatcher "glob:")."""
+    items: list = []
+    group: list[list[Atom]] | None = None
     i = 0
     while i < len(pattern):
         char = pattern[i]
+        atom: Atom | None = None
         if char == "\\":
             if i + 1 == len(pattern):
                 raise GlobSyntaxError(f"Pattern {pattern!r} ends with an escape character")
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        if char == "*":
-            if pattern.startswith("**", i):
-                out.append(".*")
-                i += 2
-            else:
-                out.append("[^/]*")
-                i += 1
-            continue
-        if char == "?":
-            out.append("[^/]")
+            atom = _literal(pattern[i + 1])
+            i += 1
+        elif char == "*":
+            atom = DSTAR if pattern.startswith("**", i) else STAR
+            i += len(atom) - 1
+        elif char == "?":
+            atom = _not_slash
         elif char == "[":
-            bracket, i = _bracket(pattern, i)
-            out.append(bracket)
-            continue
+            atom, i = _bracket(pattern, i)
         elif char == "{":
-            if in_group:
+            if group is not None:
                 raise GlobSyntaxError(f"Pattern {pattern!r} nests {{ }} groups")
-            in_group = True
-            out.append("(?:")
-        elif char == "}" and in_group:
-            in_group = False
-            out.append(")")
-        elif char == "," and in_group:
-            out.append("|")
+            group = [[]]
+        elif char == "}" and group is not None:
+            items.append(tuple(tuple(option) for option in group))
+            group = None
+        elif char == "," and group is not None:
+            group.append([])
         else:
-            out.append(re.escape(char))
+            atom = _literal(char)
+        if atom is not None:
+            (group[-1] if group is not None else items).append(atom)
         i += 1
-    if in_group:
+    if group is not None:
         raise GlobSyntaxError(f"Pattern {pattern!r} has a {{ without its }}")
-    return re.compile("".join(out), re.DOTALL)
+    return Glob(tuple(items))
 
 
-def _bracket(pattern: str, start: int) -> tuple[str, int]:
-    """A [ ] set from pattern[start] == "[": the regex and the index after "]". Inside it
+def _literal(char: str) -> Callable[[str], bool]:
+    return char.__eq__
+
+
+def _not_slash(char: str) -> bool:
+    return char != "/"
+
+
+def _bracket(pattern: str, start: int) -> tuple[Callable[[str], bool], int]:
+    """A [ ] set from pattern[start] == "[": its test and the index of its "]". Inside it
     *, ? and \\ are themselves; "!" first negates; "-" first (or after "!") is itself; a set
     never matches "/" (a name component's character)."""
     i = start + 1
     negate = i < len(pattern) and pattern[i] == "!"
     if negate:
         i += 1
-    members: list[str] = []
+    singles: set[str] = set()
+    ranges: list[tuple[str, str]] = []
     first = True
     while i < len(pattern) and (pattern[i] != "]" or first):
         char = pattern[i]
-        if char == "-" and not first and i + 1 < len(pattern) and pattern[i + 1] != "]":
-            members.append("-")  # a range between the previous and the next character
+        if i + 2 < len(pattern) and pattern[i + 1] == "-" and pattern[i + 2] != "]":
+            ranges.append((char, pattern[i + 2]))
+            i += 3
         else:
-            members.append(re.escape(char))
+            singles.add(char)
+            i += 1
         first = False
-        i += 1
-    if i >= len(pattern) or not members:
+    if i >= len(pattern):
         raise GlobSyntaxError(f"Pattern {pattern!r} has a [ without its ]")
-    body = "".join(members)
-    return ("(?!/)[^" if negate else "(?!/)[") + body + "]", i + 1
+
+    def test(char: str) -> bool:
+        inside = char in singles or any(low <= char <= high for low, high in ranges)
+        return char != "/" and inside != negate
+
+    return test, i
 
 
 # -- validation at CreatePipeline / UpdatePipeline ---------------------------------------
@@ -336,6 +442,6 @@ def _check_criteria(criteria: dict, where: str) -> None:
         raise err.ValidationException(f"Trigger {where} needs includes or excludes")
     for pattern in patterns:
         try:
-            glob_regex(pattern)
+            compile_glob(pattern)
         except GlobSyntaxError as error:
             raise err.ValidationException(f"Trigger {where}: {error}") from None
