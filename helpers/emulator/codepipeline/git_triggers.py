@@ -10,8 +10,12 @@ What AWS documents, and how it is read here:
   branch specified as part of action configuration" (BranchName). A source action without
   a trigger does the same unless DetectChanges is false ("Do not detect changes: ... the
   pipeline does not start automatically on any change").
+  (The model's note "When a trigger configuration is specified, default change detection
+  for repository and branch commits is disabled" is read with the guide's "No filter"
+  case: a trigger without push or pullRequest keeps the BranchName push.)
 - "Specify filter ... This also configures the pipeline not to start automatically on any
   change": with push filters only the filters decide; BranchName no longer matters.
+- "You can only specify one trigger configuration per source action" (GitConfiguration).
 - push filters: "These events use an OR operation between different push filters and an
   AND operation inside filters". Valid combinations in one filter: tags; branches;
   branches + file paths (validate_trigger refuses the others).
