@@ -19,7 +19,7 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from ... import settings
 from .. import safepaths
 from ..core import now
-from . import action_types, custom_actions, jobs, runtime, validation, webhooks
+from . import action_types, custom_actions, git_triggers, jobs, runtime, validation, webhooks
 from . import exceptions as err
 from .runtime import Execution
 
@@ -199,11 +199,12 @@ class CodePipelineLabBackend(BaseBackend):
         variables: list[dict] | None = None,
         token: str | None = None,
         source_revisions: dict[str, str] | None = None,
+        require_values: bool = False,
     ) -> Execution:
         with pipeline.cond:
             if token and token in pipeline.request_tokens:
                 return pipeline.executions[pipeline.request_tokens[token]]
-            resolved = self._resolve_variables(pipeline, variables or [])
+            resolved = self._resolve_variables(pipeline, variables or [], require_values)
             execution = Execution(pipeline, trigger, resolved, source_revisions or {})
             pipeline.executions[execution.id] = execution
             if token:
@@ -211,7 +212,12 @@ class CodePipelineLabBackend(BaseBackend):
         runtime.start(execution)
         return execution
 
-    def _resolve_variables(self, pipeline: Pipeline, given: list[dict]) -> dict[str, str]:
+    def _resolve_variables(
+        self, pipeline: Pipeline, given: list[dict], require_values: bool
+    ) -> dict[str, str]:
+        """Given values over defaults. StartPipelineExecution (require_values) refuses a
+        variable with neither; an automatic start (creation, push, poll, rule) leaves it out,
+        so an action that refers to it fails with the unresolved reference."""
         declared = {v["name"]: v for v in pipeline.declaration.get("variables") or []}
         if given and pipeline.declaration["pipelineType"] != "V2":
             raise err.ValidationException(
@@ -228,12 +234,13 @@ class CodePipelineLabBackend(BaseBackend):
             values[variable["name"]] = variable["value"]
         for name, declaration in declared.items():
             if name not in values:
-                if "defaultValue" not in declaration:
+                if "defaultValue" in declaration:
+                    values[name] = declaration["defaultValue"]
+                elif require_values:
                     raise err.ValidationException(
                         f"Variable {name} has no default value: give it a value"
                     )
-                values[name] = declaration["defaultValue"]
-        return {name: values[name] for name in declared}
+        return {name: values[name] for name in declared if name in values}
 
     def start_pipeline_execution(
         self,
@@ -250,6 +257,7 @@ class CodePipelineLabBackend(BaseBackend):
             variables,
             token,
             overrides,
+            require_values=True,
         )
 
     def _source_overrides(self, pipeline: Pipeline, revisions: list[dict]) -> dict[str, str]:
@@ -488,6 +496,24 @@ class CodePipelineLabBackend(BaseBackend):
                 trigger = {"triggerType": "PollForSourceChanges", "triggerDetail": action["name"]}
                 self.start_execution(pipeline, trigger, source_revisions={action["name"]: new})
                 break  # one execution per pipeline, even with several matching sources
+
+    def on_connection_push(self, event: git_triggers.PushEvent) -> list[Execution]:
+        """A push to a repository served through a connection (the local git host's hook):
+        every pipeline whose CodeStarSourceConnection source action the push starts, per its
+        V2 triggers or its default change detection (git_triggers.py), runs once with the
+        pushed commit as that action's revision."""
+        started = []
+        for pipeline in list(self.pipelines.values()):
+            match = git_triggers.match_push(pipeline.declaration, event)
+            if match is not None:
+                started.append(
+                    self.start_execution(
+                        pipeline,
+                        match.trigger,
+                        source_revisions={match.source_action_name: match.revision},
+                    )
+                )
+        return started
 
     def start_by_rule(self, name: str, rule_arn: str, event: dict) -> None:
         """An EventBridge rule's CodePipeline target: StartPipelineExecution, triggerType

@@ -13,7 +13,7 @@ import copy
 import json
 
 from .. import constraints, moto_backends
-from . import action_types
+from . import action_types, git_triggers
 from . import exceptions as err
 from .variables import references
 
@@ -63,7 +63,7 @@ def validate(pipeline: dict, account: str, region: str) -> None:
             "A pipeline must contain at least one stage with an action that is not a source action"
         )
     _check_artifacts_and_namespaces(pipeline)
-    _check_triggers(pipeline)
+    git_triggers.validate_triggers(pipeline)
 
 
 def _check_v2_only(pipeline: dict) -> None:
@@ -336,18 +336,6 @@ def _check_references(
                     f"Action {action['name']} refers to namespace {namespace}, which no "
                     "earlier action declares"
                 )
-
-
-def _check_triggers(pipeline: dict) -> None:
-    actions = {a["name"]: a for s in pipeline["stages"][:1] for a in s["actions"]}
-    for trigger in pipeline.get("triggers") or []:
-        source = trigger["gitConfiguration"]["sourceActionName"]
-        action = actions.get(source)
-        if action is None or action["actionTypeId"]["provider"] != "CodeStarSourceConnection":
-            raise err.InvalidStructureException(
-                f"Trigger source action {source} must be a CodeStarSourceConnection source "
-                "action of the pipeline"
-            )
 
 
 CONDITION_RESULTS = {
