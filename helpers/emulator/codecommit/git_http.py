@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable
 
 from dulwich.errors import HookError
+from dulwich.objects import ObjectID
 from dulwich.repo import Repo
 from dulwich.server import Backend
 from dulwich.web import make_wsgi_chain
@@ -168,7 +169,7 @@ class _OneRepository(Backend):
 def check_pushed_commit(git: Repo, new: bytes) -> None:
     """HookError for a pushed commit whose tree could escape a checkout (safepaths.py)."""
     try:
-        tip = git.object_store[new]
+        tip = git.object_store[ObjectID(new)]
         tree = getattr(tip, "tree", None)
         if tree is not None:
             safepaths.check_git_tree(git.object_store, tree)

@@ -1,6 +1,7 @@
 """The smithy-rpc-v2-cbor protocol, server side: codeconnections' model lists it before JSON
-(botocore prefers JSON; other SDKs may take CBOR), POST /service/<Service>/operation/<Operation> with a CBOR body
-and the header `smithy-protocol: rpc-v2-cbor`; replies and errors are CBOR maps too.
+(botocore prefers JSON; other SDKs may take CBOR): POST
+/service/<Service>/operation/<Operation> with a CBOR body and the header
+`smithy-protocol: rpc-v2-cbor`; replies and errors are CBOR maps too.
 
 botocore's own CBOR code does both halves: its response parser decodes any CBOR item
 (no schema needed), its request serializer encodes a value by its shape. A request body is

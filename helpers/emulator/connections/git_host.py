@@ -29,6 +29,8 @@ from pathlib import Path
 
 import boto3
 from dulwich.errors import HookError
+from dulwich.hooks import Hook
+from dulwich.refs import Ref
 from dulwich.repo import Repo
 
 from ... import settings
@@ -173,7 +175,7 @@ def _repository_for(environ, account: str, provider: str, full_id: str) -> Repo:
     return create_repository(account, provider, full_id)
 
 
-class _Push:
+class _Push(Hook):
     """dulwich's hooks for one push: the push rules, then the listeners."""
 
     def __init__(self, account: str, region: str, provider: str, full_id: str) -> None:
@@ -206,7 +208,7 @@ class _Push:
         """The first branch pushed to an empty repository becomes its default (HEAD), as
         on the providers, so a clone checks it out."""
         try:
-            self.repo.refs[b"HEAD"]
+            self.repo.refs[Ref(b"HEAD")]
             return
         except KeyError:
             pass
@@ -216,7 +218,7 @@ class _Push:
                 return
 
 
-class _Rules:
+class _Rules(Hook):
     """dulwich's update hook: the refusals of CodeCommit's git, before a ref moves."""
 
     def __init__(self, repo: Repo) -> None:
@@ -225,10 +227,10 @@ class _Rules:
     def execute(self, ref: bytes, old: bytes, new: bytes) -> tuple[bytes, bytes]:
         if new == ZERO:
             try:
-                head = self.repo.refs.get_symrefs().get(b"HEAD")
+                head = self.repo.refs.get_symrefs().get(Ref(b"HEAD"))
             except KeyError:
                 head = None
-            if head == ref and self.repo.refs.as_dict().get(ref) is not None:
+            if head == ref and self.repo.refs.as_dict().get(Ref(ref)) is not None:
                 raise HookError(f"refusing to delete the default branch {ref.decode()!r}")
             return b"", b""
         check_pushed_commit(self.repo, new)
