@@ -18,6 +18,7 @@ Hosts, repository links and sync configurations answer the kit's clear 501 error
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from moto.core.responses import BaseResponse
@@ -58,25 +59,39 @@ _TARGETS = _by_target_prefix()
 _RPC_SERVICES = _by_rpc_service()
 
 
-def operation_for(headers: Any, path: str) -> tuple[str, str, bool]:
-    """(service, operation, is CBOR) the request names: only the models' operations."""
-    if cbor.is_cbor(headers):
+def operation_for(method: str, headers: Any, path: str) -> tuple[str, str, bool]:
+    """(service, operation, is CBOR) the request names: only the models' operations, by
+    POST to the protocol's path, of the API the request is signed for."""
+    is_cbor = cbor.is_cbor(headers)
+    if is_cbor:
         named = cbor.operation_of(path)
         service = _RPC_SERVICES.get(named[0]) if named else None
-        if named is None or service is None:
-            raise UnknownOperationException(f"{path} is not an operation of codeconnections")
-        operation = named[1]
+        operation = named[1] if named else ""
     else:
         prefix, _, operation = (headers.get("X-Amz-Target") or "").rpartition(".")
-        service = _TARGETS.get(prefix)
-        if service is None:
-            raise UnknownOperationException(
-                "The request has no X-Amz-Target header naming an operation of "
-                "codeconnections or codestar-connections"
-            )
-    if operation not in service_model(service).operation_names:
-        raise UnknownOperationException(f"{operation!r} is not an operation of {service}")
-    return service, operation, cbor.is_cbor(headers)
+        service = _TARGETS.get(prefix) if path == "/" else None
+    if (
+        method != "POST"
+        or service is None
+        or operation not in service_model(service).operation_names
+        or _signed_service(headers) not in (None, service)
+    ):
+        raise UnknownOperationException(
+            f"{method} {path} {headers.get('X-Amz-Target') or ''} is not an operation of "
+            "codeconnections or codestar-connections (POST / with X-Amz-Target, or POST "
+            "/service/CodeConnections_20231201/operation/<Operation> in rpc-v2-cbor, signed "
+            "for the API it names)"
+        )
+    return service, operation, is_cbor
+
+
+_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/,]+/([a-z0-9-]+)/aws4_request")
+
+
+def _signed_service(headers: Any) -> str | None:
+    """The service the SigV4 signature was made for (None under mock_aws: no signature)."""
+    match = _SCOPE.search(headers.get("Authorization") or "")
+    return match.group(1) if match else None
 
 
 class ConnectionsResponse(BaseResponse):
@@ -93,7 +108,9 @@ class ConnectionsResponse(BaseResponse):
     def _dispatch(self, request: Any, full_url: str | None = None, headers: Any = None) -> Any:
         is_cbor = cbor.is_cbor(request.headers)
         try:
-            service, operation, is_cbor = operation_for(request.headers, request.path)
+            service, operation, is_cbor = operation_for(
+                request.method, request.headers, request.path
+            )
             body = request.data or b""
             params = cbor.decode_request(body) if is_cbor else read_params(body)
             check_request(service, operation, params)
