@@ -174,9 +174,26 @@ def test_the_rpc_v2_cbor_protocol_is_served(local_server):
         local_server.endpoint, "GetConnection", {"ConnectionArn": reply["ConnectionArn"]}
     )
     assert reply["Connection"]["ConnectionStatus"] == "PENDING"
-    status, reply = _cbor_call(local_server.endpoint, "GetConnection", b"\xff\x00garbage")
-    assert status == 400 and reply["__type"] == "SerializationException"
-    status, reply = _cbor_call(local_server.endpoint, "GetConnection", b"\x9b" + b"\xff" * 8)
+    # A value of the wrong type: the model's check, answered in CBOR.
+    status, reply = _cbor_call(local_server.endpoint, "GetConnection", b"\xa1\x6dConnectionArn\x01")
+    assert status == 400 and reply["__type"] == "ValidationException"
+
+
+HOSTILE_CBOR = [
+    b"\xff\x00garbage",  # a break code where an item starts
+    b"\x81" * 5000 + b"\x00",  # nested far too deep
+    b"\xbf",  # an indefinite map never closed
+    b"\x5b" + b"\xff" * 8,  # a byte string claiming 2**64 bytes
+    b"\x9b" + b"\x7f" + b"\xff" * 7,  # an array claiming 2**63 items
+    b"\xa1\x01\x02",  # a map with a number for a key
+    b"\xfb\x7f\xf8\x00\x00\x00\x00\x00\x00",  # NaN, not a map
+    b"\xa1\x62\xed\xa0\x62x",  # text that is not UTF-8
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE_CBOR)
+def test_hostile_cbor_gets_a_serialization_error(local_server, body):
+    status, reply = _cbor_call(local_server.endpoint, "GetConnection", body)
     assert status == 400 and reply["__type"] == "SerializationException"
 
 

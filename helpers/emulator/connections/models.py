@@ -138,12 +138,6 @@ class ConnectionsLabBackend(BaseBackend):
         for key in keys:
             connection.tags.pop(key, None)
 
-    def complete_handshake(self, arn: str) -> Connection:
-        """What finishing the console's "Update pending connection" does: AVAILABLE."""
-        connection = self.get_connection(arn)
-        connection.status = "AVAILABLE"
-        return connection
-
 
 def _tags(tags: list[dict]) -> dict[str, str]:
     found = {}
