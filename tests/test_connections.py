@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import datetime
 import io
 import json
 import subprocess
@@ -289,6 +291,16 @@ def test_git_host_refuses_strangers_and_bad_names(local_server, tmp_path):
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(probe)
     assert error.value.code == 401
+    assert git_host.open_repository("123456789012", "GitHub", f"{OWNER}/{name}") is None
+    # A signature made with another secret: 403, and nothing is created either.
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    forged = base64.b64encode(f"testing:{stamp}Z{'0' * 64}".encode()).decode()
+    probe = urllib.request.Request(
+        url + "/info/refs?service=git-receive-pack", headers={"Authorization": f"Basic {forged}"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(probe)
+    assert error.value.code == 403
     assert git_host.open_repository("123456789012", "GitHub", f"{OWNER}/{name}") is None
     # Not a repository name the provider takes.
     bad = urllib.request.Request(f"{local_server.endpoint}/github/{OWNER}/..%2f..")

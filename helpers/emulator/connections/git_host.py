@@ -105,7 +105,11 @@ def create_repository(account: str, provider_type: str, full_repository_id: str)
     found = open_repository(account, provider_type, full_repository_id)
     if found is not None:
         return found
-    return gitstore.init_bare(repository_folder(account, provider_type, full_repository_id))
+    folder = repository_folder(account, provider_type, full_repository_id)
+    try:
+        return gitstore.init_bare(folder)
+    except FileExistsError:  # two first pushes at once: the other one made it
+        return Repo(str(folder))
 
 
 def clone_url(endpoint: str, provider_type: str, full_repository_id: str) -> str:
