@@ -332,3 +332,55 @@ def test_valid_repository_ids(full_id):
 def test_invalid_repository_ids(full_id):
     with pytest.raises(git_host.InvalidRepository):
         git_host.check_full_repository_id(full_id)
+
+
+# -- what a push starts (the function trigger filters replace) -----------------------------
+
+
+def test_starts_for_push_picks_watching_pipelines(client):
+    from helpers.emulator.codepipeline import connection_push
+    from helpers.emulator.connections import models
+
+    api = client("codestar-connections")
+    arn = api.create_connection(ProviderType="GitHub", ConnectionName="p")["ConnectionArn"]
+    pending = api.create_connection(ProviderType="GitHub", ConnectionName="q")["ConnectionArn"]
+    models.complete_handshake("123456789012", arn)
+
+    def pipeline(name: str, kind: str, connection: str = arn, **config) -> dict:
+        action = {
+            "name": "Src",
+            "actionTypeId": {"provider": "CodeStarSourceConnection"},
+            "configuration": {
+                "ConnectionArn": connection,
+                "FullRepositoryId": "Octo/App",
+                "BranchName": "main",
+                **config,
+            },
+        }
+        return {"name": name, "pipelineType": kind, "stages": [{"actions": [action]}]}
+
+    pipelines = [
+        pipeline("v1", "V1"),
+        pipeline("v2", "V2"),
+        pipeline("quiet", "V2", DetectChanges="false"),
+        pipeline("pending", "V2", pending),
+        pipeline("other-branch", "V2", BranchName="dev"),
+    ]
+    push = connection_push.Push(
+        "123456789012", "us-east-1", "GitHub", "octo/app", "refs/heads/main", None, "c" * 40
+    )
+    starts = {
+        s.pipeline_name: s for s in connection_push.starts_for("123456789012", pipelines, push)
+    }
+    assert sorted(starts) == ["v1", "v2"]
+    assert starts["v1"].trigger == {"triggerType": "Webhook", "triggerDetail": arn}
+    assert starts["v2"].trigger == {"triggerType": "WebhookV2", "triggerDetail": arn}
+    assert starts["v2"].source_revisions == {"Src": "c" * 40}
+    tag = connection_push.Push(
+        "123456789012", "us-east-1", "GitHub", "octo/app", "refs/tags/v1", None, "c" * 40
+    )
+    assert connection_push.starts_for("123456789012", pipelines, tag) == []
+    gitlab = connection_push.Push(
+        "123456789012", "us-east-1", "GitLab", "octo/app", "refs/heads/main", None, "c" * 40
+    )
+    assert connection_push.starts_for("123456789012", pipelines, gitlab) == []
