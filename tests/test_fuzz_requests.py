@@ -33,7 +33,15 @@ from botocore.credentials import Credentials
 SEED = int(os.environ.get("LAB_FUZZ_SEED", "20261129"))
 REGION = "us-east-1"
 CREDENTIALS = Credentials("testing", "testing")
-SERVICES = ("codepipeline", "codebuild", "codedeploy", "codecommit", "codestar-notifications")
+SERVICES = (
+    "codepipeline",
+    "codebuild",
+    "codedeploy",
+    "codecommit",
+    "codestar-notifications",
+    "codeconnections",
+    "codestar-connections",
+)
 # REST-JSON services (no X-Amz-Target): the operation is the method and path of the model.
 REST_SERVICES = {"codestar-notifications"}
 MUTATIONS_PER_OPERATION = 9  # 243 operations: 2,187 requests
@@ -97,7 +105,8 @@ def _scalar(shape, rng: random.Random):
     if kind == "string":
         if shape.enum:
             return rng.choice(shape.enum)
-        return _text(rng, max(1, meta.get("min", 1)), min(meta.get("max", 12), 12))
+        low = max(1, meta.get("min", 1))  # some ids have a minimum above 12 (connections')
+        return _text(rng, low, max(low, min(meta.get("max", 12), 12)))
     if kind in ("integer", "long"):
         return rng.randint(int(meta.get("min", 1)), int(min(meta.get("max", 100), 100)))
     if kind in ("double", "float"):
@@ -357,7 +366,8 @@ def not_an_object(rng, case, params, shape):
 
 def unknown_target(rng, case, params, shape):
     if case.service in REST_SERVICES:  # the path names the operation: one it does not name
-        case.path = "/" + rng.choice(PRIVATE_NAMES).strip("/.")
+        # no blank: a path with a space cannot be sent as it was signed
+        case.path = "/" + rng.choice(PRIVATE_NAMES).strip("/. ")
         case.error_type = "UnknownOperationException"
         return _encoded(case, params)
     prefix = case.target.partition(".")[0]
@@ -537,14 +547,17 @@ LISTINGS = {
     "codedeploy": ("list_applications", "applications", None, "CreateApplication"),
     "codecommit": ("list_repositories", "repositories", "repositoryName", "CreateRepository"),
     "codestar-notifications": ("list_notification_rules", "NotificationRules", "Arn", None),
+    "codeconnections": ("list_connections", "Connections", "ConnectionName", "CreateConnection"),
 }
+# One backend answers both connection APIs: a connection either makes is listed once.
+LISTED_AS = {"codestar-connections": "codeconnections"}
 
 
 def resources(endpoint: str) -> set[tuple[str, str]]:
     found = set()
     for service, (method, key, field, _) in LISTINGS.items():
         client = boto3.client(service, region_name=REGION, endpoint_url=endpoint)
-        for page in client.get_paginator(method).paginate():
+        for page in _pages(client, method):
             found |= {(service, item[field] if field else item) for item in page.get(key, [])}
     notify = boto3.client("codestar-notifications", region_name=REGION, endpoint_url=endpoint)
     # Rules are listed by ARN; a create request names the rule's Name (created_name).
@@ -556,26 +569,46 @@ def resources(endpoint: str) -> set[tuple[str, str]]:
     return found
 
 
+def _pages(client, method: str) -> Iterator[dict]:
+    """Every page of a list operation (ListConnections has no botocore paginator)."""
+    if client.can_paginate(method):
+        yield from client.get_paginator(method).paginate()
+        return
+    token = None
+    while True:
+        page = getattr(client, method)(**({"NextToken": token} if token else {}))
+        yield page
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
 def created_name(case: Case) -> tuple[str, str] | None:
     """The resource a successful create request names (pipeline.name, projectName...)."""
     if case.service == "codestar-notifications":
         return _created_rule(case)
-    if case.operation != LISTINGS[case.service][3]:
+    service = LISTED_AS.get(case.service, case.service)
+    if case.operation != LISTINGS[service][3]:
         return None
     try:
         params = json.loads(case.body)
     except ValueError:
         return None
+    if not isinstance(params, dict):
+        return None
     name = (
         (params.get("pipeline") or {}).get("name")
         if case.service == "codepipeline"
         else params.get(
-            {"codebuild": "name", "codedeploy": "applicationName", "codecommit": "repositoryName"}[
-                case.service
-            ]
+            {
+                "codebuild": "name",
+                "codedeploy": "applicationName",
+                "codecommit": "repositoryName",
+                "codeconnections": "ConnectionName",
+            }[service]
         )
     )
-    return (case.service, name) if isinstance(name, str) else None
+    return (service, name) if isinstance(name, str) else None
 
 
 def _created_rule(case: Case) -> tuple[str, str] | None:

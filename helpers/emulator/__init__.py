@@ -16,6 +16,7 @@ SERVICES: tuple[str, ...] = (
     "codedeploy.handlers",
     "codepipeline.handlers",
     "notifications.handlers",  # CodeStar Notifications, which moto lacks (serve_new_service)
+    "connections.handlers",  # CodeConnections / CodeStar Connections and the local git host
     "sessions",  # STS: session credentials and caller identities the signature check uses
 )
 

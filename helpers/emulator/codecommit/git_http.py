@@ -25,8 +25,11 @@ import binascii
 import datetime as dt
 import hmac
 import re
+from collections.abc import Callable
 
 from dulwich.errors import HookError
+from dulwich.objects import ObjectID
+from dulwich.repo import Repo
 from dulwich.server import Backend
 from dulwich.web import make_wsgi_chain
 
@@ -49,17 +52,28 @@ def git_app(environ, start_response):
     """Authenticate the git client, then serve the one repository it may reach."""
     try:
         repository_path, name = _repository_path(environ.get("PATH_INFO", ""))
-        identity, signature_date, given = _basic_credentials(environ)
+        identity, signature_date, given = basic_credentials(environ)
         backend, repo = _signed_repository(
             environ, identity, signature_date, given, repository_path, name
         )
     except GitRefused as refusal:
-        headers = [("Content-Type", "text/plain")]
-        if refusal.status.startswith("401"):
-            headers.append(("WWW-Authenticate", REALM))
-        start_response(refusal.status, headers)
-        return [str(refusal).encode() + b"\n"]
-    app = make_wsgi_chain(_OneRepository(backend, repo), fallback_app=_not_found)
+        return refused(refusal, start_response)
+    return serve(environ, start_response, lambda: _open(backend, repo))
+
+
+def refused(refusal: GitRefused, start_response) -> list[bytes]:
+    """A refusal as git shows it (401 asks for credentials)."""
+    headers = [("Content-Type", "text/plain")]
+    if refusal.status.startswith("401"):
+        headers.append(("WWW-Authenticate", REALM))
+    start_response(refusal.status, headers)
+    return [str(refusal).encode() + b"\n"]
+
+
+def serve(environ, start_response, open_repository: Callable[[], Repo]):
+    """git's smart HTTP (dulwich) for one repository, already authenticated: every path
+    of the request reaches that repository and nothing else."""
+    app = make_wsgi_chain(_OneRepository(open_repository), fallback_app=_not_found)
     return app(environ, start_response)
 
 
@@ -72,7 +86,7 @@ def _repository_path(path: str) -> tuple[str, str]:
     return PREFIX + segment, name
 
 
-def _basic_credentials(environ) -> tuple[identities.Identity, str, str]:
+def basic_credentials(environ) -> tuple[identities.Identity, str, str]:
     header = environ.get("HTTP_AUTHORIZATION", "")
     if not header.startswith("Basic "):
         raise GitRefused(
@@ -109,15 +123,11 @@ def _signed_repository(
     environ, identity: identities.Identity, date: str, given: str, repository_path: str, name: str
 ):
     """The signer's repository of that name in the region whose signature matches."""
-    hostname = trust.host_name(environ.get("HTTP_HOST", ""))
-    canonical = f"GIT\n{repository_path}\n\nhost:{hostname}\n\nhost\n"
     for region, backend in list(codecommit_lab_backends[identity.account_id].items()):
         repo = backend.repositories.get(name)
         if repo is None:
             continue
-        scope = f"{date[:8]}/{region}/codecommit/aws4_request"
-        expected = trust.signature(identity.secret_key, date, scope, canonical)
-        if hmac.compare_digest(expected, given):
+        if signed_for(environ, identity, date, given, repository_path, region):
             return backend, repo
     # Same answer for "no such repository" and "wrong secret": a stranger learns nothing.
     raise GitRefused(
@@ -127,17 +137,46 @@ def _signed_repository(
     )
 
 
+def signed_for(
+    environ, identity: identities.Identity, date: str, given: str, path: str, region: str
+) -> bool:
+    """Whether the credential helper's password is the signature of `GIT <path>` for this
+    host, made with the identity's secret in region (awscli/customizations/codecommit.py)."""
+    hostname = trust.host_name(environ.get("HTTP_HOST", ""))
+    canonical = f"GIT\n{path}\n\nhost:{hostname}\n\nhost\n"
+    scope = f"{date[:8]}/{region}/codecommit/aws4_request"
+    expected = trust.signature(identity.secret_key, date, scope, canonical)
+    return hmac.compare_digest(expected, given)
+
+
+def _open(backend, repo: Repository) -> Repo:
+    git = repo.git()
+    git.hooks["update"] = _PushRules(backend, repo)
+    git.hooks["post-receive"] = _PushListener(backend, repo)
+    return git
+
+
 class _OneRepository(Backend):
     """A dulwich backend that serves one repository, already authenticated."""
 
-    def __init__(self, backend, repo: Repository) -> None:
-        self.backend, self.repo = backend, repo
+    def __init__(self, open_repository: Callable[[], Repo]) -> None:
+        self.open_repository_now = open_repository
 
     def open_repository(self, path: str | bytes):
-        git = self.repo.git()
-        git.hooks["update"] = _PushRules(self.backend, self.repo)
-        git.hooks["post-receive"] = _PushListener(self.backend, self.repo)
-        return git
+        return self.open_repository_now()
+
+
+def check_pushed_commit(git: Repo, new: bytes) -> None:
+    """HookError for a pushed commit whose tree could escape a checkout (safepaths.py)."""
+    try:
+        tip = git.object_store[ObjectID(new)]
+        tree = getattr(tip, "tree", None)
+        if tree is not None:
+            safepaths.check_git_tree(git.object_store, tree)
+    except safepaths.UnsafePath as error:
+        raise HookError(f"refused: {error}") from None
+    except KeyError:
+        raise HookError("the pushed commit is missing from the pack") from None
 
 
 class _PushRules:
@@ -156,16 +195,7 @@ class _PushRules:
                     "another branch the default first (UpdateDefaultBranch)"
                 )
             return b"", b""
-        git = self.repo.git()
-        try:
-            tip = git.object_store[new]
-            tree = getattr(tip, "tree", None)
-            if tree is not None:
-                safepaths.check_git_tree(git.object_store, tree)
-        except safepaths.UnsafePath as error:
-            raise HookError(f"refused: {error}") from None
-        except KeyError:
-            raise HookError("the pushed commit is missing from the pack") from None
+        check_pushed_commit(self.repo.git(), new)
         return b"", b""
 
 

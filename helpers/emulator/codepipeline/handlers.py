@@ -10,7 +10,7 @@ from __future__ import annotations
 from moto.codepipeline.responses import CodePipelineResponse
 
 from ..core import LabHandlers, compact, install_handlers, pager, with_token
-from . import action_types, models, retry, rules, runtime, webhooks
+from . import action_types, connection_push, models, retry, rules, runtime, webhooks
 from . import exceptions as err
 from .models import CodePipelineLabBackend, Pipeline, codepipeline_lab_backends
 from .providers.base import Revision
@@ -757,3 +757,7 @@ def install() -> None:
 
     if models.on_branch_moved not in codecommit_models.branch_listeners:
         codecommit_models.branch_listeners.append(models.on_branch_moved)
+    from ..connections import git_host
+
+    if connection_push.on_push not in git_host.push_listeners:
+        git_host.push_listeners.append(connection_push.on_push)
