@@ -1,0 +1,261 @@
+"""Lambda run for real: Invoke runs a Python function in a subprocess (no Docker)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import stat
+import time
+import zipfile
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from helpers import settings
+from tests.shapes import check_replies
+
+HANDLER_CODE = """
+import json
+import os
+import time
+
+
+def handler(event, context):
+    print("hello from", context.function_name)
+    if event.get("fail"):
+        raise ValueError("the event asked me to fail")
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    return {
+        "event": event,
+        "context": {
+            "function_name": context.function_name,
+            "function_version": context.function_version,
+            "invoked_function_arn": context.invoked_function_arn,
+            "memory_limit_in_mb": context.memory_limit_in_mb,
+            "aws_request_id": context.aws_request_id,
+            "log_group_name": context.log_group_name,
+            "log_stream_name": context.log_stream_name,
+            "remaining": context.get_remaining_time_in_millis(),
+        },
+        "env": {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "GREETING", "_H", "LAMBDA"))},
+    }
+"""
+
+
+def zipped(files: dict[str, str | bytes], links: dict[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+        for name, target in (links or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.create_system = 3
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, target)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def role(client) -> str:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam = client("iam")
+    return iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
+
+
+@pytest.fixture
+def make_function(client, role):
+    lam = client("lambda")
+
+    def make(name: str = "hello", code: bytes | None = None, **options) -> dict:
+        spec = {
+            "FunctionName": name,
+            "Runtime": "python3.12",
+            "Role": role,
+            "Handler": "lambda_function.handler",
+            "Code": {"ZipFile": code or zipped({"lambda_function.py": HANDLER_CODE})},
+            "Environment": {"Variables": {"GREETING": "hi"}},
+        }
+        spec.update(options)
+        return lam.create_function(**spec)
+
+    return make
+
+
+def invoke(lam, name: str, event: dict | None = None, **options) -> tuple[dict, object]:
+    reply = lam.invoke(FunctionName=name, Payload=json.dumps(event or {}).encode(), **options)
+    return reply, json.loads(reply["Payload"].read() or b"null")
+
+
+def log_messages(client, name: str) -> list[str]:
+    logs = client("logs")
+    group = f"/aws/lambda/{name}"
+    messages = []
+    for stream in logs.describe_log_streams(logGroupName=group)["logStreams"]:
+        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])
+        messages += [e["message"] for e in events["events"]]
+    return messages
+
+
+def test_invoke_runs_the_handler_with_event_context_and_environment(client, make_function):
+    make_function(MemorySize=256, Timeout=10)
+    reply, result = invoke(client("lambda"), "hello", {"name": "Ada"})
+    assert reply["StatusCode"] == 200
+    assert "FunctionError" not in reply
+    assert reply["ExecutedVersion"] == "$LATEST"
+    assert result["event"] == {"name": "Ada"}
+    context = result["context"]
+    assert context["function_name"] == "hello"
+    assert context["function_version"] == "$LATEST"
+    assert context["invoked_function_arn"] == "arn:aws:lambda:us-east-1:123456789012:function:hello"
+    assert context["memory_limit_in_mb"] == "256"
+    assert context["log_group_name"] == "/aws/lambda/hello"
+    assert context["log_stream_name"].endswith("]" + context["log_stream_name"].split("]")[1])
+    assert "[$LATEST]" in context["log_stream_name"]
+    assert 0 < context["remaining"] <= 10000
+    env = result["env"]
+    assert env["GREETING"] == "hi"
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == "hello"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+    assert env["AWS_REGION"] == "us-east-1"
+    assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12"
+    assert env["_HANDLER"] == "lambda_function.handler"
+    assert env["AWS_LAMBDA_LOG_STREAM_NAME"] == context["log_stream_name"]
+    # The execution role's temporary credentials, as Lambda gives them.
+    assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SESSION_TOKEN"]
+
+
+def test_an_exception_is_an_unhandled_function_error_as_aws_reports_it(client, make_function):
+    make_function()
+    reply, result = invoke(client("lambda"), "hello", {"fail": True})
+    assert reply["StatusCode"] == 200
+    assert reply["FunctionError"] == "Unhandled"
+    assert result["errorType"] == "ValueError"
+    assert result["errorMessage"] == "the event asked me to fail"
+    assert any("lambda_function.py" in line and "handler" in line for line in result["stackTrace"])
+    assert not any("bootstrap.py" in line for line in result["stackTrace"])
+    assert any(
+        m.startswith("[ERROR] ValueError: the event asked me to fail")
+        for m in log_messages(client, "hello")
+    )
+
+
+def test_a_function_that_runs_too_long_is_killed_at_its_timeout(client, make_function):
+    make_function(Timeout=1)
+    started = time.monotonic()
+    reply, result = invoke(client("lambda"), "hello", {"sleep": 30})
+    assert time.monotonic() - started < 10
+    assert reply["FunctionError"] == "Unhandled"
+    assert result["errorType"] == "Sandbox.Timedout"
+    assert result["errorMessage"].endswith("Task timed out after 1.00 seconds")
+    assert any(
+        m.endswith("Task timed out after 1.00 seconds") for m in log_messages(client, "hello")
+    )
+
+
+def test_output_and_report_lines_go_to_cloudwatch_logs_and_the_tail(client, make_function):
+    make_function(MemorySize=512)
+    reply, _ = invoke(client("lambda"), "hello", LogType="Tail")
+    tail = base64.b64decode(reply["LogResult"]).decode()
+    assert tail.startswith("START RequestId: ")
+    assert "hello from hello" in tail
+    messages = log_messages(client, "hello")
+    assert messages[0].startswith("START RequestId: ") and "Version: $LATEST" in messages[0]
+    assert "hello from hello" in messages
+    assert any(m.startswith("END RequestId: ") for m in messages)
+    report = next(m for m in messages if m.startswith("REPORT RequestId: "))
+    for figure in ("Duration: ", "Billed Duration: ", "Memory Size: 512 MB", "Max Memory Used: "):
+        assert figure in report
+    reply, _ = invoke(client("lambda"), "hello")
+    assert "LogResult" not in reply  # only with LogType Tail
+
+
+def test_event_invocations_run_in_the_background(client, make_function, synchronous):
+    make_function()
+    reply = client("lambda").invoke(
+        FunctionName="hello", InvocationType="Event", Payload=b'{"x": 1}'
+    )
+    assert reply["StatusCode"] == 202
+    assert "hello from hello" in log_messages(client, "hello")
+
+
+def test_dry_run_checks_without_running(client, make_function):
+    make_function()
+    reply = client("lambda").invoke(FunctionName="hello", InvocationType="DryRun")
+    assert reply["StatusCode"] == 204
+    with pytest.raises(ClientError):
+        client("logs").describe_log_streams(logGroupName="/aws/lambda/hello")
+
+
+def test_a_published_version_runs_its_own_code(client, make_function):
+    make_function(Publish=True)
+    lam = client("lambda")
+    lam.update_function_code(
+        FunctionName="hello",
+        ZipFile=zipped({"lambda_function.py": "def handler(e, c):\n    return 'v2'\n"}),
+    )
+    lam.create_alias(FunctionName="hello", Name="live", FunctionVersion="1")
+    reply, result = invoke(lam, "hello")
+    assert result == "v2"
+    reply, result = invoke(lam, "hello:live")
+    assert reply["ExecutedVersion"] == "1"
+    assert result["context"]["invoked_function_arn"].endswith(":function:hello:live")
+    assert result["context"]["function_version"] == "1"
+
+
+def test_import_errors_and_payloads_as_lambda_answers(client, make_function):
+    make_function(Handler="missing_module.handler")
+    lam = client("lambda")
+    reply, result = invoke(lam, "hello")
+    assert reply["FunctionError"] == "Unhandled"
+    assert result["errorType"] == "Runtime.ImportModuleError"
+    make_function("nohandler", Handler="lambda_function.nothing")
+    _, result = invoke(lam, "nohandler")
+    assert result["errorType"] == "Runtime.HandlerNotFound"
+    with pytest.raises(ClientError) as caught:
+        lam.invoke(FunctionName="nohandler", Payload=b"{not json")
+    assert caught.value.response["Error"]["Code"] == "InvalidRequestContentException"
+
+
+def test_other_runtimes_answer_a_clear_kit_error(client, make_function):
+    make_function("node", Runtime="nodejs20.x", Handler="index.handler")
+    lam = boto3.client("lambda", config=Config(retries={"max_attempts": 1}))
+    with pytest.raises(ClientError) as caught:
+        lam.invoke(FunctionName="node")
+    error = caught.value.response["Error"]
+    assert error["Code"] == "NotImplementedByLabKit"
+    assert "nodejs20.x" in error["Message"] and "Python" in error["Message"]
+
+
+@pytest.mark.parametrize(
+    "files, links",
+    [
+        ({"../escaped.py": "x = 1", "lambda_function.py": "def handler(e, c): pass"}, None),
+        ({"/tmp/absolute_escape.py": "x = 1"}, None),
+        ({"lambda_function.py": "def handler(e, c): pass"}, {"out": "../../../../../etc"}),
+    ],
+)
+def test_a_hostile_zip_is_refused_and_writes_nothing_outside(client, make_function, files, links):
+    make_function("hostile", code=zipped(files, links))
+    lam = check_replies(boto3.client("lambda", config=Config(retries={"max_attempts": 1})))
+    with pytest.raises(ClientError) as caught:
+        lam.invoke(FunctionName="hostile")
+    assert caught.value.response["Error"]["Code"] == "InvalidZipFileException"
+    base = settings.emulator_dir() / "lambda"
+    assert not (base.parent / "escaped.py").exists()
+    assert not list(base.rglob("escaped.py"))
