@@ -22,6 +22,8 @@ import json
 import os
 import time
 
+SHOWN = ("AWS_", "GREETING", "_HANDLER", "LAMBDA_")
+
 
 def handler(event, context):
     print("hello from", context.function_name)
@@ -41,7 +43,7 @@ def handler(event, context):
             "log_stream_name": context.log_stream_name,
             "remaining": context.get_remaining_time_in_millis(),
         },
-        "env": {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "GREETING", "_H", "LAMBDA"))},
+        "env": {k: v for k, v in os.environ.items() if k.startswith(SHOWN)},
     }
 """
 
