@@ -26,6 +26,7 @@ from .providers import (
     codecommit,
     codedeploy,
     job_worker,
+    lambda_invoke,
     s3_deploy,
     s3_source,
 )
@@ -420,6 +421,7 @@ AWS_ACTION_TYPES: tuple[ActionType, ...] = (
         ),
         (0, 5),
         (0, 5),
+        runner=lambda_invoke.RUNNER,
     ),
     ActionType(
         "Invoke",
