@@ -82,9 +82,27 @@ def setup(server_client, background):
     return server_client("codepipeline"), function, source, artifacts, suffix
 
 
-def _pipeline(cp, name: str, function: str, source: str, artifacts: str, params: str) -> str:
+def _pipeline(
+    cp, name: str, function: str, source: str, artifacts: str, params: str, rule: str = ""
+) -> str:
+    gate = {
+        "beforeEntry": {
+            "conditions": [
+                {
+                    "rules": [
+                        {
+                            "name": "LambdaGate",
+                            "ruleTypeId": {"category": "Rule", "provider": "LambdaInvoke"},
+                            "configuration": {"FunctionName": function, "UserParameters": rule},
+                        }
+                    ]
+                }
+            ]
+        }
+    }
     cp.create_pipeline(
         pipeline={
+            "pipelineType": "V2",
             "name": name,
             "roleArn": ROLE,
             "artifactStore": {"type": "S3", "location": artifacts},
@@ -125,6 +143,7 @@ def _pipeline(cp, name: str, function: str, source: str, artifacts: str, params:
                             "inputArtifacts": [{"name": "SourceOutput"}],
                         }
                     ],
+                    **(gate if rule else {}),
                 },
             ],
         }
@@ -175,3 +194,21 @@ def test_a_function_that_crashes_fails_the_action(setup):
     assert action["status"] == "Failed"
     error = action["output"]["executionResult"]["errorDetails"]
     assert "RuntimeError: the function crashed" in error["message"]
+
+
+@pytest.mark.parametrize("verdict, status", [("go", "Succeeded"), ("fail", "Failed")])
+def test_a_lambda_invoke_rule_gates_the_stage(setup, verdict, status):
+    cp, function, source, artifacts, suffix = setup
+    name = f"gate-{verdict}-{suffix}"
+    execution_id = _pipeline(cp, name, function, source, artifacts, "ok", rule=verdict)
+    rules = cp.list_rule_executions(
+        pipelineName=name, filter={"pipelineExecutionId": execution_id}
+    )["ruleExecutionDetails"]
+    assert [r["status"] for r in rules] == [status]
+    execution = cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)
+    assert execution["pipelineExecution"]["status"] == status
+    if status == "Failed":
+        assert (
+            "the site did not answer"
+            in rules[0]["output"]["executionResult"]["externalExecutionSummary"]
+        )

@@ -143,3 +143,54 @@ def _invoke(
 
 
 RUNNER = Runner(run)
+
+
+# --- the LambdaInvoke condition rule ----------------------------------------------------------
+
+
+def evaluate_rule(account: str, region: str, configuration: dict) -> str:
+    """A LambdaInvoke rule: the function runs on a job event (rule-reference-LambdaInvoke.md
+    documents only FunctionName and UserParameters). A failure result or an unhandled error
+    fails the rule; a success result, or a clean return without a result, passes it (the
+    function's process has ended: nothing else reports for it).
+    Raises RuleFailed (imported late: rules.py imports this module's package)."""
+    import threading
+
+    from ..models import codepipeline_lab_backends
+    from ..rules import RuleFailed
+
+    name = configuration.get("FunctionName", "")
+    function = moto_backends.lambda_function(account, region, name)
+    if function is None:
+        raise RuleFailed(f"The Lambda function {name} does not exist", "ConfigurationError")
+    queue = codepipeline_lab_backends[account][region].jobs
+    type_id = {"category": "Rule", "owner": "AWS", "provider": "LambdaInvoke", "version": "1"}
+    # The rule's input artifacts do not reach a rule's evaluation offline: none are listed.
+    data = {
+        "actionConfiguration": {"configuration": dict(configuration)},
+        "inputArtifacts": [],
+        "outputArtifacts": [],
+        "artifactCredentials": jobs.artifact_credentials(),
+    }
+    job = queue.add(jobs.Job(account, type_id, data, threading.Condition(), dict(configuration)))
+    with job.cond:
+        job.status = "InProgress"
+    try:
+        invocation = lambda_runtime.invoke(function, json.dumps(job_event(job)))
+    except lambda_runtime.InvocationRefused as refusal:
+        queue.time_out(job)
+        raise RuleFailed(refusal.message, "ConfigurationError") from None
+    if job.status == "Failed":
+        raise RuleFailed(
+            (job.failure or {}).get("message") or "The Lambda function failed the rule"
+        )
+    if job.status == "Succeeded":
+        return f"The Lambda function {function.name} reported success"
+    queue.time_out(job)
+    if invocation.function_error:
+        error = invocation.error or {}
+        raise RuleFailed(
+            f"The Lambda function {function.name} failed: "
+            f"{error.get('errorType', 'Error')}: {error.get('errorMessage', '')}"
+        )
+    return f"The Lambda function {function.name} returned {invocation.payload.decode()[:200]}"
