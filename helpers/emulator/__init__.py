@@ -15,8 +15,8 @@ SERVICES: tuple[str, ...] = (
     "codebuild.handlers",
     "codedeploy.handlers",
     "codepipeline.handlers",
-    "notifications.handlers",
-    "awslambda.handlers",  # Invoke runs Python functions in a subprocess (no Docker)  # CodeStar Notifications, which moto lacks (serve_new_service)
+    "notifications.handlers",  # CodeStar Notifications, which moto lacks (serve_new_service)
+    "awslambda.handlers",  # Invoke runs Python functions in a subprocess (no Docker)
     "sessions",  # STS: session credentials and caller identities the signature check uses
 )
 
