@@ -261,3 +261,60 @@ def test_a_hostile_zip_is_refused_and_writes_nothing_outside(client, make_functi
     base = settings.emulator_dir() / "lambda"
     assert not (base.parent / "escaped.py").exists()
     assert not list(base.rglob("escaped.py"))
+
+
+@pytest.mark.parametrize(
+    "request_options, code",
+    [
+        ({"FunctionName": "a:b:c"}, "ValidationException"),
+        ({"FunctionName": "../../etc"}, "ValidationException"),
+        ({"FunctionName": "hostile-requests", "Qualifier": "no such"}, "ValidationException"),
+        ({"FunctionName": "hostile-requests", "Qualifier": "nope"}, "ResourceNotFoundException"),
+        (
+            {"FunctionName": "hostile-requests", "InvocationType": "Bogus"},
+            "InvalidParameterValueException",
+        ),
+        (
+            {"FunctionName": "hostile-requests", "ClientContext": "!!!"},
+            "InvalidRequestContentException",
+        ),
+        (
+            {"FunctionName": "hostile-requests", "Payload": b"\xff\xfe"},
+            "InvalidRequestContentException",
+        ),
+        ({"FunctionName": "hostile-requests", "Payload": b"NaN"}, "InvalidRequestContentException"),
+        (
+            {"FunctionName": "hostile-requests", "Payload": b"[" * 5000 + b"]" * 5000},
+            "InvalidRequestContentException",
+        ),
+    ],
+)
+def test_hostile_invoke_requests_get_aws_errors_not_5xx(local_server, request_options, code):
+    key, secret = local_server.credentials
+    session = boto3.Session(
+        aws_access_key_id=key, aws_secret_access_key=secret, region_name="us-east-1"
+    )
+    unchecked = Config(parameter_validation=False, retries={"max_attempts": 1})
+    lam = session.client("lambda", endpoint_url=local_server.endpoint, config=unchecked)
+    try:
+        lam.get_function(FunctionName="hostile-requests")
+    except ClientError:
+        iam = session.client("iam", endpoint_url=local_server.endpoint)
+        role = iam.create_role(RoleName="hostile-requests", AssumeRolePolicyDocument="{}")
+        lam.create_function(
+            FunctionName="hostile-requests",
+            Runtime="python3.12",
+            Role=role["Role"]["Arn"],
+            Handler="m.h",
+            Code={"ZipFile": zipped({"m.py": "def h(e, c):\n    return e\n"})},
+        )
+    with pytest.raises(ClientError) as caught:
+        lam.invoke(**request_options)
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] < 500
+    assert caught.value.response["Error"]["Code"] == code
+
+
+def test_a_qualifier_member_in_the_payload_is_only_payload(client, make_function):
+    make_function()
+    reply, result = invoke(client("lambda"), "hello", {"qualifier": "nope"})
+    assert reply["StatusCode"] == 200 and result["event"] == {"qualifier": "nope"}

@@ -577,17 +577,33 @@ def _alias_target(backend: Any, name: str, qualifier: str | None) -> str | None:
     return str(alias.function_version)
 
 
-def run_lambda_invocations_with(invoke: LambdaInvoker) -> None:
+def run_lambda_invocations_with(invoke: LambdaInvoker, check_request: Any) -> None:
     """Replace how moto's Lambda runs a function (Docker, or a canned answer without it):
     every invocation, the Invoke API's and those of moto's own event sources (EventBridge,
     SNS, SQS), calls invoke(function, invoked_arn, payload, request_headers,
-    response_headers) -> reply payload. Idempotent."""
+    response_headers) -> reply payload. check_request(function_name, qualifier, body)
+    checks an Invoke request before moto reads it (moto splits the name on ':' and parses
+    the body as JSON unguarded, and takes the Qualifier from a "qualifier" member of the
+    payload, not from the query string). Idempotent."""
+    from urllib.parse import unquote
+
     from moto.awslambda.models import LambdaBackend
     from moto.awslambda.models import LambdaFunction as MotoFunction
+    from moto.awslambda.responses import LambdaResponse
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
     if getattr(LambdaBackend.invoke, "lab_kit", False):
         return
+    moto_response_invoke = LambdaResponse.invoke
+
+    def response_invoke(self: Any) -> Any:
+        name = unquote(self.path.rsplit("/", 2)[-2])
+        qualifier = (self.querystring.get("Qualifier") or [None])[0]
+        check_request(name, qualifier, self.body)
+        self.querystring["qualifier"] = [qualifier]  # what moto's _get_param reads first
+        return moto_response_invoke(self)
+
+    LambdaResponse.invoke = response_invoke  # type: ignore[method-assign]
 
     def backend_invoke(
         self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, reply: Any

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 from .. import core, moto_backends, workers
@@ -53,12 +54,23 @@ def _event_text(body: Any) -> str:
     if not body:
         return "{}"
     try:
-        core.read_params(body) if body.lstrip().startswith("{") else json.loads(body)
+        if body.lstrip().startswith("{"):
+            core.read_params(body)  # depth, NaN, lone surrogates: as the kit reads JSON
+        else:
+            json.loads(body, parse_constant=_no_constant)
+    except RecursionError:
+        raise _errors["InvalidRequestContentException"](
+            "Could not parse request body into json: the payload is nested too deeply"
+        ) from None
     except (ValueError, core.SerializationException) as error:
         raise _errors["InvalidRequestContentException"](
             f"Could not parse request body into json: Could not parse payload into json: {error}"
         ) from None
     return str(body)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _client_context(headers: Any) -> dict | None:
@@ -133,5 +145,23 @@ def invoke_for_moto(
     return done.payload
 
 
+def check_invoke_request(name: str, qualifier: str | None, body: Any) -> None:
+    """An Invoke request as the model constrains it, before moto reads any of it."""
+    members = core.service_model("lambda").operation_model("Invoke").input_shape.members
+    for member, value in (("FunctionName", name), ("Qualifier", qualifier)):
+        if value is None:
+            continue
+        limits = members[member].metadata
+        if not (
+            limits["min"] <= len(value) <= limits["max"] and re.fullmatch(limits["pattern"], value)
+        ):
+            raise core.ValidationException(
+                f"1 validation error detected: Value '{value}' at '{member[0].lower()}"
+                f"{member[1:]}' failed to satisfy constraint: Member must satisfy regular "
+                f"expression pattern: {limits['pattern']}"
+            )
+    _event_text(body)
+
+
 def install() -> None:
-    moto_backends.run_lambda_invocations_with(invoke_for_moto)
+    moto_backends.run_lambda_invocations_with(invoke_for_moto, check_invoke_request)
