@@ -318,3 +318,47 @@ def test_a_qualifier_member_in_the_payload_is_only_payload(client, make_function
     make_function()
     reply, result = invoke(client("lambda"), "hello", {"qualifier": "nope"})
     assert reply["StatusCode"] == 200 and result["event"] == {"qualifier": "nope"}
+
+
+def test_what_a_function_starts_ends_with_its_invocation(client, make_function):
+    from helpers.emulator import processes
+
+    code = (
+        "import subprocess\n"
+        "def handler(event, context):\n"
+        "    return subprocess.Popen(['sleep', '60']).pid\n"
+    )
+    make_function("spawner", code=zipped({"lambda_function.py": code}))
+    _, pid = invoke(client("lambda"), "spawner")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        info = processes.process_info(pid)
+        if info is None or info.zombie:
+            break
+        time.sleep(0.05)
+    info = processes.process_info(pid)
+    assert info is None or info.zombie
+
+
+def test_what_a_function_prints_is_capped(client, make_function, monkeypatch):
+    from helpers.emulator.awslambda import runtime
+
+    monkeypatch.setattr(runtime, "MAX_OUTPUT_BYTES", 1000)
+    code = "def handler(event, context):\n    print('x' * 100000)\n    return 'ok'\n"
+    make_function("chatty", code=zipped({"lambda_function.py": code}))
+    reply, result = invoke(client("lambda"), "chatty", LogType="Tail")
+    assert result == "ok"
+    assert sum(len(m) for m in log_messages(client, "chatty")) < 2000
+
+
+def test_the_kits_engines_invoke_by_name(client, make_function):
+    from helpers.emulator.awslambda import runtime
+
+    make_function(Publish=True)
+    done = runtime.invoke_by_name("123456789012", "us-east-1", "hello", {"n": 1}, "1")
+    assert done.function_error is None and done.executed_version == "1"
+    assert done.result()["event"] == {"n": 1}
+    assert done.result()["context"]["invoked_function_arn"].endswith(":function:hello:1")
+    with pytest.raises(runtime.InvocationRefused) as refused:
+        runtime.invoke_by_name("123456789012", "us-east-1", "nope", {})
+    assert refused.value.kind == "ResourceNotFoundException"

@@ -319,20 +319,57 @@ def _run(run: _Run, task_root: Path, env: dict[str, str], request: str) -> Invoc
             cwd=task_root,
             env=env,
         )
+        printed = _CappedOutput(process)
         timed_out = False
         try:
-            output, _ = process.communicate(request.encode(), timeout=function.timeout)
+            _send(process, request)
+            process.wait(timeout=function.timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            processes.kill(process)
-            output, _ = process.communicate()
         finally:
-            processes.kill(process)  # daemons the function left behind end with it
+            processes.kill(process)  # at the timeout, and daemons the function left behind
             processes.forget_if_ended(process)
+            process.wait()
+        output = printed.collect()
         outcome = _read_outcome(result_file)
     elapsed_ms = (time.monotonic() - started) * 1000
-    printed = output[:MAX_OUTPUT_BYTES].decode("utf-8", "replace")
-    return _report(run, printed, outcome, timed_out, process.returncode, elapsed_ms)
+    return _report(
+        run, output.decode("utf-8", "replace"), outcome, timed_out, process.returncode, elapsed_ms
+    )
+
+
+def _send(process: subprocess.Popen, request: str) -> None:
+    """The invocation on the program's stdin (it reads it whole before anything else)."""
+    assert process.stdin is not None  # spawned with stdin=PIPE
+    try:
+        process.stdin.write(request.encode())
+        process.stdin.close()
+    except (BrokenPipeError, OSError):  # it died first: its exit status tells
+        pass
+
+
+class _CappedOutput:
+    """What the function prints, read as it comes; beyond MAX_OUTPUT_BYTES it is dropped
+    (a function printing in a loop until its timeout must not fill the server's memory)."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self._stream = process.stdout
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._thread = threading.Thread(target=self._read, name="lambda-output", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._stream is not None  # spawned with stdout=PIPE
+        while chunk := self._stream.read1(65536):  # type: ignore[attr-defined]
+            if self._size < MAX_OUTPUT_BYTES:
+                self._parts.append(chunk[: MAX_OUTPUT_BYTES - self._size])
+                self._size += len(self._parts[-1])
+
+    def collect(self) -> bytes:
+        # A process that left the group (setsid) may hold the pipe open: do not wait on it.
+        self._thread.join(timeout=2)
+        return b"".join(self._parts)
 
 
 def _read_outcome(result_file: Path) -> dict | None:
@@ -407,3 +444,27 @@ def _write_logs(run: _Run, lines: list[str]) -> None:
     for line in lines:
         if not stream.put(now_ms, line or " "):
             return
+
+
+def invoke_by_name(
+    account: str,
+    region: str,
+    name: str,
+    event: dict | list | str | int | float | bool | None,
+    qualifier: str | None = None,
+) -> Invocation:
+    """Run a function named as Invoke names it (name, ARN, name:alias) on a Python event,
+    from the kit's own engines (CodeDeploy's lifecycle hooks, CodePipeline). An alias's
+    routing weights are not applied here (the Invoke API applies them)."""
+    function = moto_backends.lambda_function(account, region, name, qualifier)
+    if function is None:
+        raise InvocationRefused(
+            "ResourceNotFoundException",
+            f"Function not found: {name}" + (f":{qualifier}" if qualifier else ""),
+        )
+    qualified = function.arn if function.version == "$LATEST" and not qualifier else None
+    return invoke(
+        function,
+        json.dumps(event),
+        invoked_arn=qualified or f"{function.arn}:{qualifier or function.version}",
+    )
