@@ -362,3 +362,33 @@ def test_the_kits_engines_invoke_by_name(client, make_function):
     with pytest.raises(runtime.InvocationRefused) as refused:
         runtime.invoke_by_name("123456789012", "us-east-1", "nope", {})
     assert refused.value.kind == "ResourceNotFoundException"
+
+
+def test_an_alias_with_routing_weights_sends_some_invocations_to_the_new_version(
+    client, make_function, monkeypatch
+):
+    import itertools
+    import random
+
+    monkeypatch.setattr(random, "random", itertools.cycle([0.1, 0.9]).__next__)  # draws
+    lam = client("lambda")
+    make_function(
+        "shifting", code=zipped({"lambda_function.py": "def handler(e, c):\n    return 1\n"})
+    )
+    lam.publish_version(FunctionName="shifting")
+    lam.update_function_code(
+        FunctionName="shifting",
+        ZipFile=zipped({"lambda_function.py": "def handler(e, c):\n    return 2\n"}),
+    )
+    lam.publish_version(FunctionName="shifting")
+    lam.create_alias(
+        FunctionName="shifting",
+        Name="live",
+        FunctionVersion="1",
+        RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}},
+    )
+    seen = []
+    for _ in range(2):
+        reply, result = invoke(lam, "shifting:live")
+        seen.append((reply["ExecutedVersion"], result))
+    assert seen == [("2", 2), ("1", 1)]  # 0.1 falls in version 2's 0.5, 0.9 does not

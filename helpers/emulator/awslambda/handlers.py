@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from .. import core, moto_backends, workers
+from .. import core, moto_backends, processes, workers
 from . import runtime
 
 _errors = core.error_classes("lambda")
@@ -139,6 +139,8 @@ def invoke_for_moto(
         )
     except runtime.InvocationRefused as refusal:
         raise _refused(refusal) from None
+    except processes.ServerStopping:
+        raise _errors["ServiceException"]("The local AWS is stopping") from None
     if done.function_error:
         reply["x-amz-function-error"] = done.function_error
     reply["x-amz-log-result"] = done.log_result
