@@ -130,7 +130,8 @@ def check_runnable(function: moto_backends.LambdaFunction) -> None:
             "NotImplementedByLabKit",
             f"The lab kit's local Lambda runs Python 3 functions only (python3.9 ... "
             f"python3.14); {function.name} uses the runtime {runtime or 'none'}. Run this "
-            "step against a real account (LAB_MODE=aws).",
+            "step against a real account (LAB_MODE=aws). "
+            "See docs/troubleshooting.md#not-implemented-by-lab-kit",
         )
     if not HANDLER.match(function.handler or ""):
         raise InvocationRefused(
