@@ -57,6 +57,7 @@ HANDLER = re.compile(r"^[A-Za-z_]\w*(?:[./][A-Za-z_]\w*)*\.[A-Za-z_]\w*\Z", re.A
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024  # AWS's limit for a function's unzipped code
 LOG_TAIL_BYTES = 4096  # LogResult: the last 4 KB of the log
 MAX_OUTPUT_BYTES = 8 * 1024 * 1024  # what one invocation may print before it is cut
+NO_SERVER_ENDPOINT = "http://127.0.0.1:9"  # the discard port: nothing listens
 
 
 class InvocationRefused(Exception):
@@ -244,8 +245,9 @@ def environment(
             "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
         }
     )
-    if endpoint_url:
-        env["AWS_ENDPOINT_URL"] = endpoint_url
+    # Without a local server (moto's in-process mock_aws) there is nothing to call: a
+    # closed local port makes boto3 fail fast instead of reaching the real AWS.
+    env["AWS_ENDPOINT_URL"] = endpoint_url or NO_SERVER_ENDPOINT
     env.update(_credentials(function))
     return env
 
