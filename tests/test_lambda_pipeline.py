@@ -34,6 +34,13 @@ def lambda_handler(event, context):
         )
     elif params == "crash":
         raise RuntimeError("the function crashed")
+    elif params == "silent":
+        return "forgot to report"
+    elif params == "continue" and "continuationToken" not in job["data"]:
+        codepipeline.put_job_success_result(jobId=job_id, continuationToken="step-2")
+    elif params == "continue":
+        token = job["data"]["continuationToken"]
+        codepipeline.put_job_success_result(jobId=job_id, outputVariables={"token": token})
     else:
         codepipeline.put_job_success_result(
             jobId=job_id, outputVariables={"checked": params, "inputs": ",".join(artifacts)}
@@ -212,3 +219,23 @@ def test_a_lambda_invoke_rule_gates_the_stage(setup, verdict, status):
             "the site did not answer"
             in rules[0]["output"]["executionResult"]["externalExecutionSummary"]
         )
+
+
+def test_a_continuation_token_invokes_the_function_again(setup):
+    cp, function, source, artifacts, suffix = setup
+    name = f"cont-{suffix}"
+    execution_id = _pipeline(cp, name, function, source, artifacts, "continue")
+    action = _check_action(cp, name, execution_id)
+    assert action["status"] == "Succeeded"
+    assert action["output"]["outputVariables"] == {"token": "step-2"}
+
+
+def test_a_function_that_never_reports_fails_at_the_action_timeout(setup, monkeypatch):
+    monkeypatch.setenv("LAB_CODEPIPELINE_TIMEOUT_SCALE", "0.001")  # 60 minutes: 3.6 s
+    cp, function, source, artifacts, suffix = setup
+    name = f"silent-{suffix}"
+    execution_id = _pipeline(cp, name, function, source, artifacts, "silent")
+    action = _check_action(cp, name, execution_id)
+    assert action["status"] == "Failed"
+    message = action["output"]["executionResult"]["errorDetails"]["message"]
+    assert "failed to return a result" in message
