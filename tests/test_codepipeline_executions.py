@@ -147,7 +147,9 @@ def test_action_the_kit_cannot_run_fails_clearly(lab):
                             "version": "1",
                         },
                         "configuration": {
-                            "StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:m"
+                            "StateMachineArn": (
+                                "arn:aws:states:us-east-1:123456789012:stateMachine:m"
+                            )
                         },
                     }
                 ],
