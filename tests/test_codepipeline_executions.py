@@ -139,21 +139,25 @@ def test_action_the_kit_cannot_run_fails_clearly(lab):
                 "name": "Invoke",
                 "actions": [
                     {
-                        "name": "Lambda",
+                        "name": "StepFunctions",
                         "actionTypeId": {
                             "category": "Invoke",
                             "owner": "AWS",
-                            "provider": "Lambda",
+                            "provider": "StepFunctions",
                             "version": "1",
                         },
-                        "configuration": {"FunctionName": "f"},
+                        "configuration": {
+                            "StateMachineArn": (
+                                "arn:aws:states:us-east-1:123456789012:stateMachine:m"
+                            )
+                        },
                     }
                 ],
             },
         ]
     )
     assert lab.execution(execution_id)["status"] == "Failed"
-    error = lab.action_state("Invoke", "Lambda")["latestExecution"]["errorDetails"]
+    error = lab.action_state("Invoke", "StepFunctions")["latestExecution"]["errorDetails"]
     assert "cannot run" in error["message"]
 
 

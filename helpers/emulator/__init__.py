@@ -17,6 +17,7 @@ SERVICES: tuple[str, ...] = (
     "codepipeline.handlers",
     "notifications.handlers",  # CodeStar Notifications, which moto lacks (serve_new_service)
     "connections.handlers",  # CodeConnections / CodeStar Connections and the local git host
+    "awslambda.handlers",  # Invoke runs Python functions in a subprocess (no Docker)
     "sessions",  # STS: session credentials and caller identities the signature check uses
 )
 

@@ -162,6 +162,15 @@ def reject_malformed(app: Callable) -> Callable:
     def checked_app(environ: dict, start_response: Callable) -> Iterable[bytes]:
         service = kit_service(environ.get("HTTP_X_AMZ_TARGET")) or _signed_kit_service(environ)
         if service is None:
+            if _credential_service(environ) == "lambda" and not _utf8_body(environ):
+                # moto's REST parsing decodes every Lambda body as UTF-8 and fails (HTTP 500).
+                return _reply(
+                    start_response,
+                    400,
+                    "json",
+                    "InvalidRequestContentException",
+                    "Could not parse request body into json: the body is not UTF-8",
+                )
             return app(environ, start_response)
         try:
             check_call(service, environ)
@@ -202,6 +211,18 @@ def check_call(service: str, environ: dict) -> None:
     body = environ["wsgi.input"].read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(body)
     read_params(body)
+
+
+def _utf8_body(environ: dict) -> bool:
+    """The body is UTF-8 text (read, and put back for the app)."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)  # bounded() has set it right
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _signed_kit_service(environ: dict) -> str | None:

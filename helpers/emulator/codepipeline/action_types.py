@@ -27,6 +27,7 @@ from .providers import (
     codedeploy,
     codestar_connection,
     job_worker,
+    lambda_invoke,
     s3_deploy,
     s3_source,
 )
@@ -422,6 +423,7 @@ AWS_ACTION_TYPES: tuple[ActionType, ...] = (
         ),
         (0, 5),
         (0, 5),
+        runner=lambda_invoke.RUNNER,
     ),
     ActionType(
         "Invoke",

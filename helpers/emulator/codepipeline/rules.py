@@ -8,8 +8,10 @@ its rules succeed. Offline the kit evaluates:
   the rule fails while the alarm is in one of those states. WaitTime (minutes, scaled by
   LAB_CODEPIPELINE_TIMEOUT_SCALE) makes the condition wait first (it can be overridden
   meanwhile), as AWS watches the alarm for that long.
-DeploymentWindow, LambdaInvoke and Commands cannot be evaluated offline: such a rule fails
-with a message that says so.
+- LambdaInvoke: the function runs for real (providers/lambda_invoke.py: evaluate_rule) on a
+  job event; a PutJobFailureResult or an unhandled error fails the rule.
+DeploymentWindow and Commands cannot be evaluated offline: such a rule fails with a message
+that says so.
 
 RULE_TYPES is the one place that registers a rule type: its `evaluate` (RuleContext ->
 summary, raising RuleFailed) is what the runtime calls, and the "cannot evaluate" message
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from .. import moto_backends
 from .action_types import Property
 from .action_types import config_property as _p
+from .providers import lambda_invoke
 
 
 @dataclass
@@ -157,6 +160,9 @@ RULE_TYPES: tuple[RuleType, ...] = (
             _p("UserParameters"),
         ),
         (0, 5),
+        evaluate=lambda ctx: lambda_invoke.evaluate_rule(
+            ctx.account, ctx.region, ctx.configuration
+        ),
     ),
     RuleType(
         "VariableCheck",
