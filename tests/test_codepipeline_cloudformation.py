@@ -375,3 +375,60 @@ def test_create_pipeline_checks_the_mode_and_what_it_needs(cfn, config, words):
         deploy(cfn, action)
     assert caught.value.response["Error"]["Code"] == "InvalidActionDeclarationException"
     assert words in caught.value.response["Error"]["Message"]
+
+
+def test_a_failing_update_rolls_back_and_fails_with_the_reason(cfn):
+    cfn.commit("names.json", json.dumps({"bucket": "lab-before"}))
+    overrides = json.dumps(
+        {"BucketName": {"Fn::GetParam": ["SourceOutput", "names.json", "bucket"]}}
+    )
+    execution_id = deploy(cfn, cloudformation_action(ParameterOverrides=overrides))
+    assert cfn.execution(execution_id)["status"] == "Succeeded"
+    cfn.s3.create_bucket(Bucket="lab-occupied")
+    cfn.commit("names.json", json.dumps({"bucket": "lab-occupied"}))
+    assert rerun(cfn)["status"] == "Failed"
+    message = cfn.action_state("Deploy", "Deploy")["latestExecution"]["errorDetails"]["message"]
+    assert message.startswith("Stack lab-stack is in UPDATE_ROLLBACK_COMPLETE state:")
+    assert "bucket name is not available" in message
+    described = stack(cfn)
+    assert described["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
+    assert outputs["SiteBucket"] == "lab-before"
+
+    cfn.commit("names.json", json.dumps({"bucket": "lab-after"}))  # an update may follow
+    assert rerun(cfn)["status"] == "Succeeded"
+    assert stack(cfn)["StackStatus"] == "UPDATE_COMPLETE"
+
+
+def test_a_change_set_updates_an_existing_stack(cfn):
+    cfn.cf.create_stack(
+        StackName=STACK,
+        TemplateBody=json.dumps(TEMPLATE),
+        Parameters=[{"ParameterKey": "BucketName", "ParameterValue": "lab-v1"}],
+    )
+    execution_id = deploy(
+        cfn,
+        cloudformation_action(
+            name="Plan",
+            mode="CHANGE_SET_REPLACE",
+            namespace="PlanVariables",
+            ChangeSetName="next",
+            ParameterOverrides='{"BucketName": "lab-v2", "Stage": "prod"}',
+        ),
+        cloudformation_action(
+            name="Apply",
+            mode="CHANGE_SET_EXECUTE",
+            run_order=2,
+            inputs=(),
+            outputs=("Outputs",),
+            ChangeSetName="next",
+            OutputFileName="stack.json",
+            TemplatePath=None,
+        ),
+    )
+    assert cfn.execution(execution_id)["status"] == "Succeeded"
+    actions = cfn.actions(execution_id)
+    assert actions["Plan"]["output"]["outputVariables"]["SiteBucket"] == "lab-v1"  # not yet
+    written = outputs_file(cfn, actions["Apply"], "stack.json")
+    assert (written["SiteBucket"], written["Stage"]) == ("lab-v2", "prod")
+    assert stack(cfn)["StackStatus"] == "UPDATE_COMPLETE"

@@ -138,6 +138,6 @@ def test_the_cannot_run_message_reads_the_registry(echo_provider):
 def test_unregistered_provider_is_gone():
     assert action_types.find("Test", "AWS", "LabEcho", "1") is None
     assert action_types.runnable_summary() == (
-        "CodeCommit and S3 sources, CodeBuild builds and tests, CodeDeploy and S3 deployments "
-        "and manual approvals"
+        "CodeCommit and S3 sources, CodeBuild builds and tests, CodeDeploy, S3 and "
+        "CloudFormation deployments and manual approvals"
     )
