@@ -120,6 +120,46 @@ def s3_deploy_action(
     }
 
 
+CFN_ROLE = "arn:aws:iam::123456789012:role/CloudFormationRole"  # create_role(..., CFN_ROLE, ...)
+
+
+def cloudformation_action(
+    name: str = "Deploy",
+    mode: str = "CREATE_UPDATE",
+    stack: str = "lab-stack",
+    inputs=("SourceOutput",),
+    outputs=(),
+    run_order: int = 1,
+    namespace: str | None = None,
+    **config,
+) -> dict:
+    """A CloudFormation deploy action; RoleArn CFN_ROLE and TemplatePath
+    SourceOutput::template.json unless config says otherwise (None drops a key)."""
+    configuration = {
+        "ActionMode": mode,
+        "StackName": stack,
+        "RoleArn": CFN_ROLE,
+        "TemplatePath": "SourceOutput::template.json",
+        **config,
+    }
+    action = {
+        "name": name,
+        "actionTypeId": {
+            "category": "Deploy",
+            "owner": "AWS",
+            "provider": "CloudFormation",
+            "version": "1",
+        },
+        "configuration": {k: v for k, v in configuration.items() if v is not None},
+        "inputArtifacts": [{"name": n} for n in inputs],
+        "outputArtifacts": [{"name": n} for n in outputs],
+        "runOrder": run_order,
+    }
+    if namespace:
+        action["namespace"] = namespace
+    return action
+
+
 def declaration(name: str = "lab-pipeline", stages: list | None = None, **extra) -> dict:
     stages = stages or [
         {"name": "Source", "actions": [source_action()]},

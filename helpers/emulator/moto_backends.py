@@ -1,10 +1,11 @@
 """The one module that knows moto's internals: its backends, their objects and exceptions.
 
 The kit reads and writes moto's state (S3 objects, IAM keys and roles, STS sessions, SSM
-parameters, secrets, log events, EC2 instances, CloudWatch alarms) through these named
-functions, so that a moto upgrade that moves or renames something is one file's work.
-Each catches only the exceptions moto documents for the case it names; anything else is
-a bug and goes up as it is.
+parameters, secrets, log events, EC2 instances, CloudWatch alarms, CloudFormation stacks)
+through these named functions, so that a moto upgrade that moves or renames something is
+one file's work. Each catches only the exceptions moto documents for the case it names;
+anything else is a bug and goes up as it is (save a stack's resources: whatever their
+service raised is the reason of AWS's CREATE_FAILED, see the CloudFormation section).
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+from moto.cloudformation.exceptions import CloudFormationError
+from moto.cloudformation.models import Event as MotoEvent
+from moto.cloudformation.models import Stack as MotoStack
+from moto.cloudformation.models import cloudformation_backends
+from moto.cloudformation.parsing import resource_class_from_type
+from moto.cloudformation.utils import generate_stack_id
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.ec2.models import ec2_backends
 from moto.iam.exceptions import NotFoundException as IamNotFound
@@ -462,6 +470,353 @@ def use_kit_input_transformer() -> None:
         )
 
     EventTemplateParser.parse = staticmethod(parse)  # type: ignore[method-assign]
+
+
+# --- CloudFormation ----------------------------------------------------------------------
+# moto's CloudFormation makes the resources of the templates it supports, synchronously,
+# but a resource that fails to be made raises out of CreateStack and leaves the stack
+# CREATE_IN_PROGRESS; there is no rollback, no "No updates" check in the backend, and an
+# executed change set keeps the outputs of the template the stack had before. The
+# functions below add what AWS does in those cases (status, events, reasons).
+
+
+class StackRefused(Exception):
+    """CloudFormation refused the call as its API would (code: ValidationError...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class StackState:
+    """A stack as DescribeStacks shows it, with the reason of its latest failure."""
+
+    stack_id: str
+    name: str
+    status: str
+    reason: str | None
+    outputs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ChangeSetState:
+    change_set_id: str
+    stack_id: str
+    status: str
+    execution_status: str | None
+    reason: str | None
+
+
+NO_CHANGES = (
+    "The submitted information didn't contain changes. "
+    "Submit different information to create a change set."
+)
+
+
+def _cfn(account: str, region: str) -> Any:
+    return cloudformation_backends[account][region]
+
+
+def _cfn_refused(error: CloudFormationError) -> StackRefused:
+    return StackRefused(error.code, error.message)
+
+
+def _resource_error(error: Exception) -> str:
+    # Whatever a resource's backend raised (its own service's error) is the reason AWS
+    # would give in the resource's CREATE_FAILED / UPDATE_FAILED event.
+    return str(getattr(error, "message", None) or error)
+
+
+def parse_template(body: str) -> dict[str, Any]:
+    """The template (JSON or YAML with CloudFormation's short forms) as moto reads it;
+    raises StackRefused(ValidationError) for one that is neither or not a mapping."""
+    try:
+        template = MotoStack.parse_template(body)
+    except (ValueError, yaml.YAMLError) as error:
+        raise StackRefused("ValidationError", f"Template format error: {error}") from None
+    if not isinstance(template, dict):
+        raise StackRefused("ValidationError", "Template format error: not a JSON or YAML object")
+    return template
+
+
+def unsupported_resource_types(template: dict[str, Any]) -> list[str]:
+    """Resource types of the template that moto's CloudFormation does not make (it skips
+    them with a warning)."""
+    resources = template.get("Resources") or {}
+    types = {r.get("Type") for r in resources.values() if isinstance(r, dict)}
+    return sorted(t for t in types if isinstance(t, str) and not resource_class_from_type(t))
+
+
+def _live_stack(account: str, region: str, name: str) -> Any | None:
+    for stack in _cfn(account, region).stacks.values():
+        if stack.name == name:
+            return stack
+    return None
+
+
+def _state(stack: Any) -> StackState:
+    failures = [
+        e.resource_status_reason
+        for e in stack.events
+        if e.resource_status_reason and e.resource_status.endswith("FAILED")
+    ]
+    reason = getattr(stack, "lab_status_reason", None) or (failures[-1] if failures else None)
+    outputs = {o["OutputKey"]: str(o["OutputValue"]) for o in stack.outputs or []}
+    return StackState(stack.stack_id, stack.name, stack.status, reason, outputs)
+
+
+def stack_state(account: str, region: str, name: str) -> StackState | None:
+    """The stack of that name that is not deleted, None: there is none."""
+    stack = _live_stack(account, region, name)
+    return None if stack is None else _state(stack)
+
+
+def _event(stack: Any, logical_id: str, status: str, reason: str | None = None) -> None:
+    stack.events.append(
+        MotoEvent(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=logical_id,
+            physical_resource_id=stack.stack_id if logical_id == stack.name else "",
+            resource_type="AWS::CloudFormation::Stack"
+            if logical_id == stack.name
+            else "AWS::CloudFormation::Resource",
+            resource_status=status,
+            resource_status_reason=reason,
+            resource_properties=None,
+        )
+    )
+
+
+def _failed(stack: Any, action: str, error: Exception) -> None:
+    """A resource failed: the events AWS writes, the stack rolled back as far as moto can
+    (created resources deleted on a failed create; an update's are left as they are)."""
+    reason = _resource_error(error)
+    _event(stack, "Resource", f"{action}_FAILED", reason)
+    rollback = "ROLLBACK" if action == "CREATE" else "UPDATE_ROLLBACK"
+    summary = f"The following resource(s) failed to {action.lower()}: {reason}"
+    _event(stack, stack.name, f"{rollback}_IN_PROGRESS", f"{summary}. Rollback requested by user.")
+    if action == "CREATE":
+        try:
+            stack.resource_map.delete()
+        except Exception:  # best effort, as moto's own delete of a half-made stack
+            log.warning("could not delete the resources of failed stack %s", stack.name)
+        _without_resources(stack)
+    _event(stack, stack.name, f"{rollback}_COMPLETE")
+    stack.status = f"{rollback}_COMPLETE"
+    stack.lab_status_reason = summary
+
+
+def _without_resources(stack: Any) -> None:
+    """A rolled-back stack has no resources and no outputs: moto's maps are lazy and would
+    make the template's resources again when DescribeStacks or ListStackResources reads
+    them."""
+    template = stack.template_dict
+    stack.template_dict = {"Resources": {}}
+    stack.resource_map = stack._create_resource_map()
+    stack.output_map = stack._create_output_map()
+    stack.template_dict = template
+
+
+def create_stack(
+    account: str,
+    region: str,
+    name: str,
+    template: str,
+    parameters: dict[str, str],
+    tags: dict[str, str],
+    role_arn: str | None,
+    policy: str | None,
+) -> StackState:
+    """CreateStack, its resources made; a resource that fails rolls the stack back
+    (ROLLBACK_COMPLETE with the reason). An invalid call raises StackRefused."""
+    backend = _cfn(account, region)
+    known = set(backend.stacks)
+    try:
+        stack = backend.create_stack(
+            name, template, parameters, tags=tags, role_arn=role_arn, stack_policy_body=policy
+        )
+    except CloudFormationError as error:
+        if not set(backend.stacks) - known:  # refused before the stack existed
+            raise _cfn_refused(error) from None
+        [stack_id] = set(backend.stacks) - known
+        _failed(backend.stacks[stack_id], "CREATE", error)
+        return _state(backend.stacks[stack_id])
+    except Exception as error:
+        new = set(backend.stacks) - known
+        # moto makes the resources the outputs refer to while it builds the stack, before
+        # it keeps it: a failure then leaves no stack, so the kit keeps a failed one.
+        stack = backend.stacks[new.pop()] if new else _failed_stack(backend, name, template)
+        _failed(stack, "CREATE", error)
+        return _state(stack)
+    return _state(stack)
+
+
+def _failed_stack(backend: Any, name: str, template: str) -> Any:
+    stack_id = generate_stack_id(name, backend.region_name, backend.account_id)
+    # moto itself makes its stacks so (its CloudFormationModel base declares abstracts)
+    stack = MotoStack(stack_id, name, {}, {}, backend.account_id, backend.region_name)  # type: ignore[abstract]
+    stack.template = template
+    stack._parse_template()
+    backend.stacks[stack_id] = stack
+    _event(stack, name, "CREATE_IN_PROGRESS", "User Initiated")
+    return stack
+
+
+def update_stack(
+    account: str,
+    region: str,
+    name: str,
+    template: str,
+    parameters: dict[str, str],
+    tags: dict[str, str],
+    role_arn: str | None,
+    policy: str | None,
+) -> StackState:
+    """UpdateStack; StackRefused(ValidationError, "No updates are to be performed.") when
+    nothing differs, as AWS answers; a failing resource: UPDATE_ROLLBACK_COMPLETE."""
+    stack = _live_stack(account, region, name)
+    if stack is None:
+        raise StackRefused("ValidationError", f"Stack with id {name} does not exist")
+    if stack.status in ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS") or stack.status.endswith(
+        ("_IN_PROGRESS", "_FAILED")
+    ):
+        raise StackRefused(
+            "ValidationError",
+            f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.",
+        )
+    if (
+        stack.has_template(template)
+        and stack.parameters == parameters
+        and (not tags or tags == stack.tags)
+    ):
+        raise StackRefused("ValidationError", "No updates are to be performed.")
+    previous = stack.template
+    try:
+        stack.update(template, role_arn, parameters=parameters, tags=tags or None)
+    except Exception as error:  # a resource's own service refused it: UPDATE_FAILED
+        stack.template = previous
+        stack._parse_template()
+        _failed(stack, "UPDATE", error)
+        return _state(stack)
+    stack.parameters = parameters  # moto keeps the old ones when the new set is empty
+    if policy is not None:
+        stack.policy = policy
+    stack.lab_status_reason = None
+    return _state(stack)
+
+
+def delete_stack(account: str, region: str, name: str) -> None:
+    backend = _cfn(account, region)
+    stack = _live_stack(account, region, name)
+    if stack is not None:
+        for change_set_id in [
+            i for i, c in backend.change_sets.items() if c.stack_id == stack.stack_id
+        ]:
+            del backend.change_sets[change_set_id]
+        backend.delete_stack(stack.stack_id)
+
+
+def _change_set(account: str, region: str, stack_name: str, name: str) -> Any | None:
+    for change_set in _cfn(account, region).change_sets.values():
+        if change_set.stack_name == stack_name and change_set.change_set_name == name:
+            return change_set
+    return None
+
+
+def change_set_state(
+    account: str, region: str, stack_name: str, name: str
+) -> ChangeSetState | None:
+    change_set = _change_set(account, region, stack_name, name)
+    if change_set is None:
+        return None
+    return ChangeSetState(
+        change_set.change_set_id,
+        change_set.stack_id,
+        change_set.status,
+        change_set.execution_status,
+        change_set.status_reason,
+    )
+
+
+def delete_change_set(account: str, region: str, stack_name: str, name: str) -> bool:
+    backend = _cfn(account, region)
+    change_set = _change_set(account, region, stack_name, name)
+    if change_set is None:
+        return False
+    del backend.change_sets[change_set.change_set_id]
+    return True
+
+
+def create_change_set(
+    account: str,
+    region: str,
+    stack_name: str,
+    name: str,
+    template: str,
+    parameters: dict[str, str],
+    tags: dict[str, str],
+    role_arn: str | None,
+) -> ChangeSetState:
+    """CreateChangeSet: UPDATE for a stack that exists, CREATE (the stack in
+    REVIEW_IN_PROGRESS) for one that does not; StackRefused for an invalid call."""
+    backend = _cfn(account, region)
+    stack = _live_stack(account, region, stack_name)
+    if stack is not None and stack.status == "REVIEW_IN_PROGRESS":
+        # moto would make a second stack of that name: start the review again
+        delete_stack(account, region, stack_name)
+        backend.deleted_stacks.pop(stack.stack_id, None)
+        stack = None
+    kind = "CREATE" if stack is None else "UPDATE"
+    try:
+        change_set_id, _ = backend.create_change_set(
+            stack_name,
+            name,
+            template,
+            parameters,
+            None,  # no Description, as AWS's without one (moto would answer "")
+            kind,
+            tags=tags,
+            role_arn=role_arn,
+        )
+    except CloudFormationError as error:
+        raise _cfn_refused(error) from None
+    change_set = backend.change_sets[change_set_id]
+    if change_set.status == "FAILED":
+        change_set.status_reason = NO_CHANGES
+    return change_set_state(account, region, stack_name, name)  # type: ignore[return-value]
+
+
+def execute_change_set(account: str, region: str, stack_name: str, name: str) -> StackState:
+    """ExecuteChangeSet: the stack made or updated, its outputs those of the change set's
+    template; every change set of the stack removed afterwards, as AWS does."""
+    backend = _cfn(account, region)
+    change_set = _change_set(account, region, stack_name, name)
+    if change_set is None:
+        raise StackRefused("ChangeSetNotFound", f"ChangeSet [{name}] does not exist")
+    stack = backend.stacks[change_set.stack_id]
+    kind = change_set.change_set_type
+    previous = stack.template
+    try:
+        backend.execute_change_set(change_set.change_set_id)
+    except Exception as error:  # a resource's own service refused it
+        stack.template = previous if kind == "UPDATE" else stack.template
+        if kind == "UPDATE":
+            stack._parse_template()
+        _failed(stack, kind, error)
+        return _state(stack)
+    stack._parse_template()
+    stack.parameters = change_set.parameters
+    stack.output_map = stack._create_output_map()
+    stack.description = stack.template_dict.get("Description")
+    stack.lab_status_reason = None
+    for change_set_id in [
+        i for i, c in backend.change_sets.items() if c.stack_id == stack.stack_id
+    ]:
+        del backend.change_sets[change_set_id]
+    return _state(stack)
 
 
 # --- services moto has no backend for ------------------------------------------------------

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from .providers import (
     approval,
+    cloudformation,
     codebuild,
     codecommit,
     codedeploy,
@@ -332,18 +333,28 @@ AWS_ACTION_TYPES: tuple[ActionType, ...] = (
         "Deploy",
         "CloudFormation",
         (
-            _p("ActionMode", True),
-            _p("StackName", True, True),
-            _p("Capabilities"),
-            _p("ChangeSetName"),
-            _p("OutputFileName"),
-            _p("ParameterOverrides"),
-            _p("RoleArn"),
-            _p("TemplateConfiguration"),
-            _p("TemplatePath"),
+            _p(
+                "ActionMode",
+                True,
+                description="CREATE_UPDATE, REPLACE_ON_FAILURE, "
+                "DELETE_ONLY, CHANGE_SET_REPLACE or CHANGE_SET_EXECUTE",
+            ),
+            _p("StackName", True, True, "The stack to create, update or delete"),
+            _p("Capabilities", description="CAPABILITY_IAM,CAPABILITY_NAMED_IAM,..."),
+            _p("ChangeSetName", description="The change set (change set modes)"),
+            _p("OutputFileName", description="The stack outputs' JSON file in the output"),
+            _p("ParameterOverrides", description="JSON object of template parameters"),
+            _p("RoleArn", description="The role CloudFormation uses for the stack"),
+            _p(
+                "TemplateConfiguration",
+                description="Artifact::file with Parameters, Tags, StackPolicy",
+            ),
+            _p("TemplatePath", description="Artifact::file of the template"),
         ),
         (0, 10),
         (0, 1),
+        execution_url=CONSOLE + "/cloudformation/home#/stacks/events?stackId={ExternalExecutionId}",
+        runner=cloudformation.RUNNER,
     ),
     ActionType(
         "Deploy",
