@@ -337,8 +337,8 @@ def test_invalid_repository_ids(full_id):
 # -- what a push starts (the function trigger filters replace) -----------------------------
 
 
-def test_starts_for_push_picks_watching_pipelines(client):
-    from helpers.emulator.codepipeline import connection_push
+def test_a_push_starts_pipelines_watching_through_an_available_connection(client):
+    from helpers.emulator.codepipeline import connection_push, git_triggers
     from helpers.emulator.connections import models
 
     api = client("codestar-connections")
@@ -366,21 +366,24 @@ def test_starts_for_push_picks_watching_pipelines(client):
         pipeline("pending", "V2", pending),
         pipeline("other-branch", "V2", BranchName="dev"),
     ]
-    push = connection_push.Push(
-        "123456789012", "us-east-1", "GitHub", "octo/app", "refs/heads/main", None, "c" * 40
-    )
-    starts = {
-        s.pipeline_name: s for s in connection_push.starts_for("123456789012", pipelines, push)
-    }
+
+    def started(provider: str, ref: str) -> dict:
+        push = connection_push.Push(
+            "123456789012", "us-east-1", provider, "octo/app", ref, None, "c" * 40
+        )
+        event = push.event()
+        found = {}
+        for declaration in pipelines:
+            match = git_triggers.match_push(
+                declaration, event, lambda a: connection_push.watches("123456789012", a, push)
+            )
+            if match:
+                found[declaration["name"]] = match
+        return found
+
+    starts = started("GitHub", "refs/heads/main")
     assert sorted(starts) == ["v1", "v2"]
-    assert starts["v1"].trigger == {"triggerType": "Webhook", "triggerDetail": arn}
-    assert starts["v2"].trigger == {"triggerType": "WebhookV2", "triggerDetail": arn}
-    assert starts["v2"].source_revisions == {"Src": "c" * 40}
-    tag = connection_push.Push(
-        "123456789012", "us-east-1", "GitHub", "octo/app", "refs/tags/v1", None, "c" * 40
-    )
-    assert connection_push.starts_for("123456789012", pipelines, tag) == []
-    gitlab = connection_push.Push(
-        "123456789012", "us-east-1", "GitLab", "octo/app", "refs/heads/main", None, "c" * 40
-    )
-    assert connection_push.starts_for("123456789012", pipelines, gitlab) == []
+    assert starts["v2"].trigger == {"triggerType": "Webhook", "triggerDetail": arn}
+    assert (starts["v2"].source_action_name, starts["v2"].revision) == ("Src", "c" * 40)
+    assert started("GitHub", "refs/tags/v1") == {}  # no tag trigger declared
+    assert started("GitLab", "refs/heads/main") == {}  # the connection is GitHub's

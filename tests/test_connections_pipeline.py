@@ -104,6 +104,11 @@ class Host:
         )
         return self.executions(name)[0]["pipelineExecutionId"]
 
+    def add_triggers(self, name: str, triggers: list[dict]) -> None:
+        declaration = self.cp.get_pipeline(name=name)["pipeline"]
+        declaration["triggers"] = triggers
+        self.cp.update_pipeline(pipeline=declaration)
+
     def executions(self, name: str) -> list[dict]:
         return self.cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
 
@@ -145,7 +150,7 @@ def test_push_starts_the_pipeline_with_the_commit_files_and_variables(host):
         assert time.monotonic() < deadline, "the push started no execution"
         time.sleep(0.05)
     started = host.executions(name)[0]
-    assert started["trigger"] == {"triggerType": "WebhookV2", "triggerDetail": host.arn}
+    assert started["trigger"] == {"triggerType": "Webhook", "triggerDetail": host.arn}
     execution = host.wait(name, started["pipelineExecutionId"])
     assert execution["status"] == "Succeeded"
     assert execution["artifactRevisions"][0]["revisionId"] == head
@@ -195,3 +200,40 @@ def test_pending_connection_fails_the_source_action(server_client, local_server,
 def test_declaration_checks(host):
     with pytest.raises(host.cp.exceptions.InvalidActionDeclarationException):
         host.pipeline(f"bad-{host.suffix}", f"bad-site-{host.suffix}", OutputArtifactFormat="TAR")
+
+
+def test_a_file_path_trigger_starts_only_on_pushes_that_change_its_files(host):
+    # pipelines-filter.md: a push filter with branches and file paths starts the pipeline
+    # only when a changed file matches; the git host gives the matcher the pushed changes.
+    name, site = f"paths-{host.suffix}", f"site-{host.suffix}"
+    first = host.pipeline(name, site)
+    host.wait(name, first)
+    host.add_triggers(
+        name,
+        [
+            {
+                "providerType": "CodeStarSourceConnection",
+                "gitConfiguration": {
+                    "sourceActionName": "Source",
+                    "push": [
+                        {
+                            "branches": {"includes": ["main"]},
+                            "filePaths": {"includes": ["src/**"]},
+                        }
+                    ],
+                },
+            }
+        ],
+    )
+    host.commit("README.md", "docs only\n", "Docs")
+    time.sleep(1)  # a start would be there by now (the hook runs in the push)
+    assert len(host.executions(name)) == 1
+    (host.work / "src").mkdir()
+    head = host.commit("src/app.py", "print('v3')\n", "Code")
+    deadline = time.monotonic() + 30
+    while len(host.executions(name)) < 2:
+        assert time.monotonic() < deadline, "the push of src/ started no execution"
+        time.sleep(0.05)
+    started = host.executions(name)[0]
+    assert started["trigger"] == {"triggerType": "WebhookV2", "triggerDetail": host.arn}
+    assert started["sourceRevisions"][0]["revisionId"] == head

@@ -1,13 +1,8 @@
 """A push to the local git host starts the pipelines whose CodeStarSourceConnection source
-action watches that repository and branch (action-reference-CodestarConnectionSource.md:
-DetectChanges left out or true starts the pipeline on new commits; "false" does not; a
-connection that has not finished its handshake starts nothing: "Otherwise, the pipeline is
-not triggered").
-
-One function decides which pipelines a push starts: `starts_for_push`, the module attribute
-`starts_for` by default. V2 trigger filters (pipelines-filter.md) replace it with their
-matcher: `connection_push.starts_for = their_function` (same signature), and nothing else
-here changes.
+action follows that repository: per the pipeline's V2 triggers, or by default on pushes to
+the action's BranchName (git_triggers.py decides, as pipelines-filter.md documents), and
+only through a connection of the pushed provider that finished its handshake
+(action-reference-CodestarConnectionSource.md: "Otherwise, the pipeline is not triggered").
 
 A provider's repository is not regional: a push reaches the matching pipelines of every
 region of the pushing account, as the provider's webhook reaches every connection.
@@ -15,10 +10,12 @@ region of the pushing account, as the provider's webhook reaches every connectio
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..codecommit import gitstore
+from ..connections import git_host
 from ..connections import models as connections
+from . import git_triggers
 
 
 @dataclass(frozen=True)
@@ -31,69 +28,55 @@ class Push:
     old: str | None
     new: str | None
 
-    @property
-    def branch(self) -> str | None:
-        prefix = "refs/heads/"
-        return self.ref[len(prefix) :] if self.ref.startswith(prefix) else None
-
-
-@dataclass(frozen=True)
-class Start:
-    """One execution to start: the pipeline, its trigger and the source revisions."""
-
-    pipeline_name: str
-    trigger: dict
-    source_revisions: dict[str, str]  # action name -> commit id
+    def event(self, changed_files: tuple[str, ...] = ()) -> git_triggers.PushEvent | None:
+        """The push as the trigger matcher reads it; None for a ref that is neither a
+        branch nor a tag."""
+        for prefix, kind in (("refs/heads/", "branch"), ("refs/tags/", "tag")):
+            if self.ref.startswith(prefix):
+                return git_triggers.PushEvent(
+                    repository=self.full_repository_id,
+                    ref_type=kind,  # type: ignore[arg-type]
+                    ref_name=self.ref[len(prefix) :],
+                    new_commit=self.new,
+                    old_commit=self.old,
+                    changed_files=changed_files,
+                )
+        return None
 
 
 def watches(account: str, action: dict, push: Push) -> bool:
-    """Whether a source action follows the pushed repository through an AVAILABLE
-    connection of the pushed provider (branches aside)."""
-    if action["actionTypeId"]["provider"] != "CodeStarSourceConnection":
-        return False
+    """Whether a source action may follow the push: its connection exists, is AVAILABLE and
+    is of the pushed provider (the repository and the branch are the matcher's)."""
     configuration = action.get("configuration") or {}
     connection = connections.find_connection(account, configuration.get("ConnectionArn", ""))
     return (
         connection is not None
         and connection.status == "AVAILABLE"
         and connection.provider_type == push.provider_type
-        and str(configuration.get("FullRepositoryId", "")).lower()
-        == push.full_repository_id.lower()
     )
 
 
-def detects_changes(action: dict) -> bool:
-    return str((action.get("configuration") or {}).get("DetectChanges", "true")).lower() != "false"
-
-
-def trigger_for(declaration: dict, action: dict) -> dict:
-    """The execution's trigger: Webhook for a V1 pipeline, WebhookV2 for a V2 one (the
-    TriggerType enum's names for a connection's push), the connection as its detail."""
-    kind = "WebhookV2" if declaration.get("pipelineType") == "V2" else "Webhook"
-    return {"triggerType": kind, "triggerDetail": action["configuration"]["ConnectionArn"]}
-
-
-def starts_for_push(account: str, pipelines: list[dict], push: Push) -> list[Start]:
-    """Without trigger filters: a push moving a branch starts each pipeline once, whose
-    source action watches that repository and branch and detects changes."""
-    if push.branch is None or push.new is None:
-        return []
-    found = []
-    for declaration in pipelines:
-        for action in declaration["stages"][0]["actions"]:
-            if (
-                watches(account, action, push)
-                and action["configuration"].get("BranchName") == push.branch
-                and detects_changes(action)
-            ):
-                trigger = trigger_for(declaration, action)
-                found.append(Start(declaration["name"], trigger, {action["name"]: push.new}))
-                break  # one execution per pipeline, even with several matching sources
-    return found
-
-
-# THE function that chooses what a push starts (see the module docstring).
-starts_for: Callable[[str, list[dict], Push], list[Start]] = starts_for_push
+def changed_files(push: Push) -> tuple[str, ...]:
+    """Paths that differ between the old and the new commit; for a new branch or tag, the
+    paths its tip commit changed from its first parent (every path of a root commit). Tags
+    have none: file path filters go with branches only (pipelines-filter.md)."""
+    if push.new is None or not push.ref.startswith("refs/heads/"):
+        return ()
+    repo = git_host.open_repository(push.account, push.provider_type, push.full_repository_id)
+    if repo is None:
+        return ()
+    before = push.old
+    if before is None:
+        parents = gitstore.commit(repo, push.new).parents
+        before = parents[0].decode() if parents else None
+    old_files, new_files = gitstore.files(repo, before), gitstore.files(repo, push.new)
+    return tuple(
+        sorted(
+            path
+            for path in old_files.keys() | new_files.keys()
+            if old_files.get(path) != new_files.get(path)
+        )
+    )
 
 
 def on_push(
@@ -108,14 +91,11 @@ def on_push(
     """The git host's push listener (connections.git_host.push_listeners)."""
     from .models import codepipeline_lab_backends
 
-    if account not in codepipeline_lab_backends:
+    if account not in codepipeline_lab_backends or new is None:
         return
     push = Push(account, region, provider_type, full_repository_id, ref, old, new)
+    event = push.event(changed_files(push))
+    if event is None:
+        return
     for backend in list(codepipeline_lab_backends[account].values()):
-        pipelines = {p.name: p for p in list(backend.pipelines.values())}
-        for start in starts_for(account, [p.declaration for p in pipelines.values()], push):
-            pipeline = pipelines.get(start.pipeline_name)
-            if pipeline is not None:
-                backend.start_execution(
-                    pipeline, start.trigger, source_revisions=start.source_revisions
-                )
+        backend.on_connection_push(event, lambda action: watches(account, action, push))

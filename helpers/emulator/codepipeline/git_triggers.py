@@ -102,11 +102,17 @@ def matching_trigger(declaration: dict, event: PushEvent) -> dict | None:
     return match.trigger if match else None
 
 
-def match_push(declaration: dict, event: PushEvent) -> TriggerMatch | None:
-    """The first source action (in declaration order) the push starts the pipeline for."""
+def match_push(
+    declaration: dict, event: PushEvent, usable: Callable[[dict], bool] | None = None
+) -> TriggerMatch | None:
+    """The first source action (in declaration order) the push starts the pipeline for.
+    usable(action), when given, says whether the action may follow the push at all (the
+    local git host: its connection is AVAILABLE and of the pushed provider)."""
     if not event.new_commit:
         return None  # a deleted branch or tag starts nothing
     for action in _connection_sources(declaration, event):
+        if usable is not None and not usable(action):
+            continue
         trigger = _trigger_for(declaration, action["name"])
         if _push_starts(action, trigger, event):
             filtered = bool(trigger and trigger["gitConfiguration"].get("push"))
@@ -138,7 +144,9 @@ def _connection_sources(declaration: dict, event: PushEvent) -> list[dict]:
         action
         for action in actions
         if action["actionTypeId"].get("provider") == PROVIDER
-        and action.get("configuration", {}).get("FullRepositoryId") == event.repository
+        # Provider repository names are case-insensitive (owner/App is owner/app).
+        and str(action.get("configuration", {}).get("FullRepositoryId", "")).lower()
+        == event.repository.lower()
         and (
             event.connection_arn is None
             or action["configuration"].get("ConnectionArn") == event.connection_arn

@@ -12,6 +12,7 @@ import copy
 import logging
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from moto.core.base_backend import BackendDict, BaseBackend
@@ -497,14 +498,16 @@ class CodePipelineLabBackend(BaseBackend):
                 self.start_execution(pipeline, trigger, source_revisions={action["name"]: new})
                 break  # one execution per pipeline, even with several matching sources
 
-    def on_connection_push(self, event: git_triggers.PushEvent) -> list[Execution]:
+    def on_connection_push(
+        self, event: git_triggers.PushEvent, usable: Callable[[dict], bool] | None = None
+    ) -> list[Execution]:
         """A push to a repository served through a connection (the local git host's hook):
         every pipeline whose CodeStarSourceConnection source action the push starts, per its
         V2 triggers or its default change detection (git_triggers.py), runs once with the
         pushed commit as that action's revision."""
         started = []
         for pipeline in list(self.pipelines.values()):
-            match = git_triggers.match_push(pipeline.declaration, event)
+            match = git_triggers.match_push(pipeline.declaration, event, usable)
             if match is not None:
                 started.append(
                     self.start_execution(
