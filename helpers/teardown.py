@@ -48,6 +48,9 @@ class Reason:
 
     text: str
     owner: str
+    # The CloudFormation stack that made it (its aws:cloudformation:stack-name tag), if any:
+    # deleting that stack deletes it, so teardown leaves it to the stack.
+    stack: str = ""
 
     def __str__(self) -> str:
         return self.text
@@ -66,12 +69,15 @@ class Scope:
         if tags.get(settings.KIT_TAG_KEY) != settings.KIT_TAG_VALUE:
             return None
         owner = tags.get(settings.OWNER_TAG_KEY) or ""
+        stack = tags.get(STACK_TAG_KEY) or ""
         if self.all_learners:
-            return Reason(f"tagged {settings.KIT_TAG_KEY}, owner {owner or '?'}", owner)
+            return Reason(f"tagged {settings.KIT_TAG_KEY}, owner {owner or '?'}", owner, stack)
         if owner != self.prefix:
             return None
         return Reason(
-            f"tagged {settings.KIT_TAG_KEY} and {settings.OWNER_TAG_KEY}={self.prefix}", owner
+            f"tagged {settings.KIT_TAG_KEY} and {settings.OWNER_TAG_KEY}={self.prefix}",
+            owner,
+            stack,
         )
 
     def owns_recorded(
@@ -102,6 +108,10 @@ class Scope:
             created = created.replace(tzinfo=dt.timezone.utc)
         return dt.datetime.now(dt.timezone.utc) - created >= self.older_than
 
+
+# CloudFormation tags what a stack makes with the stack's own tags (the kit's, so the
+# resource's finder finds it too) and with this one.
+STACK_TAG_KEY = "aws:cloudformation:stack-name"
 
 CLOCK_SLACK_SECONDS = 1.0  # AWS may round one of two timestamps to the second
 
@@ -222,8 +232,38 @@ def find_all(
                 if key not in seen:
                     seen.add(key)
                     found.append(resource)
+    found = _leave_to_their_stacks(found, client_for)
     found.sort(key=lambda r: (r.order, r.service, r.name))
     return found, warnings
+
+
+def _leave_to_their_stacks(
+    found: list[Resource], client_for: Callable[[str, str], object]
+) -> list[Resource]:
+    """Without what a stack that still exists made: deleting the stack deletes it, and
+    deleting it first would only make the stack's deletion trip over it. What a deleted
+    stack left behind (DeletionPolicy Retain) is deleted as any other resource."""
+    planned = {(r.region, r.name) for r in found if r.service == "cloudformation"}
+    live: dict[tuple[str, str], bool] = {}
+
+    def stack_exists(region: str, stack: str) -> bool:
+        if (region, stack) in planned:
+            return True
+        if (region, stack) not in live:
+            live[region, stack] = _stack_exists(client_for("cloudformation", region), stack)
+        return live[region, stack]
+
+    return [r for r in found if not (r.reason.stack and stack_exists(r.region, r.reason.stack))]
+
+
+def _stack_exists(cloudformation, name: str) -> bool:
+    try:
+        stacks = cloudformation.describe_stacks(StackName=name).get("Stacks", [])
+    except ClientError as error:
+        if code(error) == "ValidationError":  # "Stack with id ... does not exist"
+            return False
+        return True  # unreadable (another learner's): not ours to pull apart
+    return any(s.get("StackStatus") != "DELETE_COMPLETE" for s in stacks)
 
 
 def delete_all(
@@ -259,6 +299,11 @@ def delete_all(
     return outcome
 
 
+class DeleteIncomplete(Exception):
+    """AWS took the delete call but did not finish the deletion (a stack DELETE_FAILED):
+    the message says why and what to do."""
+
+
 def _delete_with_retries(resource: Resource, attempts: int, pause: float) -> str | None:
     for attempt in range(attempts):
         try:
@@ -270,6 +315,8 @@ def _delete_with_retries(resource: Resource, attempts: int, pause: float) -> str
                 time.sleep(pause * 2**attempt)
                 continue
             return f"{code(error)}: {error}"
+        except DeleteIncomplete as error:
+            return str(error)
         except Exception as error:  # keep going with the rest
             return repr(error)
     return "gave up"
@@ -790,6 +837,35 @@ def _made_for_kit_project(name: str, projects: dict[str, Reason]) -> Reason | No
     return None
 
 
+def kit_functions(awslambda: Client, scope: Scope) -> dict[str, Reason]:
+    """The kit's Lambda functions (tagged), those a stack made too: their log groups
+    outlive them and the stack."""
+    functions = {}
+    for page in awslambda.get_paginator("list_functions").paginate():
+        for function in page.get("Functions", []):
+            try:
+                tags = awslambda.list_tags(Resource=function["FunctionArn"]).get("Tags", {})
+            except ClientError as error:
+                if code(error) in ("ResourceNotFoundException", *NOT_ALLOWED):
+                    continue
+                raise
+            reason = scope.owns(tags)
+            if reason:
+                functions[function["FunctionName"]] = reason
+    return functions
+
+
+def _made_for_kit_function(name: str, functions: dict[str, Reason]) -> Reason | None:
+    """Lambda names a function's log group '/aws/lambda/<function>', without tags."""
+    prefix = "/aws/lambda/"
+    function = name[len(prefix) :] if name.startswith(prefix) else ""
+    if function in functions:
+        return Reason(
+            f"made by Lambda for the kit's function {function}", functions[function].owner
+        )
+    return None
+
+
 @finder
 def codebuild_report_groups(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     codebuild = client("codebuild")
@@ -1102,12 +1178,17 @@ def _delete_policy(iam, arn: str) -> None:
 def log_groups(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     logs = client("logs")
     projects = kit_projects(client("codebuild"), region, scope)
+    functions = kit_functions(client("lambda"), scope)
     for page in logs.get_paginator("describe_log_groups").paginate():
         for group in page.get("logGroups", []):
             name = group["logGroupName"]
             tags = logs.list_tags_log_group(logGroupName=name).get("tags", {})
-            # CodeBuild creates its projects' log groups itself, without tags.
-            reason = scope.owns(tags) or _made_for_kit_project(name, projects)
+            # CodeBuild and Lambda create their log groups themselves, without tags.
+            reason = (
+                scope.owns(tags)
+                or _made_for_kit_project(name, projects)
+                or _made_for_kit_function(name, functions)
+            )
             if reason and scope.old_enough((group.get("creationTime") or 0) / 1000 or None):
                 yield Resource(
                     "logs",
@@ -1117,6 +1198,205 @@ def log_groups(client: ClientFor, region: str, scope: Scope) -> Iterator[Resourc
                     reason,
                     functools.partial(logs.delete_log_group, logGroupName=name),
                 )
+
+
+@finder
+def connections(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
+    """CodeConnections connections (one resource answers CodeConnections and its former name,
+    CodeStar Connections: ListConnections of either lists both kinds of ARN). Offline, the
+    local git host's repositories are not resources: they stay in the local server's folder
+    and go with it; on a real account the learner's GitHub repository is the learner's."""
+    codeconnections = client("codeconnections")
+    token = None
+    while True:
+        page = codeconnections.list_connections(**({"NextToken": token} if token else {}))
+        for connection in page.get("Connections", []):
+            arn = connection["ConnectionArn"]
+            try:
+                listed = codeconnections.list_tags_for_resource(ResourceArn=arn).get("Tags", [])
+            except ClientError as error:
+                # Deleted since it was listed, or (the learner policy limits connections by
+                # their lab:owner tag: their ARNs name no learner) another learner's.
+                if code(error) in ("ResourceNotFoundException", *NOT_ALLOWED):
+                    continue
+                raise
+            reason = scope.owns({t["Key"]: t["Value"] for t in listed})
+            if reason:  # a connection has no creation time
+                yield Resource(
+                    "codeconnections",
+                    f"connection ({connection.get('ProviderType', '?')})",
+                    connection.get("ConnectionName") or arn.rsplit("/", 1)[-1],
+                    region,
+                    reason,
+                    functools.partial(codeconnections.delete_connection, ConnectionArn=arn),
+                )
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+STACK_GONE = {"DELETE_COMPLETE"}
+STACK_LIVE = [
+    status
+    for status in (
+        "CREATE_IN_PROGRESS CREATE_FAILED CREATE_COMPLETE ROLLBACK_IN_PROGRESS ROLLBACK_FAILED "
+        "ROLLBACK_COMPLETE DELETE_IN_PROGRESS DELETE_FAILED UPDATE_IN_PROGRESS "
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS UPDATE_COMPLETE UPDATE_FAILED "
+        "UPDATE_ROLLBACK_IN_PROGRESS UPDATE_ROLLBACK_FAILED "
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS UPDATE_ROLLBACK_COMPLETE REVIEW_IN_PROGRESS "
+        "IMPORT_IN_PROGRESS IMPORT_COMPLETE IMPORT_ROLLBACK_IN_PROGRESS IMPORT_ROLLBACK_FAILED "
+        "IMPORT_ROLLBACK_COMPLETE"
+    ).split()
+]
+
+
+@finder
+def cloudformation_stacks(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
+    """Stacks tagged by the kit (a pipeline's CloudFormation action tags none by itself: the
+    lab gives the stack the kit's tags). Deleting a stack deletes what it made; a nested
+    stack goes with its root."""
+    cloudformation = client("cloudformation")
+    pages = cloudformation.get_paginator("list_stacks").paginate(StackStatusFilter=STACK_LIVE)
+    for page in pages:
+        for summary in page.get("StackSummaries", []):
+            if summary.get("ParentId") or summary.get("RootId"):
+                continue
+            stack_id = summary["StackId"]
+            try:
+                stacks = cloudformation.describe_stacks(StackName=stack_id).get("Stacks", [])
+            except ClientError as error:
+                # Deleted since it was listed, or another learner's (the learner policy
+                # limits stacks to the learner's names).
+                if code(error) in ("ValidationError", *NOT_ALLOWED):
+                    continue
+                raise
+            for stack in stacks:
+                reason = scope.owns({t["Key"]: t["Value"] for t in stack.get("Tags", [])})
+                if reason and scope.old_enough(stack.get("CreationTime")):
+                    yield Resource(
+                        "cloudformation",
+                        "stack (and what it made)",
+                        stack["StackName"],
+                        region,
+                        reason,
+                        functools.partial(_delete_stack, cloudformation, stack_id),
+                    )
+
+
+STACK_POLL = {"Delay": 5, "MaxAttempts": 360}  # a stack may take minutes: up to 30
+
+
+def _delete_stack(cloudformation, stack_id: str, poll: dict = STACK_POLL) -> None:
+    """DeleteStack, then wait for DELETE_COMPLETE: DELETE_FAILED is reported with the
+    stack's reason and the resources it could not delete."""
+    cloudformation.delete_stack(StackName=stack_id)
+    while True:
+        stack = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]
+        status = stack.get("StackStatus", "")
+        if status in STACK_GONE:
+            return
+        if status == "DELETE_FAILED":
+            raise DeleteIncomplete(_delete_failed_message(cloudformation, stack))
+        if poll["MaxAttempts"] <= 0:
+            raise DeleteIncomplete(f"still {status}: run teardown again later")
+        poll = {**poll, "MaxAttempts": poll["MaxAttempts"] - 1}
+        time.sleep(poll["Delay"])
+
+
+def _delete_failed_message(cloudformation, stack: dict) -> str:
+    failed = []
+    try:
+        pages = cloudformation.get_paginator("describe_stack_events").paginate(
+            StackName=stack["StackId"]
+        )
+        for page in pages:
+            for event in page.get("StackEvents", []):
+                if event.get("ResourceStatus") != "DELETE_FAILED":
+                    continue
+                if event.get("PhysicalResourceId") == stack["StackId"]:
+                    continue  # the stack's own event: its reason is said already
+                failed.append(
+                    f"{event.get('LogicalResourceId')} ({event.get('ResourceType')}): "
+                    f"{event.get('ResourceStatusReason') or 'no reason given'}"
+                )
+            break  # the newest events come first: this deletion's are on the first page
+    except ClientError:
+        pass  # the status and reason say enough
+    reason = stack.get("StackStatusReason") or "no reason given"
+    what = "; ".join(dict.fromkeys(failed)) or "see the stack's events"
+    return (
+        f"DELETE_FAILED: {reason}. Not deleted: {what}. Delete those (or give DeleteStack "
+        "RetainResources for them), then run teardown again."
+    )
+
+
+@finder
+def lambda_functions(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
+    awslambda = client("lambda")
+    for page in awslambda.get_paginator("list_functions").paginate():
+        for function in page.get("Functions", []):
+            arn = function["FunctionArn"]
+            try:
+                tags = awslambda.list_tags(Resource=arn).get("Tags", {})
+            except ClientError as error:
+                # Deleted since it was listed, or another learner's (the learner policy
+                # limits functions to the learner's names).
+                if code(error) in ("ResourceNotFoundException", *NOT_ALLOWED):
+                    continue
+                raise
+            reason = scope.owns(tags)
+            if reason and scope.old_enough(_lambda_time(function.get("LastModified"))):
+                name = function["FunctionName"]
+                yield Resource(
+                    "lambda",
+                    "function (its versions and aliases)",
+                    name,
+                    region,
+                    reason,
+                    # DeleteFunction without a qualifier deletes every version and alias.
+                    functools.partial(awslambda.delete_function, FunctionName=name),
+                )
+
+
+def _lambda_time(text: str | None) -> dt.datetime | None:
+    """Lambda's LastModified ("2024-05-01T12:00:00.000+0000"), None when unreadable."""
+    try:
+        return dt.datetime.strptime(text or "", "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        return None
+
+
+@finder
+def cloudwatch_alarms(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
+    cloudwatch = client("cloudwatch")
+    pages = cloudwatch.get_paginator("describe_alarms").paginate(
+        AlarmTypes=["CompositeAlarm", "MetricAlarm"]
+    )
+    for page in pages:
+        for kind, key in (("composite alarm", "CompositeAlarms"), ("alarm", "MetricAlarms")):
+            for alarm in page.get(key, []):
+                arn = alarm["AlarmArn"]
+                try:
+                    listed = cloudwatch.list_tags_for_resource(ResourceARN=arn).get("Tags", [])
+                except ClientError as error:
+                    # Deleted since it was listed, or another learner's (the learner
+                    # policy limits alarms to the learner's names).
+                    if code(error) in ("ResourceNotFound", "ResourceNotFoundException"):
+                        continue
+                    if code(error) in NOT_ALLOWED:
+                        continue
+                    raise
+                reason = scope.owns({t["Key"]: t["Value"] for t in listed})
+                if reason and scope.old_enough(alarm.get("AlarmConfigurationUpdatedTimestamp")):
+                    name = alarm["AlarmName"]
+                    yield Resource(
+                        "cloudwatch",
+                        kind,
+                        name,
+                        region,
+                        reason,
+                        functools.partial(cloudwatch.delete_alarms, AlarmNames=[name]),
+                    )
 
 
 # The order of deletion, first to last: what uses a thing goes before the thing (AWS
@@ -1134,10 +1414,16 @@ DELETION_ORDER: list[Finder] = [
     codedeploy_applications,  # with their deployment groups, which use what follows
     codedeploy_deployment_configs,  # deployment groups name one
     codedeploy_on_premises_instances,  # deployment groups target them
+    # After the pipelines that deploy them: deleting a stack deletes what it made, and may
+    # call the kit's functions (custom resources) and roles below, which must still exist.
+    cloudformation_stacks,
+    lambda_functions,  # pipelines invoke them; deployment groups shift their aliases
+    cloudwatch_alarms,  # deployment groups roll back on them (those went above)
     # Before the repositories: a template is always disassociated the one way, so the
     # course's recorded calls (the learner policy) hold what teardown needs on AWS.
     codecommit_approval_rule_templates,
     codecommit_repositories,  # pipelines' sources (their pull requests go with them)
+    connections,  # pipelines' and projects' sources
     sns_topics,  # repository triggers and rules notify them; they deliver to queues
     sqs_queues,  # rules and topics deliver to them
     ec2_security_groups,  # instances use them: once those are terminated

@@ -787,3 +787,218 @@ def test_notification_rules_go_only_when_tagged_as_this_learners(server_env, ser
     assert {rules["other-r10-notices"], rules[f"{PREFIX}-r10-untagged"]} <= left
     assert topic in {t["TopicArn"] for t in sns.list_topics()["Topics"]}  # not the kit's
     assert not {n for n in planned_names(capsys) if "r10" in n}  # a second run: nothing
+
+
+# Issue 15's kinds: connections, stacks, functions, alarms --------------------------------
+
+
+def zipped_handler() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return 'ok'\n")
+    return buffer.getvalue()
+
+
+def make_issue15_kinds(server_client, owner_name: str, tags: dict[str, str], role: str) -> None:
+    """A connection, a stack (making a topic), a function with a version and an alias, and
+    an alarm, all named <owner_name>-r11-..."""
+    tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
+    server_client("codeconnections").create_connection(
+        ProviderType="GitHub", ConnectionName=f"{owner_name}-r11-github", Tags=tag_list
+    )
+    template = {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{owner_name}-r11-t"}}
+        }
+    }
+    server_client("cloudformation").create_stack(
+        StackName=f"{owner_name}-r11-stack", TemplateBody=json.dumps(template), Tags=tag_list
+    )
+    lam = server_client("lambda")
+    lam.create_function(
+        FunctionName=f"{owner_name}-r11-fn",
+        Runtime="python3.12",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": zipped_handler()},
+        Tags=tags,
+    )
+    version = lam.publish_version(FunctionName=f"{owner_name}-r11-fn")["Version"]
+    lam.create_alias(FunctionName=f"{owner_name}-r11-fn", Name="live", FunctionVersion=version)
+    # Lambda makes the function's log group itself, untagged.
+    server_client("logs").create_log_group(logGroupName=f"/aws/lambda/{owner_name}-r11-fn")
+    server_client("cloudwatch").put_metric_alarm(
+        AlarmName=f"{owner_name}-r11-errors",
+        MetricName="Errors",
+        Namespace="AWS/Lambda",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+        Tags=tag_list,
+    )
+
+
+def issue15_names_left(server_client) -> set[str]:
+    names = {
+        c["ConnectionName"]
+        for c in server_client("codeconnections").list_connections()["Connections"]
+    }
+    names |= {
+        s["StackName"]
+        for s in server_client("cloudformation").describe_stacks()["Stacks"]
+        if s["StackStatus"] != "DELETE_COMPLETE"
+    }
+    names |= {f["FunctionName"] for f in server_client("lambda").list_functions()["Functions"]}
+    names |= {a["AlarmName"] for a in server_client("cloudwatch").describe_alarms()["MetricAlarms"]}
+    names |= {
+        t["TopicArn"].rsplit(":", 1)[-1] for t in server_client("sns").list_topics()["Topics"]
+    }
+    names |= {
+        g["logGroupName"]
+        for g in server_client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")[
+            "logGroups"
+        ]
+    }
+    return {n for n in names if "r11" in n}
+
+
+def test_connections_stacks_functions_and_alarms_go_only_when_tagged_as_this_learners(
+    server_env, server_client, capsys
+):
+    role = server_client("iam").create_role(
+        RoleName="foreign-r11-role",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    make_issue15_kinds(server_client, PREFIX, tags_for(PREFIX), role)
+    make_issue15_kinds(server_client, "other", tags_for("other"), role)
+    make_issue15_kinds(server_client, "untagged", {}, role)
+    ours = {
+        f"{PREFIX}-r11-github",
+        f"{PREFIX}-r11-stack",
+        f"{PREFIX}-r11-fn",
+        f"/aws/lambda/{PREFIX}-r11-fn",
+        f"{PREFIX}-r11-errors",
+    }
+    everything = issue15_names_left(server_client)
+
+    assert {n for n in planned_names(capsys) if "r11" in n} == ours
+    assert teardown_cli.main([]) == 1
+    shown = capsys.readouterr().out
+    for kind in (
+        "connection (GitHub)",
+        "stack (and what it made)",
+        "function (its versions and aliases)",
+        "alarm",
+    ):
+        assert kind in shown
+    assert f"made by Lambda for the kit's function {PREFIX}-r11-fn" in shown
+
+    assert teardown_cli.main(["--yes"]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    # The stack took its topic with it; the others' and the untagged ones stayed.
+    assert issue15_names_left(server_client) == everything - ours - {f"{PREFIX}-r11-t"}
+    assert not {n for n in planned_names(capsys) if "r11" in n}  # a second run: nothing
+
+
+def test_what_a_live_stack_made_is_left_to_the_stack():
+    """CloudFormation tags what a stack makes with the stack's tags (the kit's) and
+    aws:cloudformation:stack-name: the stack deletes it, teardown does not a second time;
+    what a deleted stack retained is teardown's."""
+    scope = td.Scope(PREFIX)
+    made = {**tags_for(PREFIX), td.STACK_TAG_KEY: f"{PREFIX}-app"}
+    retained = {**tags_for(PREFIX), td.STACK_TAG_KEY: f"{PREFIX}-gone"}
+
+    def resource(service: str, name: str, tags: dict[str, str]) -> td.Resource:
+        return td.Resource(service, "kind", name, "us-east-1", scope.owns(tags), lambda: None)
+
+    found = [
+        resource("cloudformation", f"{PREFIX}-app", tags_for(PREFIX)),
+        resource("lambda", f"{PREFIX}-app-fn", made),
+        resource("lambda", f"{PREFIX}-kept-fn", retained),
+        resource("lambda", f"{PREFIX}-own-fn", tags_for(PREFIX)),
+    ]
+    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+    stub = Stubber(cloudformation)
+    stub.add_client_error(
+        "describe_stacks",
+        service_error_code="ValidationError",
+        service_message=f"Stack with id {PREFIX}-gone does not exist",
+        expected_params={"StackName": f"{PREFIX}-gone"},
+    )
+    stub.activate()
+    kept = td._leave_to_their_stacks(found, lambda service, region: cloudformation)
+    assert [r.name for r in kept] == [f"{PREFIX}-app", f"{PREFIX}-kept-fn", f"{PREFIX}-own-fn"]
+    stub.assert_no_pending_responses()
+
+
+def test_a_stack_that_fails_to_delete_is_reported_with_what_it_kept():
+    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+    stack_id = "arn:aws:cloudformation:us-east-1:111122223333:stack/labtest-app/1"
+    stack = {
+        "StackId": stack_id,
+        "StackName": "labtest-app",
+        "CreationTime": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+        "StackStatus": "DELETE_FAILED",
+        "StackStatusReason": "The following resource(s) failed to delete: [Bucket].",
+    }
+    stub = Stubber(cloudformation)
+    stub.add_response("delete_stack", {}, {"StackName": stack_id})
+    stub.add_response(
+        "describe_stacks", {"Stacks": [{**stack, "StackStatus": "DELETE_IN_PROGRESS"}]}
+    )
+    stub.add_response("describe_stacks", {"Stacks": [stack]})
+    stub.add_response(
+        "describe_stack_events",
+        {
+            "StackEvents": [
+                {
+                    "StackId": stack_id,
+                    "EventId": "2",
+                    "StackName": "labtest-app",
+                    "LogicalResourceId": "Bucket",
+                    "PhysicalResourceId": "labtest-app-bucket",
+                    "ResourceType": "AWS::S3::Bucket",
+                    "Timestamp": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+                    "ResourceStatus": "DELETE_FAILED",
+                    "ResourceStatusReason": "The bucket you tried to delete is not empty",
+                }
+            ]
+        },
+    )
+    stub.activate()
+    resource = td.Resource(
+        "cloudformation",
+        "stack (and what it made)",
+        "labtest-app",
+        "us-east-1",
+        td.Reason("tagged", PREFIX),
+        lambda: td._delete_stack(cloudformation, stack_id, {"Delay": 0, "MaxAttempts": 5}),
+    )
+    outcome = td.delete_all([resource], lambda *_: None, pause=0)
+    assert outcome.deleted == []
+    [(failed, why)] = outcome.failed
+    assert why.startswith("DELETE_FAILED: The following resource(s) failed to delete: [Bucket].")
+    assert "Bucket (AWS::S3::Bucket): The bucket you tried to delete is not empty" in why
+    assert "run teardown again" in why
+
+
+def test_local_git_host_repositories_go_with_their_servers_folder(monkeypatch, tmp_path):
+    """Offline, the local "GitHub" keeps its repositories in the server's folder: an ended
+    server's folder goes whole, repositories included; a running one's stays."""
+    monkeypatch.setenv("LAB_STATE_DIR", str(tmp_path))
+    ended = server_folder(ended_pid(), prefix=PREFIX, uid=settings.user_id())
+    repository = ended / "githost" / "123456789012" / "github" / "octo" / "app.git"
+    repository.mkdir(parents=True)
+    assert ended in td.local_leftovers(PREFIX)
+    from helpers.emulator.connections import git_host
+
+    live = git_host.repository_folder("123456789012", "GitHub", "octo/app")
+    assert settings.emulator_dir() in live.parents  # this (running) server's folder
+    assert settings.emulator_dir() not in td.local_leftovers(PREFIX)
+    td.remove_local(td.local_leftovers(PREFIX))
+    assert not repository.exists()
