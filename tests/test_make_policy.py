@@ -85,3 +85,69 @@ def test_notification_rules_are_limited_by_their_owner_tag():
     assert found["CodestarNotificationsRead"]["Action"] == [
         "codestar-notifications:ListNotificationRules"
     ]
+
+
+def test_connections_are_limited_by_their_owner_tag_under_either_name():
+    for prefix, sid_ in (
+        ("codeconnections", "Codeconnections"),
+        ("codestar-connections", "CodestarConnections"),
+    ):
+        found = statements_for({f"{prefix}:CreateConnection", f"{prefix}:ListConnections"})
+        create = found[f"{sid_}CreateTaggedAsMine"]
+        assert set(create["Action"]) == {f"{prefix}:CreateConnection", f"{prefix}:TagResource"}
+        assert create["Condition"] == {"StringEquals": {"aws:RequestTag/lab:owner": ME}}
+        change = found[f"{sid_}OnlyMine"]
+        # What teardown calls, and passing the connection to the learner's pipeline.
+        assert set(change["Action"]) == {
+            f"{prefix}:ListTagsForResource",
+            f"{prefix}:PassConnection",
+            f"{prefix}:DeleteConnection",
+        }
+        assert change["Condition"] == {"StringEquals": {"aws:ResourceTag/lab:owner": ME}}
+        assert found[f"{sid_}Read"]["Action"] == [f"{prefix}:ListConnections"]
+
+
+def test_stacks_functions_and_alarms_are_the_learners_own_by_name():
+    found = statements_for(
+        {
+            "cloudformation:CreateStack",
+            "cloudformation:ListStacks",
+            "lambda:CreateFunction",
+            "lambda:ListFunctions",
+            "cloudwatch:PutMetricAlarm",
+            "cloudwatch:DescribeAlarms",
+        }
+    )
+    stacks = found["CloudformationOnlyMine"]
+    assert stacks["Resource"] == [
+        f"arn:aws:cloudformation:*:*:stack/{ME}-*/*",
+        f"arn:aws:cloudformation:*:*:changeSet/{ME}-*/*",
+    ]
+    assert {
+        "cloudformation:DescribeStacks",
+        "cloudformation:DescribeStackEvents",
+        "cloudformation:DeleteStack",
+    } <= set(stacks["Action"])
+    assert found["CloudformationRead"]["Action"] == ["cloudformation:ListStacks"]
+    functions = found["LambdaOnlyMine"]
+    assert functions["Resource"] == [
+        f"arn:aws:lambda:*:*:function:{ME}-*",
+        f"arn:aws:lambda:*:*:function:{ME}-*:*",
+    ]
+    assert {"lambda:TagResource", "lambda:ListTags", "lambda:DeleteFunction"} <= set(
+        functions["Action"]
+    )
+    assert found["LambdaRead"]["Action"] == ["lambda:ListFunctions"]
+    assert "iam:PassRole" in found["IamOnlyMine"]["Action"]
+    alarms = found["CloudwatchOnlyMine"]
+    assert alarms["Resource"] == [f"arn:aws:cloudwatch:*:*:alarm:{ME}-*"]
+    assert {
+        "cloudwatch:TagResource",
+        "cloudwatch:ListTagsForResource",
+        "cloudwatch:DeleteAlarms",
+    } <= set(alarms["Action"])
+    assert found["CloudwatchRead"]["Action"] == ["cloudwatch:DescribeAlarms"]
+    # The log groups Lambda makes for the learner's functions are the learner's too.
+    from tools.make_policy import RESOURCES
+
+    assert f"arn:aws:logs:*:*:log-group:/aws/lambda/{ME}-*" in RESOURCES["logs"]

@@ -49,6 +49,46 @@ IMPLIED = {
         "codestar-notifications:DescribeNotificationRule",
         "codestar-notifications:DeleteNotificationRule",
     ],
+    # Issue 15's kinds. A connection is passed to the pipeline (or project) that uses it
+    # (PassConnection, codebuild/doc_source/auth-and-access-control-iam-identity-based-
+    # access-control.md); teardown reads its tags and deletes it.
+    **{
+        f"{prefix}:CreateConnection": [
+            f"{prefix}:TagResource",
+            f"{prefix}:ListTagsForResource",
+            f"{prefix}:PassConnection",
+            f"{prefix}:DeleteConnection",
+        ]
+        for prefix in ("codeconnections", "codestar-connections")
+    },
+    # A pipeline's CloudFormation action creates the stack as the pipeline's role; the
+    # learner's teardown reads, deletes and waits for it (and explains a DELETE_FAILED).
+    # What the stack made is deleted with the learner's permissions unless the stack has a
+    # role of its own (RoleArn): the lab should give it one.
+    "cloudformation:CreateStack": [
+        "cloudformation:TagResource",
+        "cloudformation:DescribeStacks",
+        "cloudformation:DescribeStackEvents",
+        "cloudformation:DeleteStack",
+    ],
+    "lambda:CreateFunction": [
+        "iam:PassRole",
+        "lambda:TagResource",
+        "lambda:ListTags",
+        "lambda:DeleteFunction",
+    ],
+    # "If you are using this operation to create an alarm with tags, you must have the
+    # cloudwatch:TagResource permission" (the PutMetricAlarm API reference).
+    "cloudwatch:PutMetricAlarm": [
+        "cloudwatch:TagResource",
+        "cloudwatch:ListTagsForResource",
+        "cloudwatch:DeleteAlarms",
+    ],
+    "cloudwatch:PutCompositeAlarm": [
+        "cloudwatch:TagResource",
+        "cloudwatch:ListTagsForResource",
+        "cloudwatch:DeleteAlarms",
+    ],
 }
 
 # Resources each service's actions may touch: the learner's own, by name.
@@ -79,7 +119,17 @@ RESOURCES = {
     "logs": [
         f"arn:aws:logs:*:*:log-group:/aws/codebuild/{ME}-*",
         f"arn:aws:logs:*:*:log-group:/aws/codebuild/{ME}-*:*",
+        f"arn:aws:logs:*:*:log-group:/aws/lambda/{ME}-*",
+        f"arn:aws:logs:*:*:log-group:/aws/lambda/{ME}-*:*",
     ],
+    # A stack's ARN ends in its id; a change set is named by the pipeline's action.
+    "cloudformation": [
+        f"arn:aws:cloudformation:*:*:stack/{ME}-*/*",
+        f"arn:aws:cloudformation:*:*:changeSet/{ME}-*/*",
+    ],
+    # A function's versions and aliases are ARNs of their own (function:name:qualifier).
+    "lambda": [f"arn:aws:lambda:*:*:function:{ME}-*", f"arn:aws:lambda:*:*:function:{ME}-*:*"],
+    "cloudwatch": [f"arn:aws:cloudwatch:*:*:alarm:{ME}-*"],
     "events": [f"arn:aws:events:*:*:rule/{ME}-*"],
     "sns": [f"arn:aws:sns:*:*:{ME}-*"],
     "sqs": [f"arn:aws:sqs:*:*:{ME}-*"],
@@ -146,6 +196,13 @@ ACCOUNT_WIDE = {
     "ec2:DescribeInstances",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeInstanceStatus",
+    # Issue 15's kinds: what teardown lists before it reads each one's tags.
+    "codeconnections:ListConnections",
+    "codestar-connections:ListConnections",
+    "cloudformation:ListStacks",
+    "cloudformation:ValidateTemplate",
+    "lambda:ListFunctions",
+    "cloudwatch:DescribeAlarms",
 }
 
 # Calls made only on a real account (the recording is offline), with why.
@@ -157,7 +214,16 @@ EC2_OWNED = "ec2:ResourceTag/lab:owner"
 
 # Services whose resources' ARNs carry no name of the learner's (a notification rule's is an
 # id): their actions are limited by the lab:owner tag instead, given on create.
-TAG_SCOPED = {"codestar-notifications": {"codestar-notifications:CreateNotificationRule"}}
+TAG_SCOPED = {
+    "codestar-notifications": {"codestar-notifications:CreateNotificationRule"},
+    # A connection's ARN ends in an id (connection/<uuid>), under either name of the service.
+    # Tags given on create are authorized as TagResource too: by the request's tag.
+    "codeconnections": {"codeconnections:CreateConnection", "codeconnections:TagResource"},
+    "codestar-connections": {
+        "codestar-connections:CreateConnection",
+        "codestar-connections:TagResource",
+    },
+}
 
 
 def sid(service: str, what: str) -> str:
