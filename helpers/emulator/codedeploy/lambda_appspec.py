@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
@@ -45,6 +46,16 @@ class LambdaAppSpec:
     hooks: dict[str, str] = field(default_factory=dict)  # lifecycle event -> function
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without anchors and aliases: an AppSpec needs none, and aliases can make a
+    small document expand without bound."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("YAML aliases are not allowed in an AppSpec file")
+        return super().compose_node(parent, index)
+
+
 def _lower_keys(value: object) -> dict:
     if not isinstance(value, dict):
         return {}
@@ -62,7 +73,7 @@ def parse(text: str) -> LambdaAppSpec:
     if len(text.encode()) > APPSPEC_LIMIT:
         raise AppSpecError("The AppSpec file is larger than 1 MB.")
     try:
-        document = yaml.safe_load(text)  # JSON is YAML
+        document = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (safe, no aliases); JSON is YAML
     except yaml.YAMLError as error:
         raise AppSpecError(f"The AppSpec file is not valid YAML or JSON: {error}") from None
     root = _lower_keys(document)
@@ -115,7 +126,7 @@ def revision_text(account: str, revision: dict) -> str:
         content = revision["appSpecContent"]
         text = content.get("content") or ""
         sha256 = content.get("sha256")
-        if sha256 and hashlib.sha256(text.encode()).hexdigest() != sha256.lower():
+        if sha256 and hashlib.sha256(text.encode()).hexdigest() != str(sha256).lower():
             raise AppSpecError("The AppSpec content does not match its sha256.")
         return text
     if kind == "String":

@@ -862,12 +862,18 @@ class CodeDeployLabBackend(BaseBackend, TaggableResourcesMixin):
         if kind in ("AppSpecContent", "String"):
             member = "appSpecContent" if kind == "AppSpecContent" else "string"
             content = revision.get(member) or {}
-            if not content.get("content"):
+            if not isinstance(content, dict) or not isinstance(content.get("content"), str):
+                raise InvalidRevisionException(f"A {kind} revision needs its content.")
+            if not content["content"] or not isinstance(content.get("sha256", ""), str):
                 raise InvalidRevisionException(f"A {kind} revision needs its content.")
             return {"revisionType": kind, member: dict(content)}
         if kind == "S3":
             location = dict(revision.get("s3Location") or {})
-            if not location.get("bucket") or not location.get("key"):
+            if not isinstance(location.get("bucket"), str) or not isinstance(
+                location.get("key"), str
+            ):
+                raise InvalidRevisionException("An S3 revision needs a bucket and a key.")
+            if not location["bucket"] or not location["key"]:
                 raise InvalidRevisionException("An S3 revision needs a bucket and a key.")
             bundle_type = location.get("bundleType") or (
                 "JSON" if location["key"].lower().endswith(".json") else "YAML"
