@@ -334,11 +334,11 @@ def test_deployment_over_http_with_a_background_worker(server_client, capsys):
     assert (instance_root(instance) / "var/www/html/index.html").read_text() == "http"
 
 
-def test_lambda_deployment_says_the_kit_does_not_run_it_yet(client):
-    """Not InvalidComputePlatformException: AWS runs Lambda deployments; the kit does not yet,
+def test_ecs_deployment_says_the_kit_does_not_run_it_yet(client):
+    """Not InvalidComputePlatformException: AWS runs ECS deployments; the kit does not yet,
     and its error says so in its own name."""
     deploy = client("codedeploy")
-    deploy.create_application(applicationName="fn", computePlatform="Lambda")
+    deploy.create_application(applicationName="fn", computePlatform="ECS")
     deploy.create_deployment_group(
         applicationName="fn",
         deploymentGroupName="live",
@@ -354,7 +354,7 @@ def test_lambda_deployment_says_the_kit_does_not_run_it_yet(client):
             applicationName="fn", deploymentGroupName="live", revision=revision
         )
     assert caught.value.response["Error"]["Code"] == "NotImplementedByLabKit"
-    assert "Lambda deployments" in caught.value.response["Error"]["Message"]
+    assert "ECS deployments" in caught.value.response["Error"]["Message"]
 
 
 def test_tagging_api_sees_applications_and_deployment_groups(client):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -1003,3 +1004,50 @@ def lambda_function(
         return _lambda_view(get_backend(account, region).get_function(name, qualifier))
     except LambdaClientError:
         return None
+
+
+@dataclass(frozen=True)
+class LambdaAliasState:
+    """An alias of moto's Lambda: its version and its routing weights (version -> 0..1)."""
+
+    function_version: str
+    weights: dict[str, float]
+
+
+def lambda_alias(account: str, region: str, function: str, alias: str) -> LambdaAliasState | None:
+    """The alias of a function, or None when the function or the alias does not exist."""
+    from moto.awslambda.exceptions import LambdaClientError
+    from moto.awslambda.utils import get_backend
+
+    try:
+        aliases = get_backend(account, region)._lambdas._get_function_aliases(function)
+    except (LambdaClientError, KeyError):
+        return None
+    found: Any = aliases.get(alias)
+    if found is None:
+        return None
+    weights = (found.routing_config or {}).get("AdditionalVersionWeights") or {}
+    return LambdaAliasState(
+        str(found.function_version), {str(k): float(v) for k, v in weights.items()}
+    )
+
+
+def route_lambda_alias(
+    account: str, region: str, function: str, alias: str, version: str, weights: dict[str, float]
+) -> bool:
+    """Point the alias at version, sending each of weights' versions its share (as
+    UpdateAlias with a RoutingConfig does); False when the alias is gone."""
+    from moto.awslambda.exceptions import LambdaClientError
+    from moto.awslambda.utils import get_backend
+
+    try:
+        aliases = get_backend(account, region)._lambdas._get_function_aliases(function)
+    except (LambdaClientError, KeyError):
+        return False
+    found: Any = aliases.get(alias)
+    if found is None:
+        return False
+    found.function_version = version
+    found.routing_config = {"AdditionalVersionWeights": dict(weights)} if weights else None
+    found.revision_id = str(uuid.uuid4())
+    return True

@@ -240,8 +240,26 @@ def _started_deployment(lab: CodeDeployLabBackend, deployment_id: str | None) ->
     return lab.get_deployment(deployment_id)
 
 
+def lambda_target_reply(target: TargetState, deployment_id: str) -> dict:
+    """LambdaTarget (GetDeploymentTarget of a Lambda deployment)."""
+    return {
+        "deploymentId": deployment_id,
+        "targetId": target.target_id,
+        "targetArn": target.arn,
+        "status": target.status,
+        "lastUpdatedAt": target.last_updated,
+        "lifecycleEvents": [lifecycle_event_reply(event) for event in target.events],
+        "lambdaFunctionInfo": dict(target.lambda_info or {}),
+    }
+
+
 def _deployment_target(deployment: Deployment, target_id: str) -> dict:
     target = _target(deployment, target_id, errors.DeploymentTargetDoesNotExistException)
+    if target.lambda_info is not None:
+        return {
+            "deploymentTargetType": "LambdaTarget",
+            "lambdaTarget": lambda_target_reply(target, deployment.deployment_id),
+        }
     return {
         "deploymentTargetType": "InstanceTarget",
         "instanceTarget": instance_target_reply(target, deployment.deployment_id),
@@ -279,6 +297,8 @@ def _known_revision_shape(lab: CodeDeployLabBackend, revision: dict, application
     """Registered revisions follow the application's platform rules."""
     if application.compute_platform == "Server":
         return lab.check_server_revision(revision)
+    if application.compute_platform == "Lambda":
+        return lab.check_lambda_revision(revision)
     return revision
 
 
@@ -682,11 +702,11 @@ class CodeDeployHandlers(LabHandlers):
         return {}
 
     def put_lifecycle_event_hook_execution_status(self, params: dict) -> dict:
-        _started_deployment(_lab(self), params.get("deploymentId"))
-        raise errors.UnsupportedActionForDeploymentTypeException(
-            "Lifecycle hook executions belong to Lambda and ECS deployments; the local AWS "
-            "runs EC2/On-premises deployments."
+        execution_id = params.get("lifecycleEventHookExecutionId") or ""
+        _lab(self).put_hook_status(
+            params.get("deploymentId"), execution_id, params.get("status") or ""
         )
+        return {"lifecycleEventHookExecutionId": execution_id}
 
     def skip_wait_time_for_instance_termination(self, params: dict) -> dict:
         if params.get("deploymentId"):

@@ -24,7 +24,7 @@ from moto.core.resource_tagging import TaggableResourcesMixin, TaggedResource
 
 from .. import moto_backends
 from ..core import NotImplementedByLabKit, now
-from . import bundles, rollout, targets
+from . import bundles, lambda_appspec, rollout, targets
 from .agent import Agent
 from .exceptions import (
     ApplicationAlreadyExistsException,
@@ -38,6 +38,7 @@ from .exceptions import (
     DeploymentGroupAlreadyExistsException,
     DeploymentGroupDoesNotExistException,
     DeploymentGroupNameRequiredException,
+    DeploymentIdRequiredException,
     DeploymentLimitExceededException,
     IamArnRequiredException,
     IamSessionArnAlreadyRegisteredException,
@@ -54,12 +55,15 @@ from .exceptions import (
     InvalidEC2TagException,
     InvalidIamSessionArnException,
     InvalidIamUserArnException,
+    InvalidLifecycleEventHookExecutionIdException,
+    InvalidLifecycleEventHookExecutionStatusException,
     InvalidMinimumHealthyHostValueException,
     InvalidOnPremisesTagCombinationException,
     InvalidOperationException,
     InvalidRevisionException,
     InvalidRoleException,
     InvalidTagException,
+    LifecycleEventAlreadyCompletedException,
     MultipleIamArnsProvidedException,
     RevisionRequiredException,
     RoleRequiredException,
@@ -79,6 +83,7 @@ def check_name_length(name: str, error: type, what: str) -> None:
         )
 
 
+LAMBDA_ALL_AT_ONCE = "CodeDeployDefault.LambdaAllAtOnce"
 FINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
 IN_PLACE_EVENTS = [
     "ApplicationStop",
@@ -264,6 +269,12 @@ class LifecycleEventState:
 
 
 @dataclass
+class HookExecution:
+    event: str
+    status: str = "Pending"  # then Succeeded or Failed, as the hook function reports
+
+
+@dataclass
 class TargetState:
     """One instance in one deployment."""
 
@@ -272,6 +283,8 @@ class TargetState:
     events: list[LifecycleEventState]
     status: str = "Pending"
     last_updated: Any = field(default_factory=now)
+    # A Lambda deployment's one target: its function, alias, versions and the target's share.
+    lambda_info: dict | None = None
 
     def skip(self) -> None:
         self.status = "Skipped"
@@ -302,6 +315,11 @@ class Deployment:
     stop_requested: bool = False
     roll_back_on_stop: bool = False
     agents: dict[str, Agent] = field(default_factory=dict)
+    # Lambda deployments: the AppSpec (or why it cannot be used), and the hook executions
+    # waiting for PutLifecycleEventHookExecutionStatus (execution id -> event and status).
+    appspec: lambda_appspec.LambdaAppSpec | None = None
+    appspec_error: str | None = None
+    hook_executions: dict[str, HookExecution] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -436,12 +454,16 @@ class CodeDeployLabBackend(BaseBackend, TaggableResourcesMixin):
                     f"Deployment Group {name} already exists for application {application.name}."
                 )
             settings = {key: params.get(key) for key in GROUP_SETTINGS}
-            settings["deploymentConfigName"] = (
-                settings.get("deploymentConfigName") or rollout.ONE_AT_A_TIME
+            lambda_group = application.compute_platform == "Lambda"
+            settings["deploymentConfigName"] = settings.get("deploymentConfigName") or (
+                LAMBDA_ALL_AT_ONCE if lambda_group else rollout.ONE_AT_A_TIME
             )
+            # Lambda deployments shift an alias's traffic: blue/green with traffic control.
             settings["deploymentStyle"] = settings.get("deploymentStyle") or {
-                "deploymentType": "IN_PLACE",
-                "deploymentOption": "WITHOUT_TRAFFIC_CONTROL",
+                "deploymentType": "BLUE_GREEN" if lambda_group else "IN_PLACE",
+                "deploymentOption": "WITH_TRAFFIC_CONTROL"
+                if lambda_group
+                else "WITHOUT_TRAFFIC_CONTROL",
             }
             settings["outdatedInstancesStrategy"] = (
                 settings.get("outdatedInstancesStrategy") or "UPDATE"
@@ -742,86 +764,231 @@ class CodeDeployLabBackend(BaseBackend, TaggableResourcesMixin):
         with self.lock:
             application = self.get_application(params.get("applicationName"))
             group = self.get_group(application.name, params.get("deploymentGroupName"))
-            if application.compute_platform != "Server":
+            if application.compute_platform == "Lambda":
+                deployment = self.create_lambda_deployment(application, group, params, creator)
+            elif application.compute_platform != "Server":
                 # Not an AWS error code: AWS deploys these, the kit does not yet.
                 raise NotImplementedByLabKit(
-                    f"The lab kit's local CodeDeploy runs EC2/On-premises deployments only, "
-                    f"not {application.compute_platform} deployments; run this step against "
-                    "a real account (LAB_MODE=aws). "
+                    f"The lab kit's local CodeDeploy runs EC2/On-premises and Lambda "
+                    f"deployments, not {application.compute_platform} deployments; run this "
+                    "step against a real account (LAB_MODE=aws). "
                     "See docs/troubleshooting.md#not-implemented-by-lab-kit"
                 )
-            style = group.settings.get("deploymentStyle") or {}
-            if style.get("deploymentType") == "BLUE_GREEN":
-                raise UnsupportedActionForDeploymentTypeException(
-                    "The local AWS runs in-place deployments only, not blue/green deployments."
-                )
-            revision = self.check_server_revision(params.get("revision") or group.target_revision)
-            config = self.get_config(
-                params.get("deploymentConfigName") or group.settings["deploymentConfigName"]
-            )
-            active = group.last_attempted
-            if active is not None and not active.finished:
-                raise DeploymentLimitExceededException(
-                    f"The Deployment Group '{group.name}' already has an active Deployment "
-                    f"'{active.deployment_id}'"
-                )
-            options = {
-                key: params.get(key)
-                for key in (
-                    "description",
-                    "ignoreApplicationStopFailures",
-                    "targetInstances",
-                    "updateOutdatedInstancesOnly",
-                    "fileExistsBehavior",
-                )
-            }
-            options["autoRollbackConfiguration"] = params.get(
-                "autoRollbackConfiguration"
-            ) or group.settings.get("autoRollbackConfiguration")
-            chosen = self._instances_in_health_order(group)
-            deployment_id = new_deployment_id()
-            deployment = Deployment(
-                deployment_id,
-                application,
-                group,
-                config,
-                revision,
-                creator,
-                options,
-                targets={
-                    instance.instance_id: TargetState(
-                        instance.instance_id,
-                        instance.arn,
-                        [LifecycleEventState(name) for name in group.lifecycle_events],
-                    )
-                    for instance in chosen
-                },
-                instance_roots={
-                    instance.instance_id: targets.instance_root(
-                        self.account_id, self.region_name, instance.instance_id
-                    )
-                    for instance in chosen
-                },
-                previous_revision=(
-                    group.last_successful.revision if group.last_successful else None
-                ),
-            )
-            self.deployments[deployment_id] = deployment
-            record = self.register_revision(application, revision)
-            record.first_used_time = record.first_used_time or deployment.create_time
-            record.last_used_time = deployment.create_time
-            if group.name not in record.deployment_groups:
-                record.deployment_groups.append(group.name)
-            group.target_revision = revision
-            group.last_attempted = deployment
+            else:
+                deployment = self._create_server_deployment(application, group, params, creator)
+            self.record_use(deployment)
         if start:
             self.start_deployment(deployment)
         return deployment
 
-    def start_deployment(self, deployment: Deployment) -> None:
-        from . import runtime  # runtime imports this module: import it when first needed
+    def _create_server_deployment(
+        self, application: Application, group: DeploymentGroup, params: dict, creator: str
+    ) -> Deployment:
+        style = group.settings.get("deploymentStyle") or {}
+        if style.get("deploymentType") == "BLUE_GREEN":
+            raise UnsupportedActionForDeploymentTypeException(
+                "The local AWS runs in-place deployments only, not blue/green deployments."
+            )
+        revision = self.check_server_revision(params.get("revision") or group.target_revision)
+        config = self.get_config(
+            params.get("deploymentConfigName") or group.settings["deploymentConfigName"]
+        )
+        self._check_no_active_deployment(group)
+        options = {
+            key: params.get(key)
+            for key in (
+                "description",
+                "ignoreApplicationStopFailures",
+                "targetInstances",
+                "updateOutdatedInstancesOnly",
+                "fileExistsBehavior",
+            )
+        }
+        options["autoRollbackConfiguration"] = params.get(
+            "autoRollbackConfiguration"
+        ) or group.settings.get("autoRollbackConfiguration")
+        chosen = self._instances_in_health_order(group)
+        deployment = Deployment(
+            new_deployment_id(),
+            application,
+            group,
+            config,
+            revision,
+            creator,
+            options,
+            targets={
+                instance.instance_id: TargetState(
+                    instance.instance_id,
+                    instance.arn,
+                    [LifecycleEventState(name) for name in group.lifecycle_events],
+                )
+                for instance in chosen
+            },
+            instance_roots={
+                instance.instance_id: targets.instance_root(
+                    self.account_id, self.region_name, instance.instance_id
+                )
+                for instance in chosen
+            },
+            previous_revision=(group.last_successful.revision if group.last_successful else None),
+        )
+        return deployment
 
-        runtime.start(self, deployment)
+    def record_use(self, deployment: Deployment) -> None:
+        """The new deployment is the group's last attempted one, its revision used."""
+        group, revision = deployment.group, deployment.revision
+        self.deployments[deployment.deployment_id] = deployment
+        record = self.register_revision(deployment.application, revision)
+        record.first_used_time = record.first_used_time or deployment.create_time
+        record.last_used_time = deployment.create_time
+        if group.name not in record.deployment_groups:
+            record.deployment_groups.append(group.name)
+        group.target_revision = revision
+        group.last_attempted = deployment
+
+    def _check_no_active_deployment(self, group: DeploymentGroup) -> None:
+        active = group.last_attempted
+        if active is not None and not active.finished:
+            raise DeploymentLimitExceededException(
+                f"The Deployment Group '{group.name}' already has an active Deployment "
+                f"'{active.deployment_id}'"
+            )
+
+    def check_lambda_revision(self, revision: dict | None) -> dict:
+        """The revision a Lambda deployment can use: an AppSpec in the request or in S3."""
+        if not revision:
+            raise RevisionRequiredException("The revision is required.")
+        kind = revision.get("revisionType")
+        if kind in ("AppSpecContent", "String"):
+            member = "appSpecContent" if kind == "AppSpecContent" else "string"
+            content = revision.get(member) or {}
+            if not isinstance(content, dict) or not isinstance(content.get("content"), str):
+                raise InvalidRevisionException(f"A {kind} revision needs its content.")
+            if not content["content"] or not isinstance(content.get("sha256", ""), str):
+                raise InvalidRevisionException(f"A {kind} revision needs its content.")
+            return {"revisionType": kind, member: dict(content)}
+        if kind == "S3":
+            location = dict(revision.get("s3Location") or {})
+            if not isinstance(location.get("bucket"), str) or not isinstance(
+                location.get("key"), str
+            ):
+                raise InvalidRevisionException("An S3 revision needs a bucket and a key.")
+            if not location["bucket"] or not location["key"]:
+                raise InvalidRevisionException("An S3 revision needs a bucket and a key.")
+            bundle_type = location.get("bundleType") or (
+                "JSON" if location["key"].lower().endswith(".json") else "YAML"
+            )
+            if bundle_type not in ("YAML", "JSON"):
+                raise InvalidRevisionException(
+                    f"The bundle type {bundle_type} is not valid for a Lambda deployment: "
+                    "an AppSpec file in S3 is YAML or JSON."
+                )
+            location["bundleType"] = bundle_type
+            return {"revisionType": "S3", "s3Location": location}
+        raise InvalidRevisionException(
+            f"The revision type {kind} is not valid for the Lambda compute platform: use "
+            "AppSpecContent or S3."
+        )
+
+    def create_lambda_deployment(
+        self,
+        application: Application,
+        group: DeploymentGroup,
+        params: dict,
+        creator: str,
+        appspec: lambda_appspec.LambdaAppSpec | None = None,
+    ) -> Deployment:
+        """A Lambda deployment with its one target (the function's alias); an AppSpec
+        that cannot be read fails the deployment when it runs, as on AWS."""
+        revision = self.check_lambda_revision(params.get("revision") or group.target_revision)
+        config = self.get_config(
+            params.get("deploymentConfigName") or group.settings["deploymentConfigName"]
+        )
+        if config.compute_platform != "Lambda":
+            raise InvalidDeploymentConfigNameException(
+                f"The deployment configuration {config.name} is for the "
+                f"{config.compute_platform} compute platform, not Lambda."
+            )
+        self._check_no_active_deployment(group)
+        error = None
+        if appspec is None:
+            try:
+                appspec = lambda_appspec.parse(
+                    lambda_appspec.revision_text(self.account_id, revision)
+                )
+            except lambda_appspec.AppSpecError as problem:
+                error = str(problem)
+        options = {key: params.get(key) for key in ("description",)}
+        options["autoRollbackConfiguration"] = params.get(
+            "autoRollbackConfiguration"
+        ) or group.settings.get("autoRollbackConfiguration")
+        deployment = Deployment(
+            new_deployment_id(),
+            application,
+            group,
+            config,
+            revision,
+            creator,
+            options,
+            targets={},
+            instance_roots={},
+            previous_revision=group.last_successful.revision if group.last_successful else None,
+            appspec=appspec,
+            appspec_error=error,
+        )
+        if appspec is not None:
+            target_id = f"{appspec.function}:{appspec.alias}"
+            deployment.targets[target_id] = TargetState(
+                target_id,
+                f"arn:aws:lambda:{self.region_name}:{self.account_id}:function:{target_id}",
+                [LifecycleEventState(name) for name in lambda_appspec.LAMBDA_EVENTS],
+                lambda_info={
+                    "functionName": appspec.function,
+                    "functionAlias": appspec.alias,
+                    "currentVersion": appspec.current_version,
+                    "targetVersion": appspec.target_version,
+                    "targetVersionWeight": 0.0,
+                },
+            )
+        return deployment
+
+    def put_hook_status(self, deployment_id: str | None, execution_id: str, status: str) -> None:
+        """A hook function's report (PutLifecycleEventHookExecutionStatus)."""
+        with self.lock:
+            if not deployment_id:
+                raise DeploymentIdRequiredException("The deployment ID is required.")
+            deployment = self.get_deployment(deployment_id)
+            if deployment.application.compute_platform == "Server":
+                raise UnsupportedActionForDeploymentTypeException(
+                    "Lifecycle hook executions belong to Lambda and ECS deployments, not "
+                    "EC2/On-premises deployments."
+                )
+            if status not in ("Succeeded", "Failed"):
+                raise InvalidLifecycleEventHookExecutionStatusException(
+                    f"The status {status} is not valid: report Succeeded or Failed."
+                )
+            execution = deployment.hook_executions.get(execution_id)
+            if execution is None:
+                raise InvalidLifecycleEventHookExecutionIdException(
+                    f"The lifecycle event hook execution ID {execution_id} is not valid."
+                )
+            if execution.status != "Pending":
+                raise LifecycleEventAlreadyCompletedException(
+                    f"The lifecycle event {execution.event} of deployment {deployment_id} "
+                    "has already completed."
+                )
+            execution.status = status
+
+    def start_deployment(self, deployment: Deployment) -> None:
+        # The runtimes import this module: import them when first needed.
+        if deployment.application.compute_platform == "Lambda":
+            from . import lambda_runtime
+
+            lambda_runtime.start(self, deployment)
+        else:
+            from . import runtime
+
+            runtime.start(self, deployment)
 
     def _instances_in_health_order(self, group: DeploymentGroup) -> list[targets.Instance]:
         """Unhealthy (or never deployed) instances first, as CodeDeploy schedules them."""
