@@ -106,6 +106,12 @@ def test_commands_read_the_source_write_an_artifact_and_export_a_variable(lab, c
     assert state["logStreamARN"] == result["logStreamARN"]
     # a managed build is not one of the account's builds
     assert lab.cb.list_builds()["ids"] == []
+    # GetPipeline gives the declaration back as it was given
+    declared = lab.cp.get_pipeline(name="lab-pipeline")["pipeline"]["stages"][1]["actions"][0]
+    assert declared["commands"][0] == "cat message.txt"
+    assert declared["outputVariables"] == ["VERSION"]
+    assert declared["outputArtifacts"] == [{"name": "BuildOutput", "files": ["dist/**/*"]}]
+    assert declared["environmentVariables"] == [{"name": "GREETING", "value": "hello"}]
 
 
 def test_secondary_inputs_are_beside_the_primary(lab):
@@ -215,3 +221,19 @@ def test_the_type_is_listed(lab):
     found = next(t for t in types if t["id"] == COMMANDS_TYPE)
     assert found["inputArtifactDetails"] == {"minimumCount": 1, "maximumCount": 10}
     assert found["outputArtifactDetails"] == {"minimumCount": 0, "maximumCount": 1}
+
+
+def test_commands_that_outlast_the_action_timeout_fail_it(lab, monkeypatch):
+    monkeypatch.setenv("LAB_CODEPIPELINE_TIMEOUT_SCALE", str(1 / 300))  # 5 minutes: 1 s
+    execution_id = create(
+        lab,
+        {
+            "name": "Build",
+            "actions": [commands_action(["sleep 20"], timeoutInMinutes=5)],
+        },
+    )
+    assert lab.wait(execution_id)["status"] == "Failed"
+    message = lab.actions(execution_id)["Build"]["output"]["executionResult"]["errorDetails"][
+        "message"
+    ]
+    assert "TIMED_OUT" in message

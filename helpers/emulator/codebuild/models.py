@@ -94,7 +94,7 @@ class BuildConfig:
     environment_overrides: list[dict]
     buildspec: str | None
     service_role: str
-    timeout_minutes: int
+    timeout_minutes: float  # a managed build's (the Commands action's) may be fractional
     queued_timeout_minutes: int
     encryption_key: str
     logs_config: dict
@@ -122,7 +122,7 @@ class ManagedBuild:
     initiator: str
     log_group: str
     log_stream_prefix: str
-    timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES
+    timeout_seconds: float = DEFAULT_TIMEOUT_MINUTES * 60  # the action's timeout
     environment_variables: list[dict] = field(default_factory=list)
 
 
@@ -619,7 +619,8 @@ class CodeBuildLabBackend(BaseBackend):
             environment_overrides=list(spec.environment_variables),
             buildspec=spec.buildspec,
             service_role="",
-            timeout_minutes=spec.timeout_minutes,
+            # The action's timeout, in the build's minutes (LAB_CODEBUILD_SECONDS_PER_MINUTE).
+            timeout_minutes=spec.timeout_seconds / seconds_per_minute(),
             queued_timeout_minutes=DEFAULT_QUEUED_TIMEOUT_MINUTES,
             encryption_key="",
             logs_config={

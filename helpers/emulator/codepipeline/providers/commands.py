@@ -15,7 +15,6 @@ CreatePipeline (check_action) and again here.
 from __future__ import annotations
 
 import json
-import math
 import re
 
 from ... import core
@@ -47,7 +46,7 @@ def run(ctx: ActionContext) -> None:
         initiator=f"codepipeline/{ctx.pipeline_name}",
         log_group=LOG_GROUP_PREFIX + ctx.pipeline_name,
         log_stream_prefix=f"{ctx.stage_name}/{ctx.action_name}",
-        timeout_minutes=max(5, math.ceil(ctx.timeout / 60)),
+        timeout_seconds=ctx.timeout,
         environment_variables=[
             {"name": v["name"], "value": str(v["value"]), "type": v.get("type", "PLAINTEXT")}
             for v in action.get("environmentVariables") or []
@@ -66,9 +65,9 @@ def run(ctx: ActionContext) -> None:
         log_stream_arn=f"arn:aws:logs:{ctx.region}:{ctx.account}:log-group:{group}"
         f":log-stream:{stream}",
     )
-    if not build.wait(ctx.timeout):
+    # The build times itself out at the action's timeout; the margin is for its last steps.
+    if not build.wait(ctx.timeout + 30):
         build.request_stop()
-        build.wait(10)
         raise ActionFailed("The commands did not finish within the action's timeout")
     if build.status != "SUCCEEDED":
         raise ActionFailed(_failure(build, group, stream))
