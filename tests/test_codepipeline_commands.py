@@ -237,3 +237,50 @@ def test_commands_that_outlast_the_action_timeout_fail_it(lab, monkeypatch):
         "message"
     ]
     assert "TIMED_OUT" in message
+
+
+def test_over_http_in_the_background(server_client, background):
+    """Through the local server, the work in worker threads: as a learner runs it."""
+    import time
+    import uuid
+
+    from tests.pipelines import ROLE, create_role
+
+    suffix = uuid.uuid4().hex[:6]
+    name, repo, bucket = f"cmd-{suffix}", f"cmd-repo-{suffix}", f"cmd-artifacts-{suffix}"
+    cc, s3, cp = server_client("codecommit"), server_client("s3"), server_client("codepipeline")
+    cc.create_repository(repositoryName=repo)
+    cc.put_file(repositoryName=repo, branchName="main", filePath="a.txt", fileContent=b"A")
+    s3.create_bucket(Bucket=bucket)
+    source = {**source_action(), "configuration": {**source_action()["configuration"]}}
+    source["configuration"]["RepositoryName"] = repo
+    cp.create_pipeline(
+        pipeline={
+            "name": name,
+            "pipelineType": "V2",
+            "roleArn": create_role(server_client("iam"), ROLE),
+            "artifactStore": {"type": "S3", "location": bucket},
+            "stages": [
+                {"name": "Source", "actions": [source]},
+                {
+                    "name": "Build",
+                    "actions": [
+                        commands_action(
+                            ['export CONTENT="$(cat a.txt)"'], outputVariables=["CONTENT"]
+                        )
+                    ],
+                },
+            ],
+        }
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        [summary] = cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
+        if summary["status"] != "InProgress" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert summary["status"] == "Succeeded"
+    details = cp.list_action_executions(pipelineName=name)["actionExecutionDetails"]
+    build = next(d for d in details if d["actionName"] == "Build")
+    assert build["output"]["outputVariables"] == {"CONTENT": "A"}
+    assert any("CONTENT" in line for line in log_lines(server_client, build))
