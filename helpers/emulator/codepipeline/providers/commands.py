@@ -31,7 +31,10 @@ def run(ctx: ActionContext) -> None:
     from ...codebuild.models import ManagedBuild, codebuild_lab_backends
 
     action = ctx.declaration
-    check_action(action)  # the declaration was checked at CreatePipeline; cheap to re-check
+    try:  # checked at CreatePipeline already; cheap to check again before running
+        check_action(action)
+    except core.AwsError as error:
+        raise ActionFailed(error.message, "ConfigurationError") from None
     backend = codebuild_lab_backends[ctx.account][ctx.region]
     spec = ManagedBuild(
         name=f"{ctx.pipeline_name}-{ctx.stage_name}-{ctx.action_name}"[:150],
