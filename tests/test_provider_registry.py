@@ -139,5 +139,6 @@ def test_unregistered_provider_is_gone():
     assert action_types.find("Test", "AWS", "LabEcho", "1") is None
     assert action_types.runnable_summary() == (
         "CodeCommit, S3 and CodeStarSourceConnection sources, CodeBuild builds and tests, "
+        "Commands compute actions, "
         "CodeDeploy, S3 and CloudFormation deployments, Lambda invocations and manual approvals"
     )

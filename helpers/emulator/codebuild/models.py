@@ -94,11 +94,36 @@ class BuildConfig:
     environment_overrides: list[dict]
     buildspec: str | None
     service_role: str
-    timeout_minutes: int
+    timeout_minutes: float  # a managed build's (the Commands action's) may be fractional
     queued_timeout_minutes: int
     encryption_key: str
     logs_config: dict
     endpoint_url: str | None = None  # the local server's, so `aws` in a build reaches it
+
+
+# The environment of CodePipeline-managed compute (the Commands action); informative
+# offline, where commands run in a local bash session whatever the image.
+MANAGED_ENVIRONMENT = {
+    "type": "LINUX_CONTAINER",
+    "image": "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+    "computeType": "BUILD_GENERAL1_SMALL",
+    "environmentVariables": [],
+}
+
+
+@dataclass
+class ManagedBuild:
+    """What start_managed_build runs: a generated buildspec on pipeline artifacts."""
+
+    name: str  # the build id's prefix
+    buildspec: str
+    inputs: dict[str, PipelineArtifact]  # the primary one first
+    outputs: dict[str, tuple[str, str]]  # artifact name -> (bucket, key); at most one
+    initiator: str
+    log_group: str
+    log_stream_prefix: str
+    timeout_seconds: float = DEFAULT_TIMEOUT_MINUTES * 60  # the action's timeout
+    environment_variables: list[dict] = field(default_factory=list)
 
 
 class Build:
@@ -428,6 +453,9 @@ class CodeBuildLabBackend(BaseBackend):
         self.report_groups: dict[str, ReportGroup] = {}  # by arn
         self.reports: dict[str, Report] = {}  # by arn
         self.idempotency_tokens: dict[str, str] = {}
+        # CodePipeline's Commands actions: builds on CodePipeline-managed compute, which
+        # the account's ListBuilds/BatchGetBuilds do not show (by id, while they run).
+        self.managed_builds: dict[str, Build] = {}
         self.lock = threading.RLock()
 
     @property
@@ -442,7 +470,9 @@ class CodeBuildLabBackend(BaseBackend):
     def reset(self) -> None:
         # Only this backend's own workspaces: another process (a test worker, a server)
         # may share the state folder.
-        for build in list(getattr(self, "builds", {}).values()):
+        running = list(getattr(self, "builds", {}).values())
+        running += list(getattr(self, "managed_builds", {}).values())
+        for build in running:
             build.request_stop()
             build.wait(timeout=5)
             shutil.rmtree(build.workspace, ignore_errors=True)
@@ -559,6 +589,67 @@ class CodeBuildLabBackend(BaseBackend):
         build.pipeline_primary = primary
         build.pipeline_outputs = dict(outputs)
         self._run(build)
+        return build
+
+    def start_managed_build(self, spec: ManagedBuild) -> Build:
+        """For CodePipeline's Commands action: a build without a project, on compute that
+        CodePipeline manages (action-reference-Commands.md: "CodePipeline managed CodeBuild
+        compute ... without the need to associate or create a build project"). It runs
+        through the same runtime as any build (buildspec phases in a bash session, input
+        artifacts as primary and secondary sources, the output artifact zipped, exported
+        variables read back, the log line by line in CloudWatch Logs) but is not one of the
+        account's builds: ListBuilds and BatchGetBuilds do not show it, and its folder goes
+        when it ends."""
+        if not spec.inputs:
+            raise err.InvalidInputException("A CODEPIPELINE build needs an input artifact")
+        names = list(spec.inputs)
+        primary = names[0]
+        for variable in spec.environment_variables:
+            check_variable(variable)
+        config = BuildConfig(
+            source={"type": "CODEPIPELINE", "buildspec": spec.buildspec},
+            secondary_sources=[
+                {"type": "CODEPIPELINE", "sourceIdentifier": name} for name in names[1:]
+            ],
+            source_version=None,
+            secondary_source_versions=[],
+            artifacts={"type": "CODEPIPELINE", "name": spec.name},
+            secondary_artifacts=[],
+            environment=dict(MANAGED_ENVIRONMENT),
+            environment_overrides=list(spec.environment_variables),
+            buildspec=spec.buildspec,
+            service_role="",
+            # The action's timeout, in the build's minutes (LAB_CODEBUILD_SECONDS_PER_MINUTE).
+            timeout_minutes=spec.timeout_seconds / seconds_per_minute(),
+            queued_timeout_minutes=DEFAULT_QUEUED_TIMEOUT_MINUTES,
+            encryption_key="",
+            logs_config={
+                "cloudWatchLogs": {
+                    "status": "ENABLED",
+                    "groupName": spec.log_group,
+                    "streamName": spec.log_stream_prefix,
+                }
+            },
+        )
+        project = Project(self.account_id, self.region_name, {"name": spec.name})
+        build = Build(self, project, 1, config, spec.initiator)
+        build.pipeline_inputs = dict(spec.inputs)
+        build.pipeline_primary = primary
+        build.pipeline_outputs = dict(spec.outputs)
+        with self.lock:
+            self.managed_builds[build.id] = build
+
+        def work() -> None:
+            from . import runtime
+
+            try:
+                runtime.run(self, build)
+            finally:
+                with self.lock:
+                    self.managed_builds.pop(build.id, None)
+                shutil.rmtree(build.workspace, ignore_errors=True)
+
+        workers.start(f"codebuild-managed-{build.uuid}", work)
         return build
 
     def _build_config(

@@ -264,7 +264,7 @@ class BuildRunner:
             key, secret, token = identities.role_session(
                 config.service_role,
                 "AWSCodeBuild-" + build.id.rsplit(":", 1)[-1],
-                config.timeout_minutes * 60 + 3600,
+                int(config.timeout_minutes * 60) + 3600,
                 build.region,
             )
             env.update(

@@ -27,6 +27,7 @@ from .providers import (
     codecommit,
     codedeploy,
     codestar_connection,
+    commands,
     job_worker,
     lambda_invoke,
     s3_deploy,
@@ -278,6 +279,16 @@ AWS_ACTION_TYPES: tuple[ActionType, ...] = (
         execution_url=CONSOLE + "/codebuild/home#/builds/{ExternalExecutionId}/view/new",
         runner=codebuild.RUNNER,
         timeout_minutes=8 * HOURS,
+    ),
+    # Its commands, outputVariables and environmentVariables are ActionDeclaration
+    # members, not configuration (action-reference-Commands.md); V2 pipelines only.
+    ActionType(
+        "Compute",
+        "Commands",
+        (),
+        (1, 10),
+        (0, 1),
+        runner=commands.RUNNER,
     ),
     ActionType(
         "Test",

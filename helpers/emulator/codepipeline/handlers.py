@@ -535,6 +535,7 @@ def action_latest_execution_reply(run: ActionRun) -> dict:
             "externalExecutionUrl": run.external_url,
             "percentComplete": run.percent,
             "errorDetails": run.error,
+            "logStreamARN": run.log_stream_arn,
         }
     )
 
@@ -714,6 +715,7 @@ def action_execution_detail_reply(pipeline: Pipeline, run: ActionRun) -> dict:
             "externalExecutionSummary": run.summary,
             "externalExecutionUrl": run.external_url,
             "errorDetails": run.error,
+            "logStreamARN": run.log_stream_arn,
         }
     )
     output = {

@@ -35,7 +35,7 @@ from .. import events, workers
 from ..core import now
 from . import action_types, artifacts, rules
 from .providers.base import ActionContext, ActionFailed, Revision
-from .variables import UnresolvedVariable, resolve_configuration
+from .variables import UnresolvedVariable, resolve_action_members, resolve_configuration
 
 if TYPE_CHECKING:
     from .models import Pipeline
@@ -118,6 +118,7 @@ class ActionRun:
         self.summary: str | None = None
         self.external_id: str | None = None
         self.external_url: str | None = None
+        self.log_stream_arn: str | None = None  # compute actions' log (Commands)
         self.error: dict | None = None
         self.percent: int | None = None
         self.updated_by: str | None = None
@@ -547,6 +548,7 @@ def run_action(run: ActionRun) -> None:
                 for a in declaration.get("outputArtifacts") or []
             }
             input_revisions = {name: execution.artifact_revisions.get(name) for name in run.inputs}
+            resolved_action = resolve_action_members(declaration, execution.namespaces)
         events.codepipeline_action_state(run)  # STARTED, with its artifacts
         ctx = ActionContext(
             account=pipeline.account,
@@ -567,6 +569,7 @@ def run_action(run: ActionRun) -> None:
             pipeline_arn=pipeline.arn,
             encryption_key=_encryption_key(pipeline, declaration),
             condition=pipeline.cond,
+            declaration=resolved_action,
         )
         ctx.report = lambda **values: _report(run, **values)
         ctx.wait_until = lambda predicate, timeout: _wait_in_action(run, predicate, timeout)
@@ -619,10 +622,13 @@ def _report(
     url: str | None = None,
     summary: str | None = None,
     percent: int | None = None,
+    log_stream_arn: str | None = None,
 ) -> None:
     with run.execution.pipeline.cond:
         if run.final:
             return
+        if log_stream_arn is not None:
+            run.log_stream_arn = log_stream_arn
         if external_id is not None:
             run.external_id = external_id
         if url is not None:

@@ -81,9 +81,16 @@ def _check_v2_only(pipeline: dict) -> None:
         problems.append(f"execution mode {pipeline['executionMode']}")
     if any(stage.get(key) for stage in pipeline["stages"] for key in CONDITION_KEYS):
         problems.append("stage conditions")
+    if any(
+        _is_commands(action["actionTypeId"])
+        for stage in pipeline["stages"]
+        for action in stage["actions"]
+    ):
+        problems.append("the Commands action")  # action-reference-Commands.md: V2 only
     if problems:
+        text = " and ".join(problems)
         raise err.ValidationException(
-            f"{' and '.join(problems).capitalize()} can only be used with pipeline type V2; "
+            f"{text[:1].upper()}{text[1:]} can only be used with pipeline type V2; "
             "set pipelineType to V2"
         )
 
@@ -254,8 +261,11 @@ def _check_action(action: dict, account: str, region: str) -> None:
                 f"Action configuration for action '{name}' is missing required configuration "
                 f"'{prop.name}'"
             )
+    _check_compute_members(action)
     if action_type.runner is not None and action_type.runner.check is not None:
         action_type.runner.check(name, configuration)  # the provider's own rules
+    if action_type.runner is not None and action_type.runner.check_action is not None:
+        action_type.runner.check_action(action)
     for kind, (low, high) in (("input", action_type.inputs), ("output", action_type.outputs)):
         count = len(action[f"{kind}Artifacts"])
         if count < low:
@@ -267,6 +277,27 @@ def _check_action(action: dict, account: str, region: str) -> None:
             raise err.InvalidActionDeclarationException(
                 f"Action {name} declares {count} {kind} artifacts which is greater than the "
                 f"maximum count ({high})"
+            )
+
+
+def _is_commands(type_id: dict) -> bool:
+    return (type_id.get("category"), type_id.get("owner"), type_id.get("provider")) == (
+        "Compute",
+        "AWS",
+        "Commands",
+    )
+
+
+def _check_compute_members(action: dict) -> None:
+    """commands and outputVariables are what a compute action runs and exports (the
+    model's notes on ActionDeclaration); another action cannot declare them."""
+    if action["actionTypeId"]["category"] == "Compute":
+        return
+    for member in ("commands", "outputVariables"):
+        if action.get(member):
+            raise err.InvalidActionDeclarationException(
+                f"Action {action['name']} declares {member}, which only compute actions "
+                f"(category Compute) take; it is a {action['actionTypeId']['category']} action"
             )
 
 
@@ -320,8 +351,11 @@ def _check_artifacts_and_namespaces(pipeline: dict) -> None:
 def _check_references(
     action: dict, namespaces: set[str], declared: set[str], pipeline: dict
 ) -> None:
-    for value in action["configuration"].values():
-        for namespace, variable in references(str(value)):
+    values = [str(value) for value in action["configuration"].values()]
+    values += [str(command) for command in action.get("commands") or []]
+    values += [str(v.get("value", "")) for v in action.get("environmentVariables") or []]
+    for value in values:
+        for namespace, variable in references(value):
             if namespace == "codepipeline":
                 continue
             if namespace == "variables":

@@ -37,3 +37,17 @@ def resolve(text: str, values: dict[str, dict[str, str]]) -> str:
 
 def resolve_configuration(configuration: dict, values: dict[str, dict[str, str]]) -> dict:
     return {key: resolve(str(value), values) for key, value in configuration.items()}
+
+
+def resolve_action_members(action: dict, values: dict[str, dict[str, str]]) -> dict:
+    """A copy of an action declaration whose members beyond configuration that take
+    variables (a compute action's commands and environment variable values) are resolved."""
+    resolved = dict(action)
+    if action.get("commands"):
+        resolved["commands"] = [resolve(str(c), values) for c in action["commands"]]
+    if action.get("environmentVariables"):
+        resolved["environmentVariables"] = [
+            {**v, "value": resolve(str(v.get("value", "")), values)}
+            for v in action["environmentVariables"]
+        ]
+    return resolved

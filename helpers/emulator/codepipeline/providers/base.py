@@ -69,6 +69,9 @@ class ActionContext:
     open_approval: Callable[[], Approval] = field(default=_no_approval, repr=False)
     output_variables: dict[str, str] = field(default_factory=dict)
     revision: Revision | None = None
+    # The whole action declaration, for members beyond configuration (the Commands
+    # action's commands, outputVariables, environmentVariables, outputArtifacts' files).
+    declaration: dict = field(default_factory=dict)
 
     def console(self, service: str, fragment: str) -> str:
         return f"https://console.aws.amazon.com/{service}/home?region={self.region}#{fragment}"
@@ -88,6 +91,9 @@ class Runner:
     # CreatePipeline/UpdatePipeline: configuration checks beyond the type's properties,
     # check(action_name, configuration), raising InvalidActionDeclarationException.
     check: Callable[[str, dict], None] | None = None
+    # CreatePipeline/UpdatePipeline: checks of the whole action declaration (members
+    # beyond configuration), check_action(action), raising AWS's error.
+    check_action: Callable[[dict], None] | None = None
     revision_type: str | None = None  # a source's sourceRevisions revisionType
     panel: str | None = None  # the view's detail panel: build-log, deployment-events
     # ListDeployActionExecutionTargets: targets(account, region, external_execution_id).
