@@ -1149,39 +1149,3 @@ DELETION_ORDER: list[Finder] = [
 ]
 if len(DELETION_ORDER) != len(FINDERS) or set(DELETION_ORDER) != {f for f, _ in FINDERS}:
     raise RuntimeError("DELETION_ORDER must list every finder once")
-
-
-# --- CodeStar Notifications: notification rules ------------------------------------------------
-
-
-@finder
-def codestar_notification_rules(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
-    """Notification rules tagged by the kit (DescribeNotificationRule gives the tags); the
-    SNS topics they target are the sns_topics finder's."""
-    notifications = client("codestar-notifications")
-    for page in notifications.get_paginator("list_notification_rules").paginate():
-        for summary in page.get("NotificationRules", []):
-            arn = summary["Arn"]
-            try:
-                rule = notifications.describe_notification_rule(Arn=arn)
-            except ClientError as error:
-                # Deleted since it was listed, or (the learner policy limits rules by their
-                # lab:owner tag: their ARNs name no learner) another learner's.
-                if code(error) in ("ResourceNotFoundException", "AccessDeniedException"):
-                    continue
-                raise
-            reason = scope.owns(rule.get("Tags") or {})
-            if reason and scope.old_enough(rule.get("CreatedTimestamp")):
-                yield Resource(
-                    "codestar-notifications",
-                    "notification rule",
-                    rule.get("Name") or arn.rsplit("/", 1)[-1],
-                    region,
-                    reason,
-                    functools.partial(notifications.delete_notification_rule, Arn=arn),
-                )
-
-
-# Right after the EventBridge rules: notification rules watch the pipelines, projects,
-# applications and repositories deleted next and notify the topics deleted later.
-DELETION_ORDER.insert(DELETION_ORDER.index(eventbridge_rules) + 1, codestar_notification_rules)

@@ -152,8 +152,12 @@ def test_rule_lifecycle_and_errors(server_client):
         ]
     )["NotificationRules"]
     assert [r["Arn"] for r in found] == [arn]
+    # Of this repository only: the server is shared with other tests' rules.
     assert not notify.list_notification_rules(
-        Filters=[{"Name": "EVENT_TYPE_ID", "Value": "codecommit-repository-pull-request-created"}]
+        Filters=[
+            {"Name": "EVENT_TYPE_ID", "Value": "codecommit-repository-pull-request-created"},
+            {"Name": "RESOURCE", "Value": repo},
+        ]
     )["NotificationRules"]
     notify.unsubscribe(Arn=arn, TargetAddress=other)
     notify.delete_target(TargetAddress=other)
@@ -400,7 +404,7 @@ def test_teardown_finds_the_kits_notification_rules_only(client):
     make_rule(notify, repo, events, topic, Name="not-ours", Tags={"team": "blue"})
     scope = teardown.Scope(prefix="learner")
 
-    found = list(teardown.codestar_notification_rules(client, REGION, scope))
+    found = list(teardown.notification_rules(client, REGION, scope))
     assert [(r.kind, r.name) for r in found] == [("notification rule", "ours")]
     found[0].delete()
     left = [r["Arn"] for r in notify.list_notification_rules()["NotificationRules"]]
