@@ -24,7 +24,7 @@ os.environ.update(
 
 import boto3  # noqa: E402
 
-from helpers import offline_credentials  # noqa: E402
+from helpers import aws, offline_credentials  # noqa: E402
 from helpers.emulator import workers  # noqa: E402
 from helpers.emulator.server import LocalServer  # noqa: E402
 from helpers.prerequisites import push_event_pattern  # noqa: E402
@@ -114,23 +114,7 @@ def wait(cp, name: str, execution_id: str, timeout: float = 120) -> str:
 def pipeline_role(iam) -> str:
     """ROLE, made in the local IAM if missing: CreatePipeline refuses a role that does not
     exist (pipelines-create.md)."""
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRole",
-                "Principal": {"Service": "codepipeline.amazonaws.com"},
-            }
-        ],
-    }
-    try:
-        iam.create_role(
-            RoleName=ROLE.rsplit("/", 1)[-1], AssumeRolePolicyDocument=json.dumps(trust)
-        )
-    except iam.exceptions.EntityAlreadyExistsException:
-        pass
-    return ROLE
+    return aws.create_role_named_by(iam, ROLE, "codepipeline.amazonaws.com")
 
 
 def clients(endpoint: str) -> dict:

@@ -7,7 +7,6 @@ Run: python benchmarks/signature_overhead.py [calls]
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import sys
@@ -21,6 +20,7 @@ os.environ.update(
 
 import boto3  # noqa: E402
 
+from helpers import aws  # noqa: E402
 from helpers.emulator.server import LocalServer  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/CodePipelineRole"
@@ -70,23 +70,7 @@ PIPELINE = {
 def pipeline_role(iam) -> str:
     """ROLE, made in the local IAM if missing: CreatePipeline refuses a role that does not
     exist (pipelines-create.md)."""
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRole",
-                "Principal": {"Service": "codepipeline.amazonaws.com"},
-            }
-        ],
-    }
-    try:
-        iam.create_role(
-            RoleName=ROLE.rsplit("/", 1)[-1], AssumeRolePolicyDocument=json.dumps(trust)
-        )
-    except iam.exceptions.EntityAlreadyExistsException:
-        pass
-    return ROLE
+    return aws.create_role_named_by(iam, ROLE, "codepipeline.amazonaws.com")
 
 
 def per_call_ms(server: LocalServer, calls: int) -> list[float]:

@@ -7,6 +7,8 @@ import json
 import time
 from dataclasses import dataclass
 
+from helpers import aws
+
 ROLE = "arn:aws:iam::123456789012:role/CodePipelineRole"  # made by make_lab / create_role
 EVENTS_ROLE = "arn:aws:iam::123456789012:role/EventsRole"  # made by make_lab / create_role
 BUILD_ROLE = "arn:aws:iam::123456789012:role/CodeBuildRole"
@@ -298,29 +300,12 @@ class Lab:
 
 def trust_policy(service: str = "codepipeline.amazonaws.com") -> str:
     """A trust policy that lets the service assume the role."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": "sts:AssumeRole",
-                    "Principal": {"Service": service},
-                }
-            ],
-        }
-    )
+    return json.dumps(aws.service_trust_policy(service))
 
 
 def create_role(iam, arn: str = ROLE, service: str = "codepipeline.amazonaws.com") -> str:
-    """The role the ARN names, trusting the service, made if the local IAM lacks it:
-    CreatePipeline refuses a role that does not exist (pipelines-create.md)."""
-    name = arn.rsplit("/", 1)[-1]
-    try:
-        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_policy(service))
-    except iam.exceptions.EntityAlreadyExistsException:
-        pass
-    return arn
+    """The role the ARN names, trusting the service, made if the local IAM lacks it."""
+    return aws.create_role_named_by(iam, arn, service)
 
 
 def env_variables(**values: str) -> str:
