@@ -330,8 +330,9 @@ def _progress_lines(
 
 
 def panel_kind(action: dict) -> str | None:
-    """The detail panel of an action (build-log, deployment-events), as its provider's
-    entry in the kit's provider registry says; imported on first use (it loads moto)."""
+    """The detail panel of an action (build-log, deployment-events, action-log,
+    stack-events), as its provider's entry in the kit's provider registry says; imported
+    on first use (it loads moto)."""
     from .emulator.codepipeline.action_types import panel_kind as registered_panel
 
     return registered_panel(
@@ -689,6 +690,10 @@ class PipelineView(widgets.VBox):
         try:
             if kind == "build-log":
                 return self.build_log(external)
+            if kind == "action-log":
+                return self.action_log(stage, action["name"], external)
+            if kind == "stack-events":
+                return self.stack_events(external)
             return self.deployment_events(external)
         except Exception as error:  # the build or deployment is not readable (yet)
             return f"<i>{html.escape(str(error))}</i>"
@@ -799,12 +804,15 @@ class PipelineView(widgets.VBox):
         )
 
     def deployment_events(self, deployment_id: str) -> str:
-        """HTML: the deployment's status and each instance's lifecycle event statuses."""
+        """HTML: the deployment's status and each instance's lifecycle event statuses (for a
+        Lambda deployment: the alias' traffic shift and the hooks)."""
         codedeploy = self._sibling("codedeploy")
         info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
         rows = [
             f"Deployment <code>{html.escape(deployment_id)}</code>: {html.escape(info['status'])}"
         ]
+        if info.get("computePlatform") == "Lambda":
+            return "<br>".join(rows + self._lambda_targets(codedeploy, deployment_id))
         instances = codedeploy.list_deployment_instances(deploymentId=deployment_id)[
             "instancesList"
         ]
@@ -823,6 +831,131 @@ class PipelineView(widgets.VBox):
                     f"{html.escape(summary['status'])}: "
                     f"<small>{html.escape(events)}</small>"
                 )
+        return "<br>".join(rows)
+
+    def _lambda_targets(self, codedeploy, deployment_id: str) -> list[str]:
+        """One row per function: versions, the target version's share of the alias' traffic
+        and the hooks' statuses (ListDeploymentTargets: Lambda deployments have no
+        instances)."""
+        ids = codedeploy.list_deployment_targets(deploymentId=deployment_id)["targetIds"]
+        if not ids:
+            return []
+        targets = codedeploy.batch_get_deployment_targets(
+            deploymentId=deployment_id, targetIds=ids[:25]
+        )["deploymentTargets"]
+        rows = []
+        for target in targets:
+            found = target.get("lambdaTarget") or {}
+            function = found.get("lambdaFunctionInfo") or {}
+            weight = function.get("targetVersionWeight")
+            # a percentage (LambdaFunctionInfo.targetVersionWeight)
+            share = f", {weight:g}% of traffic on the target" if weight is not None else ""
+            events = ", ".join(
+                f"{e['lifecycleEventName']} {e.get('status', '')}"
+                for e in found.get("lifecycleEvents", [])
+            )
+            rows.append(
+                f"<code>{html.escape(function.get('functionName') or found.get('targetId', ''))}"
+                f"</code> {html.escape(function.get('functionAlias') or '')}: version "
+                f"{html.escape(str(function.get('currentVersion') or '?'))} &rarr; "
+                f"{html.escape(str(function.get('targetVersion') or '?'))}{share}; "
+                f"<small>{html.escape(events)}</small>"
+            )
+        return rows
+
+    def action_log(self, stage: str, action_name: str, external_id: str) -> str:
+        """HTML: the tail of an action's own log in CloudWatch Logs: the Commands action's
+        (its execution result's logStreamARN) or a Lambda invoke action's function log."""
+        head = f"{html.escape(action_name)}: <code>{html.escape(external_id)}</code>"
+        execution = self._action_execution(stage, action_name, external_id)
+        if execution is None:
+            return head
+        result = (execution.get("output") or {}).get("executionResult") or {}
+        group = stream = ""
+        if result.get("logStreamARN"):
+            # arn:aws:logs:region:account:log-group:GROUP:log-stream:STREAM
+            _, _, rest = result["logStreamARN"].partition(":log-group:")
+            group, _, stream = rest.partition(":log-stream:")
+        elif execution.get("input", {}).get("actionTypeId", {}).get("provider") == "Lambda":
+            function = execution["input"].get("configuration", {}).get("FunctionName", "")
+            group = f"/aws/lambda/{function.split(':')[-1]}"
+        if not group:
+            return head
+        if not self.local:
+            return f"{head}<br><small>Log group {html.escape(group)} in CloudWatch Logs</small>"
+        logs = self._sibling("logs")
+        try:
+            if not stream:
+                streams = logs.describe_log_streams(
+                    logGroupName=group, orderBy="LastEventTime", descending=True, limit=1
+                )["logStreams"]
+                stream = streams[0]["logStreamName"] if streams else ""
+            events = (
+                logs.get_log_events(
+                    logGroupName=group, logStreamName=stream, startFromHead=False, limit=LOG_LINES
+                )["events"]
+                if stream
+                else []
+            )
+        except Exception:  # the log appears once the action has written to it
+            events = []
+        text = "\n".join(e["message"].rstrip("\n") for e in events)
+        return (
+            f"{head}<br><small>{html.escape(group)} / {html.escape(stream)}</small>"
+            f"<pre>{html.escape(text)}</pre>"
+        )
+
+    def _action_execution(self, stage: str, action_name: str, external_id: str) -> dict | None:
+        """The latest execution of the action with this external id (ListActionExecutions
+        lists the newest first)."""
+        pages = self.client.get_paginator("list_action_executions").paginate(
+            pipelineName=self.pipeline_name, PaginationConfig={"MaxItems": 100}
+        )
+        for page in pages:
+            for execution in page.get("actionExecutionDetails", []):
+                if (
+                    execution.get("stageName") == stage
+                    and execution.get("actionName") == action_name
+                    and (execution.get("output") or {})
+                    .get("executionResult", {})
+                    .get("externalExecutionId")
+                    == external_id
+                ):
+                    return execution
+        return None
+
+    def stack_events(self, stack_or_change_set: str) -> str:
+        """HTML: a CloudFormation action's stack status and latest events, or its change
+        set's status and changes (CHANGE_SET_REPLACE)."""
+        cloudformation = self._sibling("cloudformation")
+        if ":changeSet/" in stack_or_change_set:
+            change_set = cloudformation.describe_change_set(ChangeSetName=stack_or_change_set)
+            rows = [
+                f"Change set <code>{html.escape(change_set['ChangeSetName'])}</code> of "
+                f"<code>{html.escape(change_set['StackName'])}</code>: "
+                f"{html.escape(change_set['Status'])}"
+            ]
+            for change in change_set.get("Changes", [])[:LOG_LINES]:
+                resource = change.get("ResourceChange") or {}
+                rows.append(
+                    f"{html.escape(resource.get('Action', ''))} "
+                    f"<code>{html.escape(resource.get('LogicalResourceId', ''))}</code> "
+                    f"<small>{html.escape(resource.get('ResourceType', ''))}</small>"
+                )
+            return "<br>".join(rows)
+        [stack] = cloudformation.describe_stacks(StackName=stack_or_change_set)["Stacks"]
+        rows = [
+            f"Stack <code>{html.escape(stack['StackName'])}</code>: "
+            f"{html.escape(stack['StackStatus'])}"
+        ]
+        events = cloudformation.describe_stack_events(StackName=stack_or_change_set)["StackEvents"]
+        for event in events[:LOG_LINES]:
+            reason = event.get("ResourceStatusReason")
+            rows.append(
+                f"<code>{html.escape(event.get('LogicalResourceId', ''))}</code> "
+                f"{html.escape(event.get('ResourceStatus', ''))}"
+                + (f" <small>{html.escape(reason)}</small>" if reason else "")
+            )
         return "<br>".join(rows)
 
     # -- acting -------------------------------------------------------------------------

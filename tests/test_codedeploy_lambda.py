@@ -334,3 +334,18 @@ def test_lambda_groups_default_to_all_at_once_traffic_control(world):
         "deploymentOption": "WITH_TRAFFIC_CONTROL",
     }
     assert group
+
+
+def test_the_pipeline_view_shows_a_lambda_deployments_shift_and_hooks(world, server_client):
+    from helpers import views
+
+    group = world.group("CodeDeployDefault.LambdaAllAtOnce")
+    deployment = world.deploy(group, {"BeforeAllowTraffic": world.hook("Succeeded")})
+    assert world.wait(deployment)["status"] == "Succeeded"
+    # any pipeline name: the panel reads CodeDeploy only
+    view = views.pipeline_view(server_client("codepipeline"), "no-such-pipeline")
+    panel = view.deployment_events(deployment)
+    view.close()
+    assert f"Deployment <code>{deployment}</code>: Succeeded" in panel
+    assert f"<code>{world.function}</code> live: version 1 &rarr; 2, 100% of traffic" in panel
+    assert "BeforeAllowTraffic Succeeded, AllowTraffic Succeeded" in panel

@@ -239,3 +239,19 @@ def test_a_function_that_never_reports_fails_at_the_action_timeout(setup, monkey
     assert action["status"] == "Failed"
     message = action["output"]["executionResult"]["errorDetails"]["message"]
     assert "failed to return a result" in message
+
+
+def test_the_pipeline_view_tails_the_functions_log(setup):
+    from helpers import views
+
+    cp, function, source, artifacts, suffix = setup
+    name = f"view-{suffix}"
+    execution_id = _pipeline(cp, name, function, source, artifacts, "http://example.com")
+    request_id = _check_action(cp, name, execution_id)["output"]["executionResult"][
+        "externalExecutionId"
+    ]
+    view = views.pipeline_view(cp, name)
+    panel = view._panels[("Test", "Check")].value
+    view.close()
+    assert f"/aws/lambda/{function}" in panel
+    assert f"REPORT RequestId: {request_id}" in panel

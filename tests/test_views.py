@@ -449,3 +449,40 @@ def test_retry_that_aws_refuses_shows_its_error(view):
     view.retry_stage("Source")  # it succeeded: nothing to retry
     assert "<b>Retry Source</b>" in view.message.value
     assert "StageNotRetryableException" in view.message.value
+
+
+def test_commands_log_and_stack_events_panels_offline(server_client, synchronous):
+    """A Commands action's panel tails its own log (logStreamARN); a CloudFormation
+    action's shows its stack's status and events."""
+    import json
+
+    from tests.pipelines import CFN_ROLE, cloudformation_action, make_lab
+    from tests.test_codepipeline_commands import commands_action
+
+    lab = make_lab(server_client)
+    create_role(server_client("iam"), CFN_ROLE, "cloudformation.amazonaws.com")
+    template = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
+    lab.commit("template.json", json.dumps(template))
+    suffix = uuid.uuid4().hex[:6]
+    execution_id = lab.create(
+        name=f"modern-{suffix}",
+        pipelineType="V2",
+        stages=[
+            {"name": "Source", "actions": [source_action()]},
+            {"name": "Build", "actions": [commands_action(["echo hello from commands"])]},
+            {"name": "Deploy", "actions": [cloudformation_action(stack=f"view-{suffix}")]},
+        ],
+    )
+    assert lab.wait(execution_id, f"modern-{suffix}")["status"] == "Succeeded"
+    view = views.pipeline_view(lab.cp, f"modern-{suffix}")
+    build = view._panels[("Build", "Build")]
+    assert "lab-action-log" in classes(build)
+    assert "hello from commands" in build.value and "/aws/codepipeline/" in build.value
+    deploy = view._panels[("Deploy", "Deploy")]
+    assert "lab-stack-events" in classes(deploy)
+    assert f"Stack <code>view-{suffix}</code>: CREATE_COMPLETE" in deploy.value
+    # the stack's events, newest first (moto records the stack's own, not each resource's)
+    assert deploy.value.index("CREATE_IN_PROGRESS <small>User Initiated") > deploy.value.index(
+        f"<code>view-{suffix}</code> CREATE_COMPLETE"
+    )
+    view.close()

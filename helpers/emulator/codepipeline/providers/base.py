@@ -95,6 +95,7 @@ class Runner:
     # beyond configuration), check_action(action), raising AWS's error.
     check_action: Callable[[dict], None] | None = None
     revision_type: str | None = None  # a source's sourceRevisions revisionType
-    panel: str | None = None  # the view's detail panel: build-log, deployment-events
+    # the view's detail panel: build-log, deployment-events, action-log, stack-events
+    panel: str | None = None
     # ListDeployActionExecutionTargets: targets(account, region, external_execution_id).
     targets: Callable[[str, str, str], list[dict]] | None = None

@@ -547,4 +547,4 @@ def check_configuration(name: str, configuration: dict) -> None:
         )
 
 
-RUNNER = Runner(run, check=check_configuration)
+RUNNER = Runner(run, check=check_configuration, panel="stack-events")

@@ -150,6 +150,6 @@ def _check_pattern(action_name: str, pattern: str) -> None:
         )
 
 
-# No view panel: the view's build-log panel reads the account's builds (BatchGetBuilds),
-# which do not include this managed build; its log is in CloudWatch Logs (logStreamARN).
-RUNNER = Runner(run, name="Commands", check_action=check_action)
+# The view's action-log panel, not build-log: BatchGetBuilds does not include this managed
+# build; its log is in CloudWatch Logs (the execution result's logStreamARN).
+RUNNER = Runner(run, name="Commands", check_action=check_action, panel="action-log")

@@ -142,7 +142,7 @@ def _invoke(
         raise ActionFailed(refusal.message, "ConfigurationError") from None
 
 
-RUNNER = Runner(run)
+RUNNER = Runner(run, panel="action-log")  # the function's log group
 
 
 # --- the LambdaInvoke condition rule ----------------------------------------------------------
