@@ -22,7 +22,7 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from . import moto_backends
+from . import moto_backends, serving
 from .notifications import models as notifications
 
 if TYPE_CHECKING:
@@ -111,7 +111,8 @@ def _start_build(target: moto_backends.MatchedTarget) -> None:
     try:
         check_request("codebuild", "StartBuild", params)
         backend = codebuild_lab_backends[account][region]
-        backend.start_build(params, "rule/" + target.rule_arn.rsplit("/", 1)[-1])
+        rule = "rule/" + target.rule_arn.rsplit("/", 1)[-1]
+        backend.start_build(params, rule, serving.local_endpoint())
     except AwsError as error:
         log.info("rule %s: StartBuild refused: %s", target.rule_arn, error)
 

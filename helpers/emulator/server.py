@@ -19,8 +19,7 @@ from moto.moto_server.werkzeug_app import (
 )
 
 from .. import offline_credentials
-from . import identities, install, processes, routes
-from .awslambda import runtime as lambda_runtime
+from . import identities, install, processes, routes, serving
 from .malformed import BoundedWSGIServer, bounded, reject_malformed
 from .recorder import CallRecorder
 from .trust import TrustedOnly
@@ -107,17 +106,17 @@ class LocalServer:
 
     def start(self) -> LocalServer:
         self._thread.start()
-        lambda_runtime.serving(self.endpoint)  # functions call the local AWS here
+        serving.serving(self.endpoint)  # builds and functions call the local AWS here
         return self
 
     def serve_forever(self) -> None:
-        lambda_runtime.serving(self.endpoint)
+        serving.serving(self.endpoint)
         self._server.serve_forever()
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-        lambda_runtime.stopped_serving(self.endpoint)
+        serving.stopped_serving(self.endpoint)
         processes.kill_all()  # the builds and hook scripts it started end with it
         identities.remove_root(self.credentials[0])
 

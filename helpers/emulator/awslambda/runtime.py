@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ... import settings
-from .. import identities, moto_backends, processes, safepaths
+from .. import identities, moto_backends, processes, safepaths, serving
 from ..codebuild import sources
 
 log = logging.getLogger("helpers.emulator.awslambda")
@@ -89,29 +89,6 @@ class Invocation:
 
     def result(self) -> object:
         return json.loads(self.payload) if self.payload else None
-
-
-# --- the local server's address, for functions that call the local AWS ---------------------
-
-_endpoints: list[str] = []
-_endpoints_lock = threading.Lock()
-
-
-def serving(endpoint: str) -> None:
-    """A local server listens at endpoint: functions get it as AWS_ENDPOINT_URL."""
-    with _endpoints_lock:
-        _endpoints.append(endpoint)
-
-
-def stopped_serving(endpoint: str) -> None:
-    with _endpoints_lock:
-        if endpoint in _endpoints:
-            _endpoints.remove(endpoint)
-
-
-def local_endpoint() -> str | None:
-    with _endpoints_lock:
-        return _endpoints[-1] if _endpoints else None
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -282,7 +259,7 @@ def invoke(
     run = _Run(function, invoked_arn or function.arn)
     for folder in ("home", "tmp"):
         (task_root.parent / folder).mkdir(exist_ok=True)
-    env = environment(function, task_root, run.stream, endpoint_url or local_endpoint())
+    env = environment(function, task_root, run.stream, endpoint_url or serving.local_endpoint())
     text = event.decode() if isinstance(event, bytes) else event
     request = {
         "handler": function.handler,

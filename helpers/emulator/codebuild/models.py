@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from moto.core.base_backend import BackendDict, BaseBackend
 
 from ... import settings
-from .. import constraints, events, safepaths, workers
+from .. import constraints, events, safepaths, serving, workers
 from ..core import now
 from . import exceptions as err
 from .sources import PipelineArtifact
@@ -124,6 +124,7 @@ class ManagedBuild:
     log_stream_prefix: str
     timeout_seconds: float = DEFAULT_TIMEOUT_MINUTES * 60  # the action's timeout
     environment_variables: list[dict] = field(default_factory=list)
+    service_role: str = ""  # what `aws` in the commands acts as (the pipeline's role)
 
 
 class Build:
@@ -577,7 +578,8 @@ class CodeBuildLabBackend(BaseBackend):
             "artifactsOverride": {"type": "CODEPIPELINE"},
             "environmentVariablesOverride": environment_variables or [],
         }
-        config = self._build_config(project, params, None)
+        # The server running the pipeline is the one its build calls (serving.py).
+        config = self._build_config(project, params, serving.local_endpoint())
         config.secondary_sources = [
             {"type": "CODEPIPELINE", "sourceIdentifier": name} for name in names if name != primary
         ]
@@ -618,7 +620,8 @@ class CodeBuildLabBackend(BaseBackend):
             environment=dict(MANAGED_ENVIRONMENT),
             environment_overrides=list(spec.environment_variables),
             buildspec=spec.buildspec,
-            service_role="",
+            service_role=spec.service_role,
+            endpoint_url=serving.local_endpoint(),
             # The action's timeout, in the build's minutes (LAB_CODEBUILD_SECONDS_PER_MINUTE).
             timeout_minutes=spec.timeout_seconds / seconds_per_minute(),
             queued_timeout_minutes=DEFAULT_QUEUED_TIMEOUT_MINUTES,

@@ -567,6 +567,7 @@ def run_action(run: ActionRun) -> None:
             source_revision=execution.source_revisions.get(run.name),
             action_execution_id=run.id,
             pipeline_arn=pipeline.arn,
+            role_arn=declaration.get("roleArn") or execution.declaration["roleArn"],
             encryption_key=_encryption_key(pipeline, declaration),
             condition=pipeline.cond,
             declaration=resolved_action,

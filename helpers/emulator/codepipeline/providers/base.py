@@ -58,6 +58,7 @@ class ActionContext:
     source_revision: str | None = None  # an override (pushed commit, sourceRevisions)
     action_execution_id: str = ""
     pipeline_arn: str = ""
+    role_arn: str = ""  # the action's roleArn, else the pipeline's: what the action acts as
     encryption_key: dict | None = None  # the artifact store's, if it declares one
     # The pipeline's condition variable (the runtime always passes it).
     condition: threading.Condition = field(default_factory=threading.Condition, repr=False)

@@ -50,6 +50,9 @@ def run(ctx: ActionContext) -> None:
         log_group=LOG_GROUP_PREFIX + ctx.pipeline_name,
         log_stream_prefix=f"{ctx.stage_name}/{ctx.action_name}",
         timeout_seconds=ctx.timeout,
+        # The commands act as the pipeline's service role, as on AWS (whose policy needs the
+        # logs permissions for the Commands action).
+        service_role=ctx.role_arn,
         environment_variables=[
             {"name": v["name"], "value": str(v["value"]), "type": v.get("type", "PLAINTEXT")}
             for v in action.get("environmentVariables") or []
