@@ -357,4 +357,7 @@ def report_reply(report: Report) -> dict:
 
 
 def install() -> None:
+    from .fleet_handlers import FleetHandlers
+
     install_handlers("codebuild", CodeBuildResponse, CodeBuildHandlers)
+    install_handlers("codebuild", CodeBuildResponse, FleetHandlers)

@@ -22,8 +22,8 @@ import traceback
 from .. import events, identities, moto_backends, workers
 from . import artifacts as artifact_files
 from . import buildspec as buildspec_parser
+from . import fleets, sources
 from . import reports as report_files
-from . import sources
 from .artifacts import ArtifactError, Destination
 from .buildspec import BuildSpec, BuildSpecError, PhaseSpec
 from .logs import BuildLog
@@ -77,11 +77,16 @@ class BuildRunner:
                 self.build.end_phase("FAULT", "INTERNAL_ERROR", f"lab kit error: {error!r}")
         finally:
             self._finalize(status)
+            fleets.release(self.backend, self.build)  # its fleet slot, to the next queued
 
     # -- the phases -----------------------------------------------------------------
 
     def _phases(self) -> str:
         build = self.build
+        waited = fleets.wait_for_capacity(self.backend, build)  # QUEUED while its fleet is full
+        if waited is not None:
+            self._end_interrupted(waited)
+            return self._interrupted_status(waited)
         build.end_phase(SUCCEEDED)  # QUEUED: a worker has picked the build up
         workers.pace()
 
@@ -90,7 +95,7 @@ class BuildRunner:
         for folder in ("src", "control", "home", "tmp"):
             (build.workspace / folder).mkdir(parents=True, exist_ok=True)
         self.log = BuildLog(build.account, build.region, build.log_group, build.log_stream)
-        self.log.container("Running on CodeBuild On-demand (lab kit, local)")
+        self.log.container(fleets.compute_line(self.backend, build))
         self.log.container("Waiting for agent ping")
         self.log.container("Waiting for DOWNLOAD_SOURCE")
         outcome = self._step(self._provision)
