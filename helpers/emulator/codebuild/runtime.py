@@ -22,7 +22,7 @@ import traceback
 from .. import events, identities, moto_backends, workers
 from . import artifacts as artifact_files
 from . import buildspec as buildspec_parser
-from . import fleets, sources
+from . import buildspec_keys, fleets, sources
 from . import reports as report_files
 from .artifacts import ArtifactError, Destination
 from .buildspec import BuildSpec, BuildSpecError, PhaseSpec
@@ -33,6 +33,7 @@ from .shell import OK, STOPPED, TIMED_OUT, ShellSession
 log = logging.getLogger("helpers.emulator.codebuild")
 
 COMMAND_PHASES = ("INSTALL", "PRE_BUILD", "BUILD", "POST_BUILD")
+PHASE_KEYS_BY_TYPE = {value: key for key, value in buildspec_parser.PHASE_KEYS.items()}
 SUCCEEDED, FAILED = "SUCCEEDED", "FAILED"
 RUNTIME_WARNING = (
     "Skipping install of runtimes. Runtime version selection is not supported by this build image."
@@ -154,7 +155,13 @@ class BuildRunner:
         with self.build.lock:
             if self.build.stop_requested:
                 return STOPPED, False
-            session = ShellSession(self.src_dir, self.env, self.control_dir, self.log.line)
+            session = ShellSession(
+                self.src_dir,
+                self.env,
+                self.control_dir,
+                self.log.line,
+                buildspec_keys.shell_command(self._loaded_spec()),
+            )
             self.session = self.build.session = session
         phases = self._loaded_spec().phases
         upload = True
@@ -322,6 +329,8 @@ class BuildRunner:
             self.spec = buildspec_parser.parse(self._buildspec_text())
         except BuildSpecError as error:
             raise PhaseFailure("YAML_FILE_ERROR", str(error)) from None
+        for note in buildspec_keys.notes(self.spec, PHASE_KEYS_BY_TYPE):
+            self.log.container(note)
         self.log.container("Processing environment variables")
         spec = self.spec
         variables = dict(spec.variables)
