@@ -897,6 +897,27 @@ def codebuild_report_groups(client: ClientFor, region: str, scope: Scope) -> Ite
 
 
 @finder
+def codebuild_fleets(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
+    """Reserved-capacity fleets bill for every hour they exist, builds or not."""
+    codebuild = client("codebuild")
+    arns = list(_pages(codebuild.list_fleets, "fleets", {}))  # no paginator in botocore
+    for start in range(0, len(arns), 100):
+        fleets = codebuild.batch_get_fleets(names=arns[start : start + 100])["fleets"]
+        for fleet in fleets:
+            tags = {t["key"]: t["value"] for t in fleet.get("tags", [])}
+            reason = scope.owns(tags)
+            if reason and scope.old_enough(fleet.get("created")):
+                yield Resource(
+                    "codebuild",
+                    "fleet",
+                    fleet["name"],
+                    region,
+                    reason,
+                    functools.partial(codebuild.delete_fleet, arn=fleet["arn"]),
+                )
+
+
+@finder
 def codedeploy_applications(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     codedeploy = client("codedeploy")
     sts = client("sts")
@@ -1411,6 +1432,7 @@ DELETION_ORDER: list[Finder] = [
     ec2_instances,  # targets of deployment groups; they use profiles and security groups
     codebuild_projects,  # pipelines build with them (their builds go with them)
     codebuild_report_groups,  # the projects' builds write reports to them
+    codebuild_fleets,  # projects run on them (AWS refuses to delete a fleet in use)
     codedeploy_applications,  # with their deployment groups, which use what follows
     codedeploy_deployment_configs,  # deployment groups name one
     codedeploy_on_premises_instances,  # deployment groups target them

@@ -1,8 +1,9 @@
 """Reading a buildspec: YAML in, a checked BuildSpec out, or a BuildSpecError naming the problem.
 
 A BuildSpecError fails the build in DOWNLOAD_SOURCE with status code YAML_FILE_ERROR, as
-in AWS. Only what the runner uses is modelled; other keys (cache, proxy, batch...) are
-accepted and ignored.
+in AWS. Only what the runner uses is modelled; other keys (cache, batch...) are accepted
+and ignored here. env/shell, run-as, proxy and env/git-credential-helper are read and
+checked; buildspec_keys.py says how the runner honours or explains them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ PHASE_KEYS = {
 }
 ON_FAILURE_VALUES = ("ABORT", "CONTINUE")
 SUPPORTED_VERSIONS = ("0.1", "0.2")
+SHELLS = ("bash", "/bin/sh", "powershell.exe", "cmd.exe")  # env/shell's tags, Linux and Windows
+PROXY_KEYS = ("upload-artifacts", "logs")
 
 
 class BuildSpecError(Exception):
@@ -34,6 +37,7 @@ class PhaseSpec:
     finally_commands: list[str] = field(default_factory=list)
     on_failure: str | None = None  # None: the default phase transitions
     runtime_versions: dict = field(default_factory=dict)
+    run_as: str | None = None
 
 
 @dataclass
@@ -64,6 +68,10 @@ class BuildSpec:
     artifacts: ArtifactSpec | None = None
     secondary_artifacts: dict[str, ArtifactSpec] = field(default_factory=dict)
     reports: dict[str, ReportSpec] = field(default_factory=dict)
+    shell: str | None = None  # env/shell
+    run_as: str | None = None
+    proxy: dict[str, bool] = field(default_factory=dict)
+    git_credential_helper: bool = False
 
 
 def locate(src_dir: Path, relative: str) -> Path:
@@ -117,8 +125,42 @@ def parse(text: str) -> BuildSpec:
             str(key): _report(_mapping(value, f"reports/{key}"), f"reports/{key}")
             for key, value in _mapping(document.get("reports"), "reports").items()
         },
+        shell=_shell(env.get("shell")),
+        run_as=_user(document.get("run-as"), "run-as"),
+        proxy=_proxy(document.get("proxy")),
+        git_credential_helper=_yes(env.get("git-credential-helper")),
     )
     return spec
+
+
+def _shell(value) -> str | None:
+    if value is None:
+        return None
+    shell = str(value).strip()
+    if shell not in SHELLS:
+        raise BuildSpecError(
+            f"Invalid buildspec: env/shell {shell!r} is not supported; use one of "
+            + ", ".join(SHELLS)
+        )
+    return shell
+
+
+def _user(value, where: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        raise BuildSpecError(f"Invalid buildspec: {where} must be a Linux user name")
+    return str(value)
+
+
+def _proxy(value) -> dict[str, bool]:
+    proxy = _mapping(value, "proxy")
+    for key in proxy:
+        if key not in PROXY_KEYS:
+            raise BuildSpecError(
+                f"Invalid buildspec: unknown key proxy/{key}; proxy takes " + ", ".join(PROXY_KEYS)
+            )
+    return {str(key): _yes(flag) for key, flag in proxy.items()}
 
 
 def _version(value) -> str:
@@ -150,6 +192,7 @@ def _phases(value) -> dict[str, PhaseSpec]:
             runtime_versions=_mapping(
                 body.get("runtime-versions"), f"phases/{key}/runtime-versions"
             ),
+            run_as=_user(body.get("run-as"), f"phases/{key}/run-as"),
         )
     return phases
 

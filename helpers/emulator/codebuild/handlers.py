@@ -14,6 +14,7 @@ from moto.codebuild.responses import CodeBuildResponse
 from .. import core
 from ..core import LabHandlers, install_handlers, with_token
 from . import exceptions as err
+from . import sharing
 from .artifacts import object_key
 from .models import (
     Build,
@@ -222,6 +223,7 @@ def project_reply(project: Project) -> dict:
         "badge": {"badgeEnabled": project.badge_enabled},
         "projectVisibility": "PRIVATE",
     }
+    reply.update(sharing.visibility_fields(project))  # PUBLIC_READ: its alias and role
     if project.badge_enabled:
         reply["badge"]["badgeRequestUrl"] = (
             f"https://codebuild.{project.region}.amazonaws.com/badges?uuid="
@@ -357,4 +359,9 @@ def report_reply(report: Report) -> dict:
 
 
 def install() -> None:
+    from .fleet_handlers import FleetHandlers
+    from .sharing_handlers import SharingHandlers
+
     install_handlers("codebuild", CodeBuildResponse, CodeBuildHandlers)
+    install_handlers("codebuild", CodeBuildResponse, FleetHandlers)
+    install_handlers("codebuild", CodeBuildResponse, SharingHandlers)

@@ -483,6 +483,7 @@ class CodeBuildLabBackend(BaseBackend):
 
     def create_project(self, params: dict) -> Project:
         check_project(params)
+        _check_fleet(self, params.get("environment"))
         with self.lock:
             if params["name"] in self.projects:
                 raise err.ResourceAlreadyExistsException(
@@ -497,6 +498,7 @@ class CodeBuildLabBackend(BaseBackend):
         check_project(params)
         merged = {**project.settings, **params}
         check_project(merged)  # source and artifacts must still agree
+        _check_fleet(self, params.get("environment"))
         project.update(params)
         return project
 
@@ -678,9 +680,11 @@ class CodeBuildLabBackend(BaseBackend):
             ("computeType", "computeTypeOverride"),
             ("privilegedMode", "privilegedModeOverride"),
             ("certificate", "certificateOverride"),
+            ("fleet", "fleetOverride"),
         ):
             if params.get(override) is not None:
                 environment[key] = params[override]
+        _check_fleet(self, environment)
         overrides = params.get("environmentVariablesOverride") or []
         for variable in overrides:
             check_variable(variable)
@@ -884,6 +888,12 @@ def _check_export_config(config: dict) -> None:
         raise err.InvalidInputException(
             "Invalid export config: s3Destination.bucket is required for exportConfigType S3"
         )
+
+
+def _check_fleet(backend: CodeBuildLabBackend, environment: dict | None) -> None:
+    from .fleets import check_environment  # fleets.py builds on this module
+
+    check_environment(backend, environment)
 
 
 def _artifact_defaults(artifacts: dict, default_name: str) -> dict:

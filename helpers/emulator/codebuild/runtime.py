@@ -22,8 +22,8 @@ import traceback
 from .. import events, identities, moto_backends, workers
 from . import artifacts as artifact_files
 from . import buildspec as buildspec_parser
+from . import buildspec_keys, fleets, sources
 from . import reports as report_files
-from . import sources
 from .artifacts import ArtifactError, Destination
 from .buildspec import BuildSpec, BuildSpecError, PhaseSpec
 from .logs import BuildLog
@@ -33,6 +33,7 @@ from .shell import OK, STOPPED, TIMED_OUT, ShellSession
 log = logging.getLogger("helpers.emulator.codebuild")
 
 COMMAND_PHASES = ("INSTALL", "PRE_BUILD", "BUILD", "POST_BUILD")
+PHASE_KEYS_BY_TYPE = {value: key for key, value in buildspec_parser.PHASE_KEYS.items()}
 SUCCEEDED, FAILED = "SUCCEEDED", "FAILED"
 RUNTIME_WARNING = (
     "Skipping install of runtimes. Runtime version selection is not supported by this build image."
@@ -77,11 +78,16 @@ class BuildRunner:
                 self.build.end_phase("FAULT", "INTERNAL_ERROR", f"lab kit error: {error!r}")
         finally:
             self._finalize(status)
+            fleets.release(self.backend, self.build)  # its fleet slot, to the next queued
 
     # -- the phases -----------------------------------------------------------------
 
     def _phases(self) -> str:
         build = self.build
+        waited = fleets.wait_for_capacity(self.backend, build)  # QUEUED while its fleet is full
+        if waited is not None:
+            self._end_interrupted(waited)
+            return self._interrupted_status(waited)
         build.end_phase(SUCCEEDED)  # QUEUED: a worker has picked the build up
         workers.pace()
 
@@ -90,7 +96,7 @@ class BuildRunner:
         for folder in ("src", "control", "home", "tmp"):
             (build.workspace / folder).mkdir(parents=True, exist_ok=True)
         self.log = BuildLog(build.account, build.region, build.log_group, build.log_stream)
-        self.log.container("Running on CodeBuild On-demand (lab kit, local)")
+        self.log.container(fleets.compute_line(self.backend, build))
         self.log.container("Waiting for agent ping")
         self.log.container("Waiting for DOWNLOAD_SOURCE")
         outcome = self._step(self._provision)
@@ -149,7 +155,13 @@ class BuildRunner:
         with self.build.lock:
             if self.build.stop_requested:
                 return STOPPED, False
-            session = ShellSession(self.src_dir, self.env, self.control_dir, self.log.line)
+            session = ShellSession(
+                self.src_dir,
+                self.env,
+                self.control_dir,
+                self.log.line,
+                buildspec_keys.shell_command(self._loaded_spec()),
+            )
             self.session = self.build.session = session
         phases = self._loaded_spec().phases
         upload = True
@@ -317,6 +329,8 @@ class BuildRunner:
             self.spec = buildspec_parser.parse(self._buildspec_text())
         except BuildSpecError as error:
             raise PhaseFailure("YAML_FILE_ERROR", str(error)) from None
+        for note in buildspec_keys.notes(self.spec, PHASE_KEYS_BY_TYPE):
+            self.log.container(note)
         self.log.container("Processing environment variables")
         spec = self.spec
         variables = dict(spec.variables)

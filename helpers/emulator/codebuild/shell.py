@@ -41,8 +41,14 @@ class CommandResult:
 
 class ShellSession:
     def __init__(
-        self, cwd: Path, env: dict[str, str], control_dir: Path, on_output: Callable[[str], None]
+        self,
+        cwd: Path,
+        env: dict[str, str],
+        control_dir: Path,
+        on_output: Callable[[str], None],
+        command: list[str] | None = None,  # the shell (env/shell); bash by default
     ) -> None:
+        self.command = command or ["bash", "--noprofile", "--norc"]
         self.cwd = cwd
         self.env = env
         self.control_dir = control_dir
@@ -61,7 +67,7 @@ class ShellSession:
         self._lines = queue.Queue()
         try:
             self._process = processes.spawn(
-                ["bash", "--noprofile", "--norc"],
+                self.command,
                 on_kill=self._stopped.set,
                 cwd=self.cwd,
                 env=self.env,
