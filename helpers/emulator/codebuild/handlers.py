@@ -357,4 +357,7 @@ def report_reply(report: Report) -> dict:
 
 
 def install() -> None:
+    from .sandboxes import SandboxHandlers  # it builds on this module's replies
+
     install_handlers("codebuild", CodeBuildResponse, CodeBuildHandlers)
+    install_handlers("codebuild", CodeBuildResponse, SandboxHandlers)
