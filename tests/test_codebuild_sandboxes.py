@@ -18,7 +18,10 @@ ENVIRONMENT = {
     "computeType": "BUILD_GENERAL1_SMALL",
     "environmentVariables": [{"name": "GREETING", "value": "hello from the project"}],
 }
-BUILDSPEC = "version: 0.2\nenv:\n  variables:\n    FROM_SPEC: spec-value\nphases:\n  build:\n    commands:\n      - exit 1\n"
+BUILDSPEC = (  # its variables reach the sandbox; its phases do not run there
+    "version: 0.2\nenv:\n  variables:\n    FROM_SPEC: spec-value\n"
+    "phases:\n  build:\n    commands:\n      - exit 1\n"
+)
 
 
 @pytest.fixture
