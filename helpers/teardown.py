@@ -795,6 +795,42 @@ def codebuild_projects(client: ClientFor, region: str, scope: Scope) -> Iterator
                 )
 
 
+@finder
+def codebuild_sandboxes(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
+    """The kit's projects' sandboxes still open: AWS bills them as build time until they
+    stop. Stopping one is its teardown (a sandbox is not deleted; it stays listed)."""
+    codebuild = client("codebuild")
+    for project, reason in kit_projects(codebuild, region, scope).items():
+        try:
+            ids = [
+                i
+                for page in codebuild.get_paginator("list_sandboxes_for_project").paginate(
+                    projectName=project
+                )
+                for i in page.get("ids", [])
+            ]
+        except ClientError as error:
+            if code(error) in ("ResourceNotFoundException", *NOT_ALLOWED):
+                continue
+            raise
+        for start in range(0, len(ids), 100):
+            for sandbox in codebuild.batch_get_sandboxes(ids=ids[start : start + 100])["sandboxes"]:
+                if sandbox.get("status") in SANDBOX_ENDED:
+                    continue
+                if scope.old_enough(sandbox.get("requestTime")):
+                    yield Resource(
+                        "codebuild",
+                        "sandbox (stopped)",
+                        sandbox["id"],
+                        region,
+                        Reason(f"a sandbox of the kit's project {project}", reason.owner),
+                        functools.partial(codebuild.stop_sandbox, id=sandbox["id"]),
+                    )
+
+
+SANDBOX_ENDED = ("STOPPED", "FAILED", "TIMED_OUT")
+
+
 def _delete_project(codebuild, name: str) -> None:
     """Builds outlive their project in CodeBuild: delete them first (their workspaces
     and logs offline), then the project."""
@@ -1430,6 +1466,7 @@ DELETION_ORDER: list[Finder] = [
     codepipeline_pipelines,  # run everything below: stop them starting it first
     codepipeline_custom_action_types,  # pipelines' actions use them
     ec2_instances,  # targets of deployment groups; they use profiles and security groups
+    codebuild_sandboxes,  # open in a project's environment: stopped before it goes
     codebuild_projects,  # pipelines build with them (their builds go with them)
     codebuild_report_groups,  # the projects' builds write reports to them
     codebuild_fleets,  # projects run on them (AWS refuses to delete a fleet in use)

@@ -360,8 +360,10 @@ def report_reply(report: Report) -> dict:
 
 def install() -> None:
     from .fleet_handlers import FleetHandlers
+    from .sandboxes import SandboxHandlers  # it builds on this module's replies
     from .sharing_handlers import SharingHandlers
 
     install_handlers("codebuild", CodeBuildResponse, CodeBuildHandlers)
     install_handlers("codebuild", CodeBuildResponse, FleetHandlers)
     install_handlers("codebuild", CodeBuildResponse, SharingHandlers)
+    install_handlers("codebuild", CodeBuildResponse, SandboxHandlers)
