@@ -64,6 +64,7 @@ class BuildSpec:
     artifacts: ArtifactSpec | None = None
     secondary_artifacts: dict[str, ArtifactSpec] = field(default_factory=dict)
     reports: dict[str, ReportSpec] = field(default_factory=dict)
+    cache_paths: list[str] = field(default_factory=list)  # cache/paths (caches.py checks them)
 
 
 def locate(src_dir: Path, relative: str) -> Path:
@@ -117,6 +118,7 @@ def parse(text: str) -> BuildSpec:
             str(key): _report(_mapping(value, f"reports/{key}"), f"reports/{key}")
             for key, value in _mapping(document.get("reports"), "reports").items()
         },
+        cache_paths=_commands(_mapping(document.get("cache"), "cache").get("paths"), "cache/paths"),
     )
     return spec
 
