@@ -237,3 +237,11 @@ def test_served_over_http_and_not_marked_unserved(server_client):
     cb.invalidate_project_cache(projectName="over-http")
     assert cb.batch_get_projects(names=["over-http"])["projects"][0]["cache"] == LOCAL
     cb.delete_project(name="over-http")
+
+
+def test_a_project_made_again_starts_cold(client, cb):
+    make_project(cb, LOCAL)
+    run(cb)
+    cb.delete_project(name="cached")
+    make_project(cb, LOCAL)
+    assert "deps installed" in output(client, run(cb))

@@ -537,6 +537,8 @@ class CodeBuildLabBackend(BaseBackend):
         with self.lock:
             if self.projects.pop(name, None) is None:
                 return
+            # Its local cache goes too: a project made again under the name starts cold.
+            shutil.rmtree(self.root / "_cache" / safepaths.component(name), ignore_errors=True)
             for build in self.builds.values():
                 if build.project_name == name and build.done.is_set():
                     shutil.rmtree(build.workspace, ignore_errors=True)
