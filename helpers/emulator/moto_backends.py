@@ -143,6 +143,15 @@ def put_object(
         item.set_metadata(metadata)
 
 
+def delete_object(account: str, bucket: str, key: str) -> None:
+    """Delete the object (a delete marker in a versioned bucket); a missing bucket or
+    object is no error, as for S3's DeleteObject."""
+    try:
+        _s3(account).delete_object(bucket, key)
+    except (S3ClientError, KeyError):
+        pass
+
+
 # --- IAM and STS --------------------------------------------------------------------------
 
 

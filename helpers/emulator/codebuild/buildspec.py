@@ -72,6 +72,7 @@ class BuildSpec:
     run_as: str | None = None
     proxy: dict[str, bool] = field(default_factory=dict)
     git_credential_helper: bool = False
+    cache_paths: list[str] = field(default_factory=list)  # cache/paths (caches.py checks them)
 
 
 def locate(src_dir: Path, relative: str) -> Path:
@@ -129,6 +130,7 @@ def parse(text: str) -> BuildSpec:
         run_as=_user(document.get("run-as"), "run-as"),
         proxy=_proxy(document.get("proxy")),
         git_credential_helper=_yes(env.get("git-credential-helper")),
+        cache_paths=_commands(_mapping(document.get("cache"), "cache").get("paths"), "cache/paths"),
     )
     return spec
 

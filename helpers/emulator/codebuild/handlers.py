@@ -263,7 +263,7 @@ def build_reply(build: Build) -> dict:
             "secondarySourceVersions": config.secondary_source_versions,
             "artifacts": build.artifact_location or _planned_artifact(build),
             "secondaryArtifacts": build.secondary_artifact_locations,
-            "cache": {"type": "NO_CACHE"},
+            "cache": config.cache,
             "environment": build_environment(config),
             "serviceRole": config.service_role,
             "logs": _logs_reply(build),
@@ -339,7 +339,7 @@ def report_reply(report: Report) -> dict:
     counts = {key: 0 for key in ("SUCCEEDED", "FAILED", "ERROR", "SKIPPED", "UNKNOWN")}
     for case in report.test_cases:
         counts[case["status"]] = counts.get(case["status"], 0) + 1
-    return {
+    reply = {
         "arn": report.arn,
         "type": report.type,
         "name": report.name,
@@ -356,14 +356,25 @@ def report_reply(report: Report) -> dict:
             "durationInNanoSeconds": sum(c["durationInNanoSeconds"] for c in report.test_cases),
         },
     }
+    if report.coverage_summary is not None:  # a CODE_COVERAGE report (coverage.py)
+        reply["codeCoverageSummary"] = report.coverage_summary
+        del reply["testSummary"]
+    return reply
 
 
 def install() -> None:
+    from .caches import CacheHandlers
+    from .coverage import CoverageHandlers
     from .fleet_handlers import FleetHandlers
     from .sandboxes import SandboxHandlers  # it builds on this module's replies
     from .sharing_handlers import SharingHandlers
 
     install_handlers("codebuild", CodeBuildResponse, CodeBuildHandlers)
-    install_handlers("codebuild", CodeBuildResponse, FleetHandlers)
-    install_handlers("codebuild", CodeBuildResponse, SharingHandlers)
-    install_handlers("codebuild", CodeBuildResponse, SandboxHandlers)
+    for handlers in (
+        FleetHandlers,
+        SharingHandlers,
+        SandboxHandlers,
+        CacheHandlers,
+        CoverageHandlers,
+    ):
+        install_handlers("codebuild", CodeBuildResponse, handlers)

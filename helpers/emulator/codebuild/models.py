@@ -99,6 +99,7 @@ class BuildConfig:
     encryption_key: str
     logs_config: dict
     endpoint_url: str | None = None  # the local server's, so `aws` in a build reaches it
+    cache: dict = field(default_factory=lambda: {"type": "NO_CACHE"})  # caches.py
 
 
 # The environment of CodePipeline-managed compute (the Commands action); informative
@@ -346,6 +347,23 @@ def check_project(params: dict) -> None:
         raise err.InvalidInputException(f"Invalid tags: a project can have at most {MAX_TAGS}")
     for variable in (params.get("environment") or {}).get("environmentVariables") or []:
         check_variable(variable)
+    if params.get("cache") is not None:
+        check_cache(params["cache"])
+
+
+def check_cache(cache: dict) -> None:
+    """ProjectCache's rules (create-project-cli.md: location for S3, modes for LOCAL)."""
+    kind = cache.get("type")
+    if kind == "S3" and not (cache.get("location") or "").strip("/"):
+        raise err.InvalidInputException(
+            "Invalid cache: location must be specified for cache type S3 (bucket[/prefix])"
+        )
+    if kind == "LOCAL" and not cache.get("modes"):
+        raise err.InvalidInputException("Invalid cache: modes must be specified for LOCAL cache")
+    if kind == "NO_CACHE" and (cache.get("location") or cache.get("modes")):
+        raise err.InvalidInputException(
+            "Invalid cache: cache type NO_CACHE should have no location nor modes"
+        )
 
 
 def _check_source(source: dict, where: str) -> None:
@@ -419,6 +437,9 @@ class Report:
         self.created = now()
         self.status = "GENERATING"
         self.test_cases: list[dict] = []
+        # CODE_COVERAGE reports (coverage.py): the summary and one entry per file.
+        self.coverage_summary: dict | None = None
+        self.code_coverages: list[dict] = []
 
     def finish(self, status: str, cases: list) -> None:
         expired = self.expired
@@ -477,6 +498,7 @@ class CodeBuildLabBackend(BaseBackend):
             build.request_stop()
             build.wait(timeout=5)
             shutil.rmtree(build.workspace, ignore_errors=True)
+        shutil.rmtree(self.root / "_cache", ignore_errors=True)  # local caches (caches.py)
         super().reset()
 
     # -- projects -------------------------------------------------------------------
@@ -518,6 +540,8 @@ class CodeBuildLabBackend(BaseBackend):
         with self.lock:
             if self.projects.pop(name, None) is None:
                 return
+            # Its local cache goes too: a project made again under the name starts cold.
+            shutil.rmtree(self.root / "_cache" / safepaths.component(name), ignore_errors=True)
             for build in self.builds.values():
                 if build.project_name == name and build.done.is_set():
                     shutil.rmtree(build.workspace, ignore_errors=True)
@@ -690,6 +714,8 @@ class CodeBuildLabBackend(BaseBackend):
             check_variable(variable)
         role = params.get("serviceRoleOverride") or s["serviceRole"]
         check_role(role)
+        if params.get("cacheOverride"):
+            check_cache(params["cacheOverride"])
         return BuildConfig(
             source=source,
             secondary_sources=params.get("secondarySourcesOverride") or s["secondarySources"],
@@ -713,6 +739,7 @@ class CodeBuildLabBackend(BaseBackend):
             encryption_key=params.get("encryptionKeyOverride") or s["encryptionKey"],
             logs_config=params.get("logsConfigOverride") or s["logsConfig"],
             endpoint_url=endpoint_url,
+            cache=params.get("cacheOverride") or s["cache"],
         )
 
     def _new_build(self, project: Project, config: BuildConfig, initiator: str) -> Build:
@@ -853,8 +880,11 @@ class CodeBuildLabBackend(BaseBackend):
                 del self.reports[report.arn]
             del self.report_groups[arn]
 
-    def group_for_build(self, project_name: str, key: str) -> ReportGroup | None:
-        """The report group a buildspec's reports key names, created when it is a name."""
+    def group_for_build(
+        self, project_name: str, key: str, kind: str = "TEST"
+    ) -> ReportGroup | None:
+        """The report group a buildspec's reports key names, created (of type kind) when it
+        is a name."""
         with self.lock:
             if key.startswith("arn:"):
                 return self.report_groups.get(key)
@@ -865,7 +895,7 @@ class CodeBuildLabBackend(BaseBackend):
                     self.account_id,
                     self.region_name,
                     name,
-                    "TEST",
+                    kind,
                     {"exportConfigType": "NO_EXPORT"},
                     [],
                 )

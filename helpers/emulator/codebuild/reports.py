@@ -1,7 +1,7 @@
 """Test reports: reading the JUnit XML files a buildspec's reports section names.
 
-Other test formats (Cucumber, NUnit, TestNG, TRX) and code coverage formats are not read
-offline; such a report ends INCOMPLETE with a log line saying so.
+Other test formats (Cucumber, NUnit, TestNG, TRX) are not read offline; such a report ends
+INCOMPLETE with a log line saying so. Code coverage formats are read by coverage.py.
 """
 
 from __future__ import annotations

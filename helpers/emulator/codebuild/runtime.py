@@ -22,7 +22,7 @@ import traceback
 from .. import events, identities, moto_backends, workers
 from . import artifacts as artifact_files
 from . import buildspec as buildspec_parser
-from . import buildspec_keys, fleets, sources
+from . import buildspec_keys, caches, coverage, fleets, sources
 from . import reports as report_files
 from .artifacts import ArtifactError, Destination
 from .buildspec import BuildSpec, BuildSpecError, PhaseSpec
@@ -118,6 +118,8 @@ class BuildRunner:
             build.start_phase("UPLOAD_ARTIFACTS")
             if self._step(self._upload_artifacts) != SUCCEEDED:
                 self.failed = True
+        if self.spec is not None and upload:
+            caches.save(self.backend, build, self.spec.cache_paths, self.log.container)
         self._reports()
         return FAILED if self.failed else SUCCEEDED
 
@@ -324,6 +326,7 @@ class BuildRunner:
                 secondary_dirs[identifier] = folder
         except sources.SourceError as error:
             raise PhaseFailure("CLIENT_ERROR", str(error)) from None
+        caches.restore(self.backend, build, self.log.container)
         self.log.container(f"CODEBUILD_SRC_DIR={self.src_dir}")
         try:
             self.spec = buildspec_parser.parse(self._buildspec_text())
@@ -520,9 +523,13 @@ class BuildRunner:
         if self.spec is None:
             return
         for key, spec in self.spec.reports.items():
-            group = self.backend.group_for_build(self.build.project_name, key)
+            kind = "CODE_COVERAGE" if spec.file_format in coverage.COVERAGE_FORMATS else "TEST"
+            group = self.backend.group_for_build(self.build.project_name, key, kind)
             if group is None:
                 self.log.container(f"Report group {key} does not exist; skipping its report")
+                continue
+            if group.type != kind:
+                self.log.container(f"Report group {key} is a {group.type} group, not {kind}")
                 continue
             files = report_files.report_files(self.src_dir, spec)
             if not files:
@@ -531,6 +538,9 @@ class BuildRunner:
             report = Report(group, self.build)
             self.backend.add_report(report)
             self.build.report_arns.append(report.arn)
+            if kind == "CODE_COVERAGE":
+                coverage.finish_report(report, spec.file_format, files, self.log.container)
+                continue
             if spec.file_format not in report_files.TEST_FORMATS:
                 self.log.container(f"Report {key}: {spec.file_format} is not read offline")
                 report.finish("INCOMPLETE", [])
