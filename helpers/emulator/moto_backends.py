@@ -143,6 +143,15 @@ def put_object(
         item.set_metadata(metadata)
 
 
+def delete_object(account: str, bucket: str, key: str) -> None:
+    """Remove key (a CodeBuild batch's staged artifacts); S3Refused when the bucket cannot be
+    written."""
+    try:
+        _s3(account).delete_object(bucket, key)
+    except S3ClientError as error:
+        raise _refused(error) from None
+
+
 # --- IAM and STS --------------------------------------------------------------------------
 
 

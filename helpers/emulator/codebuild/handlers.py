@@ -280,6 +280,8 @@ def build_reply(build: Build) -> dict:
             reply["sourceVersion"] = config.source_version
         if build.resolved_source_version:
             reply["resolvedSourceVersion"] = build.resolved_source_version
+        if build.batch_arn:
+            reply["buildBatchArn"] = build.batch_arn
         return reply
 
 
@@ -358,3 +360,6 @@ def report_reply(report: Report) -> dict:
 
 def install() -> None:
     install_handlers("codebuild", CodeBuildResponse, CodeBuildHandlers)
+    from .batch_handlers import BatchHandlers  # it uses this module's replies
+
+    install_handlers("codebuild", CodeBuildResponse, BatchHandlers)
