@@ -623,3 +623,25 @@ def test_a_failed_batch_fails_the_action(lab):
     message = result["errorDetails"]["message"]
     assert "Build batch terminated with state: FAILED" in message
     assert "build1: FAILED" in message
+
+
+# -- teardown ------------------------------------------------------------------------------
+
+
+def test_teardown_stops_and_deletes_a_projects_batches(bg):
+    from helpers import teardown as td
+
+    make_project(bg, spec("  build-list:\n    - identifier: long\n", "      - sleep 30\n"))
+    running = bg.start_build_batch(projectName="batchy")["buildBatch"]["id"]
+    wait_for(
+        lambda: (
+            "currentBuildSummary"
+            in (
+                bg.batch_get_build_batches(ids=[running])["buildBatches"][0]["buildGroups"] or [{}]
+            )[0]
+        )
+    )
+    td._delete_project(bg, "batchy")
+    assert bg.list_build_batches()["ids"] == []
+    assert bg.list_builds()["ids"] == []
+    assert bg.list_projects()["projects"] == []
