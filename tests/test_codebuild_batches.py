@@ -601,6 +601,9 @@ def test_pipeline_batch_with_combined_artifacts(lab):
     assert "COMBINE_ARTIFACTS" in [p["phaseType"] for p in batch["phases"]]
     files = read_zip(lab, output_location(lab, execution["pipelineExecutionId"], "BuildOutput"))
     assert files == {"build1/who.txt": "build1 v1", "build2/who.txt": "build2 v1"}
+    with pytest.raises(ClientError) as caught:  # the pipeline retries its own
+        lab.cb.retry_build_batch(id=batch_id)
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"
 
 
 def test_pipeline_batch_outputs_named_for_builds(lab):
@@ -645,3 +648,32 @@ def test_teardown_stops_and_deletes_a_projects_batches(bg):
     assert bg.list_build_batches()["ids"] == []
     assert bg.list_builds()["ids"] == []
     assert bg.list_projects()["projects"] == []
+
+
+# -- the batchspec reader ------------------------------------------------------------------
+
+
+def test_matrix_combines_every_dynamic_value_and_applies_the_static_ones():
+    from helpers.emulator.codebuild import batchspec
+
+    parsed = batchspec.parse(
+        "version: 0.2\nbatch:\n  build-matrix:\n"
+        "    static:\n      ignore-failure: true\n"
+        "      env:\n        type: LINUX_CONTAINER\n        privileged-mode: true\n"
+        "    dynamic:\n      buildspec: [matrix1.yml, matrix2.yml]\n"
+        "      env:\n        compute-type: [BUILD_GENERAL1_SMALL, BUILD_GENERAL1_LARGE]\n"
+        "        variables:\n          MY_VAR: [VALUE1, VALUE2]\n"
+    )
+    assert parsed.kind == "build-matrix" and len(parsed.tasks) == 8
+    combinations = {
+        (t.buildspec, t.env.settings["computeType"], t.env.variables["MY_VAR"])
+        for t in parsed.tasks
+    }
+    assert len(combinations) == 8
+    for task in parsed.tasks:
+        assert task.ignore_failure is True
+        assert task.env.settings["type"] == "LINUX_CONTAINER"
+        assert task.env.settings["privilegedMode"] is True
+    identifiers = [t.identifier for t in parsed.tasks]
+    assert len(set(identifiers)) == 8
+    assert identifiers[0] == "matrix1_yml_BUILD_GENERAL1_SMALL_VALUE1"

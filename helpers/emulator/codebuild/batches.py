@@ -234,8 +234,8 @@ def _batch_config(project: Project, params: dict) -> dict:
             "buildBatchConfig with a serviceRole (or a buildBatchConfigOverride)"
         )
     check_role(merged["serviceRole"])
-    restrictions = merged.get("restrictions") or {}
-    if (restrictions.get("maximumBuildsAllowed") or 1) < 1:
+    maximum = (merged.get("restrictions") or {}).get("maximumBuildsAllowed")
+    if maximum is not None and maximum < 1:
         raise err.InvalidInputException("maximumBuildsAllowed must be at least 1")
     return merged
 
@@ -296,6 +296,10 @@ def retry(
         if not batch.done.is_set():
             raise err.InvalidInputException(
                 f"Build batch {batch.id} is in progress; only a finished batch can be retried"
+            )
+        if batch.pipeline is not None:
+            raise err.InvalidInputException(
+                "Build batches started by CodePipeline are retried from the pipeline"
             )
         if batch.spec is None:
             raise err.InvalidInputException(
