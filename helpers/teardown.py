@@ -834,6 +834,7 @@ SANDBOX_ENDED = ("STOPPED", "FAILED", "TIMED_OUT")
 def _delete_project(codebuild, name: str) -> None:
     """Builds outlive their project in CodeBuild: delete them first (their workspaces
     and logs offline), then the project."""
+    _delete_build_batches(codebuild, name)
     ids = [
         i
         for page in codebuild.get_paginator("list_builds_for_project").paginate(projectName=name)
@@ -842,6 +843,21 @@ def _delete_project(codebuild, name: str) -> None:
     for start in range(0, len(ids), 100):
         codebuild.batch_delete_builds(ids=ids[start : start + 100])
     codebuild.delete_project(name=name)
+
+
+def _delete_build_batches(codebuild, name: str) -> None:
+    """A project's batch builds, stopped if running (a running batch is not deleted), then
+    deleted with their builds."""
+    batch_ids = [
+        i
+        for page in codebuild.get_paginator("list_build_batches_for_project").paginate(
+            projectName=name
+        )
+        for i in page.get("ids", [])
+    ]
+    for batch_id in batch_ids:
+        codebuild.stop_build_batch(id=batch_id)
+        codebuild.delete_build_batch(id=batch_id)
 
 
 def kit_projects(codebuild: Client, region: str, scope: Scope) -> dict[str, Reason]:

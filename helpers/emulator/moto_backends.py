@@ -144,8 +144,9 @@ def put_object(
 
 
 def delete_object(account: str, bucket: str, key: str) -> None:
-    """Delete the object (a delete marker in a versioned bucket); a missing bucket or
-    object is no error, as for S3's DeleteObject."""
+    """Delete the object (a CodeBuild cache archive, a batch's staged artifacts): a delete
+    marker in a versioned bucket; a missing bucket or object is no error, as for S3's
+    DeleteObject."""
     try:
         _s3(account).delete_object(bucket, key)
     except (S3ClientError, KeyError):

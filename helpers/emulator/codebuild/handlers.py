@@ -282,6 +282,8 @@ def build_reply(build: Build) -> dict:
             reply["sourceVersion"] = config.source_version
         if build.resolved_source_version:
             reply["resolvedSourceVersion"] = build.resolved_source_version
+        if build.batch_arn:
+            reply["buildBatchArn"] = build.batch_arn
         return reply
 
 
@@ -363,6 +365,7 @@ def report_reply(report: Report) -> dict:
 
 
 def install() -> None:
+    from .batch_handlers import BatchHandlers  # it uses this module's replies
     from .caches import CacheHandlers
     from .coverage import CoverageHandlers
     from .fleet_handlers import FleetHandlers
@@ -371,6 +374,7 @@ def install() -> None:
 
     install_handlers("codebuild", CodeBuildResponse, CodeBuildHandlers)
     for handlers in (
+        BatchHandlers,
         FleetHandlers,
         SharingHandlers,
         SandboxHandlers,

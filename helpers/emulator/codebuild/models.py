@@ -168,6 +168,8 @@ class Build:
         self.done = threading.Event()
         self.stop_requested = False
         self.session: ShellSession | None = None  # the running one, for StopBuild
+        self.batch_arn: str | None = None  # set when the build is one of a batch (batches.py)
+        self.batch_identifier: str | None = None  # its task's identifier in the batch
 
     # -- the state machine (the worker calls these) ---------------------------------
 
@@ -478,6 +480,10 @@ class CodeBuildLabBackend(BaseBackend):
         # CodePipeline's Commands actions: builds on CodePipeline-managed compute, which
         # the account's ListBuilds/BatchGetBuilds do not show (by id, while they run).
         self.managed_builds: dict[str, Build] = {}
+        # Batch builds (batches.py): batches by id, oldest first; batch numbers by project.
+        self.build_batches: dict = {}
+        self.build_batch_numbers: dict[str, int] = {}
+        self.build_batch_tokens: dict[str, str] = {}
         self.lock = threading.RLock()
 
     @property

@@ -360,6 +360,8 @@ class BuildRunner:
             "CODEBUILD_SRC_DIR": str(self.src_dir),
             "CODEBUILD_START_TIME": str(int(build.start_time.timestamp() * 1000)),
         }
+        if build.batch_identifier:  # a build of a batch (batches.py)
+            values["CODEBUILD_BATCH_BUILD_IDENTIFIER"] = build.batch_identifier
         source = config.source
         if source["type"] == "S3":
             values["CODEBUILD_SOURCE_REPO_URL"] = f"s3://{source['location'].split(':::')[-1]}"

@@ -28,6 +28,11 @@ def run(ctx: ActionContext) -> None:
         raise ActionFailed(
             f"PrimarySource {primary} is not an input artifact of the action", "ConfigurationError"
         )
+    if _yes(ctx.configuration.get("BatchEnabled")):
+        from . import codebuild_batch
+
+        codebuild_batch.run(ctx, backend, inputs, primary or next(iter(inputs), ""))
+        return
     try:
         build = backend.start_pipeline_build(
             project,
@@ -48,6 +53,10 @@ def run(ctx: ActionContext) -> None:
     if build.status != "SUCCEEDED":
         raise ActionFailed(_failure(build))
     ctx.output_variables.update({v["name"]: v["value"] for v in build.exported_variables})
+
+
+def _yes(value: str | None) -> bool:
+    return str(value or "").strip().lower() == "true"
 
 
 def _variables(text: str | None) -> list[dict]:
@@ -73,6 +82,10 @@ def _failure(build) -> str:
 
 def check_configuration(name: str, configuration: dict) -> None:
     """EnvironmentVariables, if given, is a JSON list of {name, value, type} (CreatePipeline)."""
+    if _yes(configuration.get("CombineArtifacts")) and not _yes(configuration.get("BatchEnabled")):
+        raise err.InvalidActionDeclarationException(
+            f"Action configuration for action '{name}': CombineArtifacts needs BatchEnabled true"
+        )
     text = configuration.get("EnvironmentVariables")
     if not text:
         return
