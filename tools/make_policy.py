@@ -335,6 +335,7 @@ def recorded_actions() -> set[str]:
     import tempfile
 
     os.environ.setdefault("LAB_STATE_DIR", tempfile.mkdtemp(prefix="policy-"))
+    os.environ.setdefault("LAB_CODEDEPLOY_TIME_SCALE", "0.01")  # lab 08's canary, in seconds
     from helpers.emulator.recorder import CallRecorder
     from helpers.emulator.server import LocalServer
     from tests.test_course_flow import take_the_course
