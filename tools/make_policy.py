@@ -231,7 +231,12 @@ def sid(service: str, what: str) -> str:
     return "".join(part.title() for part in service.split("-")) + what
 
 
+# Operations whose IAM action has another name (the service authorization reference).
+IAM_ACTION_NAMES = {"lambda:Invoke": "lambda:InvokeFunction"}
+
+
 def policy_for(actions: set[str]) -> dict:
+    actions = {IAM_ACTION_NAMES.get(action, action) for action in actions}
     allowed = set(actions) | set(AWS_MODE_ONLY)
     for action in actions:
         allowed.update(IMPLIED.get(action, []))
