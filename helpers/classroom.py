@@ -133,12 +133,36 @@ def lab07_complete(client: ClientFor, prefix: str) -> bool:
     return False
 
 
+def lab08_complete(client: ClientFor, prefix: str) -> bool:
+    """The canary shipped: the Lambda application '<prefix>-hello-app' has a deployment of
+    its group 'live' that succeeded and is not a rollback (the lab keeps the application)."""
+    codedeploy = client("codedeploy")
+    application = f"{prefix}-hello-app"
+    try:
+        ids = codedeploy.list_deployments(
+            applicationName=application,
+            deploymentGroupName="live",
+            includeOnlyStatuses=["Succeeded"],
+        ).get("deployments", [])
+        infos = (
+            codedeploy.batch_get_deployments(deploymentIds=ids[:25]).get("deploymentsInfo", [])
+            if ids
+            else []
+        )
+    except ClientError as error:
+        if _missing(error) or "DoesNotExist" in str(error):
+            return False
+        raise
+    return any(info.get("creator") != "codeDeployRollback" for info in infos)
+
+
 LAB_CHECKS: dict[str, Callable[[ClientFor, str], bool]] = {
     "01_codecommit": lab01_complete,
     "02_codebuild": lab02_complete,
     "03_codedeploy": lab03_complete,
     "04_codepipeline": lab04_complete,
     "07_codecommit_pull_requests": lab07_complete,
+    "08_codepipeline_modern": lab08_complete,
 }
 
 

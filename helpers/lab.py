@@ -105,6 +105,9 @@ class Kit:
         return f"mode={self.mode} region={self.region} prefix={self.prefix} ({where})"
 
 
+CODEDEPLOY_TIME_SCALE = "LAB_CODEDEPLOY_TIME_SCALE"  # emulator/codedeploy/lambda_runtime.py
+
+
 def current_mode() -> str:
     mode = os.environ.get("LAB_MODE", OFFLINE).strip().lower() or OFFLINE
     if mode not in (OFFLINE, AWS):
@@ -149,6 +152,32 @@ def pace(seconds: float) -> float:
         print(f"Each step of a run now lasts {in_force:g} s, to watch it; lab.pace(0) ends that.")
     else:
         print("Runs go at full speed again.")
+    return in_force
+
+
+def compress_minutes(scale: float) -> float:
+    """Offline: make each of CodeDeploy's minutes (canary and linear intervals, the hooks'
+    hour) last `scale` minutes, so a Lambda canary ends in seconds; 1 gives real minutes.
+
+    LAB_CODEDEPLOY_TIME_SCALE, when set, wins (the local server reads it when a deployment
+    runs). A local server in its own process keeps its own environment's value. On a real
+    account this does nothing. Returns the scale in force.
+    """
+    if current_mode() != OFFLINE:
+        print("On a real account CodeDeploy's minutes are minutes: nothing to compress.")
+        return 1.0
+    os.environ.setdefault(CODEDEPLOY_TIME_SCALE, f"{scale:g}")
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and (_local_server is None or _local_server.endpoint != endpoint):
+        print(
+            f"The local AWS at {endpoint} runs in its own process: it compresses minutes as "
+            f"its {CODEDEPLOY_TIME_SCALE} says (start it with {CODEDEPLOY_TIME_SCALE}=0.01)."
+        )
+        return scale
+    from .emulator.codedeploy.lambda_runtime import time_scale
+
+    in_force = time_scale()
+    print(f"CodeDeploy's minutes now last {60 * in_force:g} s offline.")
     return in_force
 
 

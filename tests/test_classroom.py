@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from helpers import classroom
+from tests.test_codedeploy_lambda import SERVICE_ROLE, world  # noqa: F401, F811 (a fixture)
 
 PREFIX = "labclass"
 REPO = f"{PREFIX}-greeting"
@@ -79,3 +80,20 @@ def test_lab07_is_not_complete_for_a_merge_without_the_review_rule(client, synch
         pullRequestId=pull_request["pullRequestId"], repositoryName=REPO
     )
     assert not classroom.lab07_complete(client, PREFIX)
+
+
+def test_lab08_is_complete_when_the_live_alias_was_shipped(world):  # noqa: F811
+    prefix = f"lab8{world.suffix[:6]}"
+    client = {"codedeploy": world.cd}.__getitem__
+    assert not classroom.lab08_complete(client, prefix)  # no application yet
+    world.application = f"{prefix}-hello-app"
+    world.cd.create_application(applicationName=world.application, computePlatform="Lambda")
+    world.cd.create_deployment_group(
+        applicationName=world.application,
+        deploymentGroupName="live",
+        serviceRoleArn=SERVICE_ROLE,
+        deploymentConfigName="CodeDeployDefault.LambdaAllAtOnce",
+    )
+    assert not classroom.lab08_complete(client, prefix)  # nothing shipped
+    assert world.wait(world.deploy("live"))["status"] == "Succeeded"
+    assert classroom.lab08_complete(client, prefix)

@@ -58,6 +58,9 @@ def take_the_course(endpoint: str, prefix: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def course():
+    # Lab 08's Lambda canary runs in this process's server: compress CodeDeploy's minutes
+    # here (the notebook's lab.compress_minutes reaches only a server inside its kernel).
+    os.environ.setdefault("LAB_CODEDEPLOY_TIME_SCALE", "0.01")
     server = LocalServer(moto_api=True).start()
     # moto keeps its state per process: servers in one pytest worker share it, so what
     # earlier tests on this worker left (test_teardown leaves foreign resources on
@@ -108,6 +111,9 @@ def test_course_uses_every_service(course):
         "events",  # lab 04's push rule; lab 07's pull request, build and notification rules
         "sns",  # lab 07's notifications
         "sqs",
+        "codeconnections",  # lab 08: the connection to the local "GitHub"
+        "cloudformation",  # lab 08's deploy action
+        "lambda",  # lab 08's test, hooks and canary
     } <= services
 
 

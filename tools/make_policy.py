@@ -231,7 +231,12 @@ def sid(service: str, what: str) -> str:
     return "".join(part.title() for part in service.split("-")) + what
 
 
+# Operations whose IAM action has another name (the service authorization reference).
+IAM_ACTION_NAMES = {"lambda:Invoke": "lambda:InvokeFunction"}
+
+
 def policy_for(actions: set[str]) -> dict:
+    actions = {IAM_ACTION_NAMES.get(action, action) for action in actions}
     allowed = set(actions) | set(AWS_MODE_ONLY)
     for action in actions:
         allowed.update(IMPLIED.get(action, []))
@@ -335,6 +340,7 @@ def recorded_actions() -> set[str]:
     import tempfile
 
     os.environ.setdefault("LAB_STATE_DIR", tempfile.mkdtemp(prefix="policy-"))
+    os.environ.setdefault("LAB_CODEDEPLOY_TIME_SCALE", "0.01")  # lab 08's canary, in seconds
     from helpers.emulator.recorder import CallRecorder
     from helpers.emulator.server import LocalServer
     from tests.test_course_flow import take_the_course
