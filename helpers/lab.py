@@ -171,7 +171,7 @@ def compress_minutes(scale: float) -> float:
     if endpoint and (_local_server is None or _local_server.endpoint != endpoint):
         print(
             f"The local AWS at {endpoint} runs in its own process: it compresses minutes as "
-            f"its {CODEDEPLOY_TIME_SCALE} says (start it with {CODEDEPLOY_TIME_SCALE}=0.01)."
+            f"its {CODEDEPLOY_TIME_SCALE} says (python -m helpers.emulator: 0.01 unless set)."
         )
         return scale
     from .emulator.codedeploy.lambda_runtime import time_scale

@@ -61,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.state_dir:
         os.environ["LAB_STATE_DIR"] = args.state_dir
+    # A server for learners compresses CodeDeploy's minutes as lab 08's compress_minutes
+    # does in a kernel (a Lambda canary in seconds); LAB_CODEDEPLOY_TIME_SCALE=1 gives
+    # real minutes.
+    os.environ.setdefault("LAB_CODEDEPLOY_TIME_SCALE", "0.01")
 
     from .server import LocalServer
 
