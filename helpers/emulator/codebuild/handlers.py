@@ -14,6 +14,7 @@ from moto.codebuild.responses import CodeBuildResponse
 from .. import core
 from ..core import LabHandlers, install_handlers, with_token
 from . import exceptions as err
+from . import webhooks
 from .artifacts import object_key
 from .models import (
     Build,
@@ -222,6 +223,9 @@ def project_reply(project: Project) -> dict:
         "badge": {"badgeEnabled": project.badge_enabled},
         "projectVisibility": "PRIVATE",
     }
+    webhook = webhooks.project_webhook(project)
+    if webhook is not None:
+        reply["webhook"] = webhook
     if project.badge_enabled:
         reply["badge"]["badgeRequestUrl"] = (
             f"https://codebuild.{project.region}.amazonaws.com/badges?uuid="
@@ -358,3 +362,4 @@ def report_reply(report: Report) -> dict:
 
 def install() -> None:
     install_handlers("codebuild", CodeBuildResponse, CodeBuildHandlers)
+    webhooks.install()  # source credentials and webhooks (their own handlers)
