@@ -286,6 +286,11 @@ def E(pattern: str) -> dict:
         ({"filterGroups": [[E("PUSH")]] * 51}, "at most 50"),
         ({"filterGroups": [[E("PUSH")]], "branchFilter": "main"}, "not both"),
         ({"branchFilter": "(("}, "regular expression"),
+        ({"branchFilter": "(?:a{65535}){65535}"}, "counted repetitions"),
+        (
+            {"filterGroups": [[E("PUSH"), {"type": "HEAD_REF", "pattern": "((a{100}){100}){2}"}]]},
+            "counted repetitions",
+        ),
         ({"buildType": "RUNNER_BUILDKITE_BUILD"}, "Buildkite"),
         ({"scopeConfiguration": {"name": "octo", "scope": "GITHUB_ORGANIZATION"}}, "organization"),
     ],

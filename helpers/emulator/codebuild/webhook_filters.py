@@ -29,11 +29,14 @@ its filter (the push starts no build) and the webhook's statusMessage says which
 timed out; the server never hangs. The kit also bounds what it takes (these are the kit's
 bounds, not AWS's, which documents none): a pattern of at most MAX_PATTERN characters,
 MAX_FILTER_GROUPS groups, values cut at MAX_VALUE characters and at most MAX_FILES
-changed files looked at per push.
+changed files looked at per push. Compiling is bounded too: the `regex` package expands
+counted repetitions when it compiles ((?:a{65535}){65535} takes minutes), so a count above
+MAX_COUNT, or nested counts multiplying past MAX_EXPANSION, is refused.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -76,6 +79,8 @@ FILTER_EVENTS: dict[str, tuple[str, ...] | None] = {
 SCOPED_FILTERS = ("REPOSITORY_NAME", "ORGANIZATION_NAME")
 
 MAX_PATTERN = 1024
+MAX_COUNT = 1000  # the largest {m,n} count
+MAX_EXPANSION = 10_000  # nested counted repetitions, multiplied
 MAX_FILTER_GROUPS = 50
 MAX_VALUE = 4096
 MAX_FILES = 1000
@@ -107,10 +112,64 @@ def compile_pattern(pattern: str, filter_type: str) -> regex.Pattern:
             f"the pattern of a {filter_type} filter is longer than {MAX_PATTERN} characters "
             "(the lab kit's bound)"
         )
+    if counted_expansion(pattern) > MAX_EXPANSION:
+        raise _invalid(
+            f"the counted repetitions ({{m,n}}) of {pattern[:200]!r} nest to more than "
+            f"{MAX_EXPANSION} repetitions, or one counts more than {MAX_COUNT} (the lab "
+            "kit's bound)"
+        )
     try:
         return regex.compile(pattern)
     except (regex.error, OverflowError, RecursionError) as error:
         raise _invalid(f"{pattern[:200]!r} is not a valid regular expression: {error}") from None
+
+
+_COUNT = re.compile(r"\{(\d{1,9})(?:,(\d{0,9}))?\}")
+
+
+def counted_expansion(pattern: str) -> int:
+    """How many times the deepest nest of counted repetitions repeats its atom (a{3}(b{2}){4}
+    -> 8), MAX_EXPANSION + 1 when one count is above MAX_COUNT. Compiling expands counted
+    repetitions: (?:a{65535}){65535} would take the server minutes before any match."""
+    frames = [1]  # per open group: the largest expansion found inside it so far
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        if char == "(":
+            frames.append(1)
+            i += 1
+            continue
+        if char == ")" and len(frames) > 1:
+            weight, i = frames.pop(), i + 1
+        elif char == "[":
+            i = _class_end(pattern, i)
+            weight = 1
+        else:
+            i += 2 if char == "\\" else 1
+            weight = 1
+        count = _COUNT.match(pattern, i)
+        if count is not None:
+            bound = max(int(count[1]), int(count[2] or 0))
+            if bound > MAX_COUNT:
+                return MAX_EXPANSION + 1
+            weight *= max(bound, 1)
+            i = count.end()
+        frames[-1] = max(frames[-1], weight)
+        if frames[-1] > MAX_EXPANSION:
+            return frames[-1]
+    return max(frames)
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """The index after the character class opened at start ([...], [^]...], escapes)."""
+    i = start + 1
+    if i < len(pattern) and pattern[i] == "^":
+        i += 1
+    if i < len(pattern) and pattern[i] == "]":
+        i += 1
+    while i < len(pattern) and pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i + 1
 
 
 def check_filter_groups(groups: list[list[dict]], source_type: str, scoped: bool) -> None:
