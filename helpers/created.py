@@ -11,6 +11,7 @@ are written down when the lab reads that build (BatchGetBuilds), with the build'
 CodeCommit approval rule templates take no tags either: written down when a lab creates
 one (followed when it is renamed, dropped when the lab deletes it); one made with the aws
 CLI, outside the kit's boto3 session, is written down with record_approval_rule_template().
+CodeBuild source credentials take no tags: written down by server type when a lab imports one.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ DEPLOYMENT_CONFIG = "deployment config"
 PROJECT = "codebuild project"
 REPORT_GROUP = "report group"
 APPROVAL_RULE_TEMPLATE = "approval rule template"
+SOURCE_CREDENTIAL = "codebuild source credential"  # by server type: one per type and region
 
 # (service, operation) -> (kind, request parameter holding the name)
 RECORDED_CREATES = {
     ("codedeploy", "CreateDeploymentConfig"): (DEPLOYMENT_CONFIG, "deploymentConfigName"),
     ("codebuild", "CreateProject"): (PROJECT, "name"),
     ("codebuild", "CreateReportGroup"): (REPORT_GROUP, "name"),
+    ("codebuild", "ImportSourceCredentials"): (SOURCE_CREDENTIAL, "serverType"),
     ("codecommit", "CreateApprovalRuleTemplate"): (
         APPROVAL_RULE_TEMPLATE,
         "approvalRuleTemplateName",

@@ -969,6 +969,25 @@ def codebuild_fleets(client: ClientFor, region: str, scope: Scope) -> Iterator[R
                 )
 
 
+def codebuild_source_credentials(
+    client: ClientFor, region: str, scope: Scope
+) -> Iterator[Resource]:
+    """Source credentials take no tags (one per server type): only the kit's record."""
+    codebuild = client("codebuild")
+    for info in codebuild.list_source_credentials().get("sourceCredentialsInfos", []):
+        reason = scope.owns_recorded(created.SOURCE_CREDENTIAL, info["serverType"], region)
+        if reason:
+            yield Resource(
+                "codebuild",
+                "source credential",
+                info["serverType"],
+                region,
+                reason,
+                functools.partial(codebuild.delete_source_credentials, arn=info["arn"]),
+                recorded_as=created.SOURCE_CREDENTIAL,
+            )
+
+
 @finder
 def codedeploy_applications(client: ClientFor, region: str, scope: Scope) -> Iterator[Resource]:
     codedeploy = client("codedeploy")
@@ -1486,6 +1505,7 @@ DELETION_ORDER: list[Finder] = [
     codebuild_projects,  # pipelines build with them (their builds go with them)
     codebuild_report_groups,  # the projects' builds write reports to them
     codebuild_fleets,  # projects run on them (AWS refuses to delete a fleet in use)
+    codebuild_source_credentials,  # the projects' webhooks and sources use them
     codedeploy_applications,  # with their deployment groups, which use what follows
     codedeploy_deployment_configs,  # deployment groups name one
     codedeploy_on_premises_instances,  # deployment groups target them

@@ -25,6 +25,11 @@ ME = "${aws:username}"
 IMPLIED = {
     "codebuild:CreateProject": ["iam:PassRole"],
     "codebuild:UpdateProject": ["iam:PassRole"],
+    # Source credentials take no tags: teardown lists them and deletes the recorded ones.
+    "codebuild:ImportSourceCredentials": [
+        "codebuild:ListSourceCredentials",
+        "codebuild:DeleteSourceCredentials",
+    ],
     "codedeploy:CreateDeploymentGroup": ["iam:PassRole"],
     "codepipeline:CreatePipeline": ["iam:PassRole"],
     "codepipeline:UpdatePipeline": ["iam:PassRole"],
@@ -145,6 +150,10 @@ ACCOUNT_WIDE = {
     "iam:ListAccountAliases",
     "codecommit:ListRepositories",
     "codecommit:BatchGetRepositories",
+    # A source credential's ARN (token/<server type>) names no learner: one per account.
+    "codebuild:ImportSourceCredentials",
+    "codebuild:ListSourceCredentials",
+    "codebuild:DeleteSourceCredentials",
     # Approval rule templates are account-wide: IAM names no template or repository for
     # them (codecommit/doc_source/auth-and-access-control-permissions-reference.md#aa-art).
     "codecommit:CreateApprovalRuleTemplate",

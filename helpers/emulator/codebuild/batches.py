@@ -195,8 +195,10 @@ def start(
     initiator: str,
     endpoint_url: str | None = None,
     pipeline: PipelineRun | None = None,
+    webhook_variables: dict[str, str] | None = None,
 ) -> BuildBatch:
-    """StartBuildBatch (and the pipeline's batch action): the batch, its worker started."""
+    """StartBuildBatch (and the pipeline's batch action, a webhook's BUILD_BATCH): the batch,
+    its worker started. webhook_variables (CODEBUILD_WEBHOOK_*) go to each of its builds."""
     project = backend.get_project(params["projectName"])
     token = params.get("idempotencyToken")
     tokens = _tokens(backend)
@@ -204,6 +206,7 @@ def start(
         return get(backend, tokens[token])
     batch_config = _batch_config(project, params)
     config = backend._build_config(project, _build_params(params), endpoint_url)
+    config.webhook_variables = dict(webhook_variables or {})
     if config.source["type"] == "CODEPIPELINE" and pipeline is None:
         raise err.InvalidInputException(
             "Build projects with source type CODEPIPELINE are started by their pipeline, "
@@ -564,6 +567,7 @@ class BatchRunner:
             for name, value in task.env.variables.items()
         ]
         config = backend._build_config(project, params, batch.config.endpoint_url)
+        config.webhook_variables = dict(batch.config.webhook_variables)
         config.artifacts = self._artifacts_for(task, config.artifacts)
         build = backend._new_build(project, config, batch.initiator)
         build.batch_arn = batch.arn

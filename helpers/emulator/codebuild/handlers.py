@@ -14,7 +14,7 @@ from moto.codebuild.responses import CodeBuildResponse
 from .. import core
 from ..core import LabHandlers, install_handlers, with_token
 from . import exceptions as err
-from . import sharing
+from . import sharing, webhooks
 from .artifacts import object_key
 from .models import (
     Build,
@@ -224,6 +224,9 @@ def project_reply(project: Project) -> dict:
         "projectVisibility": "PRIVATE",
     }
     reply.update(sharing.visibility_fields(project))  # PUBLIC_READ: its alias and role
+    webhook = webhooks.project_webhook(project)
+    if webhook is not None:
+        reply["webhook"] = webhook
     if project.badge_enabled:
         reply["badge"]["badgeRequestUrl"] = (
             f"https://codebuild.{project.region}.amazonaws.com/badges?uuid="
@@ -382,3 +385,4 @@ def install() -> None:
         CoverageHandlers,
     ):
         install_handlers("codebuild", CodeBuildResponse, handlers)
+    webhooks.install()  # source credentials and webhooks (their own handlers)

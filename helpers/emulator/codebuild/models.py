@@ -100,6 +100,7 @@ class BuildConfig:
     logs_config: dict
     endpoint_url: str | None = None  # the local server's, so `aws` in a build reaches it
     cache: dict = field(default_factory=lambda: {"type": "NO_CACHE"})  # caches.py
+    webhook_variables: dict[str, str] = field(default_factory=dict)  # CODEBUILD_WEBHOOK_*
 
 
 # The environment of CodePipeline-managed compute (the Commands action); informative
@@ -562,12 +563,19 @@ class CodeBuildLabBackend(BaseBackend):
 
     # -- builds ---------------------------------------------------------------------
 
-    def start_build(self, params: dict, initiator: str, endpoint_url: str | None = None) -> Build:
+    def start_build(
+        self,
+        params: dict,
+        initiator: str,
+        endpoint_url: str | None = None,
+        webhook_variables: dict[str, str] | None = None,  # a webhook's build (webhooks.py)
+    ) -> Build:
         project = self.get_project(params["projectName"])
         token = params.get("idempotencyToken")
         if token and token in self.idempotency_tokens:
             return self.builds[self.idempotency_tokens[token]]
         config = self._build_config(project, params, endpoint_url)
+        config.webhook_variables = dict(webhook_variables or {})
         if config.source["type"] == "CODEPIPELINE":
             raise err.InvalidInputException(
                 "Build projects with source type CODEPIPELINE are started by their pipeline, "

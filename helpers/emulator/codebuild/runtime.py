@@ -372,6 +372,7 @@ class BuildRunner:
             values["CODEBUILD_SOURCE_VERSION"] = version
         if build.resolved_source_version:
             values["CODEBUILD_RESOLVED_SOURCE_VERSION"] = build.resolved_source_version
+        values.update(config.webhook_variables)
         for identifier, folder in secondary_dirs.items():
             values[f"CODEBUILD_SRC_DIR_{identifier}"] = str(folder)
             if versions.get(identifier):

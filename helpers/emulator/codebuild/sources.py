@@ -1,8 +1,10 @@
 """DOWNLOAD_SOURCE: putting a build's source into its workspace.
 
 NO_SOURCE (nothing), S3 (a zip, or a folder prefix ending in /, from moto's S3), CODECOMMIT
-(the kit's git-backed repositories) and CODEPIPELINE (an input artifact handed over by the
-pipeline engine: a local folder or a zip in S3). Other types cannot be reached offline.
+(the kit's git-backed repositories), CODEPIPELINE (an input artifact handed over by the
+pipeline engine: a local folder or a zip in S3) and GITHUB, GITHUB_ENTERPRISE, GITLAB,
+GITLAB_SELF_MANAGED and BITBUCKET (the local git host: git_host_source.py). Other types
+cannot be reached offline.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import moto_backends, safepaths
+from . import git_host_source
 
 SOURCE_IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]{1,128}\Z")
 # sample-source-version.md: a branch, tag or commit id, or a reference (refs/heads/<branch>,
@@ -72,6 +75,11 @@ def fetch(
         else:
             fetch_s3(account, pipeline_input.bucket or "", pipeline_input.key or "", None, dest)
         return FetchedSource(pipeline_input.revision)
+    if kind in git_host_source.PROVIDER_OF_SOURCE:  # the local git host's repositories
+        try:
+            return FetchedSource(git_host_source.fetch(account, source, version, dest))
+        except git_host_source.GitHostSourceError as error:
+            raise SourceError(str(error)) from None
     raise SourceError(
         f"{kind} sources cannot be reached offline; use CODECOMMIT, S3, "
         "NO_SOURCE or CODEPIPELINE in the lab"
