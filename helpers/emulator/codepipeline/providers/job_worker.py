@@ -24,6 +24,25 @@ def _backend(ctx: ActionContext):
     return codepipeline_lab_backends[ctx.account][ctx.pipeline_arn.split(":")[3]]
 
 
+def job_data_for(ctx: ActionContext, continuation: str | None) -> dict:
+    """The job's data (GetJobDetails' jobDetails.data) for this run of the action."""
+    return jobs.job_data(
+        type_id=ctx.action_type_id,
+        configuration=ctx.configuration,
+        pipeline_name=ctx.pipeline_name,
+        pipeline_arn=ctx.pipeline_arn,
+        stage=ctx.stage_name,
+        action=ctx.action_name,
+        action_execution_id=ctx.action_execution_id,
+        execution_id=ctx.execution_id,
+        inputs=ctx.inputs,
+        outputs=ctx.outputs,
+        input_revisions=ctx.input_revisions,
+        continuation=continuation,
+        encryption_key=ctx.encryption_key,
+    )
+
+
 def _finished(job: jobs.Job) -> bool:
     return job.final
 
@@ -42,21 +61,7 @@ def run(ctx: ActionContext) -> None:
         client_token = ctx.configuration.get(secret) if secret else None
     continuation = None
     while True:
-        data = jobs.job_data(
-            type_id=ctx.action_type_id,
-            configuration=ctx.configuration,
-            pipeline_name=ctx.pipeline_name,
-            pipeline_arn=ctx.pipeline_arn,
-            stage=ctx.stage_name,
-            action=ctx.action_name,
-            action_execution_id=ctx.action_execution_id,
-            execution_id=ctx.execution_id,
-            inputs=ctx.inputs,
-            outputs=ctx.outputs,
-            input_revisions=ctx.input_revisions,
-            continuation=continuation,
-            encryption_key=ctx.encryption_key,
-        )
+        data = job_data_for(ctx, continuation)
         job = backend.jobs.add(
             jobs.Job(
                 account=ctx.account,

@@ -19,6 +19,7 @@ from ... import moto_backends
 from ...awslambda import runtime as lambda_runtime
 from .. import jobs
 from .base import ActionContext, ActionFailed, Runner
+from .job_worker import job_data_for
 
 # What the job event's data holds (the documented example): GetJobDetails shows the rest.
 EVENT_DATA = (
@@ -103,21 +104,7 @@ def run(ctx: ActionContext) -> None:
 
 
 def _open_job(ctx: ActionContext, backend, continuation: str | None) -> jobs.Job:
-    data = jobs.job_data(
-        type_id=ctx.action_type_id,
-        configuration=ctx.configuration,
-        pipeline_name=ctx.pipeline_name,
-        pipeline_arn=ctx.pipeline_arn,
-        stage=ctx.stage_name,
-        action=ctx.action_name,
-        action_execution_id=ctx.action_execution_id,
-        execution_id=ctx.execution_id,
-        inputs=ctx.inputs,
-        outputs=ctx.outputs,
-        input_revisions=ctx.input_revisions,
-        continuation=continuation,
-        encryption_key=ctx.encryption_key,
-    )
+    data = job_data_for(ctx, continuation)
     job = backend.jobs.add(
         jobs.Job(
             account=ctx.account,
