@@ -242,10 +242,20 @@ def sid(service: str, what: str) -> str:
 
 # Operations whose IAM action has another name (the service authorization reference).
 IAM_ACTION_NAMES = {"lambda:Invoke": "lambda:InvokeFunction"}
+# Services whose endpoint prefix (what the recorder sees) is not their IAM prefix.
+IAM_SERVICE_PREFIXES = {"monitoring": "cloudwatch"}
+
+
+def iam_action(recorded: str) -> str:
+    """The IAM action of a recorded call: lambda:Invoke is lambda:InvokeFunction,
+    monitoring:DescribeAlarms is cloudwatch:DescribeAlarms."""
+    recorded = IAM_ACTION_NAMES.get(recorded, recorded)
+    service, _, name = recorded.partition(":")
+    return f"{IAM_SERVICE_PREFIXES.get(service, service)}:{name}"
 
 
 def policy_for(actions: set[str]) -> dict:
-    actions = {IAM_ACTION_NAMES.get(action, action) for action in actions}
+    actions = {iam_action(action) for action in actions}
     allowed = set(actions) | set(AWS_MODE_ONLY)
     for action in actions:
         allowed.update(IMPLIED.get(action, []))
