@@ -969,6 +969,7 @@ def codebuild_fleets(client: ClientFor, region: str, scope: Scope) -> Iterator[R
                 )
 
 
+@finder
 def codebuild_source_credentials(
     client: ClientFor, region: str, scope: Scope
 ) -> Iterator[Resource]:
