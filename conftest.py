@@ -48,6 +48,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if not os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get(_RUN_STATE_DIR):
         shutil.rmtree(os.environ.pop(_RUN_STATE_DIR), ignore_errors=True)
 
+
 _notebook_seconds: dict[str, float] = defaultdict(float)
 
 
