@@ -106,22 +106,31 @@ def work_dir(prefix: str) -> Path:
     workers) each clone into their own folder, so neither deletes the other's files.
     Folders of kernels that have ended go when the next one starts (teardown removes all).
     """
-    base = state_dir() / WORK_DIR_NAME / validate_prefix(prefix)
-    path = base / f"{notebook_folder() or 'kernel'}-{os.getpid()}"
+    path = state_dir() / WORK_DIR_NAME / validate_prefix(prefix)
+    path /= f"{notebook_folder() or 'kernel'}-{os.getpid()}"
     if not path.exists():
-        _remove_ended_work_dirs(base)
+        for ended in ended_work_dirs(prefix, kernels_only=True):
+            shutil.rmtree(ended, ignore_errors=True)
         path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def _remove_ended_work_dirs(base: Path) -> None:
-    if os.name == "nt":
-        return  # os.kill(pid, 0) would end the process there: teardown removes them
-    for folder in base.glob("*-*"):
-        pid = folder.name.rpartition("-")[2]
-        if folder.is_dir() and not folder.is_symlink() and pid.isdigit():
-            if not process_alive(int(pid)):
-                shutil.rmtree(folder, ignore_errors=True)
+def ended_work_dirs(prefix: str, kernels_only: bool = False) -> list[Path]:
+    """What work/<prefix>/ holds that no running kernel uses: the folders of kernels that
+    have ended and, unless kernels_only, anything else there (an older kit's clones)."""
+    base = state_dir() / WORK_DIR_NAME / prefix
+    ended = []
+    for entry in sorted(base.glob("*")):
+        pid = entry.name.rpartition("-")[2]
+        if not (entry.is_dir() and not entry.is_symlink() and pid.isdigit()):
+            if not kernels_only:
+                ended.append(entry)
+        elif os.name == "nt":  # os.kill(pid, 0) would end the process there: can't tell
+            if not kernels_only:
+                ended.append(entry)
+        elif not process_alive(int(pid)):
+            ended.append(entry)
+    return ended
 
 
 def process_alive(pid: int) -> bool:
@@ -129,7 +138,7 @@ def process_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):
+    except (PermissionError, OSError, OverflowError):
         return True  # another user's process, or no way to tell: keep its folder
     return True
 

@@ -149,3 +149,16 @@ def test_kernels_starting_together_agree_on_a_new_prefix(tmp_path, monkeypatch):
         prefixes = set(pool.map(lambda _: settings.learner_prefix(), range(8)))
     assert len(prefixes) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == [settings.PREFIX_FILE_NAME]
+
+
+def test_teardown_leaves_the_work_folders_of_running_kernels(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAB_STATE_DIR", str(tmp_path))
+    running = settings.work_dir("labtest")  # this process's
+    base = running.parent
+    ended = base / "solutions-999999999"
+    older_kit = base / "lab01-clone"  # an older kit cloned straight into work/<prefix>/
+    for folder in (ended, older_kit):
+        folder.mkdir()
+    leftovers = td.local_leftovers("labtest")
+    assert ended in leftovers and older_kit in leftovers
+    assert running not in leftovers
