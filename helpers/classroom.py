@@ -4,7 +4,8 @@
     python -m helpers.classroom status --json
 
 Learners are found by the kit's tags (lab:owner); a lab counts as complete when the
-resources it leaves behind are in the state its own check cells ask for. Works against
+resources it leaves behind (or its solution notebook's, named '<prefix>-sol-...') are in
+the state its own check cells ask for. Works against
 the local server at AWS_ENDPOINT_URL, or a real account with LAB_MODE=aws.
 """
 
