@@ -92,7 +92,10 @@ NOTEBOOK_FOLDERS = ("labs", "solutions")
 def notebook_folder() -> str:
     """'labs' or 'solutions' when this process is a kernel of one of the course's notebooks
     (JupyterLab, nbval and nbclient start a kernel in its notebook's folder), else ''."""
-    here = Path.cwd()
+    try:
+        here = Path.cwd()
+    except OSError:  # the folder it started in was removed
+        return ""
     if here.parent == repo_root() and here.name in NOTEBOOK_FOLDERS:
         return here.name
     return ""

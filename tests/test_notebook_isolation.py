@@ -162,3 +162,12 @@ def test_teardown_leaves_the_work_folders_of_running_kernels(tmp_path, monkeypat
     leftovers = td.local_leftovers("labtest")
     assert ended in leftovers and older_kit in leftovers
     assert running not in leftovers
+
+
+def test_kernels_starting_together_agree_on_the_offline_credentials(tmp_path, monkeypatch):
+    from helpers import offline_credentials
+
+    monkeypatch.setenv("LAB_STATE_DIR", str(tmp_path))
+    with ThreadPoolExecutor(8) as pool:
+        pairs = set(pool.map(lambda _: offline_credentials.load_or_create(), range(8)))
+    assert len(pairs) == 1
