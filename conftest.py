@@ -1,13 +1,53 @@
-"""Root pytest hooks: solutions' checks are strict, and how long each notebook took (nbval
-runs one cell per item)."""
+"""Root pytest hooks: notebooks run hermetic from any command (`pytest labs`, `pytest
+solutions labs -n 4`, one notebook), solutions' checks are strict, and how long each
+notebook took (nbval runs one cell per item)."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+
+# Variables that would send a notebook under test to a learner's shared server or to a
+# real account: a test run never uses them (tests/conftest.py drops them too).
+_NOT_FOR_TESTS = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "LAB_MODE",
+    "AWS_ENDPOINT_URL",
+    "LAB_STATE_DIR",
+)
+_RUN_STATE_DIR = "LAB_KIT_TEST_RUN_STATE_DIR"  # the folder this run made, to remove at its end
+
+
+def _hermetic_notebooks() -> None:
+    """Before any kernel starts, in the process pytest was started in (its xdist workers
+    inherit the environment, and the kernels theirs): one state folder and one prefix for
+    the whole run, as a learner's checkout has, never the checkout's own .lab-state/ or
+    .lab-prefix. Each kernel still starts a local server of its own. Running notebooks side
+    by side in one state folder is what a learner does: they must not collide there."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    for name in _NOT_FOR_TESTS:
+        os.environ.pop(name, None)
+    os.environ["LAB_STATE_DIR"] = os.environ[_RUN_STATE_DIR] = tempfile.mkdtemp(
+        prefix="lab-kit-notebooks-"
+    )
+    os.environ.setdefault("LAB_PREFIX", "labtest")
+
+
+_hermetic_notebooks()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get(_RUN_STATE_DIR):
+        shutil.rmtree(os.environ.pop(_RUN_STATE_DIR), ignore_errors=True)
+
 
 _notebook_seconds: dict[str, float] = defaultdict(float)
 

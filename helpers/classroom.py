@@ -4,7 +4,8 @@
     python -m helpers.classroom status --json
 
 Learners are found by the kit's tags (lab:owner); a lab counts as complete when the
-resources it leaves behind are in the state its own check cells ask for. Works against
+resources it leaves behind (or its solution notebook's, named '<prefix>-sol-...') are in
+the state its own check cells ask for. Works against
 the local server at AWS_ENDPOINT_URL, or a real account with LAB_MODE=aws.
 """
 
@@ -179,11 +180,14 @@ def status(client_for: Callable[[str, str], object], regions: list[str]) -> dict
     for owner, owned in sorted(by_owner.items()):
         complete = []
         for lab_name, check in LAB_CHECKS.items():
-            try:
-                if check(lambda service: client_for(service, region), owner):
-                    complete.append(lab_name)
-            except ClientError:
-                pass  # an unreadable check is not a completed lab
+            # The learner's lab, or its solution run (whose names start <prefix>-sol).
+            for names_prefix in (owner, lab.solution_names_prefix(owner)):
+                try:
+                    if check(lambda service: client_for(service, region), names_prefix):
+                        complete.append(lab_name)
+                        break
+                except ClientError:
+                    pass  # an unreadable check is not a completed lab
         running = Counter(f"{r.service} {r.kind.split(' (')[0]}" for r in owned)
         report[owner] = {
             "complete": complete,

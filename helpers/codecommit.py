@@ -83,8 +83,9 @@ def ensure_sample_repository(kit: Kit, repository_name: str | None = None) -> di
 
 
 def workdir(kit: Kit, name: str) -> Path:
-    """A fresh working folder for git clones, under the kit's state folder."""
-    path = settings.state_dir() / "work" / kit.prefix / name
+    """A fresh working folder for git clones, in this kernel's own work folder (a lab and
+    its solution running at the same time do not share it)."""
+    path = settings.work_dir(kit.prefix) / name
     shutil.rmtree(path, ignore_errors=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path

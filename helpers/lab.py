@@ -74,6 +74,7 @@ class Kit:
     session: boto3.Session
     endpoint_url: str | None = None
     account_id: str = ""
+    solution: bool = False  # a kernel of solutions/: its resources are named apart
     _clients: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -89,8 +90,18 @@ class Kit:
         return self._clients[service]
 
     def name(self, suffix: str) -> str:
-        """A resource name of this learner's: '<prefix>-<suffix>'."""
-        return f"{self.prefix}-{suffix}"
+        """A resource name of this learner's: '<prefix>-<suffix>', or in a solution
+        notebook '<prefix>-sol-<suffix>' (see names_prefix)."""
+        return f"{self.names_prefix}-{suffix}"
+
+    @property
+    def names_prefix(self) -> str:
+        """What this notebook's resource names start with. A solution works on resources
+        of its own, so that a learner who opens it beside their lab (on one local server
+        or one account, with one prefix) runs both at once without either deleting or
+        changing the other's: '<prefix>-sol'. Both start with the learner's prefix and carry
+        their tags: teardown removes both, and the classroom status counts either."""
+        return solution_names_prefix(self.prefix) if self.solution else self.prefix
 
     def tags(self) -> dict[str, str]:
         """The kit's tags as a map ({key: value}), as CodeCommit and CodeDeploy... take them."""
@@ -102,7 +113,16 @@ class Kit:
 
     def describe(self) -> str:
         where = self.endpoint_url if self.offline else f"account {self.account_id}"
-        return f"mode={self.mode} region={self.region} prefix={self.prefix} ({where})"
+        names = f" names={self.names_prefix}-..." if self.solution else ""
+        return f"mode={self.mode} region={self.region} prefix={self.prefix}{names} ({where})"
+
+
+SOLUTION_NAMES = "sol"
+
+
+def solution_names_prefix(prefix: str) -> str:
+    """What a solution notebook's resource names start with (Kit.names_prefix)."""
+    return f"{prefix}-{SOLUTION_NAMES}"
 
 
 CODEDEPLOY_TIME_SCALE = "LAB_CODEDEPLOY_TIME_SCALE"  # emulator/codedeploy/lambda_runtime.py
@@ -120,6 +140,7 @@ def setup(confirm: Callable[[str], str] = input, quiet: bool = False) -> Kit:
     mode = current_mode()
     prefix = settings.learner_prefix()
     kit = _setup_offline(prefix) if mode == OFFLINE else _setup_aws(prefix, confirm)
+    kit.solution = settings.notebook_folder() == "solutions"
     created.watch(kit.session, prefix)  # untaggable resources, for teardown
     if not quiet:
         print(f"Lab kit ready: {kit.describe()}")

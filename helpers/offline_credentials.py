@@ -19,6 +19,7 @@ import secrets
 import shutil
 import string
 import sys
+import time
 from pathlib import Path
 
 from . import settings
@@ -42,13 +43,21 @@ def load_or_create() -> tuple[str, str]:
         # O_EXCL: two kernels starting at once agree on one pair (the loser reads it).
         descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        pair = _read(file)
-        if pair is None:
-            raise
-        return pair
+        return _read_when_written(file)
     with os.fdopen(descriptor, "w") as out:
         json.dump({"aws_access_key_id": key, "aws_secret_access_key": secret}, out)
     return key, secret
+
+
+def _read_when_written(file: Path, seconds: float = 2.0) -> tuple[str, str]:
+    """The pair another kernel starting at the same moment is writing: its file exists
+    from os.open on, its content a moment later."""
+    deadline = time.monotonic() + seconds
+    while (pair := _read(file)) is None:
+        if time.monotonic() > deadline:
+            raise FileExistsError(f"{file} exists but holds no key pair: remove it")
+        time.sleep(0.02)
+    return pair
 
 
 def random_pair() -> tuple[str, str]:

@@ -6,7 +6,9 @@ import json
 import os
 import re
 import secrets
+import shutil
 import string
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,11 +44,27 @@ def learner_prefix() -> str:
     if configured:
         return validate_prefix(configured)
     prefix_file = repo_root() / PREFIX_FILE_NAME
-    if prefix_file.exists():
-        return validate_prefix(prefix_file.read_text().strip())
-    prefix = new_prefix()
-    prefix_file.write_text(prefix + "\n")
-    return prefix
+    if not prefix_file.exists():
+        _create_prefix_file(prefix_file)
+    return validate_prefix(prefix_file.read_text().strip())
+
+
+def _create_prefix_file(prefix_file: Path) -> None:
+    """Write a new prefix, unless another kernel starting at the same moment (a lab and its
+    solution opened together, `pytest labs -n 4`) wrote one first: then theirs is ours."""
+    descriptor, name = tempfile.mkstemp(prefix=PREFIX_FILE_NAME, dir=prefix_file.parent)
+    staged = Path(name)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(new_prefix() + "\n")
+    os.chmod(staged, 0o644)  # as write_text made it: mkstemp's is the user's only
+    try:
+        os.link(staged, prefix_file)  # atomic, and fails if the file exists
+    except FileExistsError:
+        pass
+    except OSError:  # no hard links on this file system: last writer wins, whole
+        os.replace(staged, prefix_file)
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def new_prefix() -> str:
@@ -65,6 +83,67 @@ def validate_prefix(prefix: str) -> str:
 
 def kit_tags(prefix: str) -> dict[str, str]:
     return {KIT_TAG_KEY: KIT_TAG_VALUE, OWNER_TAG_KEY: prefix}
+
+
+WORK_DIR_NAME = "work"
+NOTEBOOK_FOLDERS = ("labs", "solutions")
+
+
+def notebook_folder() -> str:
+    """'labs' or 'solutions' when this process is a kernel of one of the course's notebooks
+    (JupyterLab, nbval and nbclient start a kernel in its notebook's folder), else ''."""
+    try:
+        here = Path.cwd()
+    except OSError:  # the folder it started in was removed
+        return ""
+    if here.parent == repo_root() and here.name in NOTEBOOK_FOLDERS:
+        return here.name
+    return ""
+
+
+def work_dir(prefix: str) -> Path:
+    """This process's folder for the learner's git clones and files:
+    work/<prefix>/<labs|solutions|kernel>-<pid>/.
+
+    One per kernel: a lab and its solution open at the same time (or run by two pytest
+    workers) each clone into their own folder, so neither deletes the other's files.
+    Folders of kernels that have ended go when the next one starts (teardown removes all).
+    """
+    path = state_dir() / WORK_DIR_NAME / validate_prefix(prefix)
+    path /= f"{notebook_folder() or 'kernel'}-{os.getpid()}"
+    if not path.exists():
+        for ended in ended_work_dirs(prefix, kernels_only=True):
+            shutil.rmtree(ended, ignore_errors=True)
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def ended_work_dirs(prefix: str, kernels_only: bool = False) -> list[Path]:
+    """What work/<prefix>/ holds that no running kernel uses: the folders of kernels that
+    have ended and, unless kernels_only, anything else there (an older kit's clones)."""
+    base = state_dir() / WORK_DIR_NAME / prefix
+    ended = []
+    for entry in sorted(base.glob("*")):
+        pid = entry.name.rpartition("-")[2]
+        if not (entry.is_dir() and not entry.is_symlink() and pid.isdigit()):
+            if not kernels_only:
+                ended.append(entry)
+        elif os.name == "nt":  # os.kill(pid, 0) would end the process there: can't tell
+            if not kernels_only:
+                ended.append(entry)
+        elif not process_alive(int(pid)):
+            ended.append(entry)
+    return ended
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True  # another user's process, or no way to tell: keep its folder
+    return True
 
 
 EMULATOR_DIR_NAME = "local-aws"

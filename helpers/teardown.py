@@ -401,9 +401,9 @@ def wrap(text: str, width: int, indent: int = 0, hanging: int = 0) -> list[str]:
 
 def local_leftovers(prefix: str) -> list[Path]:
     """What the kit keeps on disk that nothing uses any more: the learner's git work
-    folders, and the folders of this learner's local servers whose process has ended."""
-    state = settings.state_dir()
-    paths = [p for p in [state / "work" / prefix] if p.exists()]
+    folders of kernels that have ended, and the folders of this learner's local servers
+    whose process has ended."""
+    paths = settings.ended_work_dirs(prefix)
     return paths + [folder for folder, why_kept in server_folders(prefix) if why_kept is None]
 
 
