@@ -128,8 +128,9 @@ def start_local_server(
     return LocalServer(host, port, credentials=credentials).start()
 
 
-def is_lab_server(endpoint: str, timeout: float = 2.0) -> bool:
-    """True when endpoint answers as the kit's local server."""
+def is_lab_server(endpoint: str, timeout: float = 10.0) -> bool:
+    """True when endpoint answers as the kit's local server. A server that is not there is
+    refused at once; the timeout is for one that is there but slow (a loaded machine)."""
     try:
         with urllib.request.urlopen(f"{endpoint.rstrip('/')}/_lab/health", timeout=timeout) as r:
             return r.status == 200 and b"lab-kit" in r.read()
