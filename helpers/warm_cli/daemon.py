@@ -300,6 +300,8 @@ def warm_up() -> None:
     import awscli.clidriver
 
     memoize_signature_checks()
+    share_event_aliases()
+    remember_package_listings()
     driver = awscli.clidriver.create_clidriver()
     driver._get_command_table()  # imports every customization's module
     preload_package_models(driver.session)
@@ -326,16 +328,98 @@ def memoize_signature_checks() -> None:
     hooks.accepts_kwargs = accepts_kwargs
 
 
+def share_event_aliases() -> None:
+    """Each event emitter translates old event names (~400 per start) into a cache of its
+    own; with botocore's fixed alias table the answers are the same for all: share them.
+    (Only `--debug` would differ: it logs a translation the first time it is made.)"""
+    from botocore import hooks
+
+    shared: dict[str, str] = {}
+    original = hooks.EventAliaser.__init__
+
+    def __init__(self, event_emitter, event_aliases=None):
+        original(self, event_emitter, event_aliases)
+        if event_aliases is None:
+            self._alias_name_cache = shared
+
+    hooks.EventAliaser.__init__ = __init__
+
+
+def package_folders() -> tuple[str, ...]:
+    """The installed packages' folders: files there change only with a new install."""
+    import awscli
+    import botocore
+
+    return tuple(
+        os.path.dirname(os.path.abspath(module.__file__ or "")) + os.sep
+        for module in (awscli, botocore)
+    )
+
+
+def remember_package_listings() -> None:
+    """botocore's loader lists every service folder (~2,000 listdir, ~6,000 stat) on each
+    start to know which services exist. In the packages' own folders the answers are
+    remembered (the user's ~/.aws/models is still looked at every time)."""
+    import types
+
+    from botocore import loaders
+
+    packages = package_folders()
+    listings: dict[str, list[str]] = {}
+    kinds: dict[tuple[str, str], bool] = {}
+
+    def listdir(path):
+        if not str(path).startswith(packages):
+            return os.listdir(path)
+        if path not in listings:
+            listings[path] = os.listdir(path)
+        return list(listings[path])
+
+    def remembered(kind, check):
+        def answer(path):
+            if not str(path).startswith(packages):
+                return check(path)
+            key = (kind, path)
+            if key not in kinds:
+                kinds[key] = check(path)
+            return kinds[key]
+
+        return answer
+
+    path_module = types.SimpleNamespace(
+        **{name: getattr(os.path, name) for name in dir(os.path) if not name.startswith("__")}
+    )
+    path_module.isdir = remembered("dir", os.path.isdir)
+    path_module.isfile = remembered("file", os.path.isfile)
+    os_module = types.SimpleNamespace(
+        **{name: getattr(os, name) for name in dir(os) if not name.startswith("__")}
+    )
+    os_module.listdir = listdir
+    os_module.path = path_module
+    loaders.os = os_module
+
+    # The list of services itself, while every folder searched is a package's.
+    services: dict[tuple, list[str]] = {}
+    list_services = loaders.Loader.list_available_services
+
+    def list_available_services(self, type_name):
+        searched = tuple(path for path in self.search_paths if os.path.isdir(path))
+        if not all(str(path).startswith(packages) for path in searched):
+            return list_services(self, type_name)
+        key = (searched, type_name)
+        if key not in services:
+            services[key] = list_services(self, type_name)
+        return list(services[key])
+
+    loaders.Loader.list_available_services = list_available_services
+
+
 def preload_package_models(session) -> None:
     """Parse once the JSON files of the installed packages (never the user's ~/.aws/models)
     that the course's commands load; each child uses a parsed file once, then reads disk."""
-    import awscli
-    import botocore
     from botocore import loaders
 
-    packages = tuple(
-        os.path.dirname(os.path.abspath(module.__file__)) + os.sep for module in (awscli, botocore)
-    )
+    packages = package_folders()
     parsed: dict[str, object] = {}
     original = loaders.JSONFileLoader._load_file
 
