@@ -92,9 +92,10 @@ def git_config(endpoint: str | None = None, cli: str | None = None) -> dict[str,
     cli: the aws command to run (the warm CLI's launcher); the plain CLI when None.
     """
     section = f"credential.{endpoint.rstrip('/')}" if endpoint else "credential"
+    helper = f"!{cli or aws_cli()} codecommit credential-helper --ignore-host-check $@"
     entries = [
         (f"{section}.helper", ""),
-        (f"{section}.helper", f"!{cli or aws_cli()} codecommit credential-helper --ignore-host-check $@"),
+        (f"{section}.helper", helper),
         (f"{section}.UseHttpPath", "true"),
     ]
     config = {"GIT_CONFIG_COUNT": str(len(entries))}

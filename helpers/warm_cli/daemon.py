@@ -116,16 +116,20 @@ def fresh_stdio(encoding: str, errors: str) -> None:
 
     def stream(fd: int, mode: str, stream_errors: str, line_buffering: bool) -> io.TextIOWrapper:
         raw = io.FileIO(fd, mode, closefd=False)
-        buffered: io.BufferedIOBase = (
+        buffered: io.BufferedReader | io.BufferedWriter = (
             io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
         )
         return io.TextIOWrapper(
             buffered, encoding=encoding, errors=stream_errors, line_buffering=line_buffering
         )
 
-    sys.stdin = sys.__stdin__ = stream(0, "r", errors, False)
-    sys.stdout = sys.__stdout__ = stream(1, "w", errors, os.isatty(1))
-    sys.stderr = sys.__stderr__ = stream(2, "w", "backslashreplace", True)
+    sys.stdin = stream(0, "r", errors, False)
+    sys.stdout = stream(1, "w", errors, os.isatty(1))
+    sys.stderr = stream(2, "w", "backslashreplace", True)
+    # The originals too, as a fresh process has them (sys.__stdout__ is final to mypy).
+    setattr(sys, "__stdin__", sys.stdin)  # noqa: B010
+    setattr(sys, "__stdout__", sys.stdout)  # noqa: B010
+    setattr(sys, "__stderr__", sys.stderr)  # noqa: B010
 
 
 def apply_environment(environment: dict[bytes, bytes]) -> None:
@@ -319,11 +323,13 @@ def memoize_signature_checks() -> None:
     known: dict[object, object] = {}
 
     def accepts_kwargs(func):
-        if not inspect.isfunction(func):
+        # A bound method takes **kwargs exactly when its function does.
+        function = getattr(func, "__func__", func)
+        if not inspect.isfunction(function):
             return original(func)
-        if func not in known:
-            known[func] = original(func)
-        return known[func]
+        if function not in known:
+            known[function] = original(function)
+        return known[function]
 
     hooks.accepts_kwargs = accepts_kwargs
 

@@ -20,7 +20,7 @@ PROTOCOL = b"lab-warm-cli-1"
 FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
 
 child_group = 0
-pending = []
+pending: list = []
 
 
 def forward(signum, frame):
