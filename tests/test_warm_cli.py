@@ -239,3 +239,77 @@ def test_the_launcher_starts_without_site_or_imports():
     imports = [line for line in source.splitlines() if line.startswith("import ")]
     assert imports == ["import _signal", "import _socket", "import posix", "import sys"]
     assert sys.executable  # the launcher's first line names this Python with -SI
+
+
+@pytest.fixture
+def restored_environment(monkeypatch):
+    """lab.setup() changes os.environ on purpose (for `aws` and git): restore it after."""
+    saved = dict(os.environ)
+    monkeypatch.setenv("LAB_PREFIX", "labwarm")
+    yield monkeypatch
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def test_lab_setup_puts_the_launcher_first_and_git_uses_it(restored_environment, local_server):
+    from helpers import lab
+
+    restored_environment.setenv("AWS_ENDPOINT_URL", local_server.endpoint)
+    lab.setup(quiet=True)
+    first = os.environ["PATH"].split(os.pathsep)[0]
+    launcher = str(Path(first) / "aws")
+    assert Path(launcher).exists() and warm_cli.FOLDER_NAME in first
+    helpers_configured = [v for k, v in os.environ.items() if k.startswith("GIT_CONFIG_VALUE_")]
+    assert f"!{launcher} codecommit credential-helper --ignore-host-check $@" in helpers_configured
+    wait_for_socket(os.environ[warm_cli.SOCKET_VARIABLE])
+    # What a notebook's `!aws ...` cell runs: the shell finds the launcher on PATH.
+    done = subprocess.run(
+        "aws sts get-caller-identity --query Account --output text",
+        shell=True,
+        capture_output=True,
+        env={**os.environ, "LAB_WARM_CLI_DEBUG": "1"},
+    )
+    assert done.returncode == 0 and done.stdout.strip() == lab.OFFLINE_ACCOUNT_ID.encode()
+    assert b"warm CLI not used" not in done.stderr
+
+
+def test_lab_warm_cli_0_leaves_the_plain_cli(restored_environment, local_server):
+    from helpers import lab
+
+    restored_environment.setenv("AWS_ENDPOINT_URL", local_server.endpoint)
+    lab.setup(quiet=True)
+    restored_environment.setenv("LAB_WARM_CLI", "0")
+    lab.setup(quiet=True)
+    assert warm_cli.FOLDER_NAME not in os.environ["PATH"]
+    assert warm_cli.SOCKET_VARIABLE not in os.environ
+    helpers_configured = [v for k, v in os.environ.items() if k.startswith("GIT_CONFIG_VALUE_")]
+    assert f"!{offline_credentials.aws_cli()} codecommit" in " ".join(helpers_configured)
+
+
+def test_the_daemon_ends_with_its_parent(tmp_path):
+    """A kernel killed hard cannot stop its daemon: the daemon sees its parent change."""
+    folder = tmp_path / "private"
+    folder.mkdir(mode=0o700)
+    path = folder / "aws-test.sock"
+    not_my_parent = os.getpid() + 1_000_000  # no such process: as if the kernel had gone
+    process = subprocess.Popen(
+        [sys.executable, daemon.__file__, str(path), str(not_my_parent), "3600"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert not path.exists()
+
+
+def test_stop_ends_the_daemon_and_the_launcher_falls_back(warm):
+    environment, launcher = warm
+    args = ["codecommit", "list-repositories"]
+    expected = run(offline_credentials.aws_cli(), args, environment)
+    warm_cli.stop()
+    assert not warm_cli.is_running()
+    deadline = time.monotonic() + 10
+    while os.path.exists(environment[warm_cli.SOCKET_VARIABLE]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(environment[warm_cli.SOCKET_VARIABLE])
+    assert run(launcher, args, environment) == expected
