@@ -313,3 +313,12 @@ def test_stop_ends_the_daemon_and_the_launcher_falls_back(warm):
         time.sleep(0.05)
     assert not os.path.exists(environment[warm_cli.SOCKET_VARIABLE])
     assert run(launcher, args, environment) == expected
+
+
+def test_leftovers_of_ended_kernels_are_removed(tmp_path):
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    for name in (f"aws-{ended.pid}.sock", f"aws-{ended.pid}.log", f"aws-{os.getpid()}.log"):
+        (tmp_path / name).write_text("")
+    warm_cli.remove_leftovers(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"aws-{os.getpid()}.log"]

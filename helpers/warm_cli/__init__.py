@@ -100,6 +100,7 @@ def start(folder: Path) -> Path:
     path = socket_path(folder)
     if _daemon is not None and _daemon.poll() is None:
         return path
+    remove_leftovers(folder)
     log = open(folder / f"aws-{os.getpid()}.log", "ab")  # noqa: SIM115 (the daemon's stderr)
     with log:
         _daemon = subprocess.Popen(
@@ -119,18 +120,43 @@ def start(folder: Path) -> Path:
     return path
 
 
+def remove_leftovers(folder: Path) -> None:
+    """Sockets and logs of daemons whose kernels have ended (a daemon killed hard leaves
+    them); empty logs go with them."""
+    for file in [*folder.glob("aws-*.sock"), *folder.glob("aws-*.log")]:
+        pid = file.stem.removeprefix("aws-")
+        if pid.isdigit() and int(pid) != os.getpid() and not is_alive(int(pid)):
+            file.unlink(missing_ok=True)
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def stop() -> None:
-    """End this process's daemon (it removes its socket)."""
+    """End this process's daemon (it removes its socket) and its empty log."""
     global _daemon
     daemon, _daemon = _daemon, None
-    if daemon is None or daemon.poll() is not None:
+    if daemon is None:
         return
-    daemon.terminate()
-    try:
-        daemon.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        daemon.kill()
-        daemon.wait()
+    if daemon.poll() is None:
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+    socket_file = Path(str(daemon.args[2]))  # type: ignore[index]
+    socket_file.unlink(missing_ok=True)  # if it died without removing it
+    log = socket_file.with_suffix(".log")
+    if log.exists() and log.stat().st_size == 0:
+        log.unlink(missing_ok=True)
 
 
 def is_running() -> bool:
