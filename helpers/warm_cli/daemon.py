@@ -314,7 +314,9 @@ def warm_up() -> None:
 
 def memoize_signature_checks() -> None:
     """botocore checks each event handler's signature (inspect) on every registration:
-    ~400 per CLI start. A function's signature does not change: check it once."""
+    ~400 per CLI start, many of them fresh closures. Whether a function takes **kwargs is
+    a property of its code object: check each code object once."""
+    import functools
     import inspect
 
     from botocore import compat, hooks
@@ -322,14 +324,20 @@ def memoize_signature_checks() -> None:
     original = compat.accepts_kwargs
     known: dict[object, object] = {}
 
+    def code_of(func):
+        if isinstance(func, functools.partial):  # keeps the function's **kwargs, or not
+            func = func.func
+        func = getattr(func, "__func__", func)  # a bound method: its function's
+        plain = inspect.isfunction(func) and not hasattr(func, "__signature__")
+        return func.__code__ if plain else None
+
     def accepts_kwargs(func):
-        # A bound method takes **kwargs exactly when its function does.
-        function = getattr(func, "__func__", func)
-        if not inspect.isfunction(function):
+        code = code_of(func)
+        if code is None:
             return original(func)
-        if function not in known:
-            known[function] = original(function)
-        return known[function]
+        if code not in known:
+            known[code] = original(func)
+        return known[code]
 
     hooks.accepts_kwargs = accepts_kwargs
 
@@ -449,7 +457,7 @@ def preload_package_models(session) -> None:
         except Exception:
             pass
     for service in PRELOADED_SERVICES:
-        for kind in ("service-2", "paginators-1", "waiters-2"):
+        for kind in ("service-2", "paginators-1", "waiters-2", "endpoint-rule-set-1"):
             try:
                 loader.load_service_model(service, kind)
             except Exception:
