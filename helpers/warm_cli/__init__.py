@@ -159,6 +159,10 @@ def stop() -> None:
         log.unlink(missing_ok=True)
 
 
+def daemon_pid() -> int | None:
+    return _daemon.pid if _daemon is not None and _daemon.poll() is None else None
+
+
 def is_running() -> bool:
     return _daemon is not None and _daemon.poll() is None
 
