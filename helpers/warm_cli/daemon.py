@@ -163,7 +163,8 @@ def run_command(request: Request, stdio: tuple[str, str]) -> int:
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    atexit._clear()
+    # atexit keeps what the daemon's imports registered (logging's flush): a fresh `aws`
+    # has the same, as the daemon imports nothing but the CLI.
     apply_environment(request.environment)
     fresh_stdio(*stdio)
     sys.argv = [os.fsdecode(argument) for argument in request.argv]
@@ -182,6 +183,9 @@ def run_command(request: Request, stdio: tuple[str, str]) -> int:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)  # Python ends so on an uncaught Ctrl-C
         return 130
+    threading_module = sys.modules.get("threading")
+    if threading_module is not None:  # as the interpreter does: join non-daemon threads
+        threading_module._shutdown()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -208,6 +212,9 @@ def attend(connection: socket.socket, stdio: tuple[str, str], startup: dict) -> 
         return
     if startup_environment(request.environment) != startup:
         connection.sendall(b"Rstart-up environment differs\n")
+        return
+    if request.argv[1:2] == [b"configure"]:  # prompts may need a terminal of their own
+        connection.sendall(b"Rconfigure runs as the plain CLI\n")
         return
     try:
         os.chdir(request.cwd)
