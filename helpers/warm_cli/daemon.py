@@ -281,25 +281,9 @@ def wait_for(pid: int, connection: socket.socket) -> int:
 # --- the daemon --------------------------------------------------------------------------
 
 
-# The course's services: their models are parsed once, in the daemon.
-PRELOADED_SERVICES = (
-    "codecommit",
-    "codebuild",
-    "codedeploy",
-    "codepipeline",
-    "codeconnections",
-    "codestar-connections",
-    "s3",
-    "s3api",
-    "sts",
-    "iam",
-    "logs",
-    "lambda",
-    "events",
-    "cloudformation",
-    "sns",
-    "ecr",
-)
+# The services the labs' `aws` cells call (`aws deploy` is codedeploy): their models are
+# parsed once, in the daemon. Every other service works as well, parsed by its command.
+PRELOADED_SERVICES = ("codepipeline", "codecommit", "codedeploy", "codebuild", "iam", "sts", "s3")
 
 
 def warm_up() -> None:
