@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import boto3
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from . import created, offline_credentials, settings
+from . import created, offline_credentials, settings, warm_cli
 from .aws import OFFLINE_ACCOUNT_ID, Client
 
 OFFLINE = "offline"
@@ -237,7 +237,9 @@ def _setup_offline(prefix: str) -> Kit:
     os.environ["AWS_ACCESS_KEY_ID"] = key
     os.environ["AWS_SECRET_ACCESS_KEY"] = secret
     os.environ["AWS_ENDPOINT_URL"] = endpoint
-    os.environ.update(offline_credentials.git_config(endpoint))
+    # `aws` (cells, git's credential helper) through the warm CLI unless LAB_WARM_CLI=0.
+    launcher = warm_cli.activate(os.environ)
+    os.environ.update(offline_credentials.git_config(endpoint, cli=launcher))
     session = boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=region)
     return Kit(
         OFFLINE, region, prefix, session, endpoint_url=endpoint, account_id=OFFLINE_ACCOUNT_ID

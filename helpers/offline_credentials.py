@@ -90,7 +90,7 @@ def aws_cli() -> str:
     return shutil.which("aws") or "aws"
 
 
-def git_config(endpoint: str | None = None) -> dict[str, str]:
+def git_config(endpoint: str | None = None, cli: str | None = None) -> dict[str, str]:
     """git settings for the local CodeCommit at endpoint, as GIT_CONFIG_* variables.
 
     The user guide's `credential.helper = !aws codecommit credential-helper $@` and
@@ -98,11 +98,13 @@ def git_config(endpoint: str | None = None) -> dict[str, str]:
     tests); `--ignore-host-check`
     because the helper otherwise answers only for *.amazonaws.com. The empty helper first
     drops any helper the learner configured (a stored password would be tried first).
+    cli: the aws command to run (the warm CLI's launcher); the plain CLI when None.
     """
     section = f"credential.{endpoint.rstrip('/')}" if endpoint else "credential"
+    helper = f"!{cli or aws_cli()} codecommit credential-helper --ignore-host-check $@"
     entries = [
         (f"{section}.helper", ""),
-        (f"{section}.helper", f"!{aws_cli()} codecommit credential-helper --ignore-host-check $@"),
+        (f"{section}.helper", helper),
         (f"{section}.UseHttpPath", "true"),
     ]
     config = {"GIT_CONFIG_COUNT": str(len(entries))}
