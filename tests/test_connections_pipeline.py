@@ -237,3 +237,81 @@ def test_a_file_path_trigger_starts_only_on_pushes_that_change_its_files(host):
     started = host.executions(name)[0]
     assert started["trigger"] == {"triggerType": "WebhookV2", "triggerDetail": host.arn}
     assert started["sourceRevisions"][0]["revisionId"] == head
+
+
+def test_a_codebuild_action_gets_a_full_clone_of_a_clone_ref(host, server_client):
+    """CODEBUILD_CLONE_REF: the build's source is a git clone at the pushed commit, on its
+    branch, with the history (git commands work in the build)."""
+    from tests.pipelines import BUILD_ROLE, ENVIRONMENT, build_action
+
+    second = host.commit("app.py", "print('v2')\n", "second")
+    codebuild = server_client("codebuild")
+    project = f"clone-build-{host.suffix}"
+    codebuild.create_project(
+        name=project,
+        source={
+            "type": "CODEPIPELINE",
+            "buildspec": "version: 0.2\nphases:\n  build:\n    commands:\n"
+            "      - git rev-parse --abbrev-ref HEAD\n      - git log --format=%H:%s\n"
+            "      - cat app.py\n",
+        },
+        artifacts={"type": "CODEPIPELINE"},
+        environment=ENVIRONMENT,
+        serviceRole=BUILD_ROLE,
+    )
+    name = f"clone-build-{host.suffix}"
+    source = connection_source(host.arn, host.full_id, OutputArtifactFormat="CODEBUILD_CLONE_REF")
+    host.cp.create_pipeline(
+        pipeline={
+            "name": name,
+            "pipelineType": "V2",
+            "roleArn": ROLE,
+            "artifactStore": {"type": "S3", "location": host.bucket},
+            "stages": [
+                {"name": "Source", "actions": [source]},
+                {"name": "Build", "actions": [build_action(project=project, outputs=())]},
+            ],
+        }
+    )
+    execution = host.wait(name, host.executions(name)[0]["pipelineExecutionId"])
+    assert execution["status"] == "Succeeded", execution
+    [build_id] = codebuild.list_builds_for_project(projectName=project)["ids"]
+    [build] = codebuild.batch_get_builds(ids=[build_id])["builds"]
+    assert build["resolvedSourceVersion"] == second
+    events = server_client("logs").get_log_events(
+        logGroupName=build["logs"]["groupName"], logStreamName=build["logs"]["streamName"]
+    )["events"]
+    lines = [e["message"].rstrip("\n") for e in events if not e["message"].startswith("[")]
+    first = git("rev-list", "--max-parents=0", "HEAD", cwd=host.work)
+    assert lines == ["main", f"{second}:second", f"{first}:first", "print('v2')"], lines
+
+
+@pytest.mark.parametrize(
+    "reference, refusal",
+    [
+        ("[]", "not a JSON object"),
+        ('{"ProviderType": "GitHub"}', "lacks FullRepositoryId"),
+        (
+            '{"ProviderType": "GitHub", "FullRepositoryId": "../x", "BranchName": "main",'
+            ' "CommitId": "' + "a" * 40 + '"}',
+            "not an owner name",
+        ),
+        (
+            '{"ProviderType": "GitHub", "FullRepositoryId": "o/r", "BranchName": "--upload-pack=x",'
+            ' "CommitId": "' + "a" * 40 + '"}',
+            "not a branch name",
+        ),
+        (
+            '{"ProviderType": "GitHub", "FullRepositoryId": "o/r", "BranchName": "main",'
+            ' "CommitId": "HEAD; rm -rf /"}',
+            "not a commit id",
+        ),
+    ],
+)
+def test_a_hostile_clone_ref_is_refused_before_git_runs(tmp_path, reference, refusal):
+    from helpers.emulator.codebuild import clone_ref
+
+    (tmp_path / clone_ref.FILE).write_text(reference)
+    assert clone_ref.is_clone_ref(tmp_path)
+    with pytest.raises(clone_ref.CloneRefError, match=refusal):
+        clone_ref.clone("123456789012", tmp_path)

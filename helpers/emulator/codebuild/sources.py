@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import moto_backends, safepaths
-from . import git_host_source
+from . import clone_ref, git_host_source
 
 SOURCE_IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]{1,128}\Z")
 # sample-source-version.md: a branch, tag or commit id, or a reference (refs/heads/<branch>,
@@ -74,6 +74,11 @@ def fetch(
             _check_links(dest)
         else:
             fetch_s3(account, pipeline_input.bucket or "", pipeline_input.key or "", None, dest)
+        if clone_ref.is_clone_ref(dest):  # CODEBUILD_CLONE_REF: a full clone instead
+            try:
+                return FetchedSource(clone_ref.clone(account, dest))
+            except clone_ref.CloneRefError as error:
+                raise SourceError(str(error)) from None
         return FetchedSource(pipeline_input.revision)
     if kind in git_host_source.PROVIDER_OF_SOURCE:  # the local git host's repositories
         try:

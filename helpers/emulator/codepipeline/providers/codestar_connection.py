@@ -10,7 +10,7 @@ otherwise the action fails, as on AWS. OutputArtifactFormat:
   only by CodeBuild. The kit writes one JSON file, CLONE_REF_FILE, in the artifact zip with
   the repository's clone URL (the provider's, and its path on the local server), the
   connection, branch and commit (AWS's guides do not show the file's own fields).
-  The kit's CodeBuild does not read it yet (a build given it sees that one file).
+  The kit's CodeBuild turns it into a full clone (codebuild/clone_ref.py).
 
 Output variables: CommitId, CommitMessage, AuthorDate, BranchName, FullRepositoryName,
 ConnectionArn.
@@ -24,6 +24,7 @@ import json
 import zipfile
 
 from ... import safepaths
+from ...codebuild import clone_ref
 from ...codecommit import gitstore
 from ...connections import git_host
 from ...connections import models as connections
@@ -32,7 +33,7 @@ from .. import exceptions as err
 from .base import ActionContext, ActionFailed, Revision, Runner
 
 FORMATS = ("CODE_ZIP", "CODEBUILD_CLONE_REF")
-CLONE_REF_FILE = "codebuild-clone-ref.json"
+CLONE_REF_FILE = clone_ref.FILE  # what the kit's CodeBuild clones
 
 
 def check(action_name: str, configuration: dict) -> None:
