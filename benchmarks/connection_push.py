@@ -3,8 +3,8 @@
 A GitHub connection (handshake done), a V2 pipeline whose CodeStarSourceConnection source
 watches octo/app's main branch through a trigger with a file-path filter, and N pushes of a
 changed src/ file. Printed per push: the `git push` itself (git over HTTP, signed by the aws
-CLI's credential helper as in the labs), and from the end of the push until
-ListPipelineExecutions shows the new execution (triggerType WebhookV2). Target: push ->
+CLI's credential helper as in the labs: the warm CLI; LAB_WARM_CLI=0 for the plain one),
+and from the end of the push until ListPipelineExecutions shows the new execution (triggerType WebhookV2). Target: push ->
 started < 1 s. Run: python benchmarks/connection_push.py [pushes]
 """
 
@@ -22,7 +22,7 @@ os.environ.setdefault("LAB_STATE_DIR", tempfile.mkdtemp(prefix="lab-kit-bench-")
 
 import boto3  # noqa: E402
 
-from helpers import connections, lab, offline_credentials  # noqa: E402
+from helpers import connections, lab, offline_credentials, warm_cli  # noqa: E402
 from helpers.aws import create_role_named_by  # noqa: E402
 from helpers.emulator.server import LocalServer  # noqa: E402
 
@@ -85,7 +85,11 @@ def main(pushes: int = 10) -> None:
     os.environ.update(
         AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION="us-east-1"
     )
-    os.environ.update(offline_credentials.git_config())
+    # git signs through the aws CLI's credential helper as in the labs: the warm CLI
+    # (helpers/warm_cli) unless LAB_WARM_CLI=0, which measures the plain CLI.
+    launcher = warm_cli.activate(os.environ)
+    os.environ.update(offline_credentials.git_config(server.endpoint, cli=launcher))
+    print(f"credential helper: {'warm CLI' if launcher else 'plain aws CLI'}")
     try:
         session = boto3.Session(region_name="us-east-1")
         kit = lab.Kit(
