@@ -4,8 +4,9 @@ A GitHub connection (handshake done), a V2 pipeline whose CodeStarSourceConnecti
 watches octo/app's main branch through a trigger with a file-path filter, and N pushes of a
 changed src/ file. Printed per push: the `git push` itself (git over HTTP, signed by the aws
 CLI's credential helper as in the labs: the warm CLI; LAB_WARM_CLI=0 for the plain one),
-and from the end of the push until ListPipelineExecutions shows the new execution (triggerType WebhookV2). Target: push ->
-started < 1 s. Run: python benchmarks/connection_push.py [pushes]
+and from the end of the push until ListPipelineExecutions shows the new execution
+(triggerType WebhookV2). Target: push -> started < 1 s.
+Run: python benchmarks/connection_push.py [pushes]
 """
 
 from __future__ import annotations
