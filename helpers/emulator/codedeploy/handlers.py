@@ -241,14 +241,10 @@ def _started_deployment(lab: CodeDeployLabBackend, deployment_id: str | None) ->
 
 
 def lambda_target_reply(target: TargetState, deployment_id: str) -> dict:
-    """LambdaTarget (GetDeploymentTarget of a Lambda deployment)."""
+    """LambdaTarget (GetDeploymentTarget of a Lambda deployment): an instance target's
+    members and the function's versions and weight."""
     return {
-        "deploymentId": deployment_id,
-        "targetId": target.target_id,
-        "targetArn": target.arn,
-        "status": target.status,
-        "lastUpdatedAt": target.last_updated,
-        "lifecycleEvents": [lifecycle_event_reply(event) for event in target.events],
+        **instance_target_reply(target, deployment_id),
         "lambdaFunctionInfo": dict(target.lambda_info or {}),
     }
 
