@@ -424,7 +424,9 @@ def _start_batch(
     builds = codebuild_lab_backends[backend.account_id][backend.region_name]
     params = {"projectName": webhook.project.name, "sourceVersion": commit}
     try:
-        batches.start(builds, params, initiator, serving.local_endpoint(), None, variables)
+        batches.start(
+            builds, params, initiator, serving.local_endpoint(), webhook_variables=variables
+        )
     except err.InvalidInputException as error:  # no buildBatchConfig, the project changed...
         webhook.status_message = f"The push started no batch: {error}"
 
