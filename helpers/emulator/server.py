@@ -7,6 +7,8 @@ tests (install() alone).
 
 from __future__ import annotations
 
+import ast
+import functools
 import logging
 import sys
 import threading
@@ -26,12 +28,34 @@ from .trust import TrustedOnly
 
 log = logging.getLogger("helpers.emulator")
 
+_ast_lock = threading.Lock()
+
+
+def _serialize_ast_parse() -> None:
+    """One ast.parse at a time in this process: CPython 3.11 keeps the AST converter's
+    recursion depth in shared state, so two threads parsing at once can fail with
+    "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905). The
+    server's threads do parse: werkzeug compiles a moto service's URL rules on its first
+    request, and two first requests can arrive together."""
+    if getattr(ast.parse, "_lab_serialized", False):
+        return
+    parse = ast.parse
+
+    @functools.wraps(parse)
+    def serialized(*args, **kwargs):
+        with _ast_lock:
+            return parse(*args, **kwargs)
+
+    serialized._lab_serialized = True  # type: ignore[attr-defined]
+    ast.parse = serialized  # type: ignore[assignment]
+
 
 class LabServerApp:
     """WSGI app: the kit's own routes first (git, webhooks), then moto's AWS API."""
 
     def __init__(self, extra_hosts: tuple[str, ...] = (), moto_api: bool = False) -> None:
         install()
+        _serialize_ast_parse()
         self.aws = reject_malformed(DomainDispatcherApplication(create_backend_app))
         self.recorder: CallRecorder | None = None  # set one to record API calls
         # Nothing runs before trust.py has checked Host, Origin and the signature.
