@@ -102,7 +102,7 @@ def connect(mode: str, args, out: Reporter):
     import boto3
 
     if mode == lab.OFFLINE:
-        from helpers.emulator.server import is_lab_server
+        from helpers.emulator.serving import is_lab_server
 
         endpoint = os.environ.get("AWS_ENDPOINT_URL")
         regions = args.region or [os.environ.get("LAB_REGION") or lab.DEFAULT_REGION]

@@ -204,7 +204,7 @@ def compress_minutes(scale: float) -> float:
 
 def _setup_offline(prefix: str) -> Kit:
     global _local_server
-    from .emulator.server import is_lab_server
+    from .emulator.serving import is_lab_server
 
     region = os.environ.get("LAB_REGION") or DEFAULT_REGION
     for name in _REAL_ACCOUNT_VARIABLES:

@@ -47,7 +47,7 @@ def _serialize_ast_parse() -> None:
             return parse(*args, **kwargs)
 
     serialized._lab_serialized = True  # type: ignore[attr-defined]
-    ast.parse = serialized  # type: ignore[assignment]
+    ast.parse = serialized
 
 
 class LabServerApp:
@@ -150,16 +150,6 @@ def start_local_server(
 ) -> LocalServer:
     """Start a server in this process; port 0 picks a free port (no clash between learners)."""
     return LocalServer(host, port, credentials=credentials).start()
-
-
-def is_lab_server(endpoint: str, timeout: float = 10.0) -> bool:
-    """True when endpoint answers as the kit's local server. A server that is not there is
-    refused at once; the timeout is for one that is there but slow (a loaded machine)."""
-    try:
-        with urllib.request.urlopen(f"{endpoint.rstrip('/')}/_lab/health", timeout=timeout) as r:
-            return r.status == 200 and b"lab-kit" in r.read()
-    except OSError:
-        return False
 
 
 def reset_local_aws(endpoint: str, credentials: tuple[str, str]) -> None:
