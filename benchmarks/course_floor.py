@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -147,12 +148,12 @@ def profile_cells(notebooks: list[Path], slowest: int) -> bool:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
+    print(f"\n{len(notebooks)} solutions, each run alone with nbclient")
     state_dir = tempfile.mkdtemp(prefix="course-floor-cells-")
     saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(
-        benchmark_environment() | {"LAB_STATE_DIR": state_dir, "LAB_CHECKS": "strict"}
-    )
+    environment = benchmark_environment() | {"LAB_STATE_DIR": state_dir, "LAB_CHECKS": "strict"}
+    os.environ.clear()  # the kernels inherit this process's environment
+    os.environ.update(environment)
     rows: list[tuple[float, str, str]] = []
     all_ran = True
     try:
@@ -162,9 +163,10 @@ def profile_cells(notebooks: list[Path], slowest: int) -> bool:
             client = NotebookClient(
                 notebook, timeout=600, kernel_name="python3", resources=resources
             )
-            started = time.perf_counter()
+            started = notebook_started = time.perf_counter()
             try:
-                with client.setup_kernel():
+                # The kernel's own stdout/stderr (its subprocesses', warnings) are no figures.
+                with client.setup_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
                     rows.append((time.perf_counter() - started, f"{path} -", "(kernel start)"))
                     for index, cell in enumerate(notebook.cells):
                         if cell.cell_type == "code":
@@ -174,14 +176,16 @@ def profile_cells(notebooks: list[Path], slowest: int) -> bool:
                             rows.append(
                                 (time.perf_counter() - started, f"{path} {index}", first_line)
                             )
+                print(f"  {time.perf_counter() - notebook_started:6.1f} s  {path} alone")
             except CellExecutionError as error:
                 all_ran = False
-                print(f"FAILED {path}: {str(error).strip().splitlines()[-1]}")
+                last_line = re.sub(r"\x1b\[[0-9;]*m", "", str(error).strip().splitlines()[-1])
+                print(f"FAILED {path}: {last_line}")
     finally:
         os.environ.clear()
         os.environ.update(saved)
         shutil.rmtree(state_dir, ignore_errors=True)
-    print(f"\n{slowest} slowest cells of {len(notebooks)} solutions, each run alone")
+    print(f"{slowest} slowest cells of those runs (notebook, cell index, first line)")
     for seconds, where, first_line in sorted(rows, reverse=True)[:slowest]:
         print(f"  {seconds:6.2f} s  {where:40}  {first_line[:70]}")
     return all_ran
