@@ -42,6 +42,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE_FOLDERS = ("solutions", "labs")
+LOAD_AT_START = os.getloadavg()[0]  # other work on the machine slows both sets, not alike
 # What would send a notebook to a learner's server or a real account (as conftest.py drops).
 NOT_FOR_BENCHMARKS = (
     *("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"),
@@ -139,8 +140,16 @@ def print_figures(
     floor_total = sum(seconds.get(path, 0.0) for path in trivial)
     print(f"course total  {course_total:6.1f} s (summed per notebook over both workers)")
     print(f"trivial total {floor_total:6.1f} s (the floor)")
-    print(f"whole run     {wall:6.1f} s wall; load average now {os.getloadavg()[0]:.1f}")
+    load = f"{LOAD_AT_START:.1f} at start, {os.getloadavg()[0]:.1f} at end"
+    print(f"whole run     {wall:6.1f} s wall; load average {load} (2 cores: 2 is busy)")
     print(f"ratio course/floor: {course_total / max(floor_total, 1e-9):.1f}x (goal <= 3x)")
+
+
+def telling_line(source: str) -> str:
+    """A cell's first line that is not an import or a comment: what the cell does."""
+    lines = [line for line in source.splitlines() if line.strip()]
+    doing = [line for line in lines if not line.startswith(("import ", "from ", "#"))]
+    return (doing or lines or [""])[0]
 
 
 def profile_cells(notebooks: list[Path], slowest: int) -> bool:
@@ -172,10 +181,8 @@ def profile_cells(notebooks: list[Path], slowest: int) -> bool:
                         if cell.cell_type == "code":
                             started = time.perf_counter()
                             client.execute_cell(cell, index)
-                            first_line = cell.source.splitlines()[0] if cell.source else ""
-                            rows.append(
-                                (time.perf_counter() - started, f"{path} {index}", first_line)
-                            )
+                            seconds = time.perf_counter() - started
+                            rows.append((seconds, f"{path} {index}", telling_line(cell.source)))
                 print(f"  {time.perf_counter() - notebook_started:6.1f} s  {path} alone")
             except CellExecutionError as error:
                 all_ran = False
@@ -185,7 +192,7 @@ def profile_cells(notebooks: list[Path], slowest: int) -> bool:
         os.environ.clear()
         os.environ.update(saved)
         shutil.rmtree(state_dir, ignore_errors=True)
-    print(f"{slowest} slowest cells of those runs (notebook, cell index, first line)")
+    print(f"{slowest} slowest cells of those runs (notebook, cell index, what it does)")
     for seconds, where, first_line in sorted(rows, reverse=True)[:slowest]:
         print(f"  {seconds:6.2f} s  {where:40}  {first_line[:70]}")
     return all_ran
