@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import boto3
 import botocore.session
+import pytest
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -649,6 +650,7 @@ def create_known_resources(endpoint: str) -> None:
         codedeploy.create_application(applicationName="fuzzapp")
 
 
+@pytest.mark.slow  # thousands of requests against the local server
 def test_no_malformed_request_gets_a_5xx_or_changes_anything(local_server):
     endpoint = local_server.endpoint
     create_known_resources(endpoint)
