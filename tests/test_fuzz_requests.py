@@ -626,6 +626,7 @@ def _created_rule(case: Case) -> tuple[str, str] | None:
 # -- the tests ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cases_cover_every_operation_and_kind():
     cases = all_cases(SEED)
     assert len(cases) >= 2000
