@@ -68,6 +68,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         os.environ.pop("LAB_CHECKS", None)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A notebook takes half a minute: its cells are slow tests (`pytest -m "not slow"`
+    leaves the notebooks out)."""
+    for item in items:
+        if Path(str(item.path)).suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item):
     """A notebook cell that printed a traceback on stderr (a background thread's, a logged

@@ -149,11 +149,14 @@ def chromium_page(width: int = 1400, height: int = 900) -> Iterator:
             browser.close()
 
 
-def open_notebook(page, url: str, token: str, path: str) -> None:
-    """Open a notebook and wait until its kernel is connected and idle."""
+def open_notebook(page, url: str, token: str, path: str, reset_workspace: bool = False) -> None:
+    """Open a notebook and wait until its kernel is connected and idle. With
+    reset_workspace, the notebook opens alone (JupyterLab's `reset` query), not beside the
+    tabs the workspace had."""
     from playwright.sync_api import expect
 
-    page.goto(f"{url}/lab/tree/{path}?token={token}")
+    reset = "reset&" if reset_workspace else ""
+    page.goto(f"{url}/lab/tree/{path}?{reset}token={token}")
     expect(page.locator("#jp-main-statusbar").get_by_text(IDLE)).to_be_visible(timeout=90_000)
 
 

@@ -23,6 +23,7 @@ def git(*args, cwd=None):
     )
 
 
+@pytest.mark.slow
 def test_clone_commit_push_moves_branch(server_client, tmp_path):
     cc = server_client("codecommit")
     url = cc.create_repository(repositoryName="gitrepo")["repositoryMetadata"]["cloneUrlHttp"]

@@ -56,6 +56,7 @@ def background():
     workers.set_synchronous(None)
 
 
+@pytest.mark.slow
 def test_git_push_runs_three_stage_pipeline_to_deployed_instance(
     server_client, background, tmp_path, capsys
 ):

@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 LEARNERS = ("labflowa", "labflowb")
 
+pytestmark = pytest.mark.slow  # the module's fixture runs the whole course twice at once
+
 spec = importlib.util.spec_from_file_location("teardown_cli_flow", ROOT / "teardown.py")
 assert spec and spec.loader, "teardown.py is a Python file: it always has a loader"
 teardown_cli = importlib.util.module_from_spec(spec)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import boto3
 import botocore.session
+import pytest
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -625,6 +626,7 @@ def _created_rule(case: Case) -> tuple[str, str] | None:
 # -- the tests ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cases_cover_every_operation_and_kind():
     cases = all_cases(SEED)
     assert len(cases) >= 2000
@@ -649,6 +651,7 @@ def create_known_resources(endpoint: str) -> None:
         codedeploy.create_application(applicationName="fuzzapp")
 
 
+@pytest.mark.slow  # thousands of requests against the local server
 def test_no_malformed_request_gets_a_5xx_or_changes_anything(local_server):
     endpoint = local_server.endpoint
     create_known_resources(endpoint)

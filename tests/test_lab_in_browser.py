@@ -79,9 +79,13 @@ def test_every_lab_renders_its_diagram_and_no_stray_latex(tmp_path):
         shutil.copy(lab, root / lab.name)
     with running_jupyterlab(tmp_path, root) as (url, token), chromium_page() as page:
         for lab in LABS:
-            open_notebook(page, url, token, lab.name)
-            diagram = page.locator(".jp-RenderedMermaid img")
+            # Alone in a reset workspace: JupyterLab would otherwise reopen (and draw again)
+            # every lab opened before, and an earlier lab's diagram would answer for this one.
+            open_notebook(page, url, token, lab.name, reset_workspace=True)
+            notebook = page.locator(".jp-NotebookPanel")
+            expect(notebook).to_have_count(1)
+            diagram = notebook.locator(".jp-RenderedMermaid img")
             expect(diagram.first).to_be_attached(timeout=30_000)
             page.wait_for_timeout(1_000)  # MathJax typesets after the markdown is drawn
-            typeset = page.locator(".jp-MarkdownOutput mjx-container").count()
+            typeset = notebook.locator(".jp-MarkdownOutput mjx-container").count()
             assert typeset == 0, f"{lab.name}: {typeset} pieces of markdown typeset as LaTeX"

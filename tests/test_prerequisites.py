@@ -214,6 +214,7 @@ def test_the_pipeline_project_takes_its_source_from_the_pipeline(lab_kit):
 # -- lab 03 --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_ensure_deployment_fleet_makes_the_group_and_fleet_and_reuses_them(lab_kit):
     first = pre.ensure_deployment_fleet(lab_kit)
     assert (first["application_name"], first["deployment_group_name"]) == (
@@ -232,6 +233,7 @@ def test_ensure_deployment_fleet_makes_the_group_and_fleet_and_reuses_them(lab_k
     assert again["instance_ids"] == first["instance_ids"]  # no new instances
 
 
+@pytest.mark.slow
 def test_the_instances_may_read_the_pipelines_artifacts(lab_kit):
     deploy = pre.ensure_deployment_fleet(lab_kit, "labtest-artifacts-123456789012-us-east-1")
     policy = lab_kit.client("iam").get_role_policy(
@@ -297,6 +299,7 @@ def test_push_event_pattern_matches_pushes_to_the_branch():
 # -- a pipeline made of what the prerequisites made ----------------------------------------
 
 
+@pytest.mark.slow
 def test_the_prerequisites_make_a_pipeline_that_deploys(ready):
     kit, repo, build, deploy, role_arn = ready
     codepipeline = kit.client("codepipeline")
@@ -329,6 +332,7 @@ def test_the_prerequisites_make_a_pipeline_that_deploys(ready):
     assert info["deploymentOverview"]["Succeeded"] == 3
 
 
+@pytest.mark.slow
 def test_wait_for_approval_gives_the_token_and_approve_uses_it(ready):
     kit, repo, build, deploy, role_arn = ready
     codepipeline = kit.client("codepipeline")
@@ -356,6 +360,7 @@ def test_wait_for_approval_gives_the_token_and_approve_uses_it(ready):
         cp.wait_for_approval(codepipeline, name, "Approval", "Approve", timeout=0, poll_seconds=0)
 
 
+@pytest.mark.slow
 def test_wait_for_new_execution_finds_the_execution_of_a_commit(ready):
     kit, repo, build, deploy, role_arn = ready
     codepipeline = kit.client("codepipeline")

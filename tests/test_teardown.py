@@ -98,6 +98,7 @@ def names_left(server_client, run: str) -> set[str]:
     return {n for n in repos | buckets | roles if run in n}
 
 
+@pytest.mark.slow
 def test_dry_run_then_delete_exactly_the_kits(server_env, server_client, capsys):
     ours = make_resources(server_client, "r1")
     before = names_left(server_client, "r1")
@@ -114,6 +115,7 @@ def test_dry_run_then_delete_exactly_the_kits(server_env, server_client, capsys)
     assert "Nothing of the kit's" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_all_learners_and_json(server_env, server_client, capsys):
     make_resources(server_client, "r2")
     assert teardown_cli.main(["--all-learners", "--json"]) == 1
@@ -132,6 +134,7 @@ def test_all_learners_and_json(server_env, server_client, capsys):
     }
 
 
+@pytest.mark.slow
 def test_failed_delete_is_reported_and_the_rest_go_on(
     server_env, server_client, monkeypatch, capsys
 ):
@@ -242,6 +245,7 @@ def fault_injector(throttle_every: int, always_fail: str):
     return hook, calls
 
 
+@pytest.mark.slow
 def test_throttling_is_retried_and_a_permanent_failure_is_reported(
     server_env, server_client, monkeypatch, capsys
 ):
@@ -276,6 +280,7 @@ def test_throttling_is_retried_and_a_permanent_failure_is_reported(
     assert teardown_cli.main(["--yes"]) == 0
 
 
+@pytest.mark.slow
 def test_untaggable_types_go_only_when_the_kit_recorded_them(server_env, server_client, capsys):
     """Deployment configs take no tags, nor do the log groups CodeBuild makes: the kit's
     record (and its tagged projects) decide; similar names not made by the kit stay."""
@@ -355,6 +360,7 @@ def planned_names(capsys) -> set[str]:
     return {r["name"] for r in json.loads(capsys.readouterr().out)["plan"]}
 
 
+@pytest.mark.slow
 def test_untagged_report_group_named_like_a_kit_project_is_not_planned(
     server_env, server_client, capsys
 ):
@@ -375,6 +381,7 @@ def test_untagged_report_group_named_like_a_kit_project_is_not_planned(
     assert f"{PREFIX}-r6-build-unit-tests" not in planned
 
 
+@pytest.mark.slow
 def test_recorded_report_group_is_planned_and_its_record_goes_with_it(
     server_env, server_client, capsys
 ):
@@ -587,6 +594,7 @@ def test_wrap_keeps_a_long_word_whole():
     ]
 
 
+@pytest.mark.slow
 def test_a_running_instance_is_planned_to_terminate_with_its_state(
     server_env, server_client, capsys
 ):
@@ -620,6 +628,7 @@ def kit_tag_list(owner: str) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in tags_for(owner).items()]
 
 
+@pytest.mark.slow
 def test_topics_and_queues_go_only_when_tagged_as_this_learners(server_env, server_client, capsys):
     sns, sqs = server_client("sns"), server_client("sqs")
     topics = {
@@ -677,6 +686,7 @@ def create_template(codecommit, name: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_approval_rule_templates_go_only_when_the_kit_recorded_them(
     server_env, server_client, capsys
 ):
@@ -760,6 +770,7 @@ def test_a_queue_deleted_while_teardown_reads_it_is_skipped():
     assert list(td.sqs_queues(lambda service: sqs, "us-east-1", td.Scope(PREFIX))) == []
 
 
+@pytest.mark.slow
 def test_notification_rules_go_only_when_tagged_as_this_learners(server_env, server_client, capsys):
     notify, sns = server_client("codestar-notifications"), server_client("sns")
     repository = server_client("codecommit").create_repository(repositoryName="foreign-r10-repo")
@@ -867,6 +878,7 @@ def issue15_names_left(server_client) -> set[str]:
     return {n for n in names if "r11" in n}
 
 
+@pytest.mark.slow
 def test_connections_stacks_functions_and_alarms_go_only_when_tagged_as_this_learners(
     server_env, server_client, capsys
 ):

@@ -3,6 +3,8 @@ projects that run on them, and leaves everyone else's."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.test_teardown import (  # noqa: F401 (server_env is a fixture)
     PREFIX,
     planned_names,
@@ -18,6 +20,7 @@ def tag_list(owner: str) -> list[dict[str, str]]:
     return [{"key": key, "value": value} for key, value in tags_for(owner).items()]
 
 
+@pytest.mark.slow
 def test_fleets_go_only_when_tagged_as_this_learners(server_env, server_client, capsys):  # noqa: F811
     codebuild = server_client("codebuild")
     fleets = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.test_teardown import (  # noqa: F401 (server_env is a fixture)
     PREFIX,
     create_build_project,
@@ -25,6 +27,7 @@ def open_sandbox(codebuild, project: str) -> str:
     raise AssertionError(f"sandbox {sandbox_id} is {status}")
 
 
+@pytest.mark.slow
 def test_the_kits_open_sandboxes_are_stopped_and_others_left(
     server_env,  # noqa: F811 (the fixture imported above)
     server_client,
