@@ -214,6 +214,7 @@ def _setup_offline(prefix: str) -> Kit:
     os.environ["AWS_PAGER"] = ""
 
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    session: boto3.Session | None = None  # the one that asked a shared server, if any
     if endpoint and (_local_server is None or endpoint != _local_server.endpoint):
         if not is_lab_server(endpoint):
             raise LabSetupError(
@@ -221,7 +222,8 @@ def _setup_offline(prefix: str) -> Kit:
                 "Start it with `python -m helpers.emulator`, or unset AWS_ENDPOINT_URL to let "
                 "the notebook start its own. See docs/troubleshooting.md#local-server-not-answering"
             )
-        key, secret = _credentials_accepted_by(endpoint, region)
+        session = _session_accepted_by(endpoint, region)
+        key, secret = _key_pair(session)
     elif _local_server is None:
         from .emulator import start_local_server
 
@@ -240,7 +242,10 @@ def _setup_offline(prefix: str) -> Kit:
     # `aws` (cells, git's credential helper) through the warm CLI unless LAB_WARM_CLI=0.
     launcher = warm_cli.activate(os.environ)
     os.environ.update(offline_credentials.git_config(endpoint, cli=launcher))
-    session = boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=region)
+    if session is None:
+        session = boto3.Session(
+            aws_access_key_id=key, aws_secret_access_key=secret, region_name=region
+        )
     return Kit(
         OFFLINE, region, prefix, session, endpoint_url=endpoint, account_id=OFFLINE_ACCOUNT_ID
     )
@@ -249,29 +254,32 @@ def _setup_offline(prefix: str) -> Kit:
 def offline_session(endpoint: str, region: str) -> boto3.Session:
     """A session signed with the credentials the local server at endpoint accepts
     (teardown.py and the classroom tools talk to a shared server with it)."""
-    key, secret = _credentials_accepted_by(endpoint, region)
-    return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=region)
+    return _session_accepted_by(endpoint, region)
 
 
-def _credentials_accepted_by(endpoint: str, region: str) -> tuple[str, str]:
+def _key_pair(session: boto3.Session) -> tuple[str, str]:
+    credentials = session.get_credentials()
+    assert credentials is not None  # made with an explicit pair
+    return credentials.access_key, credentials.secret_key
+
+
+def _session_accepted_by(endpoint: str, region: str) -> boto3.Session:
     """A shared server (python -m helpers.emulator) was started with the pair in its
-    environment, or with the state folder's; use whichever it accepts."""
+    environment, or with the state folder's; a session with whichever it accepts. The
+    session that asked is the one returned: a new one would load botocore's endpoints and
+    STS model again (~0.15 s of CPU in teardown.py)."""
     candidates = [
         pair
         for pair in (offline_credentials.from_environment(), offline_credentials.load_or_create())
         if pair
     ]
     for key, secret in candidates:
-        sts = boto3.client(
-            "sts",
-            region_name=region,
-            endpoint_url=endpoint,
-            aws_access_key_id=key,
-            aws_secret_access_key=secret,
+        session = boto3.Session(
+            aws_access_key_id=key, aws_secret_access_key=secret, region_name=region
         )
         try:
-            sts.get_caller_identity()
-            return key, secret
+            session.client("sts", endpoint_url=endpoint).get_caller_identity()
+            return session
         except ClientError:
             continue
     raise LabSetupError(
