@@ -1,6 +1,7 @@
 """Lab-level CodeBuild helpers: following a build, and lab 02's role, bucket and project.
 
-wait_for_build follows a build from a notebook: phases as they end, then its log once.
+wait_for_build follows a build from a notebook: phases as they end, then its log once;
+wait_for_batch waits for a batch of builds.
 ensure_build_role / ensure_artifact_bucket make lab 02's service role and artifact bucket
 when missing (later labs call them); create_project waits out IAM's delay on a real
 account. Only boto3 calls, so everything works the same against the local AWS and a real
@@ -42,7 +43,7 @@ def wait_for_build(
     """
     deadline = time.monotonic() + timeout
     shown_phases = 0
-    pause = polling.pauses(poll_seconds)
+    pause = polling.Pauses(poll_seconds)
     while True:
         builds = client.batch_get_builds(ids=[build_id])["builds"]
         if not builds:
@@ -59,7 +60,27 @@ def wait_for_build(
             raise TimeoutError(
                 f"build {build_id} still {build.get('currentPhase')} after {timeout} s"
             )
-        time.sleep(next(pause))
+        pause.sleep()
+
+
+def wait_for_batch(
+    client: Client, batch_id: str, timeout: float = 1800, poll_seconds: float = 1.0
+) -> dict:
+    """Poll BatchGetBuildBatches until the batch is complete (a batch ends when all its
+    builds have); return the final buildBatch. TimeoutError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    pause = polling.Pauses(poll_seconds)
+    while True:
+        batches = client.batch_get_build_batches(ids=[batch_id])["buildBatches"]
+        if not batches:
+            raise ValueError(f"build batch {batch_id} does not exist")
+        if batches[0].get("complete"):
+            return batches[0]
+        if time.monotonic() >= deadline:
+            raise TimeoutError(
+                f"build batch {batch_id} still {batches[0].get('currentPhase')} after {timeout} s"
+            )
+        pause.sleep()
 
 
 def _show_phases(build: dict, already: int) -> int:

@@ -60,7 +60,7 @@ def wait_for_deployment(
     within timeout seconds.
     """
     deadline = time.monotonic() + timeout
-    pause = polling.pauses(poll_seconds)
+    pause = polling.Pauses(poll_seconds)
     seen: dict[tuple[str, str], str] = {}
     last_status = None
     while True:
@@ -79,7 +79,7 @@ def wait_for_deployment(
             raise TimeoutError(
                 f"deployment {deployment_id} still {info['status']} after {timeout} s"
             )
-        time.sleep(next(pause))
+        pause.sleep()
 
 
 def _instance_targets(client, deployment_id: str) -> list[dict]:
@@ -493,7 +493,7 @@ def wait_for_rollback(
     when no rollback appeared within timeout seconds.
     """
     deadline = time.monotonic() + timeout
-    pause = polling.pauses(poll_seconds)
+    pause = polling.Pauses(poll_seconds)
     while True:
         info = client.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
         rollback = info.get("rollbackInfo") or {}
@@ -501,7 +501,7 @@ def wait_for_rollback(
             return rollback["rollbackDeploymentId"]
         if rollback.get("rollbackMessage") or time.monotonic() >= deadline:
             return None
-        time.sleep(next(pause))
+        pause.sleep()
 
 
 def timeline(client: Client, deployment_id: str) -> list[dict]:

@@ -45,7 +45,7 @@ def wait_for_execution(
     deadline = time.monotonic() + timeout
     seen: dict[str, str] = {}
     last_status = None
-    pause = polling.pauses(poll_seconds)
+    pause = polling.Pauses(poll_seconds)
     while True:
         execution = client.get_pipeline_execution(
             pipelineName=pipeline_name, pipelineExecutionId=execution_id
@@ -64,7 +64,7 @@ def wait_for_execution(
                 f"Execution {execution_id} of {pipeline_name} is still "
                 f"{execution['status']} after {timeout:.0f} s"
             )
-        time.sleep(next(pause))
+        pause.sleep()
 
 
 def _show_actions(client, pipeline_name: str, execution_id: str, seen: dict[str, str]) -> None:
@@ -266,7 +266,7 @@ def wait_for_approval(
     Raises RuntimeError if execution_id ends first, TimeoutError after timeout seconds.
     """
     deadline = time.monotonic() + timeout
-    pause = polling.pauses(poll_seconds)
+    pause = polling.Pauses(poll_seconds)
     while True:
         latest = waiting_approval(client, pipeline, stage, action, execution_id)
         if latest is not None:
@@ -285,7 +285,7 @@ def wait_for_approval(
                 f"{stage}/{action} of {pipeline} is not waiting for an "
                 f"approval after {timeout:.0f} s"
             )
-        time.sleep(next(pause))
+        pause.sleep()
 
 
 def wait_for_new_execution(
@@ -299,7 +299,7 @@ def wait_for_new_execution(
     the EventBridge rule and its role).
     """
     deadline = time.monotonic() + timeout
-    pause = polling.pauses(poll_seconds)
+    pause = polling.Pauses(poll_seconds)
     while True:
         summaries = client.list_pipeline_executions(pipelineName=pipeline, maxResults=20)[
             "pipelineExecutionSummaries"
@@ -314,7 +314,7 @@ def wait_for_new_execution(
             raise TimeoutError(
                 f"No execution of {pipeline} for revision {revision_id} after {timeout:.0f} s"
             )
-        time.sleep(next(pause))
+        pause.sleep()
 
 
 def post_to_webhook(
@@ -351,14 +351,14 @@ def post_to_webhook(
 def _until(probe: Callable[[], object], timeout: float, poll_seconds: float, what: str):
     """Call probe() until it returns something truthy; return it. TimeoutError otherwise."""
     deadline = time.monotonic() + timeout
-    pause = polling.pauses(poll_seconds)
+    pause = polling.Pauses(poll_seconds)
     while True:
         found = probe()
         if found:
             return found
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} after {timeout:.0f} s")
-        time.sleep(next(pause))
+        pause.sleep()
 
 
 def stage_state(client: Client, pipeline: str, stage: str) -> dict:

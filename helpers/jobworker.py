@@ -47,6 +47,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from . import polling
+
 log = logging.getLogger("helpers.jobworker")
 
 
@@ -180,6 +182,7 @@ class JobWorker:
         self.history: list[tuple[str, str]] = []  # (job id, what happened), for a lab to show
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pause: polling.Pauses | None = None
 
     # -- one round: poll, then handle every job we got --------------------------------------
 
@@ -274,11 +277,17 @@ class JobWorker:
         if self._thread is not None and self._thread.is_alive():
             return self
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="lab-job-worker", daemon=True)
+        # Every poll_seconds; against the kernel's own local server, also at once when a
+        # pipeline there waits for a job (polling.Pauses).
+        pause = polling.Pauses(self.poll_seconds, first=self.poll_seconds)
+        self._pause = pause
+        self._thread = threading.Thread(
+            target=self._loop, args=(pause,), name="lab-job-worker", daemon=True
+        )
         self._thread.start()
         return self
 
-    def _loop(self) -> None:
+    def _loop(self, pause: polling.Pauses) -> None:
         while not self._stop.is_set():
             try:
                 handled = self.run_once()
@@ -286,10 +295,12 @@ class JobWorker:
                 log.exception("polling for jobs failed")
                 handled = 0
             if not handled:
-                self._stop.wait(self.poll_seconds)
+                pause.sleep()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        if self._pause is not None:
+            self._pause.wake()  # not out the rest of its pause
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -398,9 +409,10 @@ def _settle(
         return mine[-1] if mine else {}
 
     deadline = time.monotonic() + seconds
+    pause = polling.Pauses(0.5)
     detail = current()
     while detail.get("status") == "InProgress" and time.monotonic() < deadline:
-        time.sleep(0.5)
+        pause.sleep()
         detail = current()
     if detail.get("status") == "InProgress":
         client.stop_pipeline_execution(

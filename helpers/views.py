@@ -1086,7 +1086,7 @@ class PipelineView(widgets.VBox):
         """
         deadline = time.monotonic() + timeout
         seen: dict = {}
-        pause = polling.pauses(self.poll_seconds)
+        pause = polling.Pauses(self.poll_seconds)
         while True:
             snapshot = self.refresh()
             execution_id = execution_id or snapshot.get("latest_execution_id")
@@ -1122,7 +1122,7 @@ class PipelineView(widgets.VBox):
                     f"Execution {execution_id} of {self.pipeline_name} is "
                     f"still {status} after {timeout:.0f} s"
                 )
-            time.sleep(next(pause))
+            pause.sleep()
 
     # -- display ------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):

@@ -3,12 +3,14 @@ and webhooks (what teardown.py reads to find them)."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from botocore.exceptions import ClientError
 
 from helpers import codepipeline as cp_helpers
 from helpers.codepipeline import wait_for_approval
-from tests.pipelines import approval_action, build_action, source_action
+from tests.pipelines import approval_action, build_action, declaration, source_action
 
 PARTNER = {"category": "Test", "owner": "ThirdParty", "provider": "LabPartner", "version": "1"}
 
@@ -58,6 +60,44 @@ def test_wait_for_inbound_and_status(bg_lab):
     with pytest.raises(LookupError):
         cp_helpers.stage_state(bg_lab.cp, "lab-pipeline", "Nope")
     bg_lab.cp.delete_pipeline(name="lab-pipeline")  # stops the two left waiting
+
+
+def test_a_wait_on_the_local_aws_in_this_process_ends_when_the_engine_moves_on(bg_lab):
+    """An approval opening wakes a helper polling once an hour: the engine here says when
+    it changes (emulator/changes.py) instead of the helper sleeping out its pause."""
+    bg_lab.cp.create_pipeline(
+        pipeline=declaration(
+            stages=[
+                {"name": "Source", "actions": [source_action()]},
+                {"name": "Release", "actions": [approval_action()]},
+            ]
+        )
+    )
+    first = bg_lab.latest()
+    wait_for_approval(bg_lab.cp, "lab-pipeline", "Release", "Approve", first, timeout=30)
+    bg_lab.cp.disable_stage_transition(
+        pipelineName="lab-pipeline", stageName="Release", transitionType="Inbound", reason="hold"
+    )
+    held = bg_lab.cp.start_pipeline_execution(name="lab-pipeline")["pipelineExecutionId"]
+    cp_helpers.wait_for_inbound(bg_lab.cp, "lab-pipeline", "Release", held, timeout=30)
+    found: list[dict] = []
+    waiter = threading.Thread(
+        target=lambda: found.append(
+            wait_for_approval(
+                bg_lab.cp, "lab-pipeline", "Release", "Approve", held, poll_seconds=3600
+            )
+        )
+    )
+    waiter.start()
+    bg_lab.cp.stop_pipeline_execution(
+        pipelineName="lab-pipeline", pipelineExecutionId=first, abandon=True
+    )
+    bg_lab.cp.enable_stage_transition(
+        pipelineName="lab-pipeline", stageName="Release", transitionType="Inbound"
+    )
+    waiter.join(60)  # an hour between polls, were the pause not ended by the change
+    assert found and found[0]["status"] == "InProgress"
+    bg_lab.cp.delete_pipeline(name="lab-pipeline")
 
 
 def test_action_runs_and_show_runs(lab, capsys):

@@ -4,10 +4,11 @@ One place: emit() builds the event (version, id, time, account, region...), puts
 local EventBridge (moto_backends.put_service_event: ENABLED rules whose pattern matches
 send it to their targets) and delivers the targets moto does not (SNS topics). The
 functions below shape each documented event; the services' runtimes call them with one
-line at each state change. Field names follow the user guides' examples
-(codecommit monitoring-events.md, codebuild sample-build-notifications.md, codepipeline
-detect-state-changes-cloudwatch-events.md; CodeDeploy: the EventBridge user guide's
-"CodeDeploy events" examples, the CodeDeploy guide shows none).
+line at each state change (which also wakes the pollers of this process: changes.py).
+Field names follow the user guides' examples (codecommit monitoring-events.md, codebuild
+sample-build-notifications.md, codepipeline detect-state-changes-cloudwatch-events.md;
+CodeDeploy: the EventBridge user guide's "CodeDeploy events" examples, the CodeDeploy
+guide shows none).
 
 An event that cannot be delivered is logged and dropped, as on AWS: emitting never fails
 the build, deployment or push that caused it.
@@ -16,13 +17,15 @@ the build, deployment or push that caused it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from . import moto_backends, serving
+from . import changes, moto_backends, serving
 from .notifications import models as notifications
 
 if TYPE_CHECKING:
@@ -32,6 +35,23 @@ if TYPE_CHECKING:
     from .codepipeline.runtime import ActionRun, Execution
 
 log = logging.getLogger(__name__)
+
+StateFunction = TypeVar("StateFunction", bound=Callable[..., None])
+
+
+def _tells_pollers(state_function: StateFunction) -> StateFunction:
+    """A state change's event function also wakes the pollers of this process (changes.py),
+    whether or not a rule listens: a lab helper waiting on the kernel's own server polls
+    again at once."""
+
+    @functools.wraps(state_function)
+    def telling(*args: Any, **kwargs: Any) -> None:
+        try:
+            state_function(*args, **kwargs)
+        finally:
+            changes.changed()
+
+    return cast(StateFunction, telling)
 
 
 def emit(
@@ -231,6 +251,7 @@ def emit_codecommit(repo: Repository, detail_type: str, detail: dict[str, Any]) 
 # --- CodeBuild -----------------------------------------------------------------------------
 
 
+@_tells_pollers
 def codebuild_build_state(build: Build) -> None:
     """The "CodeBuild Build State Change": IN_PROGRESS at the start, then the final status."""
     if not listening(build.account, build.region):
@@ -247,6 +268,7 @@ def codebuild_build_state(build: Build) -> None:
     _codebuild_event(build, "CodeBuild Build State Change", detail)
 
 
+@_tells_pollers
 def codebuild_phase_change(build: Build) -> None:
     """The "CodeBuild Build Phase Change" for the phase that has just ended."""
     if not listening(build.account, build.region):
@@ -336,6 +358,7 @@ CODEDEPLOY_STATES = {
 }
 
 
+@_tells_pollers
 def codedeploy_deployment_state(deployment: Deployment) -> None:
     """The "CodeDeploy Deployment State-change Notification"."""
     state = CODEDEPLOY_STATES.get(deployment.status)
@@ -343,6 +366,7 @@ def codedeploy_deployment_state(deployment: Deployment) -> None:
         _codedeploy_event(deployment, "CodeDeploy Deployment State-change Notification", state)
 
 
+@_tells_pollers
 def codedeploy_instance_state(deployment: Deployment, target: TargetState) -> None:
     """The "CodeDeploy Instance State-change Notification" for one instance of a deployment."""
     state = CODEDEPLOY_STATES.get(target.status)
@@ -394,6 +418,7 @@ CODEPIPELINE_STATES = {
 }
 
 
+@_tells_pollers
 def codepipeline_execution_state(execution: Execution, stop_comments: str | None = None) -> None:
     """The "CodePipeline Pipeline Execution State Change" at the execution's current status."""
     state = CODEPIPELINE_STATES.get(execution.status)
@@ -411,6 +436,7 @@ def codepipeline_execution_state(execution: Execution, stop_comments: str | None
     _pipeline_event(execution, "CodePipeline Pipeline Execution State Change", detail)
 
 
+@_tells_pollers
 def codepipeline_stage_state(execution: Execution, stage: str) -> None:
     """The "CodePipeline Stage Execution State Change" at the stage's current status."""
     state = CODEPIPELINE_STATES.get(execution.stage_status.get(stage, ""))
@@ -421,6 +447,7 @@ def codepipeline_stage_state(execution: Execution, stage: str) -> None:
     _pipeline_event(execution, "CodePipeline Stage Execution State Change", detail)
 
 
+@_tells_pollers
 def codepipeline_action_state(run: ActionRun) -> None:
     """The "CodePipeline Action Execution State Change" at the action's current status."""
     state = CODEPIPELINE_STATES.get(run.status)

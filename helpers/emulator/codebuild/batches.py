@@ -28,7 +28,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 
-from .. import moto_backends, workers
+from .. import changes, moto_backends, workers
 from ..core import AwsError, now
 from . import batchspec
 from . import exceptions as err
@@ -172,6 +172,7 @@ class BuildBatch:
             self.end_time = now()
             self.phases.append(Phase("FAILED" if status == "TIMED_OUT" else status, self.end_time))
         self.done.set()
+        changes.changed()  # a lab helper polling the batch in this process
 
     def request_stop(self) -> None:
         with self.lock:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar, overload
 
-from .. import events, workers
+from .. import changes, events, workers
 from ..core import now
 from . import action_types, artifacts, rules
 from .providers.base import ActionContext, ActionFailed, Revision
@@ -274,6 +274,7 @@ def _wait(
     execution.working -= 1
     execution.waits.append(predicate)
     cond.notify_all()
+    changes.changed()  # at a gate, an approval or a job: what a lab's poller may wait for
     try:
         return cond.wait_for(predicate, timeout)
     finally:
