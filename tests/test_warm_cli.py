@@ -6,12 +6,15 @@ hands it to the daemon); stdout bytes, stderr and the exit status must match.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from pathlib import Path
@@ -162,6 +165,11 @@ def test_git_credential_helper(warm, local_server):
     assert fields(warmed[1]).keys() == fields(plain[1]).keys()
 
 
+def unread(pipe) -> int:
+    """Bytes written to the pipe that its reader has not read yet."""
+    return struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+
+
 def interrupted(command: str, environment: dict) -> tuple[int, bytes]:
     """A command that waits (for stdin that never ends) gets SIGINT, as Kernel > Interrupt
     sends it; its exit status and stderr."""
@@ -174,7 +182,13 @@ def interrupted(command: str, environment: dict) -> tuple[int, bytes]:
     )
     process.stdin.write(b"some bytes, then nothing more for a while")
     process.stdin.flush()
-    time.sleep(4)  # let it start (a plain CLI takes seconds on a busy machine)
+    # Interrupt the transfer, not the start-up: a SIGINT during the CLI's imports (seconds on
+    # a busy machine) kills Python by the signal. Once the CLI has read the bytes from the
+    # pipe (FIONREAD: what is left in it), it is in the transfer.
+    deadline = time.monotonic() + 120
+    while unread(process.stdin) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
     assert process.poll() is None
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
