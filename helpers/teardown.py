@@ -451,15 +451,7 @@ def _ended(pid: int, recorded_start: str | None) -> bool:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid == os.getpid() or settings.process_alive(pid)
 
 
 def remove_local(paths: list[Path]) -> None:

@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import MutableMapping
 from pathlib import Path
 
-from .. import offline_credentials
+from .. import offline_credentials, settings
 
 ENABLE_VARIABLE = "LAB_WARM_CLI"
 SOCKET_VARIABLE = "LAB_WARM_CLI_SOCKET"
@@ -125,18 +125,8 @@ def remove_leftovers(folder: Path) -> None:
     them); empty logs go with them."""
     for file in [*folder.glob("aws-*.sock"), *folder.glob("aws-*.log")]:
         pid = file.stem.removeprefix("aws-")
-        if pid.isdigit() and int(pid) != os.getpid() and not is_alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not settings.process_alive(int(pid)):
             file.unlink(missing_ok=True)
-
-
-def is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def stop() -> None:
