@@ -83,23 +83,24 @@ class Host:
         return git("rev-parse", "HEAD", cwd=self.work)
 
     def pipeline(self, name: str, site: str, **config) -> str:
+        """Source (this repository through the connection) -> Deploy to bucket site."""
         self.s3.create_bucket(Bucket=site)
+        deploy = {
+            "name": "Deploy",
+            "actions": [s3_deploy_action(bucket=site, inputs=("SourceOutput",))],
+        }
+        return self.create_v2(name, connection_source(self.arn, self.full_id, **config), deploy)
+
+    def create_v2(self, name: str, source: dict, second_stage: dict) -> str:
+        """A V2 pipeline of two stages, Source (the action given) then second_stage; the id
+        of the execution its creation started."""
         self.cp.create_pipeline(
             pipeline={
                 "name": name,
                 "pipelineType": "V2",
                 "roleArn": ROLE,
                 "artifactStore": {"type": "S3", "location": self.bucket},
-                "stages": [
-                    {
-                        "name": "Source",
-                        "actions": [connection_source(self.arn, self.full_id, **config)],
-                    },
-                    {
-                        "name": "Deploy",
-                        "actions": [s3_deploy_action(bucket=site, inputs=("SourceOutput",))],
-                    },
-                ],
+                "stages": [{"name": "Source", "actions": [source]}, second_stage],
             }
         )
         return self.executions(name)[0]["pipelineExecutionId"]
@@ -261,19 +262,8 @@ def test_a_codebuild_action_gets_a_full_clone_of_a_clone_ref(host, server_client
     )
     name = f"clone-build-{host.suffix}"
     source = connection_source(host.arn, host.full_id, OutputArtifactFormat="CODEBUILD_CLONE_REF")
-    host.cp.create_pipeline(
-        pipeline={
-            "name": name,
-            "pipelineType": "V2",
-            "roleArn": ROLE,
-            "artifactStore": {"type": "S3", "location": host.bucket},
-            "stages": [
-                {"name": "Source", "actions": [source]},
-                {"name": "Build", "actions": [build_action(project=project, outputs=())]},
-            ],
-        }
-    )
-    execution = host.wait(name, host.executions(name)[0]["pipelineExecutionId"])
+    build_stage = {"name": "Build", "actions": [build_action(project=project, outputs=())]}
+    execution = host.wait(name, host.create_v2(name, source, build_stage))
     assert execution["status"] == "Succeeded", execution
     [build_id] = codebuild.list_builds_for_project(projectName=project)["ids"]
     [build] = codebuild.batch_get_builds(ids=[build_id])["builds"]
