@@ -5,8 +5,10 @@ Approve and sees the pipeline succeed. See /work/shared/reference/browser-testin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import shlex
 import time
 import urllib.request
 import uuid
@@ -42,7 +44,7 @@ phases:
   build:
     commands:
       - echo "building $CODEBUILD_RESOLVED_SOURCE_VERSION"
-      - sleep 2
+      - for i in $(seq 600); do [ -e RELEASE_FILE ] && break; sleep 0.1; done
 artifacts:
   files:
     - '**/*'
@@ -164,9 +166,12 @@ def kernel_answers(url: str, token: str, path: str, timeout: float) -> None:
     asyncio.run(ask_until_answered())
 
 
-def write_notebook(path: Path) -> None:
+def write_notebook(path: Path, release_file: Path) -> None:
+    """The view's notebook; its build stays in progress until release_file exists (at most
+    60 s), so the test sees the in-progress box whatever the machine's load."""
+    setup = SETUP.replace("RELEASE_FILE", shlex.quote(str(release_file)))
     nb = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell(source) for source in (SETUP + PUSH_RULE, SHOW, COMMIT)]
+        cells=[nbformat.v4.new_code_cell(source) for source in (setup + PUSH_RULE, SHOW, COMMIT)]
     )
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -181,10 +186,23 @@ def jupyter_lab(tmp_path):
     """A JupyterLab of its own (tests/jupyterlab.py) with the view's notebook: (url, token)."""
     root = tmp_path / "root"
     root.mkdir()
-    write_notebook(root / "view.ipynb")
+    write_notebook(root / "view.ipynb", tmp_path / "release-build")
     with running_jupyterlab(tmp_path, root) as (url, token):
         kernel_answers(url, token, "view.ipynb", timeout=90)
         yield url, token
+
+
+@contextlib.contextmanager
+def what_the_page_showed(page):
+    """On a failed wait, print the view's text and the cells' outputs: a timeout alone does
+    not say whether the pipeline never started, ran past the state, or failed."""
+    try:
+        yield
+    except Exception:
+        for selector in (".lab-pipeline", ".jp-OutputArea-output"):
+            for text in page.locator(selector).all_inner_texts():
+                print(f"--- {selector} ---\n{text}")
+        raise
 
 
 def colour(page, selector: str) -> str:
@@ -214,9 +232,12 @@ def test_pipeline_view_follows_an_execution_and_approves(jupyter_lab, tmp_path):
             # busy with the two-learner course test once took longer than one minute.
             page.wait_for_selector(".lab-pipeline .lab-stage", timeout=180_000)
             assert page.locator(".lab-pipeline .lab-stage").count() == 3
-            page.wait_for_selector(f"{build}.lab-status-inprogress", timeout=30_000)
+            with what_the_page_showed(page):
+                page.wait_for_selector(f"{build}.lab-status-inprogress", timeout=60_000)
             assert colour(page, f"{build}.lab-status-inprogress") == "rgb(227, 240, 251)"
-            page.wait_for_selector(f"{build}.lab-status-succeeded", timeout=30_000)
+            (tmp_path / "release-build").touch()  # the build may end now
+            with what_the_page_showed(page):
+                page.wait_for_selector(f"{build}.lab-status-succeeded", timeout=30_000)
             assert colour(page, build) == "rgb(233, 245, 233)"
             expect(page.locator(".jp-InputPrompt").nth(2)).to_have_text("[3]:")
 

@@ -28,7 +28,7 @@ from .trust import TrustedOnly
 
 log = logging.getLogger("helpers.emulator")
 
-_ast_lock = threading.Lock()
+_ast_lock = threading.RLock()  # re-entrant: a parse never waits on itself
 
 
 def _serialize_ast_parse() -> None:
