@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ... import settings
-from .. import moto_backends, safepaths
+from .. import safepaths
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,10 @@ def selected(
 
 def ec2_instances(account: str, region: str) -> list[Instance]:
     """Running instances of the local EC2 API, with their tags."""
+    # Imported here: the lab helpers use this module's folders in kernels that never load
+    # moto (a kernel asking a shared server), and moto costs seconds to import.
+    from .. import moto_backends
+
     return [
         Instance(
             instance.instance_id,
