@@ -24,10 +24,7 @@ import pytest
 # The course, twice at once, in one module fixture: by far the longest scope.
 FIRST = ("tests/test_course_flow.py",)
 # Modules whose tests share no fixture wider than a function: each test is a scope.
-ONE_SCOPE_PER_TEST = (
-    "tests/test_exercise_checks.py",
-    "tests/test_lab_in_browser.py",
-)
+ONE_SCOPE_PER_TEST = ("tests/test_lab_in_browser.py",)
 NOTEBOOK = ".ipynb"
 
 

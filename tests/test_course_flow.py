@@ -2,8 +2,12 @@
 
 Two learners (two prefixes) run every solution notebook concurrently against one shared
 local server (as a class sharing a server or an account would), with the server recording
-each API call. Then: both succeeded, the classroom status sees both, each learner's
-teardown removes exactly their own resources, and nothing of the kit's is left.
+each API call. The first runs the solutions with strict checks (a check failing on its own
+solution fails the run). The second is the learner who tries things: it runs the exercise
+probes (tests/exercise_probes.py), each exercise's untouched cell and wrong answers with
+the check before the solution, and every check must fail those and pass the solution.
+Then: both succeeded, the classroom status sees both, each learner's teardown removes
+exactly their own resources, and nothing of the kit's is left.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ from helpers import classroom
 from helpers import teardown as td
 from helpers.emulator.recorder import CallRecorder
 from helpers.emulator.server import LocalServer
+from tests import exercise_probes
 from tests.signing import reset_local_aws
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 LEARNERS = ("labflowa", "labflowb")
+PROBING = "labflowb"  # the learner who runs the exercise probes
 
 pytestmark = pytest.mark.slow  # the module's fixture runs the whole course twice at once
 
@@ -35,26 +41,32 @@ teardown_cli = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(teardown_cli)
 
 
-def take_the_course(endpoint: str, prefix: str) -> list[str]:
-    """Run every solution notebook in order as one learner; the names of those that ran.
-    Checks are strict (helpers/checks.py): a check that fails on its solution fails the run."""
+def take_the_course(endpoint: str, prefix: str) -> dict[str, list[list]]:
+    """Run every solution notebook in order as one learner (the probing learner: each one's
+    exercise probe); for each that ran, what its checks recorded (the probes')."""
+    probing = prefix == PROBING
     env = {
         **os.environ,
         "AWS_ENDPOINT_URL": endpoint,
         "LAB_PREFIX": prefix,
-        "LAB_CHECKS": "strict",  # a check failing on its own solution fails the course
+        # strict: a check failing on its own solution fails the course; no-fallback: a
+        # wrong answer's check fails without the solution's answer standing in for it
+        "LAB_CHECKS": "no-fallback" if probing else "strict",
         "LAB_PACE_SECONDS": "0",  # nobody watches: lab.pace() does not slow the runs down
     }
-    done = []
+    done = {}
     for path in SOLUTIONS:
-        notebook = nbformat.read(path, as_version=4)
+        if probing:
+            notebook, _ = exercise_probes.probe_notebook(path)
+        else:
+            notebook = nbformat.read(path, as_version=4)
         NotebookClient(
             notebook,
-            timeout=600,
+            timeout=900,
             kernel_name="python3",
             resources={"metadata": {"path": str(path.parent)}},
         ).execute(env=env)
-        done.append(path.stem)
+        done[path.stem] = exercise_probes.history(notebook) if probing else []
     return done
 
 
@@ -95,7 +107,16 @@ def clients(endpoint: str):
 
 def test_both_learners_finish_every_notebook(course):
     _, runs = course
-    assert runs == {prefix: [p.stem for p in SOLUTIONS] for prefix in LEARNERS}
+    assert {prefix: list(run) for prefix, run in runs.items()} == {
+        prefix: [p.stem for p in SOLUTIONS] for prefix in LEARNERS
+    }
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_each_check_fails_the_untouched_lab_and_wrong_answers_and_passes_the_solution(course, path):
+    _, runs = course
+    _, expected = exercise_probes.probe_notebook(path)
+    assert runs[PROBING][path.stem] == expected
 
 
 def test_course_uses_every_service(course):
