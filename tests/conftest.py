@@ -39,9 +39,8 @@ from helpers import offline_credentials  # noqa: E402
 os.environ.update(offline_credentials.git_config())
 
 import boto3  # noqa: E402
-import botocore.loaders  # noqa: E402
-import botocore.session  # noqa: E402
 
+from helpers import shared_loader  # noqa: E402
 from helpers.emulator import install, workers  # noqa: E402
 from tests.shapes import check_replies  # noqa: E402
 
@@ -50,20 +49,9 @@ if TYPE_CHECKING:
 
 REGION = "us-east-1"
 
-_loaders: dict[str | None, botocore.loaders.Loader] = {}
-
-
-def _one_loader_per_data_path(search_path_string: str | None = None) -> botocore.loaders.Loader:
-    """Every botocore session of the test process shares one loader (and its cache of parsed
-    models). moto's mock_aws sets boto3.DEFAULT_SESSION to None, so each boto3.client() of a
-    test makes a new session, which would parse the service's JSON models again: about
-    0.1 s a client, most of a typical test's set-up. The models are read-only data."""
-    if search_path_string not in _loaders:
-        _loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
-    return _loaders[search_path_string]
-
-
-botocore.session.create_loader = _one_loader_per_data_path  # type: ignore[attr-defined]
+# moto's mock_aws sets boto3.DEFAULT_SESSION to None, so each boto3.client() of a test makes
+# a new session, which would parse its service's JSON models again (~0.1 s a client).
+shared_loader.install()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

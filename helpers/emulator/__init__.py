@@ -9,6 +9,12 @@ from __future__ import annotations
 
 import importlib
 
+from .. import shared_loader
+
+# Before moto is imported (its modules make botocore sessions as they load): every botocore
+# session of the process shares one loader of parsed models (helpers/shared_loader.py).
+shared_loader.install()
+
 # Installed in this order; each names a module of this package with an install().
 SERVICES: tuple[str, ...] = (
     "codecommit.handlers",
