@@ -336,3 +336,40 @@ def test_leftovers_of_ended_kernels_are_removed(tmp_path):
         (tmp_path / name).write_text("")
     warm_cli.remove_leftovers(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"aws-{os.getpid()}.log"]
+
+
+def test_a_command_sent_during_the_warm_up_waits_for_it(tmp_path, monkeypatch):
+    """The daemon listens before it warms up: a launcher connecting while awscli is still
+    being imported is accepted once the warm-up ends (it gets the warm CLI), rather than
+    finding no socket and paying the plain CLI's whole start. Here the warm-up waits until
+    the connection is made; the attendant's fork is replaced by a record of it."""
+    warming, connected = threading.Event(), threading.Event()
+
+    def slow_warm_up():
+        warming.set()
+        assert connected.wait(30), "nobody connected during the warm-up"
+
+    accepted: list[int] = []
+    monkeypatch.setattr(daemon, "warm_up", slow_warm_up)
+    monkeypatch.setattr(daemon, "reap_attendants", lambda: None)  # not this worker's children
+    monkeypatch.setattr(daemon.os, "fork", lambda: accepted.append(1) or 1)
+    path = str(tmp_path / "daemon.sock")
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+
+    def connect_while_warming():
+        warming.wait(30)
+        client.connect(path)  # the daemon has not finished warming up
+        connected.set()
+
+    thread = threading.Thread(target=connect_while_warming)
+    thread.start()
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        daemon.serve(path, os.getppid(), idle_seconds=0.5)
+    finally:
+        signal.signal(signal.SIGTERM, handler)
+        thread.join(30)
+        client.close()
+    assert connected.is_set()
+    assert accepted == [1]  # the early connection was served after the warm-up
+    assert not os.path.exists(path)
