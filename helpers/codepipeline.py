@@ -450,8 +450,9 @@ def wait_for_action(
     timeout: float = 120,
     poll_seconds: float = 0.5,
 ) -> dict:
-    """Wait until the action runs (InProgress) in the execution: then a custom or third-party
-    action has a job queued. Returns its ActionExecutionDetail; RuntimeError if the
+    """Wait until the action runs (InProgress) in the execution. A custom or third-party
+    action's job reaches the queue then or a moment later (a worker polls until it comes:
+    jobworker.try_worker does). Returns its ActionExecutionDetail; RuntimeError if the
     execution ends first."""
 
     def probe():

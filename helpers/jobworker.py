@@ -51,6 +51,9 @@ from . import polling
 
 log = logging.getLogger("helpers.jobworker")
 
+# How long try_worker keeps calling a worker that polled and found no job yet.
+JOB_ARRIVAL_SECONDS = 2.0
+
 
 class JobError(Exception):
     """Raise it from work() to fail the action with a given failure type.
@@ -355,10 +358,11 @@ def try_worker(
     """Give worker() one job of the action and say what happened.
 
     An execution waits at the action (one already there, or a new one, started here);
-    worker() is called once, its CodePipeline calls recorded. Whatever worker() did, the
-    pipeline is left clean for the next try: an execution whose action got no result within
-    settle_seconds (2 s when worker() raised) is stopped (abandoned), so no job stays
-    behind. What worker() raises is raised again, after that.
+    worker() is called, its CodePipeline calls recorded (again, for up to
+    JOB_ARRIVAL_SECONDS, while it only polls, finds no job and returns None). Whatever
+    worker() did, the pipeline is left clean for the next try: an execution whose action got
+    no result within settle_seconds (2 s when worker() raised) is stopped (abandoned), so no
+    job stays behind. What worker() raises is raised again, after that.
     """
     from . import codepipeline as cp_helpers
 
@@ -366,9 +370,19 @@ def try_worker(
     if execution_id is None:
         execution_id = client.start_pipeline_execution(name=pipeline)["pipelineExecutionId"]
     cp_helpers.wait_for_action(client, pipeline, stage, action, execution_id, timeout=timeout)
+    # The action shows InProgress a moment before its job reaches the queue (offline on a
+    # busy machine, and on AWS): a worker that only polled, found nothing and returned None
+    # is called again for up to JOB_ARRIVAL_SECONDS. The trial keeps its last call's record.
+    arrival_deadline = time.monotonic() + JOB_ARRIVAL_SECONDS
+    pause = polling.Pauses(0.2)
     try:
-        with recorded_calls(client) as calls:
-            returned = worker()
+        while True:
+            with recorded_calls(client) as calls:
+                returned = worker()
+            only_polled = bool(calls) and all(name == "PollForJobs" for name, _ in calls)
+            if returned is not None or not only_polled or time.monotonic() > arrival_deadline:
+                break
+            pause.sleep()
     except BaseException:
         # It raised: whatever result it gave is in already; do not wait long for more.
         _settle(client, pipeline, stage, action, execution_id, min(settle_seconds, 2))

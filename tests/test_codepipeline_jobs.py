@@ -394,9 +394,11 @@ def test_try_worker_records_the_calls_and_leaves_no_job_behind(bg_lab):
     first = checker_pipeline(lab, deploy=False)
 
     def claims_and_leaves():
-        [job] = poll(lab.cp)
-        lab.cp.acknowledge_job(jobId=job["id"], nonce=job["nonce"])
-        return job["id"]
+        jobs = poll(lab.cp)
+        if not jobs:
+            return None  # not queued yet: try_worker calls again
+        lab.cp.acknowledge_job(jobId=jobs[0]["id"], nonce=jobs[0]["nonce"])
+        return jobs[0]["id"]
 
     trial = jobworker.try_worker(
         lab.cp, "lab-pipeline", "Check", "Check", claims_and_leaves, settle_seconds=1
@@ -407,7 +409,10 @@ def test_try_worker_records_the_calls_and_leaves_no_job_behind(bg_lab):
     assert lab.execution(first)["status"] == "Stopped"
 
     def completes():
-        [job] = poll(lab.cp)
+        jobs = poll(lab.cp)
+        if not jobs:
+            return None  # not queued yet: try_worker calls again
+        job = jobs[0]
         lab.cp.acknowledge_job(jobId=job["id"], nonce=job["nonce"])
         lab.cp.put_job_success_result(jobId=job["id"], outputVariables={"Verdict": "pass"})
         return job["id"]
@@ -419,8 +424,10 @@ def test_try_worker_records_the_calls_and_leaves_no_job_behind(bg_lab):
     assert trial.action["output"]["outputVariables"] == {"Verdict": "pass"}
 
     def wrong_nonce():
-        [job] = poll(lab.cp)
-        lab.cp.acknowledge_job(jobId=job["id"], nonce=job["id"])
+        jobs = poll(lab.cp)
+        if not jobs:
+            return None  # not queued yet: try_worker calls again
+        lab.cp.acknowledge_job(jobId=jobs[0]["id"], nonce=jobs[0]["id"])
 
     with pytest.raises(ClientError):
         jobworker.try_worker(
@@ -450,6 +457,36 @@ def partner_pipeline(lab) -> str:
             },
         ]
     )
+
+
+def test_try_worker_calls_again_a_worker_that_found_no_job_yet(bg_lab):
+    """A job reaches the queue a moment after its action shows InProgress: a worker that
+    only polled and found nothing is called again, and the trial keeps the call that worked.
+    Here the first call polls another group's jobs (none), as if the job had not arrived."""
+    from helpers import jobworker
+
+    lab = bg_lab
+    create_checker(lab.cp, queryable=True)
+    checker_pipeline(lab, deploy=False)
+    attempts = []
+
+    def finds_nothing_then_completes():
+        attempts.append(1)
+        level = "no-such-level" if len(attempts) == 1 else "strict"
+        jobs = poll(lab.cp, queryParam={"Level": level})
+        if not jobs:
+            return None
+        lab.cp.acknowledge_job(jobId=jobs[0]["id"], nonce=jobs[0]["nonce"])
+        lab.cp.put_job_success_result(jobId=jobs[0]["id"])
+        return jobs[0]["id"]
+
+    trial = jobworker.try_worker(
+        lab.cp, "lab-pipeline", "Check", "Check", finds_nothing_then_completes
+    )
+    assert len(attempts) >= 2
+    assert trial.returned is not None
+    assert trial.order() == ["PollForJobs", "AcknowledgeJob", "PutJobSuccessResult"]
+    assert trial.action["status"] == "Succeeded"
 
 
 def test_third_party_jobs(lab):
