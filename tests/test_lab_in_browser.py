@@ -59,11 +59,16 @@ def test_untouched_lab_runs_to_its_end_without_a_traceback(tmp_path):
         question.scroll_into_view_if_needed()
         options = question.locator(".widget-radio-box label")
         feedback = question.locator(".lab-quiz-feedback")
-        verdicts = []
+        verdicts, shown = [], ""
         for index in range(options.count()):
             options.nth(index).click()
-            expect(feedback).to_contain_text(re.compile(r"Right\.|Not quite\."), timeout=5_000)
-            verdicts.append("Right." in feedback.inner_text())
+            # The kernel answers each pick: until it has, the line still shows the last
+            # pick's explanation (each answer has its own), which must not be read as this one's.
+            if shown:
+                expect(feedback).not_to_have_text(shown, timeout=30_000)
+            expect(feedback).to_contain_text(re.compile(r"Right\.|Not quite\."), timeout=30_000)
+            shown = feedback.inner_text()
+            verdicts.append("Right." in shown)
         assert len(verdicts) >= 2 and verdicts.count(True) == 1, verdicts
         page.screenshot(path=str(tmp_path / "lab01.png"), full_page=False)
 
